@@ -1,0 +1,5 @@
+"""`python -m amazonei_setup` is the same program as the `amazonei-setup` script."""
+
+from amazonei_setup.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,323 @@
+"""Carry out a plan: dependency order, independent steps concurrently, the record written
+before the first create and after every step."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from amazonei_setup.aws import AwsClients
+from amazonei_setup.discover import Discovery
+from amazonei_setup.ledger import Ledger, new_record
+from amazonei_setup.plan import Plan, PlannedResource
+from amazonei_setup.profile import Profile
+from amazonei_setup.resources import endpoint as endpoint_res
+from amazonei_setup.resources import instance as instance_res
+from amazonei_setup.resources import instance_profile as instance_profile_res
+from amazonei_setup.resources import key_pair as key_pair_res
+from amazonei_setup.resources import role as role_res
+from amazonei_setup.resources import security_group as sg_res
+from amazonei_setup.resources.naming import (
+    TAG_DEPLOYMENT,
+    TAG_SEAT,
+    deployment_tags,
+    endpoint_user_tag,
+)
+from amazonei_setup.userdata import render_user_data
+
+
+class Reporter(Protocol):
+    """How apply tells the terminal (or a test) what it is doing. Libraries never print."""
+
+    def step_started(self, resource: PlannedResource) -> None: ...
+    def step_finished(self, resource: PlannedResource, resource_id: str | None) -> None: ...
+    def note(self, message: str) -> None: ...
+    def instances_polled(self, instances: list[instance_res.LaunchedInstance]) -> None: ...
+
+
+class SilentReporter:
+    def step_started(self, resource: PlannedResource) -> None:
+        pass
+
+    def step_finished(self, resource: PlannedResource, resource_id: str | None) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        pass
+
+    def instances_polled(self, instances: list[instance_res.LaunchedInstance]) -> None:
+        pass
+
+
+@dataclass
+class Runtime:
+    """What apply needs from the outside world, injectable for tests (no real sleeping there)."""
+
+    clients: AwsClients
+    home: Path
+    reporter: Reporter = field(default_factory=SilentReporter)
+    sleep: Callable[[float], None] = time.sleep
+    wait_timeout_s: float = 600
+
+
+@dataclass
+class Outcome:
+    resources: dict[str, dict[str, Any]]
+    instances: list[dict[str, Any]]
+    record_path: Path
+
+
+PAST = {"create": "created", "reuse": "reused", "update": "updated", "replace": "replaced"}
+
+
+def connect_command(
+    profile: Profile, discovery: Discovery, instance: instance_res.LaunchedInstance
+) -> str:
+    """The exact command that gets the user a shell on the instance."""
+    if profile.access.mode == "ssm":
+        return f"aws ssm start-session --target {instance.id} --region {profile.region}"
+    host = instance.public_dns or instance.public_ip or instance.private_ip or instance.id
+    key = f"-i {discovery.key_path} " if discovery.key_path else ""
+    if not discovery.key_path and discovery.key_name:
+        key = f"-i <your private key for {discovery.key_name}> "
+    return f"ssh {key}{discovery.ami.ssh_user}@{host}"
+
+
+class _Apply:
+    def __init__(self, plan: Plan, runtime: Runtime):
+        self.plan = plan
+        self.profile = plan.profile
+        self.discovery = plan.discovery
+        self.runtime = runtime
+        self.clients = runtime.clients
+        self.ledger = Ledger(runtime.home)
+        self.tags = deployment_tags(self.profile.name, self.profile.tags)
+        self.ids: dict[str, str] = {r.key: r.id for r in plan.resources if r.id}
+        previous = self.ledger.load(self.profile.region, self.profile.name)
+        self.record = previous or new_record(
+            self.profile.name,
+            self.profile.region,
+            self.profile.to_document(),
+            self.clients.target.endpoint_url,
+        )
+        self.record["profile"] = self.profile.to_document()
+        self.record["status"] = "applying"
+        self.record["account_id"] = self.discovery.account_id
+        self.record["vpc_id"] = self.discovery.vpc_id
+        self.record["planned"] = [r.to_dict() for r in plan.resources]
+        self.launched: dict[int, instance_res.LaunchedInstance] = {
+            i.seat: i for i in self.discovery.existing.instances
+        }
+
+    # -- bookkeeping ----------------------------------------------------------------------
+
+    def remember(self, resource: PlannedResource, resource_id: str, owned: bool, **extra: Any):
+        self.ids[resource.key] = resource_id
+        before = self.record["resources"].get(resource.key, {})
+        self.record["resources"][resource.key] = {
+            **before,
+            "kind": resource.kind,
+            "name": resource.name,
+            "id": resource_id,
+            "action": PAST[resource.action],
+            "owned": bool(before.get("owned")) or owned,
+            **extra,
+        }
+        self.ledger.save(self.record)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def role(self, r: PlannedResource) -> str:
+        arn = r.id or role_res.create(self.clients, r.name, self.tags)
+        if r.action == "create":
+            self.remember(r, arn, owned=True)
+        role_res.put_policy(self.clients, r.name, r.details["policy"])
+        return arn
+
+    def instance_profile(self, r: PlannedResource) -> str:
+        arn = r.id or instance_profile_res.create(self.clients, r.name, self.tags)
+        if r.action == "create":
+            self.remember(r, arn, owned=True)
+        # The role and its instance profile share one name.
+        instance_profile_res.add_role(self.clients, r.name, r.name)
+        return arn
+
+    def security_group(self, r: PlannedResource) -> str:
+        group_id = r.id or sg_res.create(
+            self.clients,
+            self.discovery.vpc_id,
+            r.name,
+            f"amazonei-setup {self.profile.name}: {r.why}",
+            self.tags,
+        )
+        if r.action == "create":
+            self.remember(r, group_id, owned=True)
+        wanted = r.details["ingress"]
+        if r.key == "endpoint_sg":
+            wanted = {sg_res.https_from_group(self.ids["instance_sg"])}
+        sg_res.sync_ingress(self.clients, group_id, r.details["current_rules"], wanted)
+        return group_id
+
+    def vpc_dns(self, r: PlannedResource) -> str:
+        endpoint_res.enable_vpc_dns(self.clients, self.discovery.vpc_id, r.details["attributes"])
+        return self.discovery.vpc_id
+
+    def endpoint(self, r: PlannedResource) -> str:
+        user_tag = {endpoint_user_tag(self.profile.name): "true"}
+        if r.id is None:
+            endpoint_id = endpoint_res.create(
+                self.clients,
+                self.discovery.vpc_id,
+                r.details["service"],
+                r.details["subnets"],
+                [self.ids["endpoint_sg"]],
+                {**self.tags, **user_tag},
+            )
+            self.remember(r, endpoint_id, owned=True, shared=True)
+            return endpoint_id
+        endpoint_res.add_to(
+            self.clients, r.id, r.details["subnets"], [self.ids["endpoint_sg"]], user_tag
+        )
+        return r.id
+
+    def key_pair(self, r: PlannedResource) -> str:
+        path = Path(r.details["path"])
+        if r.action == "replace":
+            key_pair_res.delete(self.clients, r.name)
+        key_id = key_pair_res.create(self.clients, r.name, path, self.tags, "ed25519")
+        self.remember(r, key_id, owned=True, private_key=str(path))
+        return key_id
+
+    def instance(self, r: PlannedResource) -> str:
+        seat = int(r.details["seat"])
+        if r.action == "update" and r.id:
+            instance_res.start(self.clients, [r.id])
+            return r.id
+        request = instance_res.launch_request(
+            image_id=self.discovery.ami.id,
+            instance_type=self.profile.instance_type,
+            root_device_name=self.discovery.ami.root_device_name,
+            root_volume_gib=self.discovery.ami.root_volume_gib,
+            group_ids=[self.ids["instance_sg"]],
+            instance_profile_name=self.plan.get("instance_profile").name,  # type: ignore[union-attr]
+            key_name=self.discovery.key_name,
+            accelerator=self.profile.accelerator,
+            user_data=render_user_data(self.profile),
+            tags={**self.tags, TAG_SEAT: str(seat), "Name": f"{self.profile.name}-{seat}"},
+        )
+        placements = [
+            instance_res.Placement(s.id, s.availability_zone) for s in self.discovery.subnets
+        ]
+        launched = instance_res.run_one(
+            self.clients,
+            request,
+            placements,
+            client_token=f"amazonei-setup-{self.profile.name}-{seat}-{self.record['created_at']}",
+            sleep=self.runtime.sleep,
+            notify=self.runtime.reporter.note,
+        )
+        self.launched[seat] = launched
+        self.remember(r, launched.id, owned=True, seat=seat)
+        return launched.id
+
+    def run_step(self, r: PlannedResource) -> str | None:
+        handlers: dict[str, Callable[[PlannedResource], str]] = {
+            "iam-role": self.role,
+            "iam-instance-profile": self.instance_profile,
+            "security-group": self.security_group,
+            "vpc-attribute": self.vpc_dns,
+            "vpc-endpoint": self.endpoint,
+            "key-pair": self.key_pair,
+            "ec2-instance": self.instance,
+        }
+        return handlers[r.kind](r)
+
+    # -- orchestration --------------------------------------------------------------------
+
+    def owned_when_reused(self, r: PlannedResource) -> bool:
+        if r.kind == "vpc-endpoint":
+            found = self.discovery.existing.endpoint or {}
+            return found.get("tags", {}).get(TAG_DEPLOYMENT) == self.profile.name
+        if r.kind == "key-pair":
+            return bool(r.details.get("owned"))
+        return r.kind != "vpc-attribute"
+
+    def run(self) -> Outcome:
+        self.ledger.save(self.record)  # write-ahead: the intent exists before any create
+        pending = {r.key: r for r in self.plan.resources}
+        done: set[str] = set()
+        reporter = self.runtime.reporter
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="apply") as pool:
+            running: dict[Future[str | None], PlannedResource] = {}
+            try:
+                while pending or running:
+                    ready = [
+                        r
+                        for r in pending.values()
+                        if all(d in done or d not in self._keys for d in r.depends_on)
+                    ]
+                    for r in ready:
+                        del pending[r.key]
+                        if r.action == "reuse":
+                            self.remember(r, r.id or "", owned=self.owned_when_reused(r))
+                            reporter.step_finished(r, r.id)
+                            done.add(r.key)
+                            continue
+                        reporter.step_started(r)
+                        running[pool.submit(self.run_step, r)] = r
+                    if not running:
+                        continue
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        r = running.pop(future)
+                        resource_id = future.result()  # re-raises the step's failure
+                        owned = r.action in ("create", "replace") or self.owned_when_reused(r)
+                        self.remember(r, resource_id or "", owned=owned)
+                        reporter.step_finished(r, resource_id)
+                        done.add(r.key)
+            except BaseException:
+                for future in running:
+                    future.cancel()
+                self.record["status"] = "incomplete"
+                self.ledger.save(self.record)
+                raise
+        return self.wait_and_finish()
+
+    @property
+    def _keys(self) -> set[str]:
+        return {r.key for r in self.plan.resources}
+
+    def wait_and_finish(self) -> Outcome:
+        ids = [self.launched[seat].id for seat in sorted(self.launched)]
+        running = instance_res.wait_running(
+            self.clients,
+            ids,
+            timeout_s=self.runtime.wait_timeout_s,
+            sleep=self.runtime.sleep,
+            on_poll=self.runtime.reporter.instances_polled,
+        )
+        by_id = {i.id: i for i in running}
+        instances = []
+        for seat in sorted(self.launched):
+            current = by_id[self.launched[seat].id]
+            current.seat = seat
+            entry = current.to_dict()
+            entry["connect"] = connect_command(self.profile, self.discovery, current)
+            instances.append(entry)
+        self.record["instances"] = instances
+        self.record["status"] = "ready"
+        self.ledger.save(self.record)
+        return Outcome(
+            resources=self.record["resources"],
+            instances=instances,
+            record_path=self.ledger.path(self.profile.region, self.profile.name),
+        )
+
+
+def apply_plan(plan: Plan, runtime: Runtime) -> Outcome:
+    """Create or update what the plan says, then wait until every instance runs."""
+    return _Apply(plan, runtime).run()

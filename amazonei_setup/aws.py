@@ -1,0 +1,186 @@
+"""One place that makes boto3 clients and turns AWS errors into messages a person can act on.
+
+boto3 is imported lazily so `amazonei-setup --help` stays fast and import-light.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from amazonei_setup import __version__
+from amazonei_setup.errors import AwsFailure
+
+if TYPE_CHECKING:
+    import boto3
+
+READ_PREFIXES = ("Describe", "Get", "List", "Simulate", "Lookup", "Search")
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    """Which AWS to talk to: region, named credentials profile, endpoint override (sandbox)."""
+
+    region: str
+    profile_name: str | None = None
+    endpoint_url: str | None = None
+
+    @property
+    def is_loopback(self) -> bool:
+        url = self.endpoint_url or ""
+        return url.startswith(("http://127.", "http://localhost", "http://[::1]"))
+
+
+SessionFactory = Callable[[AwsTarget], "boto3.Session"]
+
+
+def default_session(target: AwsTarget) -> boto3.Session:
+    import boto3
+
+    return boto3.Session(profile_name=target.profile_name, region_name=target.region)
+
+
+class AwsClients:
+    """Clients shared by every step of a run.
+
+    boto3 sessions are not thread-safe, so clients are created under a lock and then shared
+    (clients themselves are thread-safe). Retries are botocore's adaptive mode, which backs off
+    on RequestLimitExceeded and friends.
+    """
+
+    def __init__(self, target: AwsTarget, session_factory: SessionFactory | None = None):
+        self.target = target
+        self._session_factory = session_factory or default_session
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                from botocore.config import Config
+
+                if self._session is None:
+                    self._session = self._session_factory(self.target)
+                config = Config(
+                    retries={"mode": "adaptive", "max_attempts": 10},
+                    connect_timeout=10,
+                    read_timeout=60,
+                    user_agent_extra=f"amazonei-setup/{__version__}",
+                )
+                self._clients[service] = self._session.client(
+                    service,
+                    region_name=self.target.region,
+                    endpoint_url=self.target.endpoint_url,
+                    config=config,
+                )
+            return self._clients[service]
+
+    @property
+    def ec2(self) -> Any:
+        return self.client("ec2")
+
+    @property
+    def iam(self) -> Any:
+        return self.client("iam")
+
+    @property
+    def ssm(self) -> Any:
+        return self.client("ssm")
+
+    @property
+    def sts(self) -> Any:
+        return self.client("sts")
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The AWS error code of a botocore ClientError, else None."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Message", exc))
+    return str(exc)
+
+
+def is_error(exc: BaseException, *codes: str) -> bool:
+    return error_code(exc) in codes
+
+
+def _operation(exc: BaseException) -> str:
+    return str(getattr(exc, "operation_name", "") or "the AWS call")
+
+
+def translate(exc: BaseException, doing: str) -> AwsFailure:
+    """A botocore failure as an AwsFailure that says what we were doing and what to try."""
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+    from botocore.exceptions import ProfileNotFound as BotoProfileNotFound
+
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return AwsFailure(
+            f"no AWS credentials while {doing}",
+            "configure credentials (aws configure, AWS_PROFILE, --aws-profile) "
+            "or try the local sandbox with --sandbox",
+        )
+    if isinstance(exc, BotoProfileNotFound):
+        return AwsFailure(str(exc), "list your profiles with `aws configure list-profiles`")
+    if isinstance(exc, EndpointConnectionError):
+        return AwsFailure(
+            f"could not reach AWS while {doing}: {exc}",
+            "check the network, the region and --endpoint-url; for the sandbox run "
+            "`amazonei-setup sandbox start`",
+        )
+    if isinstance(exc, NoRegionError):
+        return AwsFailure("no region given", "pass --region or set it in the profile")
+    if isinstance(exc, ClientError):
+        code = error_code(exc) or "Unknown"
+        message = error_message(exc)
+        if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
+            hint = f"your credentials may not call {_operation(exc)}; `amazonei-setup iam-policy`"
+            hint += " prints the policy this tool needs"
+            if "Encoded authorization failure message" in message:
+                hint += "; decode the details with `aws sts decode-authorization-message "
+                hint += "--encoded-message <message>`"
+            return AwsFailure(f"{code} while {doing}: {message}", hint, code=code)
+        if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired"):
+            return AwsFailure(
+                f"your AWS session expired while {doing}", "refresh your credentials", code=code
+            )
+        if code == "AuthFailure":
+            return AwsFailure(
+                f"AWS rejected the credentials while {doing}: {message}",
+                "check the access key, or whether the region is enabled for your account",
+                code=code,
+            )
+        return AwsFailure(f"{code} while {doing}: {message}", None, code=code)
+    return AwsFailure(f"{type(exc).__name__} while {doing}: {exc}")
+
+
+@contextmanager
+def aws_errors(doing: str) -> Iterator[None]:
+    """Re-raise botocore failures inside the block as AwsFailure naming `doing`."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise translate(exc, doing) from exc
+
+
+def is_mutating(operation_name: str) -> bool:
+    """True for calls that change something in AWS (anything not a Describe/Get/List...)."""
+    return not operation_name.startswith(READ_PREFIXES)

@@ -1,0 +1,445 @@
+"""Read-only look at the account and region: everything `plan` needs, and nothing mutating.
+
+Independent lookups run concurrently; the caller gets one Discovery or a typed error that says
+what is wrong with the input (exit 2) or with AWS (exit 1).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.aws import AwsClients, AwsTarget, aws_errors, is_error
+from amazonei_setup.catalog import Catalog
+from amazonei_setup.errors import AwsFailure, InputError
+from amazonei_setup.profile import Profile
+from amazonei_setup.resources import endpoint as endpoint_res
+from amazonei_setup.resources import instance as instance_res
+from amazonei_setup.resources import instance_profile as instance_profile_res
+from amazonei_setup.resources import key_pair as key_pair_res
+from amazonei_setup.resources import role as role_res
+from amazonei_setup.resources import security_group as sg_res
+from amazonei_setup.resources.naming import (
+    endpoint_sg_name,
+    instance_sg_name,
+    key_pair_name,
+    role_name,
+)
+
+DEFAULT_ROOT_VOLUME_GIB = 100
+
+
+class EiRetiredError(InputError):
+    """The region has no Elastic Inference endpoint service: say why and what to use instead."""
+
+
+@dataclass(frozen=True)
+class Subnet:
+    id: str
+    availability_zone: str
+    vpc_id: str
+    default_for_az: bool
+    maps_public_ip: bool
+
+
+@dataclass(frozen=True)
+class ResolvedAmi:
+    id: str
+    name: str
+    source: str
+    root_device_name: str
+    root_volume_gib: int
+    ssh_user: str
+
+
+@dataclass
+class Existing:
+    """What the deployment already has in AWS (found by name or tag), for reuse on re-runs."""
+
+    role: dict[str, Any] | None = None
+    instance_profile: dict[str, Any] | None = None
+    instance_sg: dict[str, Any] | None = None
+    endpoint_sg: dict[str, Any] | None = None
+    endpoint: dict[str, Any] | None = None
+    vpc_dns_missing: list[str] = field(default_factory=list)
+    key_pair: dict[str, Any] | None = None
+    private_key_present: bool = False
+    instances: list[instance_res.LaunchedInstance] = field(default_factory=list)
+
+
+@dataclass
+class Discovery:
+    account_id: str
+    caller_arn: str
+    region: str
+    vpc_id: str
+    vpc_is_default: bool
+    offered_azs: list[str]
+    ei_azs: list[str] | None
+    subnets: list[Subnet]
+    hidden_subnets: list[tuple[Subnet, str]]
+    ami: ResolvedAmi
+    ssh_cidr: str | None
+    existing: Existing
+    key_name: str | None
+    key_path: Path | None
+
+
+IpLookup = Callable[[AwsTarget], str]
+
+
+def public_ip_lookup(target: AwsTarget) -> str:
+    """The caller's public IPv4 as AWS sees it; loopback for the local sandbox."""
+    if target.is_loopback:
+        return "127.0.0.1"
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen("https://checkip.amazonaws.com", timeout=5) as response:
+            return response.read().decode().strip()
+    except OSError as exc:
+        raise InputError(
+            f"could not find your public IP address for ssh_cidr: auto ({exc})",
+            "pass --ssh-cidr 203.0.113.7/32 with your address, or use --access ssm",
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def caller_identity(clients: AwsClients) -> tuple[str, str]:
+    with aws_errors("checking who you are (sts get-caller-identity)"):
+        identity = clients.sts.get_caller_identity()
+    return identity["Account"], identity["Arn"]
+
+
+def ei_service_azs(clients: AwsClients, catalog: Catalog, region: str) -> list[str] | None:
+    """AZs of the EI endpoint service, or None where the region does not have it."""
+    name = catalog.ei_endpoint_service(region)
+    with aws_errors("looking for the Elastic Inference endpoint service"):
+        try:
+            details = clients.ec2.describe_vpc_endpoint_services(ServiceNames=[name])
+        except Exception as exc:
+            if is_error(exc, "InvalidServiceName"):
+                return None
+            raise
+    services = details.get("ServiceDetails", [])
+    if not services:
+        return None
+    return sorted(services[0].get("AvailabilityZones", []))
+
+
+def offered_azs(clients: AwsClients, instance_type: str) -> list[str]:
+    with aws_errors(f"checking which AZs offer {instance_type}"):
+        pages = clients.ec2.get_paginator("describe_instance_type_offerings").paginate(
+            LocationType="availability-zone",
+            Filters=[{"Name": "instance-type", "Values": [instance_type]}],
+        )
+        return sorted({o["Location"] for page in pages for o in page["InstanceTypeOfferings"]})
+
+
+def offered_in_region(clients: AwsClients, instance_types: list[str]) -> set[str]:
+    with aws_errors("checking which instance types the region offers"):
+        found = clients.ec2.describe_instance_type_offerings(
+            LocationType="region", Filters=[{"Name": "instance-type", "Values": instance_types}]
+        )["InstanceTypeOfferings"]
+    return {offer["InstanceType"] for offer in found}
+
+
+def resolve_vpc(clients: AwsClients, wanted: str, region: str) -> tuple[str, bool]:
+    with aws_errors("looking up the VPC"):
+        if wanted == "default":
+            vpcs = clients.ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])
+            if not vpcs["Vpcs"]:
+                raise InputError(
+                    f"{region} has no default VPC",
+                    "pass --vpc vpc-... (or network.vpc in the profile) to use one of yours",
+                )
+            return vpcs["Vpcs"][0]["VpcId"], True
+        try:
+            vpcs = clients.ec2.describe_vpcs(VpcIds=[wanted])
+        except Exception as exc:
+            if is_error(exc, "InvalidVpcID.NotFound", "InvalidVpcID.Malformed"):
+                raise InputError(
+                    f"VPC {wanted} does not exist in {region}",
+                    "list yours with `aws ec2 describe-vpcs`, or use network.vpc: default",
+                ) from None
+            raise
+        return wanted, bool(vpcs["Vpcs"][0].get("IsDefault"))
+
+
+def vpc_subnets(clients: AwsClients, vpc_id: str) -> list[Subnet]:
+    with aws_errors(f"listing the subnets of {vpc_id}"):
+        pages = clients.ec2.get_paginator("describe_subnets").paginate(
+            Filters=[{"Name": "vpc-id", "Values": [vpc_id]}]
+        )
+        raw = [s for page in pages for s in page["Subnets"]]
+    return [
+        Subnet(
+            id=s["SubnetId"],
+            availability_zone=s["AvailabilityZone"],
+            vpc_id=s["VpcId"],
+            default_for_az=bool(s.get("DefaultForAz")),
+            maps_public_ip=bool(s.get("MapPublicIpOnLaunch")),
+        )
+        for s in raw
+    ]
+
+
+def choose_subnets(
+    subnets: list[Subnet],
+    offered: list[str],
+    ei_azs: list[str] | None,
+    wanted: str,
+    instance_type: str,
+) -> tuple[list[Subnet], list[tuple[Subnet, str]]]:
+    """Subnets whose AZ offers the type (and the EI endpoint), one per AZ, in AZ order.
+
+    Returns the eligible ones and the hidden ones with the reason each was hidden.
+    """
+    eligible: list[Subnet] = []
+    hidden: list[tuple[Subnet, str]] = []
+    for subnet in sorted(subnets, key=lambda s: (s.availability_zone, not s.default_for_az, s.id)):
+        if subnet.availability_zone not in offered:
+            hidden.append((subnet, f"{subnet.availability_zone} does not offer {instance_type}"))
+        elif ei_azs is not None and subnet.availability_zone not in ei_azs:
+            hidden.append((subnet, f"{subnet.availability_zone} has no Elastic Inference endpoint"))
+        elif any(e.availability_zone == subnet.availability_zone for e in eligible):
+            hidden.append((subnet, f"another subnet already serves {subnet.availability_zone}"))
+        else:
+            eligible.append(subnet)
+    if wanted != "auto":
+        chosen = [s for s in eligible if s.id == wanted]
+        if not chosen:
+            all_ids = {s.id: s for s in subnets}
+            if wanted not in all_ids:
+                raise InputError(
+                    f"subnet {wanted} is not in the chosen VPC",
+                    "list them with `aws ec2 describe-subnets`, or use network.subnet: auto",
+                )
+            reason = next(r for s, r in hidden if s.id == wanted)
+            raise InputError(
+                f"subnet {wanted} cannot be used: {reason}",
+                "use network.subnet: auto to let the tool pick a subnet that works",
+            )
+        # The chosen subnet first; other eligible AZs stay available for capacity failover.
+        eligible = chosen + [s for s in eligible if s.id != wanted]
+    return eligible, hidden
+
+
+def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> ResolvedAmi:
+    """SSM public parameter first, then the newest amazon-owned image matching the rule."""
+    rule = catalog.ami_rule(profile.instance_type, profile.accelerator, profile.os)
+    if profile.ami != "auto":
+        image = _describe_image(clients, profile.ami)
+        if image is None:
+            raise InputError(
+                f"AMI {profile.ami} does not exist in {profile.region} (or is not shared with you)",
+                "use ami: auto to find the Deep Learning AMI, or check the id and region",
+            )
+        return _resolved(image, "profile", rule.ssh_user)
+    for parameter in rule.ssm_parameters:
+        with aws_errors(f"reading SSM public parameter {parameter}"):
+            try:
+                image_id = clients.ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+            except Exception as exc:
+                if is_error(exc, "ParameterNotFound", "AccessDeniedException"):
+                    continue
+                raise
+        image = _describe_image(clients, image_id)
+        if image is not None:
+            return _resolved(image, f"ssm:{parameter}", rule.ssh_user)
+    with aws_errors("searching for the Deep Learning AMI"):
+        images = clients.ec2.describe_images(
+            Owners=list(rule.owners),
+            Filters=[
+                {"Name": "name", "Values": list(rule.name_patterns)},
+                {"Name": "architecture", "Values": ["x86_64"]},
+                {"Name": "root-device-type", "Values": ["ebs"]},
+                {"Name": "state", "Values": ["available"]},
+            ],
+        )["Images"]
+    images = [
+        image
+        for image in images
+        if any(fnmatch.fnmatchcase(image.get("Name", ""), p) for p in rule.name_patterns)
+    ]
+    if not images:
+        raise AwsFailure(
+            f"no {rule.key} Deep Learning AMI for {profile.os} found in {profile.region} "
+            f"(looked for {', '.join(rule.ssm_parameters + rule.name_patterns)})",
+            "pass an AMI id with ami: ami-... in the profile, or try the other os",
+        )
+    newest = max(images, key=lambda image: image.get("CreationDate", ""))
+    return _resolved(newest, "describe_images (newest)", rule.ssh_user)
+
+
+def _describe_image(clients: AwsClients, image_id: str) -> dict[str, Any] | None:
+    with aws_errors(f"describing AMI {image_id}"):
+        try:
+            images = clients.ec2.describe_images(ImageIds=[image_id])["Images"]
+        except Exception as exc:
+            if is_error(exc, "InvalidAMIID.NotFound", "InvalidAMIID.Malformed"):
+                return None
+            raise
+    return images[0] if images else None
+
+
+def _resolved(image: dict[str, Any], source: str, ssh_user: str) -> ResolvedAmi:
+    root = image.get("RootDeviceName") or "/dev/xvda"
+    size = DEFAULT_ROOT_VOLUME_GIB
+    for mapping in image.get("BlockDeviceMappings", []):
+        if mapping.get("DeviceName") == root and mapping.get("Ebs", {}).get("VolumeSize"):
+            size = max(int(mapping["Ebs"]["VolumeSize"]), 8)
+    return ResolvedAmi(
+        id=image["ImageId"],
+        name=image.get("Name", ""),
+        source=source,
+        root_device_name=root,
+        root_volume_gib=size,
+        ssh_user=ssh_user,
+    )
+
+
+def retired_error(clients: AwsClients, catalog: Catalog, profile: Profile) -> EiRetiredError:
+    """EI is gone here: say so, and price the nearest modern hardware side by side."""
+    offered = offered_in_region(clients, list(catalog.ei_alternatives))
+    wanted = catalog.price_per_hour(profile.instance_type, profile.accelerator)
+    options = []
+    for instance_type in catalog.ei_alternatives:
+        spec = catalog.instance(instance_type)
+        if spec is None:
+            continue
+        where = "" if instance_type in offered else f", not offered in {profile.region}"
+        options.append(
+            f"{instance_type} ({spec.accelerator_summary()}, ${spec.price_per_hour:.3f}/h{where})"
+        )
+    your = f" ({profile.instance_type} + {profile.accelerator}"
+    your += f" was ${wanted:.3f}/h)" if wanted is not None else ")"
+    first = next((t for t in catalog.ei_alternatives if t in offered), catalog.ei_alternatives[0])
+    return EiRetiredError(
+        f"Elastic Inference is not available in {profile.region}: AWS retired the service in "
+        f"April 2024 (no new customers since 2023-04-15){your}. Nearest alternatives: "
+        + "; ".join(options)
+        + ".",
+        f"run again with --instance-type {first} --accelerator none "
+        "(or set instance_type and accelerator: none in the profile); nothing was created",
+    )
+
+
+def _existing(
+    clients: AwsClients, profile: Profile, vpc_id: str, catalog: Catalog, home: Path
+) -> Existing:
+    name, region = profile.name, profile.region
+    found = Existing()
+    role = role_name(name, region)
+    found.role = role_res.find(clients, role)
+    found.instance_profile = instance_profile_res.find(clients, role)
+    found.instance_sg = sg_res.find(clients, vpc_id, instance_sg_name(name))
+    if profile.has_eia:
+        found.endpoint_sg = sg_res.find(clients, vpc_id, endpoint_sg_name(name))
+        found.endpoint = endpoint_res.find(clients, vpc_id, catalog.ei_endpoint_service(region))
+        found.vpc_dns_missing = endpoint_res.vpc_dns_missing(clients, vpc_id)
+    if profile.access.mode == "ssh" and profile.access.key_pair == "create":
+        key_name = key_pair_name(name)
+        found.key_pair = key_pair_res.find(clients, key_name)
+        found.private_key_present = key_pair_res.private_key_path(home, region, key_name).exists()
+    found.instances = instance_res.find(clients, name)
+    return found
+
+
+def _user_key_pair(clients: AwsClients, profile: Profile) -> dict[str, Any]:
+    key = key_pair_res.find(clients, profile.access.key_pair)
+    if key is None:
+        raise InputError(
+            f"key pair '{profile.access.key_pair}' does not exist in {profile.region}",
+            "use key_pair: create to make one, import yours with `aws ec2 import-key-pair`, "
+            "or use --access ssm",
+        )
+    return key
+
+
+def discover(
+    clients: AwsClients,
+    catalog: Catalog,
+    profile: Profile,
+    home: Path,
+    ip_lookup: IpLookup = public_ip_lookup,
+) -> Discovery:
+    """Everything the plan needs, looked up concurrently; raises before anything is created."""
+    region = profile.region
+    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="discover") as pool:
+        identity = pool.submit(caller_identity, clients)
+        ei = pool.submit(ei_service_azs, clients, catalog, region) if profile.has_eia else None
+        offers = pool.submit(offered_azs, clients, profile.instance_type)
+        vpc = pool.submit(resolve_vpc, clients, profile.network.vpc, region)
+        ami = pool.submit(resolve_ami, clients, catalog, profile)
+        user_key = None
+        if profile.access.mode == "ssh" and profile.access.key_pair != "create":
+            user_key = pool.submit(_user_key_pair, clients, profile)
+        wants_ip = profile.access.mode == "ssh" and profile.access.ssh_cidr == "auto"
+        caller_ip = pool.submit(ip_lookup, clients.target) if wants_ip else None
+
+        account_id, caller_arn = identity.result()
+        ei_azs = ei.result() if ei else None
+        if profile.has_eia and ei_azs is None:
+            raise retired_error(clients, catalog, profile)
+        offered = offers.result()
+        if not offered:
+            raise InputError(
+                f"{profile.instance_type} is not offered in any AZ of {region}",
+                "pick another instance type or region (`amazonei-setup estimate` compares them)",
+            )
+        vpc_id, vpc_is_default = vpc.result()
+        existing = pool.submit(_existing, clients, profile, vpc_id, catalog, home)
+        subnets, hidden = choose_subnets(
+            vpc_subnets(clients, vpc_id),
+            offered,
+            ei_azs,
+            profile.network.subnet,
+            profile.instance_type,
+        )
+        if not subnets:
+            reasons = sorted({reason for _, reason in hidden}) or ["the VPC has no subnets"]
+            raise InputError(
+                f"no subnet of {vpc_id} can run {profile.instance_type}"
+                + (" with Elastic Inference" if profile.has_eia else "")
+                + f": {'; '.join(reasons)}",
+                "choose another VPC or instance type, or add a subnet in an AZ that offers it",
+            )
+        resolved_ami = ami.result()
+        if user_key is not None:
+            user_key.result()
+        ssh_cidr = None
+        if profile.access.mode == "ssh":
+            ssh_cidr = f"{caller_ip.result()}/32" if caller_ip else profile.access.ssh_cidr
+        found = existing.result()
+
+    key_name: str | None = None
+    key_path: Path | None = None
+    if profile.access.mode == "ssh":
+        if profile.access.key_pair == "create":
+            key_name = key_pair_name(profile.name)
+            key_path = key_pair_res.private_key_path(home, region, key_name)
+        else:
+            key_name = profile.access.key_pair
+    return Discovery(
+        account_id=account_id,
+        caller_arn=caller_arn,
+        region=region,
+        vpc_id=vpc_id,
+        vpc_is_default=vpc_is_default,
+        offered_azs=offered,
+        ei_azs=ei_azs,
+        subnets=subnets,
+        hidden_subnets=hidden,
+        ami=resolved_ami,
+        ssh_cidr=ssh_cidr,
+        existing=found,
+        key_name=key_name,
+        key_path=key_path,
+    )

@@ -1,0 +1,63 @@
+"""The deployment record in the state home: written before the first create and after every
+one, so an interrupted run can be resumed (same command again) or torn down."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.paths import private_dir, write_private_json
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Ledger:
+    """Records live at <home>/deployments/<region>/<name>.json, mode 0600."""
+
+    def __init__(self, home: Path):
+        self.root = home / "deployments"
+        self._lock = threading.Lock()
+
+    def path(self, region: str, name: str) -> Path:
+        return self.root / region / f"{name}.json"
+
+    def load(self, region: str, name: str) -> dict[str, Any] | None:
+        path = self.path(region, name)
+        if not path.exists():
+            return None
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def save(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            record["updated_at"] = utc_now()
+            private_dir(self.root)
+            write_private_json(self.path(record["region"], record["name"]), record)
+
+    def all(self) -> list[dict[str, Any]]:
+        if not self.root.exists():
+            return []
+        records = []
+        for path in sorted(self.root.glob("*/*.json")):
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+        return records
+
+    def remove(self, region: str, name: str) -> None:
+        self.path(region, name).unlink(missing_ok=True)
+
+
+def new_record(name: str, region: str, profile: dict[str, Any], endpoint_url: str | None):
+    return {
+        "name": name,
+        "region": region,
+        "endpoint_url": endpoint_url,
+        "created_at": utc_now(),
+        "status": "applying",
+        "profile": profile,
+        "resources": {},
+        "instances": [],
+    }

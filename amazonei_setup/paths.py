@@ -1,0 +1,57 @@
+"""Where the tool keeps its state: records, private keys, the sandbox's pid and port."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HOME_ENV = "AMAZONEI_SETUP_HOME"
+
+
+def state_home(override: str | os.PathLike[str] | None = None) -> Path:
+    """The state home (--home, then $AMAZONEI_SETUP_HOME, then ~/.amazonei-setup), made 0700."""
+    raw = override or os.environ.get(HOME_ENV) or Path.home() / ".amazonei-setup"
+    home = Path(raw).expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)
+    return home
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and parents) readable by the owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Write a file atomically with mode 0600, so a crash never leaves half a record or key."""
+    private_dir(path.parent)
+    payload = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_private_json(path: Path, document: Any) -> None:
+    write_private(path, json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def templates_dir() -> Path:
+    """The bundled templates: inside the installed wheel, or the repository's `templates/`."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "templates", package.parent / "templates"):
+        if (candidate / "catalog").is_dir():
+            return candidate
+    raise FileNotFoundError("templates/ not found next to the amazonei_setup package")

@@ -1,0 +1,1 @@
+"""One module per kind of AWS resource, each with find / ensure / delete, idempotent and tagged."""

@@ -1,0 +1,98 @@
+"""The Elastic Inference PrivateLink endpoint: one per VPC, shared by every deployment in it.
+
+A deployment adds its subnet (when the AZ is not served yet) and its endpoint security group to
+an existing endpoint rather than making a second one, and marks itself as a user with a tag.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amazonei_setup.aws import AwsClients, aws_errors
+from amazonei_setup.resources.naming import tag_dict, tag_list, tag_specifications
+
+GONE_STATES = ("deleted", "deleting", "failed", "rejected", "expired")
+
+
+def find(clients: AwsClients, vpc_id: str, service_name: str) -> dict[str, Any] | None:
+    """The live endpoint for the service in the VPC (moto keeps deleted ones listed: skip them)."""
+    with aws_errors(f"looking up the {service_name} endpoint"):
+        endpoints = clients.ec2.describe_vpc_endpoints(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc_id]},
+                {"Name": "service-name", "Values": [service_name]},
+            ]
+        )["VpcEndpoints"]
+    live = [e for e in endpoints if str(e.get("State", "")).lower() not in GONE_STATES]
+    if not live:
+        return None
+    endpoint = live[0]
+    return {
+        "id": endpoint["VpcEndpointId"],
+        "subnets": list(endpoint.get("SubnetIds", [])),
+        "groups": [g["GroupId"] for g in endpoint.get("Groups", [])],
+        "tags": tag_dict(endpoint.get("Tags")),
+        "state": endpoint.get("State"),
+    }
+
+
+def vpc_dns_missing(clients: AwsClients, vpc_id: str) -> list[str]:
+    """Which of the two VPC DNS attributes private DNS needs are off."""
+    missing = []
+    with aws_errors(f"reading the DNS settings of {vpc_id}"):
+        for attribute, key in (
+            ("enableDnsSupport", "EnableDnsSupport"),
+            ("enableDnsHostnames", "EnableDnsHostnames"),
+        ):
+            found = clients.ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)
+            if not found[key]["Value"]:
+                missing.append(key)
+    return missing
+
+
+def enable_vpc_dns(clients: AwsClients, vpc_id: str, attributes: list[str]) -> None:
+    """One attribute per call: the API refuses both at once."""
+    with aws_errors(f"enabling DNS on {vpc_id}"):
+        for attribute in attributes:
+            clients.ec2.modify_vpc_attribute(VpcId=vpc_id, **{attribute: {"Value": True}})
+
+
+def create(
+    clients: AwsClients,
+    vpc_id: str,
+    service_name: str,
+    subnet_ids: list[str],
+    group_ids: list[str],
+    tags: dict[str, str],
+) -> str:
+    with aws_errors(f"creating the {service_name} endpoint"):
+        created = clients.ec2.create_vpc_endpoint(
+            VpcEndpointType="Interface",
+            VpcId=vpc_id,
+            ServiceName=service_name,
+            SubnetIds=subnet_ids,
+            SecurityGroupIds=group_ids,
+            PrivateDnsEnabled=True,
+            TagSpecifications=tag_specifications(["vpc-endpoint"], tags),
+        )
+    return str(created["VpcEndpoint"]["VpcEndpointId"])
+
+
+def add_to(
+    clients: AwsClients,
+    endpoint_id: str,
+    subnet_ids: list[str],
+    group_ids: list[str],
+    user_tags: dict[str, str],
+) -> None:
+    """Join an existing endpoint: our subnet and group, and our user tag."""
+    with aws_errors(f"updating endpoint {endpoint_id}"):
+        if subnet_ids or group_ids:
+            request: dict[str, Any] = {"VpcEndpointId": endpoint_id}
+            if subnet_ids:
+                request["AddSubnetIds"] = subnet_ids
+            if group_ids:
+                request["AddSecurityGroupIds"] = group_ids
+            clients.ec2.modify_vpc_endpoint(**request)
+        if user_tags:
+            clients.ec2.create_tags(Resources=[endpoint_id], Tags=tag_list(user_tags))

@@ -1,0 +1,44 @@
+"""The instance profile that hands the deployment's role to its instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.resources.naming import tag_list
+
+
+def find(clients: AwsClients, profile_name: str) -> dict[str, Any] | None:
+    with aws_errors(f"looking up instance profile {profile_name}"):
+        try:
+            found = clients.iam.get_instance_profile(InstanceProfileName=profile_name)
+        except Exception as exc:
+            if is_error(exc, "NoSuchEntity"):
+                return None
+            raise
+    profile = found["InstanceProfile"]
+    return {
+        "arn": profile["Arn"],
+        "name": profile["InstanceProfileName"],
+        "roles": [role["RoleName"] for role in profile.get("Roles", [])],
+    }
+
+
+def create(clients: AwsClients, profile_name: str, tags: dict[str, str]) -> str:
+    with aws_errors(f"creating instance profile {profile_name}"):
+        created = clients.iam.create_instance_profile(
+            InstanceProfileName=profile_name, Tags=tag_list(tags)
+        )
+    return str(created["InstanceProfile"]["Arn"])
+
+
+def add_role(clients: AwsClients, profile_name: str, role_name: str) -> None:
+    with aws_errors(f"adding role {role_name} to instance profile {profile_name}"):
+        try:
+            clients.iam.add_role_to_instance_profile(
+                InstanceProfileName=profile_name, RoleName=role_name
+            )
+        except Exception as exc:
+            # A profile holds one role; a resumed run may find ours already there.
+            if not is_error(exc, "LimitExceeded", "EntityAlreadyExists"):
+                raise

@@ -1,0 +1,48 @@
+"""EC2 key pairs: created ones keep their private key in the state home (0600); a named,
+existing key pair is used as it is and never touched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.paths import write_private
+from amazonei_setup.resources.naming import tag_specifications
+
+
+def find(clients: AwsClients, key_name: str) -> dict[str, Any] | None:
+    with aws_errors(f"looking up key pair {key_name}"):
+        try:
+            pairs = clients.ec2.describe_key_pairs(KeyNames=[key_name])["KeyPairs"]
+        except Exception as exc:
+            if is_error(exc, "InvalidKeyPair.NotFound"):
+                return None
+            raise
+    if not pairs:
+        return None
+    return {"id": pairs[0].get("KeyPairId", key_name), "name": pairs[0]["KeyName"]}
+
+
+def private_key_path(home: Path, region: str, key_name: str) -> Path:
+    return home / "keys" / region / f"{key_name}.pem"
+
+
+def create(
+    clients: AwsClients, key_name: str, key_path: Path, tags: dict[str, str], key_type: str
+) -> str:
+    """Create the key pair and write its private key before anything else can fail."""
+    with aws_errors(f"creating key pair {key_name}"):
+        created = clients.ec2.create_key_pair(
+            KeyName=key_name,
+            KeyType=key_type,
+            KeyFormat="pem",
+            TagSpecifications=tag_specifications(["key-pair"], tags),
+        )
+    write_private(key_path, created["KeyMaterial"])
+    return str(created.get("KeyPairId", key_name))
+
+
+def delete(clients: AwsClients, key_name: str) -> None:
+    with aws_errors(f"deleting key pair {key_name}"):
+        clients.ec2.delete_key_pair(KeyName=key_name)

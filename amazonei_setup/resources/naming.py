@@ -1,0 +1,55 @@
+"""Names and tags every resource of a deployment carries: the second source of truth after the
+local record, so a deployment can be found (and torn down) from AWS alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TAG_DEPLOYMENT = "amazonei-setup:deployment"
+TAG_MANAGED = "amazonei-setup:managed"
+TAG_SEAT = "amazonei-setup:seat"
+TAG_ENDPOINT_USER_PREFIX = "amazonei-setup:user:"
+PREFIX = "amazonei-setup"
+
+
+def deployment_tags(name: str, user_tags: dict[str, str] | None = None) -> dict[str, str]:
+    """The user's tags plus ours (ours win: they are what teardown trusts)."""
+    return {**(user_tags or {}), TAG_DEPLOYMENT: name, TAG_MANAGED: "true"}
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+
+def tag_dict(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in tags or []}
+
+
+def tag_specifications(resource_types: list[str], tags: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"ResourceType": kind, "Tags": tag_list(tags)} for kind in resource_types]
+
+
+def role_name(name: str, region: str) -> str:
+    """IAM is global while deployment names are unique per region, so the region is in the name."""
+    return f"{PREFIX}-{region}-{name}"
+
+
+def instance_sg_name(name: str) -> str:
+    return f"{PREFIX}-{name}-instance"
+
+
+def endpoint_sg_name(name: str) -> str:
+    return f"{PREFIX}-{name}-endpoint"
+
+
+def key_pair_name(name: str) -> str:
+    return f"{PREFIX}-{name}"
+
+
+def report_parameter_prefix(name: str) -> str:
+    return f"/{PREFIX}/{name}/"
+
+
+def endpoint_user_tag(name: str) -> str:
+    """A shared endpoint carries one such tag per deployment that uses it."""
+    return f"{TAG_ENDPOINT_USER_PREFIX}{name}"

@@ -1,0 +1,120 @@
+"""The instance's IAM role: trusted by EC2, with one inline policy scoped to this deployment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.resources.naming import report_parameter_prefix, tag_list
+
+POLICY_NAME = "amazonei-setup-deployment"
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+# What Session Manager needs on the instance (AWS's minimal custom-role list), instead of the
+# much wider AmazonSSMManagedInstanceCore managed policy.
+SESSION_MANAGER_ACTIONS = [
+    "ssm:UpdateInstanceInformation",
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def instance_policy(
+    name: str, region: str, account_id: str, *, eia: bool, ssm_access: bool
+) -> dict[str, Any]:
+    """Least privilege: the agent writes its report under /amazonei-setup/<name>/ and nothing
+    else; EI Connect only when an accelerator is attached; Session Manager only when chosen."""
+    partition = partition_of(region)
+    prefix = report_parameter_prefix(name)
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AgentReport",
+            "Effect": "Allow",
+            "Action": ["ssm:PutParameter"],
+            "Resource": f"arn:{partition}:ssm:{region}:{account_id}:parameter{prefix}*",
+        }
+    ]
+    if eia:
+        statements.append(
+            {
+                "Sid": "ElasticInference",
+                "Effect": "Allow",
+                "Action": ["elastic-inference:Connect"],
+                "Resource": (
+                    f"arn:{partition}:elastic-inference:{region}:{account_id}:"
+                    "elastic-inference-accelerator/*"
+                ),
+            }
+        )
+    if ssm_access:
+        statements.append(
+            {
+                "Sid": "SessionManager",
+                "Effect": "Allow",
+                "Action": SESSION_MANAGER_ACTIONS,
+                "Resource": "*",
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def find(clients: AwsClients, role_name: str) -> dict[str, Any] | None:
+    """The role and its current inline policy, or None."""
+    with aws_errors(f"looking up IAM role {role_name}"):
+        try:
+            role = clients.iam.get_role(RoleName=role_name)["Role"]
+        except Exception as exc:
+            if is_error(exc, "NoSuchEntity"):
+                return None
+            raise
+        try:
+            document = clients.iam.get_role_policy(RoleName=role_name, PolicyName=POLICY_NAME)[
+                "PolicyDocument"
+            ]
+        except Exception as exc:
+            if not is_error(exc, "NoSuchEntity"):
+                raise
+            document = None
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        document = json.loads(unquote(document))
+    return {"arn": role["Arn"], "name": role["RoleName"], "policy": document}
+
+
+def create(clients: AwsClients, role_name: str, tags: dict[str, str]) -> str:
+    with aws_errors(f"creating IAM role {role_name}"):
+        role = clients.iam.create_role(
+            RoleName=role_name,
+            AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
+            Description="amazonei-setup instance role (created by the tool; removed by teardown)",
+            MaxSessionDuration=3600,
+            Tags=tag_list(tags),
+        )["Role"]
+    return str(role["Arn"])
+
+
+def put_policy(clients: AwsClients, role_name: str, document: dict[str, Any]) -> None:
+    with aws_errors(f"writing the inline policy of IAM role {role_name}"):
+        clients.iam.put_role_policy(
+            RoleName=role_name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(document)
+        )

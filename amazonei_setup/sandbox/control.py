@@ -1,0 +1,311 @@
+"""Start, find and stop the sandbox server (`sandbox start|stop|status`).
+
+State lives in `<home>/sandbox/`: `sandbox.json` (pid, port, endpoint; 0600) and `server.log`.
+The server only ever listens on 127.0.0.1, and a pid is signalled only after checking that it
+still runs our server: pids get reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import amazonei_setup
+from amazonei_setup.errors import SetupError
+from amazonei_setup.paths import private_dir, write_private_json
+
+SERVER_MODULE = "amazonei_setup.sandbox.server"
+HEALTH_PATH = "/__amazonei-setup/sandbox/health"  # answered by server.SeedingMiddleware
+SERVICE_ID = "amazonei-setup-sandbox"
+DUMMY_CREDENTIAL = "testing"
+_LOOPBACK_HOSTS = {"127.0.0.1"}
+_FIRST_POLL_S = 0.02
+_MAX_POLL_S = 0.5
+_LOG_TAIL_LINES = 20
+
+# Servers this process started: their exit is only reaped through the Popen object.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class SandboxError(SetupError):
+    """The sandbox could not be started, reached or stopped."""
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    endpoint: str
+    port: int
+    pid: int
+    running: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def start(home: Path, timeout_s: float = 30) -> SandboxInfo:
+    """The running sandbox of this home, or a new one started in the background."""
+    folder = private_dir(home / "sandbox")
+    with _exclusive(folder / ".lock"):  # two `start`s at once must not start two servers
+        current = status(home)
+        if current is not None and current.running:
+            return current
+        if current is not None:
+            _terminate(current.pid, timeout_s=5)  # ours but not answering: do not leave it
+        _state_file(home).unlink(missing_ok=True)
+        info = _launch(folder, timeout_s)
+        write_private_json(_state_file(home), _state_document(info))
+        return info
+
+
+def stop(home: Path, timeout_s: float = 10) -> bool:
+    """Stop the sandbox of this home; True when one was running."""
+    current = _read_state(home)
+    if current is None:
+        return False
+    stopped = _terminate(current.pid, timeout_s)
+    _state_file(home).unlink(missing_ok=True)
+    return stopped
+
+
+def status(home: Path) -> SandboxInfo | None:
+    """None when no sandbox was ever started here; `running` says whether it answers now."""
+    recorded = _read_state(home)
+    if recorded is None:
+        return None
+    running = _is_our_server(recorded.pid) and _answers(recorded.endpoint, recorded.pid)
+    return SandboxInfo(recorded.endpoint, recorded.port, recorded.pid, running)
+
+
+def sandbox_environment(info: SandboxInfo) -> dict[str, str]:
+    """Environment variables that point boto3 (and the AWS CLI) at the sandbox."""
+    return {
+        "AWS_ENDPOINT_URL": info.endpoint,
+        "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIAL,
+        "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIAL,
+        "AWS_EC2_METADATA_DISABLED": "true",  # never look for credentials at 169.254.169.254
+    }
+
+
+# --- state file ---------------------------------------------------------------------------
+
+
+def _state_file(home: Path) -> Path:
+    return home / "sandbox" / "sandbox.json"
+
+
+def _state_document(info: SandboxInfo) -> dict[str, Any]:
+    return {"endpoint": info.endpoint, "port": info.port, "pid": info.pid}
+
+
+def _read_state(home: Path) -> SandboxInfo | None:
+    path = _state_file(home)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return _info_from(document, running=False)
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError) as error:
+        raise SandboxError(
+            f"the sandbox state file {path} is unreadable ({error})",
+            f"stop any sandbox server by hand if one runs, then delete {path}",
+        ) from error
+
+
+def _info_from(document: dict[str, Any], running: bool) -> SandboxInfo:
+    endpoint = str(document["endpoint"])
+    port = int(document["port"])
+    if urlsplit(endpoint).hostname not in _LOOPBACK_HOSTS or urlsplit(endpoint).port != port:
+        raise ValueError(f"endpoint {endpoint!r} is not 127.0.0.1:{port}")
+    return SandboxInfo(endpoint=endpoint, port=port, pid=int(document["pid"]), running=running)
+
+
+# --- starting -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _launch(folder: Path, timeout_s: float) -> SandboxInfo:
+    ready = folder / "server.ready.json"
+    ready.unlink(missing_ok=True)
+    process = _spawn(folder, ready)
+    try:
+        return _wait_until_ready(process, ready, folder / "server.log", timeout_s)
+    except BaseException:
+        _terminate(process.pid, timeout_s=5)
+        raise
+    finally:
+        ready.unlink(missing_ok=True)
+
+
+def _server_command(ready: Path) -> list[str]:
+    return [sys.executable, "-m", SERVER_MODULE, "--port", "0", "--ready-file", str(ready)]
+
+
+def _spawn(folder: Path, ready: Path) -> subprocess.Popen[bytes]:
+    """Start the server detached from our terminal and session, logging to server.log."""
+    env = dict(os.environ)
+    # The child must import this very copy of the package, wherever it was started from.
+    package_root = str(Path(amazonei_setup.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    with (folder / "server.log").open("ab") as log:
+        os.fchmod(log.fileno(), 0o600)
+        process = subprocess.Popen(
+            _server_command(ready),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _children[process.pid] = process
+    return process
+
+
+def _wait_until_ready(
+    process: subprocess.Popen[bytes], ready: Path, log: Path, timeout_s: float
+) -> SandboxInfo:
+    """Poll the ready file with growing pauses until it appears, the server dies, or time ends."""
+
+    def is_ready() -> bool:
+        return ready.exists() or process.poll() is not None
+
+    if not _poll(is_ready, timeout_s) or process.poll() is not None:
+        reason = "exited" if process.poll() is not None else f"was not ready after {timeout_s:g}s"
+        raise SandboxError(
+            f"the sandbox server {reason}; last lines of {log}:\n{_tail(log)}",
+            "check that moto[server] is installed (pip install 'amazonei-setup[sandbox]')",
+        )
+    info = _info_from(json.loads(ready.read_text(encoding="utf-8")), running=True)
+    if info.pid != process.pid or not _answers(info.endpoint, info.pid):
+        raise SandboxError(
+            f"the sandbox server wrote {ready} but does not answer at {info.endpoint}",
+            f"see {log}",
+        )
+    return info
+
+
+def _poll(done: Callable[[], bool], timeout_s: float) -> bool:
+    """Bounded backoff: 20 ms, growing to 0.5 s, never past the deadline."""
+    deadline = time.monotonic() + timeout_s
+    pause = _FIRST_POLL_S
+    while not done():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        pause = min(pause * 1.5, _MAX_POLL_S)
+    return True
+
+
+def _tail(log: Path) -> str:
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n".join(lines[-_LOG_TAIL_LINES:]) or "(empty log)"
+
+
+# --- health and identity ------------------------------------------------------------------
+
+
+def _answers(endpoint: str, pid: int, timeout_s: float = 1.0) -> bool:
+    """Whether our server with this pid answers at the (loopback) endpoint."""
+    if urlsplit(endpoint).hostname not in _LOOPBACK_HOSTS:
+        return False
+    # No proxies: a proxy from the environment must never see, or answer for, the sandbox.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(endpoint + HEALTH_PATH, timeout=timeout_s) as response:
+            document = json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+    return document.get("service") == SERVICE_ID and document.get("pid") == pid
+
+
+def _is_alive(pid: int) -> bool:
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+def _is_our_server(pid: int) -> bool:
+    """Whether `pid` is alive and runs the sandbox server (and not a process that reused it)."""
+    return pid > 0 and _is_alive(pid) and SERVER_MODULE in _command_line(pid)
+
+
+def _command_line(pid: int) -> str:
+    proc = Path("/proc")
+    if proc.is_dir():
+        try:
+            return (proc / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeDecodeError):
+            return ""
+    try:  # no /proc (macOS)
+        return subprocess.run(
+            ["ps", "-p", str(pid), "-o", "command="], capture_output=True, text=True, check=False
+        ).stdout
+    except OSError:
+        return ""
+
+
+# --- stopping -----------------------------------------------------------------------------
+
+
+def _terminate(pid: int, timeout_s: float) -> bool:
+    """SIGTERM, then SIGKILL past half the timeout; False when `pid` was not our server."""
+    if not _is_our_server(pid):
+        _children.pop(pid, None)
+        return False
+    _signal(pid, signal.SIGTERM)
+    if not _poll(lambda: not _is_alive(pid), timeout_s / 2):
+        _signal(pid, signal.SIGKILL)
+        if not _poll(lambda: not _is_alive(pid), timeout_s / 2):
+            raise SandboxError(
+                f"the sandbox server (pid {pid}) did not stop",
+                f"kill it by hand: kill -9 {pid}",
+            )
+    _children.pop(pid, None)
+    return True
+
+
+def _signal(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)

@@ -1,0 +1,178 @@
+"""The sandbox's background process: moto on 127.0.0.1, each region seeded on first use.
+
+Run as `python -m amazonei_setup.sandbox.server --port 0 --ready-file PATH`. Once it listens it
+writes PATH (0600, atomically) as `{"pid", "port", "endpoint"}`; it exits on SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.paths import write_private_json
+from amazonei_setup.sandbox.control import HEALTH_PATH, SERVICE_ID
+
+LOOPBACK = "127.0.0.1"
+# moto reads these once, when it is imported: bad AMI ids, key names and instance types must
+# fail as they do on AWS instead of being accepted silently.
+VALIDATION_FLAGS = (
+    "MOTO_ENABLE_AMI_VALIDATION",
+    "MOTO_ENABLE_KEYPAIR_VALIDATION",
+    "MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION",
+)
+# SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20261121/us-west-2/ec2/aws4_request, ..."
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
+
+Seeder = Callable[[str, str], None]
+StartResponse = Callable[..., Any]
+
+
+class SeedingMiddleware:
+    """Seeds each (account, region) once, before moto sees its first request.
+
+    Also answers HEALTH_PATH with this process's pid, so a client can tell our server from
+    whatever else might hold the port, and forgets what it seeded when moto is reset.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], seed: Seeder | None = None):
+        self.app = app
+        self._seed = seed
+        self._seeded: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == HEALTH_PATH:
+            return self._health(start_response)
+        if path.startswith("/moto-api/reset"):
+            return self._reset(environ, start_response)
+        scope = credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope:
+            self.ensure_seeded(_account_id(environ, access_key=scope[0]), scope[1])
+        return self.app(environ, start_response)
+
+    def ensure_seeded(self, account_id: str, region: str) -> None:
+        if (account_id, region) in self._seeded:
+            return
+        with self._lock:
+            if (account_id, region) not in self._seeded:
+                self._seeder()(region, account_id)
+                self._seeded.add((account_id, region))
+
+    def _seeder(self) -> Seeder:
+        if self._seed is None:
+            # Imported on first use: it loads moto's EC2 models (about a second).
+            from amazonei_setup.sandbox.seed import seed_region
+
+            self._seed = seed_region
+        return self._seed
+
+    def _reset(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        with self._lock:
+            self._seeded.clear()
+            result = self.app(environ, start_response)
+            self._seeded.clear()
+        return result
+
+    @staticmethod
+    def _health(start_response: StartResponse) -> Iterable[bytes]:
+        body = json.dumps({"service": SERVICE_ID, "pid": os.getpid()}).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+
+
+def credential_scope(authorization: str) -> tuple[str, str] | None:
+    """(access key id, region) of a SigV4 Authorization header, or None when unsigned."""
+    match = _CREDENTIAL.search(authorization)
+    return (match.group(1), match.group(2)) if match else None
+
+
+def _account_id(environ: dict[str, Any], access_key: str) -> str:
+    """The account moto will serve the request from (same precedence as moto's own)."""
+    if os.environ.get("MOTO_ACCOUNT_ID"):
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return str(environ["HTTP_X_MOTO_ACCOUNT_ID"])
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key)
+
+
+def moto_app() -> Callable[..., Iterable[bytes]]:
+    """moto's WSGI app for every service, with validation on (moto is imported here, not above)."""
+    if "moto" in sys.modules:
+        raise RuntimeError("moto was imported before its validation flags could be set")
+    for flag in VALIDATION_FLAGS:
+        pass
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def _warm_up() -> None:
+    """Load moto's EC2 models in the background so the first request waits less."""
+    import amazonei_setup.sandbox.seed  # noqa: F401
+
+
+def serve(port: int, ready_file: Path | None) -> None:
+    """Serve on 127.0.0.1 until SIGTERM/SIGINT; write `ready_file` once listening."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        """No line per request in server.log; errors are still logged."""
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return None
+
+    app = SeedingMiddleware(moto_app())
+    server = make_server(LOOPBACK, port, app, threaded=True, request_handler=QuietHandler)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True
+    )
+    thread.start()
+    threading.Thread(target=_warm_up, name="sandbox-warm-up", daemon=True).start()
+    actual_port = server.server_address[1]
+    document = {
+        "pid": os.getpid(),
+        "port": actual_port,
+        "endpoint": f"http://{LOOPBACK}:{actual_port}",
+    }
+    try:
+        if ready_file is not None:
+            write_private_json(ready_file, document)
+        stop.wait()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+        if ready_file is not None:
+            ready_file.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m amazonei_setup.sandbox.server")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--ready-file", type=Path, help="JSON {pid, port, endpoint} once ready")
+    args = parser.parse_args(argv)
+    serve(args.port, args.ready_file)
+    return 0
+
+
+if __name__ == "__main__":
+    status = main()
+    # The socket is closed and the ready file gone; skip tearing down moto's large in-memory
+    # state object by object, which takes longer than everything else in `sandbox stop`.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
