@@ -367,7 +367,7 @@ def _confirm(ctx: Context, question: str) -> bool:
 
 def cmd_launch(ctx: Context) -> int:
     from amazonei_setup.apply import Runtime, apply_plan
-    from amazonei_setup.render import outcome_panel, plan_table
+    from amazonei_setup.render import command_lines, outcome_panel, plan_table
 
     args = ctx.args
     profile = _profile_from_args(ctx)
@@ -422,7 +422,9 @@ def cmd_launch(ctx: Context) -> int:
             }
         )
     else:
-        ctx.terminal.say(outcome_panel(profile, outcome, plan.cost, _teardown_hint(ctx, profile)))
+        ctx.terminal.say(outcome_panel(profile, outcome, plan.cost))
+        for line in command_lines(outcome, _teardown_hint(ctx, profile)):
+            ctx.terminal.err.print(line, soft_wrap=True)
     return EXIT_OK
 
 

@@ -64,13 +64,12 @@ def plan_table(plan: Any) -> Group:
     return Group(table, *lines)
 
 
-def outcome_panel(profile: Any, outcome: Any, cost: Any, teardown_command: str) -> Panel:
-    """The final word of a launch: how to connect, what it costs, how to remove it."""
+def outcome_panel(profile: Any, outcome: Any, cost: Any) -> Panel:
+    """The final word of a launch: what runs where and what it costs. The commands to connect
+    and to tear down are printed after it, unwrapped, so they copy and paste intact."""
     table = Table(show_header=True, box=None, pad_edge=False)
-    table.add_column("seat")
-    table.add_column("instance")
-    table.add_column("AZ")
-    table.add_column("state")
+    for column in ("seat", "instance", "AZ", "state"):
+        table.add_column(column)
     for instance in outcome.instances:
         table.add_row(
             str(instance["seat"]),
@@ -78,25 +77,28 @@ def outcome_panel(profile: Any, outcome: Any, cost: Any, teardown_command: str) 
             instance["availability_zone"],
             instance["state"],
         )
-    connect = [Text(f"  {i['connect']}") for i in outcome.instances]
     return Panel(
         Group(
             table,
-            Text(""),
-            Text("Connect:", style="bold"),
-            *connect,
             Text(""),
             Text(
                 f"Cost: {money(cost.total_per_hour_usd)}/hour "
                 f"({money(cost.total_per_day_usd, 2)}/day) while running."
             ),
-            Text(f"Record: {outcome.record_path}"),
-            Text(f"Remove everything: {teardown_command}", style="bold"),
+            Text(f"Record: {outcome.record_path}", overflow="fold"),
         ),
         title=f"'{profile.name}' is running in {profile.region}",
         title_align="left",
         expand=False,
     )
+
+
+def command_lines(outcome: Any, teardown_command: str) -> list[Text]:
+    lines = [Text("Connect:", style="bold")]
+    lines += [Text(f"  {instance['connect']}") for instance in outcome.instances]
+    lines.append(Text("Remove everything:", style="bold"))
+    lines.append(Text(f"  {teardown_command}"))
+    return lines
 
 
 def deployments_table(rows: list[dict[str, Any]]) -> Table:

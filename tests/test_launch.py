@@ -274,3 +274,53 @@ def test_record_is_written_before_the_first_create(aws, run_cli, recorder):
     assert {p["key"] for p in record["planned"]} >= {"role", "instance_sg", "instance:1"}
     record_file = run_cli.home / "deployments/us-west-2/eia-workshop.json"
     assert stat.S_IMODE(record_file.stat().st_mode) == 0o600
+
+
+def test_interrupted_launch_keeps_the_record_and_resumes(aws, run_cli, recorder, hooks):
+    # Ctrl-C arrives while the endpoint is being created, after IAM, groups and key pair.
+    calls_before = {}
+
+    def on_endpoint(model, params, **_):
+        if model.name == "CreateVpcEndpoint" and not calls_before:
+            calls_before["seen"] = True
+            raise KeyboardInterrupt
+
+    original = recorder.session_factory
+
+    def factory(target):
+        session = original(target)
+        session.events.register("before-parameter-build.ec2.CreateVpcEndpoint", on_endpoint)
+        return session
+
+    hooks.session_factory = factory
+    result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
+    assert result.code == 130
+    assert "run the same command again" in " ".join(result.err.split())
+    record = json.loads((run_cli.home / "deployments/us-west-2/eia-workshop.json").read_text())
+    assert record["status"] == "incomplete"
+    assert {"role", "instance_sg", "endpoint_sg", "key_pair"} <= set(record["resources"])
+    assert ec2().describe_instances()["Reservations"] == []
+
+    recorder.clear()
+    document = launch_json(run_cli, "--profile-file", EIA_PROFILE)
+    assert document["resources"]["role"]["action"] == "reused"
+    assert document["resources"]["endpoint"]["action"] == "created"
+    assert recorder.of("CreateRole") == [] and recorder.of("CreateKeyPair") == []
+    assert len(document["instances"]) == 1
+
+
+def test_save_profile_writes_a_private_replayable_file(aws, run_cli, tmp_path):
+    saved = tmp_path / "saved.yaml"
+    result = run_cli(
+        "launch", "--dry-run", "--name", "saved", "--region", "us-west-2",
+        "--instance-type", "inf1.xlarge", "--access", "ssm", "--save-profile", str(saved),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    again = run_cli(
+        "launch", "--dry-run", "--profile-file", str(saved), "--save-profile", str(saved)
+    )
+    assert again.code == 2 and "--force" in again.err
+    replay = run_cli("plan", "--output", "json", "--profile-file", str(saved))
+    assert replay.code == 0, replay.err
+    assert json.loads(replay.out)["hardware"]["instance_type"] == "inf1.xlarge"

@@ -352,7 +352,10 @@ def test_middleware_health_names_this_process() -> None:
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, SandboxInfo]]:
     """One server for the module: the first EC2 call of a process costs over a second."""
     home = tmp_path_factory.mktemp("home")
-    info = control.start(home, timeout_s=60)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for flag in server.VALIDATION_FLAGS:  # the server must turn them on by itself
+            monkeypatch.delenv(flag, raising=False)
+        info = control.start(home, timeout_s=60)
     try:
         yield home, info
     finally:

@@ -77,7 +77,6 @@ class SeedingMiddleware:
 
     def _reset(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         with self._lock:
-            self._seeded.clear()
             result = self.app(environ, start_response)
             self._seeded.clear()
         return result
@@ -111,7 +110,7 @@ def moto_app() -> Callable[..., Iterable[bytes]]:
     if "moto" in sys.modules:
         raise RuntimeError("moto was imported before its validation flags could be set")
     for flag in VALIDATION_FLAGS:
-        pass
+        os.environ[flag] = "true"
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     return DomainDispatcherApplication(create_backend_app)

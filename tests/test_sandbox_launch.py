@@ -1,0 +1,125 @@
+"""The same engine through the moto HTTP server on 127.0.0.1 (the sandbox), driven as a user
+drives it: the real console program in a subprocess, with `--sandbox`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from amazonei_setup.sandbox import control
+
+REPO = Path(__file__).resolve().parent.parent
+PROFILES = REPO / "templates" / "profiles"
+
+
+@pytest.fixture(scope="module")
+def sandbox_home(tmp_path_factory):
+    home = tmp_path_factory.mktemp("sandbox-home")
+    info = control.start(home)
+    assert info.endpoint.startswith("http://127.0.0.1:")
+    yield home
+    control.stop(home)
+
+
+def cli(home: Path, *argv: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return subprocess.run(
+        [sys.executable, "-m", "amazonei_setup", "--home", str(home), "--sandbox", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def sandbox_client(home: Path, service: str):
+    info = control.status(home)
+    assert info is not None and info.running
+    return boto3.client(
+        service,
+        region_name="us-west-2",
+        endpoint_url=info.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def test_eia_workshop_launches_on_the_sandbox_and_prints_how_to_connect(sandbox_home):
+    done = cli(
+        sandbox_home, "launch", "--profile-file", str(PROFILES / "eia-workshop.yaml"), "--yes"
+    )
+    assert done.returncode == 0, done.stderr
+    flat = " ".join(done.stderr.split())
+    assert "'eia-workshop' is running in us-west-2" in flat
+    assert "ssh -i " in done.stderr and "ec2-user@" in done.stderr
+    assert "Traceback" not in done.stderr
+    record = json.loads((sandbox_home / "deployments/us-west-2/eia-workshop.json").read_text())
+    assert record["status"] == "ready"
+    instance_id = record["instances"][0]["id"]
+    ec2 = sandbox_client(sandbox_home, "ec2")
+    live = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert live["State"]["Name"] == "running"
+    assert live["MetadataOptions"]["HttpTokens"] == "required"
+    endpoints = ec2.describe_vpc_endpoints(
+        Filters=[
+            {
+                "Name": "service-name",
+                "Values": ["com.amazonaws.us-west-2.elastic-inference.runtime"],
+            }
+        ]
+    )["VpcEndpoints"]
+    assert [e["VpcEndpointId"] for e in endpoints] == [record["resources"]["endpoint"]["id"]]
+
+
+def test_inf1_launch_json_and_status_through_http(sandbox_home):
+    done = cli(
+        sandbox_home, "launch", "--profile-file", str(PROFILES / "inf1-ssm.yaml"),
+        "--yes", "--output", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)  # stdout holds exactly one JSON document
+    assert document["deployment"] == "inf1-demo"
+    [instance] = document["instances"]
+    assert instance["connect"].startswith("aws ssm start-session --target i-")
+    status = cli(sandbox_home, "status", "--output", "json")
+    assert status.returncode == 0, status.stderr
+    rows = {row["name"]: row for row in json.loads(status.stdout)["deployments"]}
+    assert rows["inf1-demo"]["instances"][0]["state"] == "running"
+    assert rows["inf1-demo"]["hardware"] == "inf1.xlarge"
+
+
+def test_rerun_through_http_reuses_everything(sandbox_home):
+    profile = str(PROFILES / "inf1-ssm.yaml")
+    first = cli(sandbox_home, "launch", "--profile-file", profile, "--yes", "--output", "json")
+    second = cli(sandbox_home, "launch", "--profile-file", profile, "--yes", "--output", "json")
+    assert first.returncode == second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert {r["action"] for r in again["resources"].values()} == {"reused"}
+    assert again["instances"][0]["id"] == json.loads(first.stdout)["instances"][0]["id"]
+
+
+def test_plan_json_on_the_sandbox_for_a_retired_region(sandbox_home):
+    done = cli(
+        sandbox_home, "plan", "--name", "old", "--region", "eu-central-1",
+        "--instance-type", "m5.large", "--accelerator", "eia1.medium",
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "AWS retired the service in April 2024" in " ".join(done.stderr.split())
+
+
+def test_sandbox_status_json_contract(sandbox_home):
+    done = subprocess.run(
+        [sys.executable, "-m", "amazonei_setup", "--home", str(sandbox_home), "sandbox", "status",
+         "--output", "json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    document = json.loads(done.stdout)
+    assert document["running"] is True
+    assert document["endpoint"].startswith("http://127.0.0.1:")
