@@ -95,7 +95,7 @@ class _Apply:
         self.runtime = runtime
         self.clients = runtime.clients
         self.ledger = Ledger(runtime.home)
-        self.tags = deployment_tags(self.profile.name, self.profile.tags)
+        self.tags = deployment_tags(self.profile.name, self.profile.region, self.profile.tags)
         self.ids: dict[str, str] = {r.key: r.id for r in plan.resources if r.id}
         previous = self.ledger.load(self.profile.region, self.profile.name)
         self.record = previous or new_record(

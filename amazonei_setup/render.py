@@ -103,7 +103,7 @@ def command_lines(outcome: Any, teardown_command: str) -> list[Text]:
 
 def deployments_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title="Deployments", title_justify="left")
-    for column in ("name", "region", "hardware", "seats", "status", "instances", "$/hour"):
+    for column in ("name", "region", "hardware", "seats", "status", "instances", "age", "cost"):
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(
@@ -113,6 +113,68 @@ def deployments_table(rows: list[dict[str, Any]]) -> Table:
             str(row["seats"]),
             row["status"],
             ", ".join(f"{i['id']} {i['state']}" for i in row["instances"]) or "none",
-            money(row["price_per_hour_usd"]),
+            f"{row['age_hours']:.1f} h",
+            f"{money(row['cost_so_far_usd'], 2)} so far, {money(row['price_per_hour_usd'])}/h",
         )
     return table
+
+
+VERB_STYLE = {"terminate": "red", "delete": "red", "leave": "yellow", "keep": "dim"}
+
+
+def teardown_table(plan: Any) -> Group:
+    """eksctl-style: everything that will go (and what stays, and why) before anything does."""
+    table = Table(
+        title=f"Teardown of '{plan.name}' in {plan.region}", title_justify="left", expand=False
+    )
+    table.add_column("action", no_wrap=True)
+    table.add_column("resource", no_wrap=True)
+    table.add_column("name / id", overflow="fold")
+    table.add_column("note", overflow="fold")
+    for action in plan.actions:
+        label = action.name if action.id == action.name else f"{action.name} ({action.id})"
+        table.add_row(
+            Text(action.verb, style=VERB_STYLE[action.verb]), action.kind, label, action.reason
+        )
+    extra = []
+    for key_file in plan.key_files:
+        extra.append(Text(f"The private key {key_file} is deleted too."))
+    if plan.record_exists:
+        extra.append(Text("The local record is removed last."))
+    else:
+        extra.append(Text("No local record: found by its tags alone.", style="yellow"))
+    return Group(table, *extra)
+
+
+def teardown_summary(summaries: list[dict[str, Any]]) -> Group:
+    lines: list[Text] = []
+    for summary in summaries:
+        done = summary["done"]
+        kept = summary["kept"]
+        lines.append(
+            Text(
+                f"'{summary['deployment']}' in {summary['region']}: "
+                f"{len(done)} removed or released, {len(kept)} kept.",
+                style="bold",
+            )
+        )
+        for action in done:
+            if action["verb"] == "leave":
+                lines.append(Text(f"  left {action['kind']} {action['id']}: {action['reason']}"))
+        for action in kept:
+            lines.append(Text(f"  kept {action['kind']} {action['name']}: {action['reason']}"))
+    return Group(*lines)
+
+
+def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Group | Text:
+    if not rows:
+        return Text(f"No orphaned resources in {', '.join(regions)}.")
+    table = Table(title="Tagged resources with no local record", title_justify="left")
+    table.add_column("deployment")
+    table.add_column("region")
+    table.add_column("resources", overflow="fold")
+    for row in rows:
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
+        table.add_row(row["deployment"], row["region"], counts)
+    hint = Text("Remove them with `amazonei-setup sweep --delete` (it shows the plan first).")
+    return Group(table, hint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
@@ -337,6 +338,20 @@ def test_middleware_reseeds_after_moto_reset(monkeypatch: pytest.MonkeyPatch) ->
     assert "/moto-api/reset" in served
 
 
+def test_middleware_serves_regions_it_cannot_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    attempts: list[str] = []
+
+    def seed(region: str, account_id: str) -> None:
+        attempts.append(region)
+        raise KeyError(region)
+
+    middleware = server.SeedingMiddleware(lambda environ, start: [b"moto"], seed=seed)
+    assert middleware(_signed("mars-east-1"), lambda *a: None) == [b"moto"]
+    assert middleware(_signed("mars-east-1"), lambda *a: None) == [b"moto"]
+    assert attempts == ["mars-east-1", "mars-east-1"]  # not remembered as seeded
+
+
 def test_middleware_health_names_this_process() -> None:
     middleware, seeds, served = _middleware()
     statuses: list[str] = []
@@ -380,6 +395,7 @@ def test_state_file_is_private(sandbox: tuple[Path, SandboxInfo]) -> None:
     assert stat.S_IMODE(state.stat().st_mode) == 0o600
     assert stat.S_IMODE(state.parent.stat().st_mode) == 0o700
     assert json.loads(state.read_text())["pid"] == info.pid
+    assert stat.S_IMODE((state.parent / "server.log").stat().st_mode) == 0o600
 
 
 def test_listens_on_loopback_only(sandbox: tuple[Path, SandboxInfo]) -> None:
@@ -459,6 +475,33 @@ def test_moto_reset_is_followed_by_a_fresh_seed(sandbox: tuple[Path, SandboxInfo
         assert response.status == 200
     ec2 = _client("ec2", endpoint=info.endpoint)
     assert len(_rule_images(ec2, AMI_RULES["neuron"]["ubuntu"])) == 2
+
+
+def test_a_stranger_on_the_recorded_port_is_not_the_sandbox(
+    sandbox: tuple[Path, SandboxInfo], tmp_path: Path
+) -> None:
+    """Ports get reused too: whatever answers there must be our server, with our pid."""
+    _, info = sandbox
+
+    class Stranger(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"service": "something else"}')
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    stranger = http.server.HTTPServer(("127.0.0.1", 0), Stranger)
+    thread = threading.Thread(target=stranger.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _write_state(tmp_path, info.pid, port=stranger.server_address[1])
+        current = control.status(tmp_path)
+        assert current is not None and current.pid == info.pid and not current.running
+    finally:
+        stranger.shutdown()
+        stranger.server_close()
 
 
 def test_second_start_reuses_the_running_server(sandbox: tuple[Path, SandboxInfo]) -> None:

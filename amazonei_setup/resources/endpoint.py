@@ -6,12 +6,34 @@ an existing endpoint rather than making a second one, and marks itself as a user
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
-from amazonei_setup.aws import AwsClients, aws_errors
+from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.errors import AwsFailure
 from amazonei_setup.resources.naming import tag_dict, tag_list, tag_specifications
 
 GONE_STATES = ("deleted", "deleting", "failed", "rejected", "expired")
+
+
+def _summary(endpoint: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": endpoint["VpcEndpointId"],
+        "vpc_id": endpoint.get("VpcId"),
+        "service": endpoint.get("ServiceName"),
+        "subnets": list(endpoint.get("SubnetIds", [])),
+        "groups": [g["GroupId"] for g in endpoint.get("Groups", [])],
+        "tags": tag_dict(endpoint.get("Tags")),
+        "state": endpoint.get("State"),
+    }
+
+
+def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Live endpoints matching tag filters (deleted ones, which moto keeps listing, skipped)."""
+    with aws_errors("listing VPC endpoints"):
+        endpoints = clients.ec2.describe_vpc_endpoints(Filters=filters)["VpcEndpoints"]
+    return [_summary(e) for e in endpoints if str(e.get("State", "")).lower() not in GONE_STATES]
 
 
 def find(clients: AwsClients, vpc_id: str, service_name: str) -> dict[str, Any] | None:
@@ -24,16 +46,7 @@ def find(clients: AwsClients, vpc_id: str, service_name: str) -> dict[str, Any] 
             ]
         )["VpcEndpoints"]
     live = [e for e in endpoints if str(e.get("State", "")).lower() not in GONE_STATES]
-    if not live:
-        return None
-    endpoint = live[0]
-    return {
-        "id": endpoint["VpcEndpointId"],
-        "subnets": list(endpoint.get("SubnetIds", [])),
-        "groups": [g["GroupId"] for g in endpoint.get("Groups", [])],
-        "tags": tag_dict(endpoint.get("Tags")),
-        "state": endpoint.get("State"),
-    }
+    return _summary(live[0]) if live else None
 
 
 def vpc_dns_missing(clients: AwsClients, vpc_id: str) -> list[str]:
@@ -96,3 +109,59 @@ def add_to(
             clients.ec2.modify_vpc_endpoint(**request)
         if user_tags:
             clients.ec2.create_tags(Resources=[endpoint_id], Tags=tag_list(user_tags))
+
+
+def leave(
+    clients: AwsClients,
+    endpoint_id: str,
+    group_ids: list[str],
+    user_tag: str,
+    hand_over: dict[str, str] | None = None,
+) -> None:
+    """Stop using a shared endpoint: take our group off it and drop our user tag. When we
+    created it, `hand_over` re-tags it to a remaining user, so nothing keeps our name."""
+    with aws_errors(f"leaving endpoint {endpoint_id}"):
+        if group_ids:
+            clients.ec2.modify_vpc_endpoint(
+                VpcEndpointId=endpoint_id, RemoveSecurityGroupIds=group_ids
+            )
+        if hand_over:
+            clients.ec2.create_tags(Resources=[endpoint_id], Tags=tag_list(hand_over))
+        clients.ec2.delete_tags(Resources=[endpoint_id], Tags=[{"Key": user_tag}])
+
+
+def delete(
+    clients: AwsClients,
+    endpoint_id: str,
+    *,
+    sleep: Callable[[float], None],
+    timeout_s: float = 300,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Delete the endpoint and wait until AWS reports it gone (its ENIs hold our groups)."""
+    with aws_errors(f"deleting endpoint {endpoint_id}"):
+        try:
+            clients.ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id])
+        except Exception as exc:
+            if is_error(exc, "InvalidVpcEndpointId.NotFound"):
+                return
+            raise
+        deadline = clock() + timeout_s
+        delay = 1.0
+        while True:
+            try:
+                found = clients.ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])
+            except Exception as exc:
+                if is_error(exc, "InvalidVpcEndpointId.NotFound"):
+                    return
+                raise
+            states = [str(e.get("State", "")).lower() for e in found["VpcEndpoints"]]
+            if all(state in ("deleted", "") for state in states):
+                return
+            if clock() >= deadline:
+                raise AwsFailure(
+                    f"endpoint {endpoint_id} is still '{states[0]}' after {timeout_s:.0f}s",
+                    "run the same teardown again to keep waiting",
+                )
+            sleep(delay)
+            delay = min(delay * 1.6, 10)

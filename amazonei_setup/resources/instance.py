@@ -36,9 +36,11 @@ class LaunchedInstance:
     public_ip: str | None = None
     public_dns: str | None = None
     private_ip: str | None = None
+    launched_at: str | None = None
+    tags: dict[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "tags"}
 
 
 def _from_description(item: dict[str, Any]) -> LaunchedInstance:
@@ -53,15 +55,22 @@ def _from_description(item: dict[str, Any]) -> LaunchedInstance:
         public_ip=item.get("PublicIpAddress"),
         public_dns=item.get("PublicDnsName") or None,
         private_ip=item.get("PrivateIpAddress"),
+        launched_at=str(item["LaunchTime"]) if item.get("LaunchTime") else None,
+        tags=tags,
     )
 
 
 def find(clients: AwsClients, deployment: str) -> list[LaunchedInstance]:
     """The deployment's instances that are not terminated, by tag, ordered by seat."""
-    with aws_errors(f"looking up the instances of {deployment}"):
+    return find_tagged(clients, [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [deployment]}])
+
+
+def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[LaunchedInstance]:
+    """Our (managed-tagged) instances matching `filters` that are not terminated."""
+    with aws_errors("looking up instances"):
         pages = clients.ec2.get_paginator("describe_instances").paginate(
             Filters=[
-                {"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [deployment]},
+                *filters,
                 {"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]},
                 {"Name": "instance-state-name", "Values": LIVE_STATES},
             ]
@@ -240,6 +249,46 @@ def wait_running(
             raise AwsFailure(
                 f"instances still not running after {timeout_s:.0f}s",
                 "run the same command again to keep waiting, or `status` to look",
+            )
+        sleep(delay)
+        delay = min(delay * 1.6, 10)
+
+
+def terminate(clients: AwsClients, instance_ids: list[str]) -> None:
+    with aws_errors("terminating instances"):
+        try:
+            clients.ec2.terminate_instances(InstanceIds=instance_ids)
+        except Exception as exc:
+            if not is_error(exc, "InvalidInstanceID.NotFound"):
+                raise
+
+
+def wait_terminated(
+    clients: AwsClients,
+    instance_ids: list[str],
+    *,
+    timeout_s: float = 600,
+    sleep: Sleep = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_poll: Callable[[list[LaunchedInstance]], None] = lambda states: None,
+) -> None:
+    """Poll with bounded backoff until every instance is terminated (or gone)."""
+    deadline = clock() + timeout_s
+    delay = 1.0
+    while True:
+        try:
+            current = describe(clients, instance_ids)
+        except AwsFailure as exc:
+            if exc.code == "InvalidInstanceID.NotFound":
+                return
+            raise
+        on_poll(current)
+        if all(i.state == "terminated" for i in current):
+            return
+        if clock() >= deadline:
+            raise AwsFailure(
+                f"instances still not terminated after {timeout_s:.0f}s",
+                "run the same teardown again to keep waiting",
             )
         sleep(delay)
         delay = min(delay * 1.6, 10)

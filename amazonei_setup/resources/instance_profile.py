@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
-from amazonei_setup.resources.naming import tag_list
+from amazonei_setup.resources.naming import IAM_PATH, tag_dict, tag_list
 
 
 def find(clients: AwsClients, profile_name: str) -> dict[str, Any] | None:
@@ -21,13 +21,14 @@ def find(clients: AwsClients, profile_name: str) -> dict[str, Any] | None:
         "arn": profile["Arn"],
         "name": profile["InstanceProfileName"],
         "roles": [role["RoleName"] for role in profile.get("Roles", [])],
+        "tags": tag_dict(profile.get("Tags")),
     }
 
 
 def create(clients: AwsClients, profile_name: str, tags: dict[str, str]) -> str:
     with aws_errors(f"creating instance profile {profile_name}"):
         created = clients.iam.create_instance_profile(
-            InstanceProfileName=profile_name, Tags=tag_list(tags)
+            InstanceProfileName=profile_name, Path=IAM_PATH, Tags=tag_list(tags)
         )
     return str(created["InstanceProfile"]["Arn"])
 
@@ -42,3 +43,26 @@ def add_role(clients: AwsClients, profile_name: str, role_name: str) -> None:
             # A profile holds one role; a resumed run may find ours already there.
             if not is_error(exc, "LimitExceeded", "EntityAlreadyExists"):
                 raise
+
+
+def delete(clients: AwsClients, profile_name: str) -> bool:
+    """Take the roles out, then delete the profile; False when it was already gone."""
+    found = find(clients, profile_name)
+    if found is None:
+        return False
+    with aws_errors(f"deleting instance profile {profile_name}"):
+        for role in found["roles"]:
+            try:
+                clients.iam.remove_role_from_instance_profile(
+                    InstanceProfileName=profile_name, RoleName=role
+                )
+            except Exception as exc:
+                if not is_error(exc, "NoSuchEntity"):
+                    raise
+        try:
+            clients.iam.delete_instance_profile(InstanceProfileName=profile_name)
+        except Exception as exc:
+            if is_error(exc, "NoSuchEntity"):
+                return False
+            raise
+    return True

@@ -43,6 +43,22 @@ def create(
     return str(created.get("KeyPairId", key_name))
 
 
+def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from amazonei_setup.resources.naming import tag_dict
+
+    with aws_errors("listing key pairs"):
+        pairs = clients.ec2.describe_key_pairs(Filters=filters)["KeyPairs"]
+    return [
+        {
+            "id": p.get("KeyPairId", p["KeyName"]),
+            "name": p["KeyName"],
+            "tags": tag_dict(p.get("Tags")),
+        }
+        for p in pairs
+    ]
+
+
 def delete(clients: AwsClients, key_name: str) -> None:
+    """Deleting a key pair that does not exist succeeds on AWS: safe to repeat."""
     with aws_errors(f"deleting key pair {key_name}"):
         clients.ec2.delete_key_pair(KeyName=key_name)

@@ -9,12 +9,17 @@ TAG_DEPLOYMENT = "amazonei-setup:deployment"
 TAG_MANAGED = "amazonei-setup:managed"
 TAG_SEAT = "amazonei-setup:seat"
 TAG_ENDPOINT_USER_PREFIX = "amazonei-setup:user:"
+TAG_REGION = "amazonei-setup:region"
 PREFIX = "amazonei-setup"
+IAM_PATH = "/amazonei-setup/"  # roles and instance profiles live under it: easy to list, to scope
 
 
-def deployment_tags(name: str, user_tags: dict[str, str] | None = None) -> dict[str, str]:
-    """The user's tags plus ours (ours win: they are what teardown trusts)."""
-    return {**(user_tags or {}), TAG_DEPLOYMENT: name, TAG_MANAGED: "true"}
+def deployment_tags(
+    name: str, region: str, user_tags: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The user's tags plus ours (ours win: they are what teardown trusts). The region tag
+    lets global IAM resources be told apart per region."""
+    return {**(user_tags or {}), TAG_DEPLOYMENT: name, TAG_MANAGED: "true", TAG_REGION: region}
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

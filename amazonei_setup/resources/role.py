@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
-from amazonei_setup.resources.naming import report_parameter_prefix, tag_list
+from amazonei_setup.resources.naming import IAM_PATH, report_parameter_prefix, tag_dict, tag_list
 
 POLICY_NAME = "amazonei-setup-deployment"
 TRUST_POLICY = {
@@ -98,13 +98,19 @@ def find(clients: AwsClients, role_name: str) -> dict[str, Any] | None:
         from urllib.parse import unquote
 
         document = json.loads(unquote(document))
-    return {"arn": role["Arn"], "name": role["RoleName"], "policy": document}
+    return {
+        "arn": role["Arn"],
+        "name": role["RoleName"],
+        "policy": document,
+        "tags": tag_dict(role.get("Tags")),
+    }
 
 
 def create(clients: AwsClients, role_name: str, tags: dict[str, str]) -> str:
     with aws_errors(f"creating IAM role {role_name}"):
         role = clients.iam.create_role(
             RoleName=role_name,
+            Path=IAM_PATH,
             AssumeRolePolicyDocument=json.dumps(TRUST_POLICY),
             Description="amazonei-setup instance role (created by the tool; removed by teardown)",
             MaxSessionDuration=3600,
@@ -118,3 +124,21 @@ def put_policy(clients: AwsClients, role_name: str, document: dict[str, Any]) ->
         clients.iam.put_role_policy(
             RoleName=role_name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(document)
         )
+
+
+def delete(clients: AwsClients, role_name: str) -> bool:
+    """Inline policies, then attached ones, then the role (AWS refuses any other order)."""
+    with aws_errors(f"deleting IAM role {role_name}"):
+        try:
+            inline = clients.iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+            for policy in inline:
+                clients.iam.delete_role_policy(RoleName=role_name, PolicyName=policy)
+            attached = clients.iam.list_attached_role_policies(RoleName=role_name)
+            for policy in attached["AttachedPolicies"]:
+                clients.iam.detach_role_policy(RoleName=role_name, PolicyArn=policy["PolicyArn"])
+            clients.iam.delete_role(RoleName=role_name)
+        except Exception as exc:
+            if is_error(exc, "NoSuchEntity"):
+                return False
+            raise
+    return True

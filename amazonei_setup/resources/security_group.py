@@ -116,3 +116,34 @@ def sync_ingress(clients: AwsClients, group_id: str, current: set[Rule], wanted:
             except Exception as exc:
                 if not is_error(exc, "InvalidPermission.Duplicate"):
                     raise
+
+
+def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups matching tag filters, with id, name, VPC and tags."""
+    from amazonei_setup.resources.naming import tag_dict
+
+    with aws_errors("listing security groups"):
+        pages = clients.ec2.get_paginator("describe_security_groups").paginate(Filters=filters)
+        groups = [g for page in pages for g in page["SecurityGroups"]]
+    return [
+        {
+            "id": g["GroupId"],
+            "name": g["GroupName"],
+            "vpc_id": g.get("VpcId"),
+            "tags": tag_dict(g.get("Tags")),
+        }
+        for g in groups
+    ]
+
+
+def delete(clients: AwsClients, group_id: str) -> bool:
+    """Delete one group; False when already gone. DependencyViolation propagates: the caller
+    retries it (ENIs of terminated instances and endpoints take a while to let go)."""
+    with aws_errors(f"deleting security group {group_id}"):
+        try:
+            clients.ec2.delete_security_group(GroupId=group_id)
+        except Exception as exc:
+            if is_error(exc, "InvalidGroup.NotFound"):
+                return False
+            raise
+    return True

@@ -168,7 +168,7 @@ def _spawn(folder: Path, ready: Path) -> subprocess.Popen[bytes]:
     # The child must import this very copy of the package, wherever it was started from.
     package_root = str(Path(amazonei_setup.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    with (folder / "server.log").open("ab") as log:
+    with (folder / "server.log").open("wb") as log:  # one run per log
         os.fchmod(log.fileno(), 0o600)
         process = subprocess.Popen(
             _server_command(ready),

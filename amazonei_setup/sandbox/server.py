@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from amazonei_setup.paths import write_private_json
 from amazonei_setup.sandbox.control import HEALTH_PATH, SERVICE_ID
 
 LOOPBACK = "127.0.0.1"
+_log = logging.getLogger("amazonei_setup.sandbox.server")
 # moto reads these once, when it is imported: bad AMI ids, key names and instance types must
 # fail as they do on AWS instead of being accepted silently.
 VALIDATION_FLAGS = (
@@ -63,9 +66,18 @@ class SeedingMiddleware:
         if (account_id, region) in self._seeded:
             return
         with self._lock:
-            if (account_id, region) not in self._seeded:
+            if (account_id, region) in self._seeded:
+                return
+            started = time.monotonic()
+            try:
                 self._seeder()(region, account_id)
-                self._seeded.add((account_id, region))
+            except Exception:
+                # A region moto does not know: let moto answer the request as it would.
+                _log.exception("could not seed %s of account %s", region, account_id)
+                return
+            self._seeded.add((account_id, region))
+            elapsed = time.monotonic() - started
+            _log.info("seeded %s of account %s in %.2fs", region, account_id, elapsed)
 
     def _seeder(self) -> Seeder:
         if self._seed is None:
@@ -164,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--ready-file", type=Path, help="JSON {pid, port, endpoint} once ready")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     serve(args.port, args.ready_file)
     return 0
 

@@ -1,0 +1,1 @@
+"""One module per command; each handler takes a Context and returns an exit code."""

@@ -1,0 +1,142 @@
+"""What every command handler shares: the parsed flags, the terminal, the test seams, the
+state home, and how to reach AWS (or the sandbox) for a region."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.console import Terminal
+from amazonei_setup.errors import InputError
+
+PROFILE_FLAGS: dict[str, tuple[str, ...]] = {
+    # flag dest -> path in the profile document
+    "name": ("name",),
+    "region": ("region",),
+    "instance_type": ("instance_type",),
+    "accelerator": ("accelerator",),
+    "os": ("os",),
+    "ami": ("ami",),
+    "vpc": ("network", "vpc"),
+    "subnet": ("network", "subnet"),
+    "access": ("access", "mode"),
+    "key_pair": ("access", "key_pair"),
+    "ssh_cidr": ("access", "ssh_cidr"),
+    "seats": ("seats",),
+}
+REQUIRED_FIELDS = {"name": "--name", "region": "--region", "instance_type": "--instance-type"}
+SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass
+class Context:
+    args: argparse.Namespace
+    terminal: Terminal
+    hooks: Any
+    home: Path
+
+
+def parse_tags(pairs: list[str]) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--tag '{pair}' is not KEY=VALUE", "e.g. --tag workshop=reinvent")
+        tags[key] = value
+    return tags
+
+
+def profile_from_args(ctx: Context):
+    """File first, then flags on top; exit 2 naming each missing choice and its flag."""
+    from amazonei_setup.profile import read_profile_file, validate_profile
+
+    args = ctx.args
+    source = read_profile_file(args.profile_file) if args.profile_file else None
+    overrides: dict[str, Any] = {}
+    flags: dict[tuple[str, ...], str] = {}
+    for dest, path in PROFILE_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        node = overrides
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+        flags[path] = "--" + dest.replace("_", "-")
+    tags = parse_tags(args.tag or [])
+    if tags:
+        base_tags = dict((source.document.get("tags") or {}) if source else {})
+        overrides["tags"] = {**base_tags, **tags} if isinstance(base_tags, dict) else tags
+        flags[("tags",)] = "--tag"
+    document = {**(source.document if source else {}), **overrides}
+    missing = [flag for key, flag in REQUIRED_FIELDS.items() if document.get(key) in (None, "")]
+    if missing:
+        where = f" in {args.profile_file} or" if args.profile_file else ""
+        raise InputError(
+            "missing required choice(s): "
+            + ", ".join(f"{f[2:].replace('-', '_')} ({f})" for f in missing),
+            f"set them{where} with the flags named, e.g. "
+            "--name demo --region us-west-2 --instance-type m5.xlarge",
+        )
+    return validate_profile(source, overrides, flags)
+
+
+def target_for(ctx: Context, region: str):
+    from amazonei_setup.aws import AwsTarget
+
+    args = ctx.args
+    endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if args.sandbox:
+        from amazonei_setup.sandbox import control
+
+        info = control.start(ctx.home)
+        endpoint = info.endpoint
+    return AwsTarget(region=region, profile_name=args.aws_profile, endpoint_url=endpoint)
+
+
+def clients_for(ctx: Context, region: str):
+    from amazonei_setup.aws import AwsClients
+
+    target = target_for(ctx, region)
+    factory = ctx.hooks.session_factory
+    if factory is None and ctx.args.sandbox:
+
+        def factory(target):  # the sandbox never sees real credentials
+            import boto3
+
+            return boto3.Session(region_name=target.region, **SANDBOX_CREDENTIALS)
+
+    return AwsClients(target, factory)
+
+
+def discover_and_plan(ctx: Context, profile: Any):
+    from amazonei_setup.catalog import load_catalog
+    from amazonei_setup.discover import discover, public_ip_lookup
+    from amazonei_setup.plan import build_plan
+
+    catalog = load_catalog()
+    clients = clients_for(ctx, profile.region)
+    with ctx.terminal.err.status(f"looking at {profile.region} …"):
+        discovery = discover(
+            clients, catalog, profile, ctx.home, ctx.hooks.ip_lookup or public_ip_lookup
+        )
+    return clients, build_plan(profile, discovery, catalog)
+
+
+def teardown_hint(ctx: Context, profile: Any) -> str:
+    sandbox = " --sandbox" if ctx.args.sandbox else ""
+    return f"amazonei-setup{sandbox} teardown {profile.name} --region {profile.region}"
+
+
+def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:
+    """Ask on a terminal; off a terminal only --yes proceeds (exit 2 otherwise)."""
+    if ctx.args.yes:
+        return True
+    if not ctx.hooks.stdin_is_tty():
+        raise InputError(f"{why} and needs confirmation", flag_hint)
+    from rich.prompt import Confirm
+
+    return Confirm.ask(question, console=ctx.terminal.err, default=False)

@@ -1,0 +1,196 @@
+"""`teardown` and `sweep`: show what will go, ask, then remove it; summarise what went and
+what was kept and why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amazonei_setup.commands.context import Context, clients_for, confirm, parse_tags
+from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
+
+
+def _regions(ctx: Context, fallback: list[str]) -> list[str]:
+    """--region (repeatable), --all-regions, else the regions the caller's records name."""
+    args = ctx.args
+    if args.all_regions:
+        from amazonei_setup.aws import aws_errors
+
+        seed = (args.regions or fallback or ["us-east-1"])[0]
+        with aws_errors("listing the enabled regions"):
+            found = clients_for(ctx, seed).ec2.describe_regions()["Regions"]
+        return sorted(r["RegionName"] for r in found)
+    regions = list(args.regions or [])
+    if args.region and args.region not in regions:
+        regions.append(args.region)
+    return regions or sorted(set(fallback))
+
+
+def _targets(ctx: Context) -> list[tuple[str, str]]:
+    """(name, region) pairs the teardown applies to, from records and from tags in AWS."""
+    from amazonei_setup.inventory import region_inventory
+    from amazonei_setup.ledger import Ledger
+
+    args = ctx.args
+    records = Ledger(ctx.home).all()
+    selectors = sum(bool(x) for x in (args.name, args.all, args.tag))
+    if selectors != 1:
+        raise InputError(
+            "say what to tear down: a deployment NAME, --all, or --tag K=V",
+            "e.g. `amazonei-setup teardown demo --region us-west-2`; "
+            "`amazonei-setup status` lists deployments",
+        )
+    if args.name:
+        known = [r["region"] for r in records if r["name"] == args.name]
+        regions = _regions(ctx, known)
+        if not regions:
+            raise InputError(
+                f"no record of '{args.name}' in {ctx.home}, so its region is unknown",
+                "pass --region R (the deployment is then found by its tags alone)",
+            )
+        return [(args.name, region) for region in regions]
+    wanted = parse_tags(args.tag) if args.tag else {}
+    regions = _regions(ctx, [r["region"] for r in records])
+    if not regions:
+        raise InputError("no deployments recorded here", "pass --region R or --all-regions")
+    targets: set[tuple[str, str]] = set()
+    for record in records:
+        tags = record.get("profile", {}).get("tags") or {}
+        if record["region"] in regions and all(tags.get(k) == v for k, v in wanted.items()):
+            targets.add((record["name"], record["region"]))
+    for region in regions:
+        for name, found in region_inventory(clients_for(ctx, region), region).items():
+            tags = found.user_tags()
+            if all(tags.get(k) == v for k, v in wanted.items()):
+                targets.add((name, region))
+    return sorted(targets)
+
+
+def _show(ctx: Context, plans: list[Any]) -> None:
+    from amazonei_setup.render import teardown_table
+
+    if ctx.terminal.json:
+        return
+    for plan in plans:
+        ctx.terminal.say(teardown_table(plan))
+
+
+def _execute(ctx: Context, plans: list[Any]) -> list[dict[str, Any]]:
+    from amazonei_setup.console import TeardownConsoleReporter
+    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.teardown import execute_teardown
+
+    reporter = TeardownConsoleReporter(ctx.terminal)
+    summaries = []
+    for plan in plans:
+        done = execute_teardown(
+            plan,
+            clients_for(ctx, plan.region),
+            Ledger(ctx.home),
+            sleep=ctx.hooks.sleep or _real_sleep,
+            reporter=reporter,
+        )
+        summaries.append(
+            {
+                "deployment": plan.name,
+                "region": plan.region,
+                "done": [a.to_dict() for a in done],
+                "kept": [a.to_dict() for a in plan.kept],
+            }
+        )
+    return summaries
+
+
+def _real_sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _finish(ctx: Context, plans: list[Any], verb: str) -> int:
+    """Shared tail of teardown and sweep --delete: show, dry-run or confirm, act, summarise."""
+    args = ctx.args
+    pending = [p for p in plans if not p.nothing_to_do]
+    _show(ctx, pending)
+    if not pending:
+        if ctx.terminal.json:
+            ctx.terminal.emit_json({"dry_run": bool(args.dry_run), "deployments": []})
+        else:
+            ctx.terminal.say("Nothing to remove: no resource carries these deployments' tags.")
+        return EXIT_OK
+    if args.dry_run:
+        if ctx.terminal.json:
+            ctx.terminal.emit_json({"dry_run": True, "deployments": [p.to_dict() for p in pending]})
+        else:
+            ctx.terminal.say("Dry run: nothing was changed.")
+        return EXIT_OK
+    count = sum(len(p.changes) for p in pending)
+    if not confirm(
+        ctx,
+        f"{verb} {count} resource(s) of {len(pending)} deployment(s)?",
+        f"{verb.lower()} deletes resources",
+        "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
+    ):
+        ctx.terminal.say("Nothing was changed.")
+        return EXIT_OK
+    try:
+        summaries = _execute(ctx, pending)
+    except KeyboardInterrupt:
+        ctx.terminal.fail(
+            ["interrupted; what is left is still tagged", "run the same command again to finish"]
+        )
+        return EXIT_INTERRUPTED
+    if ctx.terminal.json:
+        ctx.terminal.emit_json({"dry_run": False, "deployments": summaries})
+    else:
+        from amazonei_setup.render import teardown_summary
+
+        ctx.terminal.err.print(teardown_summary(summaries), soft_wrap=True)
+    return EXIT_OK
+
+
+def cmd_teardown(ctx: Context) -> int:
+    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.teardown import plan_teardown
+
+    ledger = Ledger(ctx.home)
+    plans = [
+        plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
+        for name, region in _targets(ctx)
+    ]
+    return _finish(ctx, plans, "Tear down")
+
+
+def cmd_sweep(ctx: Context) -> int:
+    """Tagged resources that no local record owns: list them, or with --delete remove them."""
+    from amazonei_setup.inventory import region_inventory
+    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.teardown import plan_teardown
+
+    ledger = Ledger(ctx.home)
+    recorded = {(r["name"], r["region"]) for r in ledger.all()}
+    regions = _regions(ctx, [region for _, region in recorded])
+    if not regions:
+        raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
+    orphans = []
+    for region in regions:
+        clients = clients_for(ctx, region)
+        for name, found in sorted(region_inventory(clients, region).items()):
+            if (name, region) not in recorded and not found.empty:
+                orphans.append((name, region, found))
+    if not ctx.args.delete:
+        rows = [
+            {"deployment": name, "region": region, "resources": found.counts()}
+            for name, region, found in orphans
+        ]
+        if ctx.terminal.json:
+            ctx.terminal.emit_json({"orphans": rows})
+        else:
+            from amazonei_setup.render import sweep_table
+
+            ctx.terminal.say(sweep_table(rows, regions))
+        return EXIT_OK
+    plans = [
+        plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
+        for name, region, _ in orphans
+    ]
+    return _finish(ctx, plans, "Sweep")

@@ -1,0 +1,59 @@
+"""One row per deployment for `status`: hardware, instances, age and what it has cost so far.
+
+Pure functions over a record and the live instances, so a frozen clock tests them exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from amazonei_setup.catalog import Catalog
+from amazonei_setup.resources.instance import LaunchedInstance
+
+BILLED_STATES = ("pending", "running", "stopping")
+
+
+def _parse(timestamp: str | None) -> datetime | None:
+    if not timestamp:
+        return None
+    parsed = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _hours(since: datetime | None, now: datetime) -> float:
+    return 0.0 if since is None else max((now - since).total_seconds() / 3600, 0.0)
+
+
+def deployment_row(
+    record: dict[str, Any], live: list[LaunchedInstance], catalog: Catalog, now: datetime
+) -> dict[str, Any]:
+    """Cost so far = hours each billed instance has run × the catalog's price per hour."""
+    profile = record["profile"]
+    accelerator = profile.get("accelerator")
+    accelerator = None if accelerator in (None, "none") else accelerator
+    price = catalog.price_per_hour(profile["instance_type"], accelerator)
+    cost = None
+    if price is not None:
+        cost = sum(
+            _hours(_parse(i.launched_at), now) * price for i in live if i.state in BILLED_STATES
+        )
+    return {
+        "name": record["name"],
+        "region": record["region"],
+        "hardware": profile["instance_type"] + (f" + {accelerator}" if accelerator else ""),
+        "seats": profile.get("seats", 1),
+        "status": record.get("status", "unknown"),
+        "instances": [
+            {"id": i.id, "seat": i.seat, "state": i.state, "availability_zone": i.availability_zone}
+            for i in live
+        ],
+        "price_per_hour_usd": price,
+        "cost_so_far_usd": None if cost is None else round(cost, 4),
+        "age_hours": round(_hours(_parse(record.get("created_at")), now), 2),
+        "created_at": record.get("created_at"),
+        "resources": {
+            key: {"kind": entry["kind"], "id": entry["id"], "owned": entry.get("owned", False)}
+            for key, entry in record.get("resources", {}).items()
+        },
+    }
