@@ -62,6 +62,7 @@ class Runtime:
     reporter: Reporter = field(default_factory=SilentReporter)
     sleep: Callable[[float], None] = time.sleep
     wait_timeout_s: float = 600
+    user_data_key: bytes | None = None  # the sandbox's: it runs only user data signed with it
 
 
 @dataclass
@@ -109,6 +110,7 @@ class _Apply:
         self.record["account_id"] = self.discovery.account_id
         self.record["vpc_id"] = self.discovery.vpc_id
         self.record["planned"] = [r.to_dict() for r in plan.resources]
+        self.user_data = render_user_data(self.profile, runtime.user_data_key)
         self.launched: dict[int, instance_res.LaunchedInstance] = {
             i.seat: i for i in self.discovery.existing.instances
         }
@@ -206,7 +208,7 @@ class _Apply:
             instance_profile_name=self.plan.get("instance_profile").name,  # type: ignore[union-attr]
             key_name=self.discovery.key_name,
             accelerator=self.profile.accelerator,
-            user_data=render_user_data(self.profile),
+            user_data=self.user_data,
             tags={**self.tags, TAG_SEAT: str(seat), "Name": f"{self.profile.name}-{seat}"},
         )
         placements = [

@@ -18,7 +18,7 @@ from amazonei_setup.errors import (
     SetupError,
 )
 
-COMMANDS = ("launch", "plan", "status", "teardown", "sweep", "estimate", "sandbox")
+COMMANDS = ("launch", "plan", "status", "verify", "teardown", "sweep", "estimate", "sandbox")
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Hooks:
     session_factory: Callable[..., Any] | None = None
     ip_lookup: Callable[..., str] | None = None
     sleep: Callable[[float], None] | None = None
+    clock: Callable[[], float] | None = None
     stdin_is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
 
 
@@ -127,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub("status", "deployments: hardware, instances, age, cost so far").add_argument(
         "name", nargs="?"
     )
+    verify = sub("verify", "read the agents' reports again; exit 3 when a check failed")
+    verify.add_argument("name", help="the deployment")
+    verify.add_argument(
+        "--wait", type=float, default=0, metavar="S", help="wait up to S seconds for reports"
+    )
     teardown = sub("teardown", "remove everything a deployment created", regions=True)
     teardown.add_argument("name", nargs="?", help="the deployment to remove")
     teardown.add_argument("--all", action="store_true", help="every deployment found")
@@ -140,9 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--delete", action="store_true", help="remove what was found")
     sweep.add_argument("--dry-run", action="store_true", help="with --delete: only show")
     estimate = sub("estimate", "cost per 100k inferences for a hardware option")
-    estimate.add_argument("--instance-type", required=True)
+    estimate.add_argument("--instance-type")
     estimate.add_argument("--accelerator")
-    estimate.add_argument("--latency-ms", type=float, required=True, help="latency per inference")
+    estimate.add_argument("--latency-ms", type=float, help="latency per inference")
+    estimate.add_argument("--report", metavar="F", help="an agent report: its hardware and p50")
+    estimate.add_argument(
+        "--rank", action="store_true", help="rank every catalog option at this latency"
+    )
     sandbox = sub("sandbox", "the embedded local AWS (moto on 127.0.0.1)")
     sandbox.add_argument("action", choices=("start", "stop", "status"))
     return parser
@@ -174,6 +184,7 @@ HANDLERS = {
     "status": ("amazonei_setup.commands.status", "cmd_status"),
     "teardown": ("amazonei_setup.commands.teardown", "cmd_teardown"),
     "sweep": ("amazonei_setup.commands.teardown", "cmd_sweep"),
+    "verify": ("amazonei_setup.commands.verify", "cmd_verify"),
     "estimate": ("amazonei_setup.commands.estimate", "cmd_estimate"),
     "sandbox": ("amazonei_setup.commands.sandbox", "cmd_sandbox"),
 }

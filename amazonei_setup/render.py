@@ -178,3 +178,97 @@ def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Group | Text:
         table.add_row(row["deployment"], row["region"], counts)
     hint = Text("Remove them with `amazonei-setup sweep --delete` (it shows the plan first).")
     return Group(table, hint)
+
+
+def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardware: str) -> Table:
+    """Per seat: did the accelerator check pass, what ran the model, how fast, what it costs."""
+    from amazonei_setup.costs import cost_per_100k
+    from amazonei_setup.reports import p50_latency_ms
+
+    table = Table(title=f"Agent reports ({hardware})", title_justify="left")
+    for column in ("instance", "status", "accelerator", "ran on", "p50", "speed-up", "$/100k"):
+        table.add_column(column, overflow="fold")
+    for instance_id, report in reports.items():
+        if report is None:
+            table.add_row(instance_id, Text("no report yet", style="yellow"), "", "", "", "", "")
+            continue
+        accelerator = report.get("accelerator") or {}
+        smoke = report.get("smoke_test") or {}
+        latency = p50_latency_ms(report)
+        kind = str(accelerator.get("kind", "?"))
+        if accelerator.get("simulated"):
+            kind += " (simulated)"
+        ok = report.get("status") == "passed"
+        speedup = smoke.get("speedup")
+        cost = (
+            money(cost_per_100k(price_per_hour, latency), 4)
+            if latency is not None and price_per_hour is not None
+            else ""
+        )
+        table.add_row(
+            instance_id,
+            Text(str(report.get("status")), style="green" if ok else "bold red"),
+            kind,
+            f"{smoke.get('framework', '?')} on {smoke.get('device', '?')}",
+            f"{latency:.3f} ms" if latency is not None else "",
+            f"{speedup:.1f}×" if isinstance(speedup, int | float) else "",
+            cost,
+        )
+    return table
+
+
+def report_failures(reports: dict[str, Any]) -> list[Text]:
+    lines = []
+    for instance_id, report in reports.items():
+        if report and report.get("status") != "passed":
+            lines.append(Text(f"{instance_id}: {report.get('reason')}", style="red"))
+    return lines
+
+
+def ranking_chart(options: list[Any], limit: int | None = None) -> Group:
+    """Cost per 100k inferences per hardware option, with a bar each, cheapest first; the
+    cheapest and the fastest named in words (as the 2019 workshop charted them)."""
+    shown = options[:limit] if limit else options
+    most = max((o.cost_per_100k_usd for o in shown), default=0) or 1
+    latencies = {o.latency_ms for o in shown}
+    title = "Cost per 100k inferences"
+    if len(latencies) == 1:
+        title += f" at {next(iter(latencies)):.2f} ms each"
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    table.add_column("hardware", no_wrap=True)
+    table.add_column("$/hour", justify="right", no_wrap=True)
+    if len(latencies) > 1:
+        table.add_column("latency", justify="right", no_wrap=True)
+    table.add_column("$/100k", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, width=BAR_WIDTH)
+    for option in shown:
+        bar = Text("█" * max(1, round(BAR_WIDTH * option.cost_per_100k_usd / most)))
+        bar.stylize("cyan" if option.measured else "dim")
+        row = [
+            option.hardware + (" (measured)" if option.measured else ""),
+            f"{option.price_per_hour_usd:.4f}",
+        ]
+        if len(latencies) > 1:
+            row.append(f"{option.latency_ms:.2f} ms")
+        table.add_row(*row, f"{option.cost_per_100k_usd:.4f}", bar)
+    cheapest = options[0]
+    measured = [o for o in options if o.measured]
+    lines = [
+        Text(
+            f"Cheapest: {cheapest.hardware} at ${cheapest.cost_per_100k_usd:.4f} per 100k "
+            "inferences."
+        )
+    ]
+    if measured:
+        fastest = min(measured, key=lambda o: o.latency_ms)
+        lines.append(Text(f"Fastest measured: {fastest.hardware} at {fastest.latency_ms:.2f} ms."))
+    if any(not o.measured for o in shown):
+        lines.append(
+            Text(
+                "Unmeasured rows assume the measured latency: an estimate, not a benchmark.", "dim"
+            )
+        )
+    return Group(table, *lines)
+
+
+BAR_WIDTH = 16

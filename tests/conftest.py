@@ -15,6 +15,7 @@ os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+os.environ["COLUMNS"] = "160"  # tables wide enough that a cell's text stays on one line
 
 from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
@@ -87,17 +88,38 @@ def aws():
         yield seed_region
 
 
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
+class FakeClock:
+    """Time that passes only when the code under test sleeps: no test waits for real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
 
 
 @pytest.fixture
-def hooks(recorder: AwsRecorder, sleeps: list[float]) -> Hooks:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sleeps(clock: FakeClock) -> list[float]:
+    return clock.sleeps
+
+
+@pytest.fixture
+def hooks(recorder: AwsRecorder, clock: FakeClock) -> Hooks:
     return Hooks(
         session_factory=recorder.session_factory,
         ip_lookup=lambda target: CALLER_IP,
-        sleep=sleeps.append,
+        sleep=clock.sleep,
+        clock=clock,
         stdin_is_tty=lambda: False,
     )
 

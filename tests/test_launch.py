@@ -18,7 +18,7 @@ INF1_PROFILE = str(TEMPLATES / "inf1-ssm.yaml")
 
 
 def launch_json(run_cli, *argv: str) -> dict:
-    result = run_cli("launch", "--yes", "--output", "json", *argv)
+    result = run_cli("launch", "--yes", "--no-wait", "--output", "json", *argv)
     assert result.code == 0, result.err
     return json.loads(result.out)
 
@@ -162,14 +162,16 @@ def test_capacity_failure_moves_to_the_next_az(aws, run_cli, recorder):
 
 def test_capacity_everywhere_exhausted_is_an_aws_failure_that_can_resume(aws, run_cli, recorder):
     recorder.fail("RunInstances", "InsufficientInstanceCapacity", times=3)
-    result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
     assert result.code == 1
     assert (
         "no AZ had capacity for m5.large (tried us-west-2a, us-west-2b, us-west-2c)" in result.err
     )
     assert "run the same command to resume" in result.err
     assert "Traceback" not in result.err
-    again = run_cli("launch", "--yes", "--output", "json", "--profile-file", EIA_PROFILE)
+    again = run_cli(
+        "launch", "--yes", "--no-wait", "--output", "json", "--profile-file", EIA_PROFILE
+    )
     assert again.code == 0
     resources = json.loads(again.out)["resources"]
     assert resources["role"]["action"] == "reused"
@@ -184,7 +186,7 @@ def test_iam_propagation_is_retried_with_backoff(aws, run_cli, recorder, sleeps)
         "is invalid. Invalid IAM Instance Profile name",
         times=3,
     )
-    result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
     assert result.code == 0, result.err
     assert len(recorder.of("RunInstances")) == 4
     assert sleeps[:3] == [1, 2, 4]
@@ -195,7 +197,7 @@ def test_iam_propagation_retry_is_bounded(aws, run_cli, recorder, sleeps):
     recorder.fail(
         "RunInstances", "InvalidParameterValue", "Invalid IAM Instance Profile name", times=50
     )
-    result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
     assert result.code == 1
     assert len(recorder.of("RunInstances")) == 7
     assert sum(sleeps) <= 60
@@ -267,7 +269,7 @@ def test_record_is_written_before_the_first_create(aws, run_cli, recorder):
     recorder.fail("CreateRole", "ServiceFailure", "IAM is having a bad day")
     recorder.fail("CreateSecurityGroup", "InternalError", "EC2 too")
     recorder.fail("CreateKeyPair", "InternalError", "and again")
-    result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
     assert result.code == 1
     record = json.loads((run_cli.home / "deployments/us-west-2/eia-workshop.json").read_text())
     assert record["status"] == "incomplete"
@@ -293,7 +295,7 @@ def test_interrupted_launch_keeps_the_record_and_resumes(aws, run_cli, recorder,
         return session
 
     hooks.session_factory = factory
-    result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
     assert result.code == 130
     assert "run the same command again" in " ".join(result.err.split())
     record = json.loads((run_cli.home / "deployments/us-west-2/eia-workshop.json").read_text())
@@ -324,3 +326,90 @@ def test_save_profile_writes_a_private_replayable_file(aws, run_cli, tmp_path):
     replay = run_cli("plan", "--output", "json", "--profile-file", str(saved))
     assert replay.code == 0, replay.err
     assert json.loads(replay.out)["hardware"]["instance_type"] == "inf1.xlarge"
+
+
+def agent_publishes(hooks, report_for):
+    """Stand in for the on-instance agent: publish a report right after each launch."""
+    original = hooks.session_factory
+
+    def publish(model, http_response, parsed, **_):
+        ssm = boto3.client("ssm", region_name="us-west-2")
+        for item in parsed.get("Instances", []):
+            report = report_for(item["InstanceId"])
+            if report is not None:
+                ssm.put_parameter(
+                    Name=f"/amazonei-setup/eia-workshop/{item['InstanceId']}/report",
+                    Value=json.dumps(report),
+                    Type="String",
+                    Overwrite=True,
+                )
+
+    def factory(target):
+        session = original(target)
+        session.events.register("after-call.ec2.RunInstances", publish)
+        return session
+
+    hooks.session_factory = factory
+
+
+def sample_report(status: str = "passed", reason: str | None = None) -> dict:
+    return {
+        "status": status,
+        "reason": reason,
+        "accelerator": {"kind": "eia", "ok": status == "passed", "simulated": True},
+        "smoke_test": {
+            "ok": True,
+            "framework": "numpy",
+            "device": "cpu",
+            "latency_ms": {"p50": 222.78, "p90": 230.0, "p99": 240.0},
+        },
+    }
+
+
+def test_launch_waits_for_the_agent_and_shows_cost_per_100k(aws, run_cli, hooks):
+    agent_publishes(hooks, lambda instance_id: sample_report())
+    result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
+    assert result.code == 0, result.err
+    flat = " ".join(result.err.split())
+    assert "Agent reports (m5.large + eia1.large)" in flat
+    assert "eia (simulated)" in flat
+    # The 2019 seed workshop: m5.large + eia1.large at 222.78 ms costs $2.20 per 100k.
+    assert "$2.2030" in flat
+    assert "Cheapest:" in flat and "Fastest measured: m5.large + eia1.large" in flat
+    record = json.loads((run_cli.home / "deployments/us-west-2/eia-workshop.json").read_text())
+    assert record["instances"][0]["agent"] == "passed"
+
+
+def test_failed_agent_check_exits_3_with_the_reason(aws, run_cli, hooks):
+    reason = "no Elastic Inference accelerator is associated with this instance"
+    agent_publishes(hooks, lambda instance_id: sample_report("failed", reason))
+    result = run_cli("launch", "--yes", "--output", "json", "--profile-file", EIA_PROFILE)
+    assert result.code == 3
+    assert reason in result.err
+    document = json.loads(result.out)
+    assert document["instances"][0]["report"]["status"] == "failed"
+    again = run_cli("verify", "eia-workshop")
+    assert again.code == 3 and reason in " ".join(again.err.split())
+
+
+def test_missing_report_is_bounded_and_explained(aws, run_cli, clock):
+    result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
+    assert result.code == 1
+    assert "no agent report from i-" in result.err and "verify eia-workshop" in result.err
+    assert 900 <= sum(clock.sleeps) <= 930
+    assert len(clock.sleeps) < 100
+
+
+def test_no_wait_returns_once_launched(aws, run_cli, recorder):
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
+    assert result.code == 0, result.err
+    assert recorder.of("GetParameter") == []
+
+
+def test_verify_reads_a_passed_report(aws, run_cli, hooks):
+    agent_publishes(hooks, lambda instance_id: sample_report())
+    assert run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE).code == 0
+    result = run_cli("verify", "eia-workshop", "--output", "json")
+    assert result.code == 0, result.err
+    [report] = json.loads(result.out)["reports"].values()
+    assert report["status"] == "passed"

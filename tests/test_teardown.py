@@ -70,7 +70,7 @@ def nothing_left(name: str, home: Path | None = None) -> bool:
 
 
 def launch(run_cli, *argv: str) -> dict:
-    result = run_cli("launch", "--yes", "--output", "json", *argv)
+    result = run_cli("launch", "--yes", "--no-wait", "--output", "json", *argv)
     assert result.code == 0, result.err
     return json.loads(result.out)
 

@@ -12,8 +12,10 @@ from amazonei_setup.commands.context import (
     profile_from_args,
     teardown_hint,
 )
+from amazonei_setup.commands.verify import REPORT_WAIT_S, outcome_of, wait_and_show
 from amazonei_setup.console import RichReporter
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, SetupError
+from amazonei_setup.ledger import Ledger
 
 
 def cmd_plan(ctx: Context) -> int:
@@ -55,6 +57,10 @@ def cmd_launch(ctx: Context) -> int:
         return EXIT_OK
     reporter = RichReporter(ctx.terminal)
     runtime = Runtime(clients=clients, home=ctx.home, reporter=reporter)
+    if ctx.args.sandbox:
+        from amazonei_setup.userdata import sandbox_signing_key
+
+        runtime.user_data_key = sandbox_signing_key(ctx.home)
     if ctx.hooks.sleep is not None:
         runtime.sleep = ctx.hooks.sleep
     try:
@@ -77,6 +83,23 @@ def cmd_launch(ctx: Context) -> int:
         raise
     finally:
         reporter.close()
+    if not ctx.terminal.json:
+        ctx.terminal.say(outcome_panel(profile, outcome, plan.cost))
+        for line in command_lines(outcome, teardown_hint(ctx, profile)):
+            ctx.terminal.err.print(line, soft_wrap=True)
+    reports: dict[str, Any] = {}
+    code = EXIT_OK
+    if profile.agent.enabled and not args.no_wait:
+        record = Ledger(ctx.home).load(profile.region, profile.name)
+        ids = [instance["id"] for instance in outcome.instances]
+        reports = wait_and_show(ctx, clients, record, ids, wait_s=REPORT_WAIT_S)
+        try:
+            code = outcome_of(reports, profile.name)
+        except SetupError as exc:
+            if not ctx.terminal.json:
+                raise
+            ctx.terminal.fail(exc.lines())  # stderr; the JSON document still follows
+            code = exc.exit_code
     if ctx.terminal.json:
         ctx.terminal.emit_json(
             {
@@ -84,16 +107,15 @@ def cmd_launch(ctx: Context) -> int:
                 "region": profile.region,
                 "status": "ready",
                 "resources": outcome.resources,
-                "instances": outcome.instances,
+                "instances": [
+                    {**instance, "report": reports.get(instance["id"])}
+                    for instance in outcome.instances
+                ],
                 "cost": plan.cost.to_dict(),
                 "record": str(outcome.record_path),
             }
         )
-    else:
-        ctx.terminal.say(outcome_panel(profile, outcome, plan.cost))
-        for line in command_lines(outcome, teardown_hint(ctx, profile)):
-            ctx.terminal.err.print(line, soft_wrap=True)
-    return EXIT_OK
+    return code
 
 
 def save_profile(profile: Any, path: Path, force: bool) -> None:

@@ -100,7 +100,7 @@ def launch_request(
     instance_profile_name: str,
     key_name: str | None,
     accelerator: str | None,
-    user_data: str | None,
+    user_data: bytes | None,
     tags: dict[str, str],
 ) -> dict[str, Any]:
     """The RunInstances request, minus placement: secure defaults are not optional here."""

@@ -1,0 +1,149 @@
+"""The agent as ONE self-contained Python file, for the instance's user data. Tool-side only
+(needs Python 3.9+ for ast.unparse); the file it makes runs on Python 3.8+.
+
+The modules are concatenated in dependency order and made small for the 16 KB of user data:
+docstrings, comments and annotations dropped, definitions `main` never reaches left out, standard
+library imports hoisted and de-duplicated, the package's own relative imports removed (every
+top-level name is unique across the modules, which this checks), one-space indentation, and a
+`__main__` footer. Behaviour is unchanged: tests/agent runs both and compares the reports."""
+
+from __future__ import annotations
+
+import ast
+import gzip
+import re
+from pathlib import Path
+
+MODULES = ("catalog", "report", "imds", "probes", "model", "cli")
+AGENT_DIR = Path(__file__).resolve().parent
+ENTRY_POINT = "main"
+
+
+class BundleError(Exception):
+    """The agent's modules cannot be flattened into one file (a name clash, a bad import)."""
+
+
+class _Slim(ast.NodeTransformer):
+    """Drops docstrings and annotations (never evaluated: every module has
+    `from __future__ import annotations`)."""
+
+    def _body(self, node: ast.AST) -> ast.AST:
+        self.generic_visit(node)
+        body = node.body  # type: ignore[attr-defined]
+        first = body[0] if body else None
+        if isinstance(first, ast.Expr) and isinstance(getattr(first.value, "value", None), str):
+            body.pop(0)
+        if not body:
+            body.append(ast.Pass())
+        return node
+
+    def visit_Module(self, node: ast.Module) -> ast.AST:
+        return self._body(node)
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        return self._body(node)
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        node.returns = None
+        arguments = node.args
+        for argument in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]:
+            argument.annotation = None
+        for argument in (arguments.vararg, arguments.kwarg):
+            if argument is not None:
+                argument.annotation = None
+        return self._body(node)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
+        if node.value is None:
+            return None
+        return ast.copy_location(ast.Assign(targets=[node.target], value=node.value), node)
+
+
+def _defined(node: ast.stmt) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    targets: list[ast.expr] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AnnAssign):
+        targets = [node.target]
+    return [n.id for target in targets for n in ast.walk(target) if isinstance(n, ast.Name)]
+
+
+def _used(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _reachable(definitions: list[tuple[list[str], ast.stmt]]) -> set[str]:
+    uses: dict[str, set[str]] = {}
+    for names, node in definitions:
+        for name in names:
+            uses.setdefault(name, set()).update(_used(node))
+    seen, todo = set(), [ENTRY_POINT]
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in uses:
+            seen.add(name)
+            todo.extend(uses[name])
+    return seen
+
+
+def build_single_file() -> str:
+    """The agent's source as one file: `python3 agent.py --json ...` behaves exactly like
+    `python3 -m amazonei_setup.agent --json ...`."""
+    from .report import AGENT_VERSION
+
+    imports: list[ast.stmt] = []
+    owners: dict[str, str] = {}
+    definitions: list[tuple[list[str], ast.stmt]] = []
+    for module in MODULES:
+        tree = _Slim().visit(ast.parse((AGENT_DIR / f"{module}.py").read_text(encoding="utf-8")))
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                continue
+            if isinstance(node, ast.ImportFrom) and node.level:
+                for alias in node.names:
+                    if alias.asname or owners.get(alias.name) != node.module:
+                        raise BundleError(
+                            f"{module}.py: cannot flatten 'from .{node.module} import "
+                            f"{alias.name}' (import only names defined earlier, without 'as')"
+                        )
+                continue
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports.append(node)
+                continue
+            names = _defined(node)
+            if not names:
+                raise BundleError(f"{module}.py: top-level statement other than a definition")
+            for name in names:
+                if owners.get(name, module) != module:
+                    raise BundleError(
+                        f"{name} is defined in both {owners[name]}.py and {module}.py"
+                    )
+                owners[name] = module
+            definitions.append((names, node))
+    keep = _reachable(definitions)
+    body = [node for names, node in definitions if keep.intersection(names)]
+    used = set().union(*(_used(node) for node in body)) | {"sys"}
+    header: list[str] = []
+    for node in imports:
+        wanted = [a for a in node.names if (a.asname or a.name).split(".")[0] in used]
+        text = ast.unparse(type(node)(**{**node.__dict__, "names": wanted})) if wanted else ""
+        if text and text not in header:
+            header.append(text)
+    code = ast.unparse(ast.Module(body=body, type_ignores=[]))
+    code = re.sub(r"^(?:    )+", lambda m: " " * (len(m.group(0)) // 4), code, flags=re.M)
+    return (
+        f"#!/usr/bin/env python3\n# amazonei-setup agent {AGENT_VERSION}, generated by "
+        "amazonei_setup.agent.bundle: do not edit\nfrom __future__ import annotations\n"
+        + "\n".join(header)
+        + "\n"
+        + code
+        + "\nif __name__ == '__main__':\n sys.exit(main())\n"
+    )
+
+
+def bundle_sizes(source: str | None = None) -> dict[str, int]:
+    """Bytes of the single file, raw and gzip'd (level 9, as user data carries it)."""
+    data = (source if source is not None else build_single_file()).encode("utf-8")
+    return {"raw_bytes": len(data), "gzip_bytes": len(gzip.compress(data, 9, mtime=0))}

@@ -1,0 +1,137 @@
+"""`verify NAME`, and the part of `launch` that waits for the agents: read each instance's
+report from SSM, show it with the cost per 100k inferences, and say pass or fail (exit 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amazonei_setup.commands.context import Context, clients_for
+from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
+
+REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes, not hours
+
+
+def wait_and_show(
+    ctx: Context,
+    clients: Any,
+    record: dict[str, Any],
+    instance_ids: list[str],
+    *,
+    wait_s: float,
+) -> dict[str, Any]:
+    """Reports for the instances (waiting up to wait_s), shown, recorded in the ledger."""
+    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.reports import wait_for_reports
+
+    name = record["name"]
+    status = None
+    if not ctx.terminal.json and wait_s > 0:
+        status = ctx.terminal.err.status("waiting for the agents' reports …")
+        status.start()
+
+    def progress(reports: dict[str, Any]) -> None:
+        if status is not None:
+            arrived = sum(report is not None for report in reports.values())
+            status.update(f"waiting for the agents' reports: {arrived}/{len(reports)} arrived")
+
+    try:
+        reports = wait_for_reports(
+            clients,
+            name,
+            instance_ids,
+            timeout_s=wait_s,
+            sleep=ctx.hooks.sleep or _sleep,
+            clock=ctx.hooks.clock or _clock,
+            on_poll=progress,
+        )
+    finally:
+        if status is not None:
+            status.stop()
+    for entry in record.get("instances", []):
+        report = reports.get(entry["id"])
+        entry["agent"] = None if report is None else report.get("status")
+    Ledger(ctx.home).save(record)
+    if not ctx.terminal.json:
+        _show(ctx, record, reports)
+    return reports
+
+
+def _show(ctx: Context, record: dict[str, Any], reports: dict[str, Any]) -> None:
+    from amazonei_setup.catalog import load_catalog
+    from amazonei_setup.costs import rank_options
+    from amazonei_setup.render import ranking_chart, report_failures, reports_table
+    from amazonei_setup.reports import p50_latency_ms
+
+    catalog = load_catalog()
+    profile = record["profile"]
+    accelerator = profile.get("accelerator")
+    accelerator = None if accelerator in (None, "none") else accelerator
+    hardware = profile["instance_type"] + (f" + {accelerator}" if accelerator else "")
+    price = catalog.price_per_hour(profile["instance_type"], accelerator)
+    ctx.terminal.say(reports_table(reports, price, hardware))
+    for line in report_failures(reports):
+        ctx.terminal.err.print(line, soft_wrap=True)
+    latencies = [p50_latency_ms(r) for r in reports.values() if r and r.get("status") == "passed"]
+    latencies = [latency for latency in latencies if latency is not None]
+    if latencies and price is not None:
+        latency = sorted(latencies)[len(latencies) // 2]
+        options = rank_options(catalog, [(hardware, price, latency)], latency)
+        ctx.terminal.say(ranking_chart(options, limit=8))
+
+
+def outcome_of(reports: dict[str, Any], name: str) -> int:
+    """0 when every agent passed; raises for failed (exit 3) or missing (exit 1) reports."""
+    failed = [i for i, r in reports.items() if r is not None and r.get("status") != "passed"]
+    missing = [i for i, r in reports.items() if r is None]
+    if failed:
+        reasons = "; ".join(f"{i}: {reports[i].get('reason') or 'no reason given'}" for i in failed)
+        raise AgentCheckFailed(
+            f"the agent's checks failed ({reasons})",
+            f"the agent's log is /var/log/amazonei-agent.log on the "
+            f"instance; `amazonei-setup verify {name}` reads the reports again",
+        )
+    if missing:
+        raise AwsFailure(
+            f"no agent report from {', '.join(missing)} yet",
+            f"the instances run; `amazonei-setup verify {name}` checks again later, and the "
+            "agent's log is /var/log/amazonei-agent.log on the instance",
+        )
+    return EXIT_OK
+
+
+def cmd_verify(ctx: Context) -> int:
+    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.resources import instance as instance_res
+
+    name = ctx.args.name
+    records = [r for r in Ledger(ctx.home).all() if r["name"] == name]
+    if ctx.args.region:
+        records = [r for r in records if r["region"] == ctx.args.region]
+    if not records:
+        raise InputError(
+            f"no deployment named '{name}' is recorded in {ctx.home}",
+            "`amazonei-setup status` lists them (add --region R if there are several)",
+        )
+    record = records[0]
+    clients = clients_for(ctx, record["region"])
+    instances = instance_res.find(clients, name)
+    if not instances:
+        raise InputError(f"'{name}' has no running instance to verify", "launch it again")
+    reports = wait_and_show(
+        ctx, clients, record, [i.id for i in instances], wait_s=float(ctx.args.wait)
+    )
+    if ctx.terminal.json:
+        ctx.terminal.emit_json({"deployment": name, "region": record["region"], "reports": reports})
+    return outcome_of(reports, name)
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _clock() -> float:
+    import time
+
+    return time.monotonic()

@@ -1,0 +1,71 @@
+"""The agents' reports, read back from SSM where each instance published its own."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.resources.naming import report_parameter_prefix
+
+
+def report_parameter(deployment: str, instance_id: str) -> str:
+    return f"{report_parameter_prefix(deployment)}{instance_id}/report"
+
+
+def fetch_report(clients: AwsClients, deployment: str, instance_id: str) -> dict[str, Any] | None:
+    """The instance's report, or None while it has not published one."""
+    name = report_parameter(deployment, instance_id)
+    with aws_errors(f"reading the agent report {name}"):
+        try:
+            value = clients.ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        except Exception as exc:
+            if is_error(exc, "ParameterNotFound"):
+                return None
+            raise
+    try:
+        report = json.loads(value)
+    except ValueError:
+        return {"status": "failed", "reason": f"the report in {name} is not JSON"}
+    return report if isinstance(report, dict) else {"status": "failed", "reason": "not a report"}
+
+
+def wait_for_reports(
+    clients: AwsClients,
+    deployment: str,
+    instance_ids: list[str],
+    *,
+    timeout_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    on_poll: Callable[[dict[str, dict[str, Any] | None]], None] = lambda reports: None,
+) -> dict[str, dict[str, Any] | None]:
+    """Poll with bounded backoff until every instance reported or the time is up.
+
+    Returns what arrived; missing reports are None (the caller decides what that means).
+    """
+    reports: dict[str, dict[str, Any] | None] = dict.fromkeys(instance_ids)
+    deadline = clock() + timeout_s
+    delay = 0.25
+    while True:
+        for instance_id in instance_ids:
+            if reports[instance_id] is None:
+                reports[instance_id] = fetch_report(clients, deployment, instance_id)
+        on_poll(reports)
+        if all(report is not None for report in reports.values()) or clock() >= deadline:
+            return reports
+        sleep(min(delay, max(deadline - clock(), 0)))
+        delay = min(delay * 1.6, 15)
+
+
+def passed(report: dict[str, Any] | None) -> bool:
+    return bool(report) and report.get("status") == "passed"  # type: ignore[union-attr]
+
+
+def p50_latency_ms(report: dict[str, Any] | None) -> float | None:
+    smoke = (report or {}).get("smoke_test") or {}
+    latency = smoke.get("latency_ms") or {}
+    value = latency.get("p50")
+    return float(value) if isinstance(value, int | float) and value > 0 else None

@@ -1,0 +1,166 @@
+"""The agent as a separate process, as `python3 -m amazonei_setup.agent` and as the single shipped
+file, under a loopback IMDS and fake tools on PATH: both must give the same verdicts."""
+
+from __future__ import annotations
+
+import ast
+import glob
+import gzip
+import shutil
+import subprocess
+
+import pytest
+
+from amazonei_setup.agent.bundle import BundleError, build_single_file, bundle_sizes
+
+HOW = ["module", "bundle"]
+ARGS = ("--json", "--runs", "3", "--warmup", "1")
+
+
+def verdict(report: dict) -> tuple:
+    """What must not differ between the two ways of running (timings may)."""
+    return (
+        report["status"],
+        report["reason"],
+        report["accelerator"]["kind"],
+        report["accelerator"]["ok"],
+        report["accelerator"]["found"],
+        report["accelerator"]["simulated"],
+        [(c["name"], c["ok"], c["reason"]) for c in report["checks"]],
+        report["instance"],
+        report["smoke_test"]["framework"],
+        report["smoke_test"]["ok"],
+    )
+
+
+@pytest.fixture
+def inf1(tools, fake_imds, samples, monkeypatch):
+    monkeypatch.setenv(
+        "AMAZONEI_AGENT_IMDS_ENDPOINT", fake_imds(samples.metadata("inf1.xlarge")).url
+    )
+    tools.neuron_ls(samples.inf1)
+    tools.neuron_devices(1)
+
+
+@pytest.fixture
+def eia(tools, fake_imds, samples, monkeypatch):
+    items = samples.metadata("m5.xlarge", eia_type="eia2.medium")
+    monkeypatch.setenv("AMAZONEI_AGENT_IMDS_ENDPOINT", fake_imds(items).url)
+
+
+@pytest.fixture
+def plain_m5(tools, fake_imds, samples, monkeypatch):
+    monkeypatch.setenv("AMAZONEI_AGENT_IMDS_ENDPOINT", fake_imds(samples.metadata("m5.xlarge")).url)
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_inf1_xlarge_passes_with_four_neuroncores(inf1, agent_process, how, samples):
+    run = agent_process(how, "--expect", "inf1.xlarge", *ARGS)
+    assert run.code == 0, run.stderr
+    report = run.report
+    assert report["status"] == "passed"
+    assert report["accelerator"]["kind"] == "neuron" and report["accelerator"]["ok"] is True
+    assert report["accelerator"]["found"]["neuron_cores"] == 4
+    assert report["accelerator"]["simulated"] is False
+    assert report["instance"]["id"] == samples.instance_id
+    assert report["smoke_test"]["ok"] is True and report["smoke_test"]["latency_ms"]["p50"] > 0
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_eia2_medium_with_its_association_passes(eia, agent_process, how):
+    run = agent_process(how, "--expect", "eia2.medium", *ARGS)
+    assert run.code == 0, run.stderr
+    assert run.report["status"] == "passed"
+    assert run.report["accelerator"]["found"]["associations"][0]["type"] == "eia2.medium"
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_eia2_medium_without_association_fails(plain_m5, agent_process, how):
+    run = agent_process(how, "--expect", "eia2.medium", *ARGS)
+    assert run.code == 1
+    assert run.report["status"] == "failed"
+    assert run.report["accelerator"]["ok"] is False
+    assert "no Elastic Inference accelerator is associated" in run.report["reason"]
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_nvidia_without_nvidia_smi_fails_with_a_reason(plain_m5, agent_process, how):
+    run = agent_process(how, "--expect", "nvidia", *ARGS)
+    assert run.code == 1
+    assert run.report["status"] == "failed"
+    assert run.report["reason"] == "nvidia_smi: nvidia-smi not found on PATH"
+
+
+SCENARIOS = {
+    "inf1": ("inf1", "inf1.xlarge"),
+    "eia": ("eia", "eia2.medium"),
+    "no-eia": ("plain_m5", "eia2.medium"),
+    "no-nvidia": ("plain_m5", "nvidia"),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_the_bundle_and_the_module_agree(request, agent_process, scenario):
+    fixture, expect = SCENARIOS[scenario]
+    request.getfixturevalue(fixture)
+    module = agent_process("module", "--expect", expect, *ARGS)
+    bundle = agent_process("bundle", "--expect", expect, *ARGS)
+    assert module.code == bundle.code
+    assert verdict(module.report) == verdict(bundle.report)
+    assert set(module.report) == set(bundle.report)
+    assert set(module.report["smoke_test"]) == set(bundle.report["smoke_test"])
+
+
+def test_the_bundle_is_one_self_contained_small_file():
+    source = build_single_file()
+    tree = ast.parse(source, feature_version=(3, 8))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            assert node.level == 0 and not (node.module or "").startswith("amazonei_setup")
+        if isinstance(node, ast.Import):
+            assert not any(a.name.startswith("amazonei_setup") for a in node.names)
+    assert source == build_single_file()  # reproducible: user data does not churn
+    sizes = bundle_sizes(source)
+    assert sizes["raw_bytes"] < 40_000
+    assert sizes["gzip_bytes"] < 11_000
+    assert gzip.decompress(gzip.compress(source.encode())).decode() == source
+
+
+def test_the_bundle_refuses_clashing_names(tmp_path, monkeypatch):
+    from amazonei_setup.agent import bundle
+
+    for module in bundle.MODULES:
+        shutil.copy(bundle.AGENT_DIR / f"{module}.py", tmp_path / f"{module}.py")
+    with open(tmp_path / "model.py", "a") as extra:
+        extra.write("\n\ndef check(name, ok, reason):\n    return None\n")
+    monkeypatch.setattr(bundle, "AGENT_DIR", tmp_path)
+    with pytest.raises(BundleError, match=r"check is defined in both report\.py and model\.py"):
+        bundle.build_single_file()
+
+
+def _python38() -> str | None:
+    for candidate in [*sorted(glob.glob("/root/.pyenv/versions/3.8*/bin/python3.8")), "python3.8"]:
+        path = shutil.which(candidate) if "/" not in candidate else candidate
+        if path and subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
+            return path
+    return None
+
+
+PY38 = _python38()
+
+
+@pytest.mark.skipif(PY38 is None, reason="no Python 3.8 here")
+@pytest.mark.parametrize("how", HOW)
+def test_runs_on_python_3_8_with_the_pure_reference(inf1, agent_process, how):
+    run = agent_process(how, "--expect", "inf1.xlarge", *ARGS, python=PY38)
+    assert run.code == 0, run.stderr
+    assert run.report["versions"]["python"].startswith("3.8")
+    assert run.report["accelerator"]["found"]["neuron_cores"] == 4
+    assert run.report["smoke_test"]["ok"] is True
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_the_bundle_answers_like_the_module(agent_process, flag):
+    module, bundle = agent_process("module", flag), agent_process("bundle", flag)
+    assert module.code == bundle.code == 0
+    assert module.stdout == bundle.stdout and "amazonei-agent" in module.stdout
