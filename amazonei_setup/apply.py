@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from amazonei_setup.aws import AwsClients
+from amazonei_setup.catalog import load_catalog
 from amazonei_setup.discover import Discovery
+from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.ledger import Ledger, new_record
 from amazonei_setup.plan import Plan, PlannedResource
 from amazonei_setup.profile import Profile
+from amazonei_setup.quotas import explain_vcpu_limit
 from amazonei_setup.resources import endpoint as endpoint_res
 from amazonei_setup.resources import instance as instance_res
 from amazonei_setup.resources import instance_profile as instance_profile_res
@@ -214,14 +217,25 @@ class _Apply:
         placements = [
             instance_res.Placement(s.id, s.availability_zone) for s in self.discovery.subnets
         ]
-        launched = instance_res.run_one(
-            self.clients,
-            request,
-            placements,
-            client_token=f"amazonei-setup-{self.profile.name}-{seat}-{self.record['created_at']}",
-            sleep=self.runtime.sleep,
-            notify=self.runtime.reporter.note,
-        )
+        try:
+            launched = instance_res.run_one(
+                self.clients,
+                request,
+                placements,
+                client_token=f"amazonei-setup-{self.profile.name}-{seat}-{self.record['created_at']}",
+                sleep=self.runtime.sleep,
+                notify=self.runtime.reporter.note,
+            )
+        except AwsFailure as failure:
+            if failure.code != "VcpuLimitExceeded":
+                raise
+            raise explain_vcpu_limit(
+                self.clients,
+                load_catalog(),
+                self.profile.instance_type,
+                self.profile.seats,
+                failure,
+            ) from failure
         self.launched[seat] = launched
         self.remember(r, launched.id, owned=True, seat=seat)
         return launched.id
@@ -321,5 +335,25 @@ class _Apply:
 
 
 def apply_plan(plan: Plan, runtime: Runtime) -> Outcome:
-    """Create or update what the plan says, then wait until every instance runs."""
-    return _Apply(plan, runtime).run()
+    """Create or update what the plan says, then wait until every instance runs.
+
+    Holds the deployment's lock throughout, and refuses a deployment that exists in AWS under
+    this name but is not recorded in this state home (another machine's, or a lost home).
+    """
+    ledger = Ledger(runtime.home)
+    profile = plan.profile
+    if plan.discovery.missing_actions:
+        raise AwsFailure(
+            "your credentials are not allowed: " + ", ".join(plan.discovery.missing_actions),
+            "nothing was created; `amazonei-setup iam-policy` prints the policy this tool needs",
+            code="AccessDenied",
+        )
+    with ledger.lock(profile.region, profile.name, f"a launch of '{profile.name}'"):
+        if ledger.load(profile.region, profile.name) is None and plan.discovery.existing.any():
+            raise InputError(
+                f"a deployment named '{profile.name}' already exists in {profile.region} but is "
+                f"not recorded in {runtime.home} (another machine's, or a lost state home)",
+                f"choose another --name, or remove it with `amazonei-setup teardown "
+                f"{profile.name} --region {profile.region}`",
+            )
+        return _Apply(plan, runtime).run()

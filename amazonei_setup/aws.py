@@ -115,8 +115,25 @@ def is_error(exc: BaseException, *codes: str) -> bool:
     return error_code(exc) in codes
 
 
+SERVICES_USED = ("ec2", "iam", "ssm", "sts", "service-quotas")
+
+
+def iam_action(operation: str) -> str:
+    """The IAM action behind an API operation, e.g. RunInstances -> ec2:RunInstances."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    for service in SERVICES_USED:
+        model = session.get_service_model(service)
+        if operation in model.operation_names:
+            prefix = model.metadata.get("signingName") or model.endpoint_prefix
+            return f"{prefix}:{operation}"
+    return operation
+
+
 def _operation(exc: BaseException) -> str:
-    return str(getattr(exc, "operation_name", "") or "the AWS call")
+    operation = str(getattr(exc, "operation_name", "") or "")
+    return iam_action(operation) if operation else "the AWS call"
 
 
 def translate(exc: BaseException, doing: str) -> AwsFailure:
@@ -150,8 +167,8 @@ def translate(exc: BaseException, doing: str) -> AwsFailure:
         code = error_code(exc) or "Unknown"
         message = error_message(exc)
         if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
-            hint = f"your credentials may not call {_operation(exc)}; `amazonei-setup iam-policy`"
-            hint += " prints the policy this tool needs"
+            hint = f"your credentials are not allowed {_operation(exc)}; "
+            hint += "`amazonei-setup iam-policy` prints the policy this tool needs"
             if "Encoded authorization failure message" in message:
                 hint += "; decode the details with `aws sts decode-authorization-message "
                 hint += "--encoded-message <message>`"

@@ -18,7 +18,17 @@ from amazonei_setup.errors import (
     SetupError,
 )
 
-COMMANDS = ("launch", "plan", "status", "verify", "teardown", "sweep", "estimate", "sandbox")
+COMMANDS = (
+    "launch",
+    "plan",
+    "status",
+    "verify",
+    "teardown",
+    "sweep",
+    "estimate",
+    "iam-policy",
+    "sandbox",
+)
 
 
 @dataclass
@@ -153,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument(
         "--rank", action="store_true", help="rank every catalog option at this latency"
     )
+    sub("iam-policy", "print the least-privilege IAM policy this tool needs (JSON)")
     sandbox = sub("sandbox", "the embedded local AWS (moto on 127.0.0.1)")
     sandbox.add_argument("action", choices=("start", "stop", "status"))
     return parser
@@ -186,6 +197,7 @@ HANDLERS = {
     "sweep": ("amazonei_setup.commands.teardown", "cmd_sweep"),
     "verify": ("amazonei_setup.commands.verify", "cmd_verify"),
     "estimate": ("amazonei_setup.commands.estimate", "cmd_estimate"),
+    "iam-policy": ("amazonei_setup.commands.iam_policy", "cmd_iam_policy"),
     "sandbox": ("amazonei_setup.commands.sandbox", "cmd_sandbox"),
 }
 

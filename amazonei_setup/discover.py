@@ -16,6 +16,7 @@ from typing import Any
 from amazonei_setup.aws import AwsClients, AwsTarget, aws_errors, is_error
 from amazonei_setup.catalog import Catalog
 from amazonei_setup.errors import AwsFailure, InputError
+from amazonei_setup.iam_policy import launch_checks, missing_actions
 from amazonei_setup.profile import Profile
 from amazonei_setup.resources import endpoint as endpoint_res
 from amazonei_setup.resources import instance as instance_res
@@ -70,6 +71,17 @@ class Existing:
     private_key_present: bool = False
     instances: list[instance_res.LaunchedInstance] = field(default_factory=list)
 
+    def any(self) -> bool:
+        """Does anything of this deployment's own already exist (the shared endpoint aside)?"""
+        return bool(
+            self.role
+            or self.instance_profile
+            or self.instance_sg
+            or self.endpoint_sg
+            or self.key_pair
+            or self.instances
+        )
+
 
 @dataclass
 class Discovery:
@@ -87,6 +99,7 @@ class Discovery:
     existing: Existing
     key_name: str | None
     key_path: Path | None
+    missing_actions: list[str] | None = None  # None: the caller's permissions were not checked
 
 
 IpLookup = Callable[[AwsTarget], str]
@@ -385,6 +398,10 @@ def discover(
         caller_ip = pool.submit(ip_lookup, clients.target) if wants_ip else None
 
         account_id, caller_arn = identity.result()
+        permissions = None
+        if not clients.target.is_loopback:  # the sandbox has no IAM policy simulator
+            checks = launch_checks(region, account_id, role_name(profile.name, region))
+            permissions = pool.submit(missing_actions, clients, caller_arn, checks)
         ei_azs = ei.result() if ei else None
         if profile.has_eia and ei_azs is None:
             raise retired_error(clients, catalog, profile)
@@ -418,6 +435,7 @@ def discover(
         if profile.access.mode == "ssh":
             ssh_cidr = f"{caller_ip.result()}/32" if caller_ip else profile.access.ssh_cidr
         found = existing.result()
+        missing = permissions.result() if permissions else None
 
     key_name: str | None = None
     key_path: Path | None = None
@@ -442,4 +460,5 @@ def discover(
         existing=found,
         key_name=key_name,
         key_path=key_path,
+        missing_actions=missing,
     )

@@ -3,12 +3,17 @@ one, so an interrupted run can be resumed (same command again) or torn down."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from amazonei_setup.errors import InputError
 from amazonei_setup.paths import private_dir, write_private_json
 
 
@@ -48,6 +53,30 @@ class Ledger:
 
     def remove(self, region: str, name: str) -> None:
         self.path(region, name).unlink(missing_ok=True)
+
+    @contextmanager
+    def lock(self, region: str, name: str, doing: str) -> Iterator[None]:
+        """One launch or teardown of a deployment at a time in this state home.
+
+        An OS file lock: released by the kernel if the process dies, so it never goes stale.
+        """
+        folder = private_dir(self.root.parent / "locks")
+        path = folder / f"{region}--{name}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another run"
+                raise InputError(
+                    f"'{name}' in {region} is busy: {holder} is working on it right now",
+                    "wait for it to finish (or stop it), then run this again",
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{doing} (pid {os.getpid()})".encode(), 0)
+            yield
+        finally:
+            os.close(fd)
 
 
 def new_record(name: str, region: str, profile: dict[str, Any], endpoint_url: str | None):

@@ -388,6 +388,12 @@ def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan
         notes.append(
             f"subnet {first.id} gives no public IP: SSH needs a VPN/bastion, or use --access ssm"
         )
+    if discovery.missing_actions:
+        notes.append(
+            "your credentials lack "
+            + ", ".join(discovery.missing_actions)
+            + " (iam:SimulatePrincipalPolicy); `amazonei-setup iam-policy` prints what is needed"
+        )
     surplus = [i for i in discovery.existing.instances if i.seat > profile.seats]
     if surplus:
         notes.append(

@@ -188,7 +188,20 @@ def execute_teardown(
     wait_timeout_s: float = 600,
 ) -> list[TeardownAction]:
     """Carry out the plan in order; returns what was done. Safe to run again after a failure."""
-    reporter = reporter or TeardownReporter()
+    with ledger.lock(plan.region, plan.name, f"a teardown of '{plan.name}'"):
+        return _execute(
+            plan, clients, ledger, sleep, reporter or TeardownReporter(), wait_timeout_s
+        )
+
+
+def _execute(
+    plan: TeardownPlan,
+    clients: AwsClients,
+    ledger: Ledger,
+    sleep: Callable[[float], None],
+    reporter: TeardownReporter,
+    wait_timeout_s: float,
+) -> list[TeardownAction]:
     record = ledger.load(plan.region, plan.name)
     if record is not None:
         record["status"] = "tearing-down"

@@ -413,3 +413,55 @@ def test_verify_reads_a_passed_report(aws, run_cli, hooks):
     assert result.code == 0, result.err
     [report] = json.loads(result.out)["reports"].values()
     assert report["status"] == "passed"
+
+
+def test_vcpu_quota_error_names_the_quota_and_how_to_raise_it(aws, run_cli, recorder):
+    recorder.fail("RunInstances", "VcpuLimitExceeded", "You have requested more vCPU capacity")
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", INF1_PROFILE)
+    assert result.code == 1
+    flat = " ".join(result.err.split())
+    assert "inf1.xlarge × 1 needs 4 vCPUs" in flat
+    assert "'Running On-Demand Inf instances' (quota L-1945791B) in us-west-2" in flat
+    assert "request-service-quota-increase --service-code ec2 --quota-code L-1945791B" in flat
+    assert "Traceback" not in result.err
+
+
+def test_unauthorized_operation_names_the_action_and_the_decode_command(aws, run_cli, recorder):
+    recorder.fail(
+        "CreateSecurityGroup",
+        "UnauthorizedOperation",
+        "You are not authorized to perform this operation. Encoded authorization failure "
+        "message: AbCdEf123",
+    )
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", INF1_PROFILE)
+    assert result.code == 1
+    flat = " ".join(result.err.split())
+    assert "not allowed ec2:CreateSecurityGroup" in flat
+    assert "aws sts decode-authorization-message --encoded-message" in flat
+    assert "amazonei-setup iam-policy" in flat
+
+
+def test_same_name_from_another_state_home_is_refused(aws, run_cli, hooks, tmp_path, capsys):
+    from amazonei_setup.cli import main
+
+    assert run_cli("launch", "--yes", "--no-wait", "--profile-file", INF1_PROFILE).code == 0
+    other_home = tmp_path / "other-laptop"
+    capsys.readouterr()
+    code = main(
+        ["--home", str(other_home), "launch", "--yes", "--no-wait", "--profile-file", INF1_PROFILE],
+        hooks,
+    )
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert "'inf1-demo' already exists in us-west-2 but is not recorded" in err
+    assert "teardown inf1-demo --region us-west-2" in err
+
+
+def test_a_busy_deployment_refuses_a_second_run(aws, run_cli, tmp_path):
+    from amazonei_setup.ledger import Ledger
+
+    with Ledger(run_cli.home).lock("us-west-2", "inf1-demo", "a launch of 'inf1-demo'"):
+        result = run_cli("launch", "--yes", "--no-wait", "--profile-file", INF1_PROFILE)
+    assert result.code == 2
+    assert "'inf1-demo' in us-west-2 is busy: a launch of 'inf1-demo' (pid" in result.err
+    assert ec2().describe_instances()["Reservations"] == []

@@ -563,7 +563,7 @@ def test_start_failure_reports_the_server_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failing = [sys.executable, "-c", "import sys; sys.exit('boom: cannot serve here')"]
-    monkeypatch.setattr(control, "_server_command", lambda ready: failing)
+    monkeypatch.setattr(control, "_server_command", lambda ready, home=None: failing)
     with pytest.raises(SandboxError) as caught:
         control.start(tmp_path, timeout_s=20)
     assert "boom: cannot serve here" in caught.value.message

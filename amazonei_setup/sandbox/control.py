@@ -1,8 +1,10 @@
 """Start, find and stop the sandbox server (`sandbox start|stop|status`).
 
-State lives in `<home>/sandbox/`: `sandbox.json` (pid, port, endpoint; 0600) and `server.log`.
+State lives in `<home>/sandbox/`: `sandbox.json` (pid, port, endpoint; 0600), `server.log`,
+`user-data.key` (the key user data is signed with; the server runs only what it signs) and
+`instances/<id>/` (each simulated instance: status.json and its root directory).
 The server only ever listens on 127.0.0.1, and a pid is signalled only after checking that it
-still runs our server: pids get reused.
+still runs our server (or, for a simulated instance, its script in its own root): pids get reused.
 """
 
 from __future__ import annotations
@@ -65,17 +67,23 @@ def start(home: Path, timeout_s: float = 30) -> SandboxInfo:
         if current is not None:
             _terminate(current.pid, timeout_s=5)  # ours but not answering: do not leave it
         _state_file(home).unlink(missing_ok=True)
-        info = _launch(folder, timeout_s)
+        # The tool signs user data with this key and the server checks it: create it first.
+        from amazonei_setup.userdata import sandbox_signing_key
+
+        sandbox_signing_key(home)
+        info = _launch(folder, timeout_s, home)
         write_private_json(_state_file(home), _state_document(info))
         return info
 
 
 def stop(home: Path, timeout_s: float = 10) -> bool:
-    """Stop the sandbox of this home; True when one was running."""
+    """Stop the sandbox of this home and its simulated instances; True when one was running."""
     current = _read_state(home)
     if current is None:
         return False
     stopped = _terminate(current.pid, timeout_s)
+    # The server kills its instances' scripts as it stops; a server killed outright could not.
+    _kill_orphaned_instances(home)
     _state_file(home).unlink(missing_ok=True)
     return stopped
 
@@ -145,10 +153,10 @@ def _exclusive(lock_file: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _launch(folder: Path, timeout_s: float) -> SandboxInfo:
+def _launch(folder: Path, timeout_s: float, home: Path) -> SandboxInfo:
     ready = folder / "server.ready.json"
     ready.unlink(missing_ok=True)
-    process = _spawn(folder, ready)
+    process = _spawn(folder, ready, home)
     try:
         return _wait_until_ready(process, ready, folder / "server.log", timeout_s)
     except BaseException:
@@ -158,11 +166,12 @@ def _launch(folder: Path, timeout_s: float) -> SandboxInfo:
         ready.unlink(missing_ok=True)
 
 
-def _server_command(ready: Path) -> list[str]:
-    return [sys.executable, "-m", SERVER_MODULE, "--port", "0", "--ready-file", str(ready)]
+def _server_command(ready: Path, home: Path | None = None) -> list[str]:
+    command = [sys.executable, "-m", SERVER_MODULE, "--port", "0", "--ready-file", str(ready)]
+    return command + (["--home", str(home)] if home is not None else [])
 
 
-def _spawn(folder: Path, ready: Path) -> subprocess.Popen[bytes]:
+def _spawn(folder: Path, ready: Path, home: Path | None = None) -> subprocess.Popen[bytes]:
     """Start the server detached from our terminal and session, logging to server.log."""
     env = dict(os.environ)
     # The child must import this very copy of the package, wherever it was started from.
@@ -171,7 +180,7 @@ def _spawn(folder: Path, ready: Path) -> subprocess.Popen[bytes]:
     with (folder / "server.log").open("wb") as log:  # one run per log
         os.fchmod(log.fileno(), 0o600)
         process = subprocess.Popen(
-            _server_command(ready),
+            _server_command(ready, home),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -309,3 +318,30 @@ def _terminate(pid: int, timeout_s: float) -> bool:
 def _signal(pid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
+
+
+def _kill_orphaned_instances(home: Path) -> int:
+    """Kill the script of every simulated instance still recorded as running whose pid still
+    runs in that instance's root (its working directory); returns how many were killed."""
+    killed = 0
+    for status_file in sorted((home / "sandbox" / "instances").glob("*/status.json")):
+        try:
+            document = json.loads(status_file.read_text(encoding="utf-8"))
+            pid, root = int(document.get("pid") or 0), Path(document["root"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if document.get("state") != "running" or pid <= 0 or not _is_alive(pid):
+            continue
+        if _working_directory(pid) != root.resolve():
+            continue  # not its script any more: the pid was reused
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)  # it leads its own session: bash and its children
+            killed += 1
+    return killed
+
+
+def _working_directory(pid: int) -> Path | None:
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd")).resolve()
+    except OSError:
+        return None  # no /proc (macOS) or gone: never signal what cannot be identified

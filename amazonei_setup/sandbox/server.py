@@ -1,12 +1,15 @@
 """The sandbox's background process: moto on 127.0.0.1, each region seeded on first use.
 
-Run as `python -m amazonei_setup.sandbox.server --port 0 --ready-file PATH`. Once it listens it
-writes PATH (0600, atomically) as `{"pid", "port", "endpoint"}`; it exits on SIGTERM or SIGINT.
+Run as `python -m amazonei_setup.sandbox.server --port 0 --ready-file PATH [--home HOME]`. Once it
+listens it writes PATH (0600, atomically) as `{"pid", "port", "endpoint"}`; it exits on SIGTERM or
+SIGINT. With `--home`, instances launched through it run their (signed) user data as simulated
+instances (instances.py); those still running are killed when the server stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -17,10 +20,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 from amazonei_setup.paths import write_private_json
 from amazonei_setup.sandbox.control import HEALTH_PATH, SERVICE_ID
+
+if TYPE_CHECKING:
+    from amazonei_setup.sandbox.instances import SimulatedInstances
 
 LOOPBACK = "127.0.0.1"
 _log = logging.getLogger("amazonei_setup.sandbox.server")
@@ -33,6 +40,9 @@ VALIDATION_FLAGS = (
 )
 # SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20261121/us-west-2/ec2/aws4_request, ..."
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
+_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/")
+_WATCHED_ACTIONS = ("RunInstances", "TerminateInstances")
+_MAX_FORM_BYTES = 1 << 20  # RunInstances with 16 KB of user data is ~25 KB
 
 Seeder = Callable[[str, str], None]
 StartResponse = Callable[..., Any]
@@ -43,13 +53,21 @@ class SeedingMiddleware:
 
     Also answers HEALTH_PATH with this process's pid, so a client can tell our server from
     whatever else might hold the port, and forgets what it seeded when moto is reset.
+    With `instances`, it tells them of every successful RunInstances (the new ids and what moto
+    does not keep, such as the Elastic Inference accelerators asked for) and TerminateInstances.
     """
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], seed: Seeder | None = None):
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        seed: Seeder | None = None,
+        instances: SimulatedInstances | None = None,
+    ):
         self.app = app
         self._seed = seed
         self._seeded: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
+        self.instances = instances
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -57,10 +75,58 @@ class SeedingMiddleware:
             return self._health(start_response)
         if path.startswith("/moto-api/reset"):
             return self._reset(environ, start_response)
-        scope = credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
-        if scope:
-            self.ensure_seeded(_account_id(environ, access_key=scope[0]), scope[1])
-        return self.app(environ, start_response)
+        authorization = environ.get("HTTP_AUTHORIZATION", "")
+        scope = credential_scope(authorization)
+        if not scope:
+            return self.app(environ, start_response)
+        account_id = _account_id(environ, access_key=scope[0])
+        self.ensure_seeded(account_id, scope[1])
+        if self.instances is None or credential_service(authorization) != "ec2":
+            return self.app(environ, start_response)
+        form = _read_form(environ)
+        action = (form.get("Action") or [""])[0]
+        if action not in _WATCHED_ACTIONS:
+            return self.app(environ, start_response)
+        return self._watched(environ, start_response, form, account_id, scope[1])
+
+    def _watched(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        form: dict[str, list[str]],
+        account_id: str,
+        region: str,
+    ) -> Iterable[bytes]:
+        """Let moto answer, then tell the simulated instances (never failing the request)."""
+        from amazonei_setup.sandbox.instances import LaunchFacts, form_list, instance_ids_in
+
+        answered: list[str] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answered.append(status)
+            if exc_info is not None:
+                return start_response(status, headers, exc_info)
+            return start_response(status, headers)
+
+        result = self.app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        if not answered or not answered[0].startswith("200") or self.instances is None:
+            return [body]
+        try:
+            if form["Action"][0] == "RunInstances":
+                launched = instance_ids_in(body)
+                facts = LaunchFacts.from_form(form)
+                self.instances.launched(account_id, region, launched, facts)
+            else:
+                self.instances.terminated(form_list(form, "InstanceId"))
+        except Exception:
+            _log.exception("could not hand %s to the simulated instances", form["Action"][0])
+        return [body]
 
     def ensure_seeded(self, account_id: str, region: str) -> None:
         if (account_id, region) in self._seeded:
@@ -88,6 +154,8 @@ class SeedingMiddleware:
         return self._seed
 
     def _reset(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if self.instances is not None:
+            self.instances.reset()
         with self._lock:
             result = self.app(environ, start_response)
             self._seeded.clear()
@@ -104,6 +172,39 @@ def credential_scope(authorization: str) -> tuple[str, str] | None:
     """(access key id, region) of a SigV4 Authorization header, or None when unsigned."""
     match = _CREDENTIAL.search(authorization)
     return (match.group(1), match.group(2)) if match else None
+
+
+def credential_service(authorization: str) -> str | None:
+    """The service a SigV4 Authorization header was signed for ("ec2", "ssm", ...)."""
+    match = _SERVICE.search(authorization)
+    return match.group(1) if match else None
+
+
+def _read_form(environ: dict[str, Any]) -> dict[str, list[str]]:
+    """The request's query form (query string and url-encoded body), putting the body back in
+    `wsgi.input` so that moto reads it as if nobody had."""
+    form = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
+        return form
+    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
+        return form
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return form
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length < 0 and not environ.get("wsgi.input_terminated"):
+        return form  # no length and no end marker: leave the body to moto untouched
+    if length > _MAX_FORM_BYTES:
+        return form
+    body = stream.read(length) if length >= 0 else stream.read()  # chunked: read to its end
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    for key, values in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
+        form.setdefault(key, []).extend(values)
+    return form
 
 
 def _account_id(environ: dict[str, Any], access_key: str) -> str:
@@ -133,8 +234,9 @@ def _warm_up() -> None:
     import amazonei_setup.sandbox.seed  # noqa: F401
 
 
-def serve(port: int, ready_file: Path | None) -> None:
-    """Serve on 127.0.0.1 until SIGTERM/SIGINT; write `ready_file` once listening."""
+def serve(port: int, ready_file: Path | None, home: Path | None = None) -> None:
+    """Serve on 127.0.0.1 until SIGTERM/SIGINT; write `ready_file` once listening. With `home`,
+    run the signed user data of launched instances (see instances.py)."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
     class QuietHandler(WSGIRequestHandler):
@@ -148,22 +250,25 @@ def serve(port: int, ready_file: Path | None) -> None:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    actual_port = server.server_address[1]
+    endpoint = f"http://{LOOPBACK}:{actual_port}"
+    if home is not None:
+        from amazonei_setup.sandbox.instances import SimulatedInstances
+
+        app.instances = SimulatedInstances(home, endpoint)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True
     )
     thread.start()
     threading.Thread(target=_warm_up, name="sandbox-warm-up", daemon=True).start()
-    actual_port = server.server_address[1]
-    document = {
-        "pid": os.getpid(),
-        "port": actual_port,
-        "endpoint": f"http://{LOOPBACK}:{actual_port}",
-    }
+    document = {"pid": os.getpid(), "port": actual_port, "endpoint": endpoint}
     try:
         if ready_file is not None:
             write_private_json(ready_file, document)
         stop.wait()
     finally:
+        if app.instances is not None:  # first: their scripts are our children
+            app.instances.shutdown()
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
@@ -175,9 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m amazonei_setup.sandbox.server")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--ready-file", type=Path, help="JSON {pid, port, endpoint} once ready")
+    parser.add_argument("--home", type=Path, help="state home: run launched instances' user data")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    serve(args.port, args.ready_file)
+    serve(args.port, args.ready_file, args.home)
     return 0
 
 

@@ -1,0 +1,481 @@
+"""Simulated instances: the sandbox runs the real user data of what is launched through it.
+
+When RunInstances succeeds, the server hands each new instance to `SimulatedInstances.launched`.
+A worker (a small pool, never the request thread) then reads the instance's user data from moto's
+EC2 backend, and runs it only when it carries a valid signature made with the state home's key
+(`amazonei_setup.userdata.sandbox_signing_key`); anything else is recorded as not run and never
+executed (DESIGN, "Sandbox safety").
+
+A script that is ours runs as `bash <script>` in `<home>/sandbox/instances/<id>/root/`, with an
+environment built from scratch (the sandbox's dummy credentials, `AWS_ENDPOINT_URL` = the sandbox),
+a loopback IMDS emulator for that instance (imds.py) and simulated hardware (fake_tools.py). The
+agent inside publishes its report to the sandbox's SSM, as it would on AWS.
+
+Each instance's record is `<home>/sandbox/instances/<id>/status.json` (see `STATUS_FIELDS`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import concurrent.futures
+import contextlib
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.paths import private_dir, write_private, write_private_json
+from amazonei_setup.sandbox import fake_tools
+from amazonei_setup.sandbox.control import DUMMY_CREDENTIAL
+from amazonei_setup.sandbox.imds import ImdsEmulator, metadata_for
+from amazonei_setup.userdata import decode_user_data, sandbox_signing_key, verify
+
+_log = logging.getLogger("amazonei_setup.sandbox.instances")
+
+STATUS_SCHEMA = 1
+STATUS_FILE = "status.json"
+# Every key of status.json. `state` is one of STATES; `ran` says whether the script was started.
+STATUS_FIELDS = (
+    "schema", "instance_id", "account_id", "region", "instance_type",
+    "elastic_inference_accelerators", "state", "ran", "reason", "exit_code", "pid",
+    "imds_endpoint", "tools", "queued_at", "started_at", "finished_at", "duration_s",
+    "root", "script", "log", "output_log", "console",
+)  # fmt: skip
+STATES = ("queued", "running", "exited", "timed_out", "killed", "not_run")
+FINAL_STATES = ("exited", "timed_out", "killed", "not_run")
+DEFAULT_WORKERS = 4
+DEFAULT_TIMEOUT_S = 120.0
+KILL_GRACE_S = 1.5  # SIGTERM, then SIGKILL to the script's whole process group
+_WAIT_SLICE_S = 0.25  # how often a running script's worker looks for a stop request
+_EIA_TYPE = re.compile(r"^ElasticInferenceAccelerator\.(\d+)\.Type$")
+_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+
+
+# --- what the request tells --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LaunchFacts:
+    """What RunInstances asked for that moto does not keep: the Elastic Inference accelerators."""
+
+    eia_types: tuple[str, ...] = ()
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, list[str]]) -> LaunchFacts:
+        """From the query form (`ElasticInferenceAccelerator.1.Type=eia1.large&...1.Count=1`)."""
+        found = []
+        for key, values in form.items():
+            match = _EIA_TYPE.match(key)
+            if not match or not values or not values[0].strip():
+                continue
+            index = match.group(1)
+            try:
+                count = int((form.get(f"ElasticInferenceAccelerator.{index}.Count") or ["1"])[0])
+            except ValueError:
+                count = 1
+            found.append((int(index), [values[0].strip().lower()] * max(count, 1)))
+        return cls(eia_types=tuple(t for _, types in sorted(found) for t in types))
+
+
+def form_list(form: Mapping[str, list[str]], name: str) -> list[str]:
+    """`InstanceId.1=..&InstanceId.2=..` -> the values, in order."""
+    pattern = re.compile(rf"^{re.escape(name)}\.(\d+)$")
+    indexed = [(int(m.group(1)), v[0]) for k, v in form.items() if (m := pattern.match(k)) and v]
+    return [value for _, value in sorted(indexed)]
+
+
+def instance_ids_in(response_xml: bytes) -> list[str]:
+    """The ids of `instancesSet/item/instanceId` in a RunInstances response (any namespace)."""
+    try:
+        document = ET.fromstring(response_xml)
+    except ET.ParseError:
+        return []
+    found = []
+    for element in document.iter():
+        if _local(element.tag) != "instancesSet":
+            continue
+        for item in element:
+            for child in item:
+                if _local(child.tag) == "instanceId" and _INSTANCE_ID.match(child.text or ""):
+                    found.append(child.text or "")
+    return found
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+# --- one simulated instance --------------------------------------------------------------
+
+
+class NotOurs(Exception):
+    """The user data is not a script this sandbox may run; the message says why."""
+
+
+@dataclass
+class _Instance:
+    instance_id: str
+    account_id: str
+    region: str
+    facts: LaunchFacts
+    folder: Path
+    status: dict[str, Any] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    stop_reason: str | None = None  # set when it must die: terminated, reset, sandbox stopping
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    future: concurrent.futures.Future[None] | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.folder / "root"
+
+    def record(self, **changes: Any) -> None:
+        self.status.update(changes)
+        write_private_json(self.folder / STATUS_FILE, self.status)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal the script's process group (it leads its own session: bash, the agent, tools)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+class SimulatedInstances:
+    """Runs the signed user data of instances launched through the sandbox; see the module doc."""
+
+    def __init__(
+        self,
+        home: Path,
+        endpoint: str,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        signing_key: bytes | None = None,
+        backend: Any = None,
+    ):
+        self.home = home
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self.folder = private_dir(home / "sandbox" / "instances")
+        self._key = signing_key if signing_key is not None else sandbox_signing_key(home)
+        self._backend = backend  # (account, region, instance id) -> moto Instance; tests inject
+        self._bash = shutil.which("bash") or "/bin/bash"
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="sandbox-instance"
+        )
+        self._lock = threading.Lock()
+        self._instances: dict[str, _Instance] = {}
+        self._futures: set[concurrent.futures.Future[None]] = set()
+        self._closing = False
+
+    # --- events from the middleware -------------------------------------------------------
+
+    def launched(
+        self, account_id: str, region: str, instance_ids: Iterable[str], facts: LaunchFacts
+    ) -> None:
+        """Queue each new instance; returns at once (the RunInstances answer must not wait)."""
+        for instance_id in instance_ids:
+            if not _INSTANCE_ID.match(instance_id):
+                continue
+            folder = private_dir(self.folder / instance_id)
+            instance = _Instance(instance_id, account_id, region, facts, folder)
+            instance.record(**self._initial_status(instance))
+            with self._lock:
+                if self._closing:
+                    instance.record(state="not_run", reason="the sandbox is stopping")
+                    continue
+                self._instances[instance_id] = instance
+                instance.future = self._pool.submit(self._run_guarded, instance)
+                self._futures.add(instance.future)
+                instance.future.add_done_callback(self._futures.discard)
+
+    def terminated(self, instance_ids: Iterable[str]) -> None:
+        """TerminateInstances: a script still running on one of these is killed."""
+        for instance_id in instance_ids:
+            with self._lock:
+                instance = self._instances.get(instance_id)
+            if instance is not None:
+                self._stop(instance, "the instance was terminated")
+
+    def reset(self) -> None:
+        """moto was reset: its instances are gone, so their scripts stop too."""
+        with self._lock:
+            instances = list(self._instances.values())
+        for instance in instances:
+            self._stop(instance, "the sandbox was reset")
+
+    def shutdown(self, wait_s: float = 3.0) -> None:
+        """Kill every running script (and its children), then give the workers a moment to
+        record it. Safe to call twice."""
+        with self._lock:
+            self._closing = True
+            instances = list(self._instances.values())
+            futures = list(self._futures)
+        for instance in instances:
+            self._stop(instance, "the sandbox stopped", signum=signal.SIGKILL)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        # A cancelled future never counts as done for wait(): leave those out.
+        concurrent.futures.wait([f for f in futures if not f.cancelled()], timeout=wait_s)
+        for instance in instances:
+            if instance.future is not None and instance.future.cancelled():  # still queued
+                reason = "the sandbox stopped before its user data ran"
+                instance.record(state="not_run", reason=reason, finished_at=_now())
+            elif instance.process is not None:  # a worker too slow to reap its script
+                _signal_group(instance.process, signal.SIGKILL)
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Whether every queued instance was dealt with within `timeout_s` (tests use it)."""
+        with self._lock:
+            futures = list(self._futures)
+        futures = [f for f in futures if not f.cancelled()]
+        _, pending = concurrent.futures.wait(futures, timeout=timeout_s)
+        return not pending
+
+    # --- the work -------------------------------------------------------------------------
+
+    def _initial_status(self, instance: _Instance) -> dict[str, Any]:
+        root = instance.root
+        return {
+            "schema": STATUS_SCHEMA,
+            "instance_id": instance.instance_id,
+            "account_id": instance.account_id,
+            "region": instance.region,
+            "instance_type": None,
+            "elastic_inference_accelerators": list(instance.facts.eia_types),
+            "state": "queued",
+            "ran": False,
+            "reason": None,
+            "exit_code": None,
+            "pid": None,
+            "imds_endpoint": None,
+            "tools": [],
+            "queued_at": _now(),
+            "started_at": None,
+            "finished_at": None,
+            "duration_s": None,
+            "root": str(root),
+            "script": str(root / "var/lib/cloud/instance/scripts/part-001"),
+            "log": str(root / "var/log/amazonei-agent.log"),
+            "output_log": str(root / "var/log/cloud-init-output.log"),
+            "console": str(root / "dev/console"),
+        }
+
+    def _run_guarded(self, instance: _Instance) -> None:
+        try:
+            self._run(instance)
+        except NotOurs as why:
+            instance.record(state="not_run", ran=False, reason=str(why), finished_at=_now())
+            _log.info("instance %s: user data not run: %s", instance.instance_id, why)
+        except Exception as error:  # a broken instance must not take the server down
+            _log.exception("instance %s: the simulation failed", instance.instance_id)
+            ran = bool(instance.status.get("ran"))
+            reason = f"the sandbox could not simulate it: {type(error).__name__}: {error}"
+            instance.record(state="exited" if ran else "not_run", reason=reason, finished_at=_now())
+        finally:
+            with self._lock:
+                self._instances.pop(instance.instance_id, None)
+
+    def _run(self, instance: _Instance) -> None:
+        if instance.stop_reason:
+            raise NotOurs(f"{instance.stop_reason} before its user data ran")
+        moto_instance = self._moto_instance(instance)
+        instance.record(instance_type=moto_instance.instance_type)
+        script = self._our_script(moto_instance)
+        root = private_dir(instance.root)
+        hardware = fake_tools.install(root, moto_instance.instance_type)
+        for folder in ("var/log", "var/lib/cloud/instance/scripts"):
+            (root / folder).mkdir(parents=True, exist_ok=True)
+        script_path = Path(instance.status["script"])
+        write_private(script_path, script)
+        metadata = metadata_for(
+            instance.instance_id,
+            moto_instance.instance_type,
+            instance.region,
+            _zone(moto_instance, instance.region),
+            local_ipv4=_attribute(moto_instance, "private_ip"),
+            ami_id=_attribute(moto_instance, "image_id"),
+            hostname=_attribute(moto_instance, "private_dns_name"),
+            eia_types=instance.facts.eia_types,
+        )
+        identity = {
+            "accountId": instance.account_id,
+            "architecture": getattr(moto_instance, "architecture", "x86_64"),
+            "availabilityZone": metadata["placement/availability-zone"],
+            "imageId": metadata.get("ami-id"),
+            "instanceId": instance.instance_id,
+            "instanceType": moto_instance.instance_type,
+            "privateIp": metadata.get("local-ipv4"),
+            "region": instance.region,
+            "version": "2017-09-30",
+        }
+        instance.record(tools=list(hardware.tools))
+        with ImdsEmulator(metadata, identity) as imds:
+            self._execute(instance, script_path, self._environment(root, imds.endpoint, instance))
+
+    def _moto_instance(self, instance: _Instance) -> Any:
+        try:
+            if self._backend is not None:
+                return self._backend(instance.account_id, instance.region, instance.instance_id)
+            from moto.ec2.models import ec2_backends
+
+            backend = ec2_backends[instance.account_id][instance.region]
+            return backend.get_instance(instance.instance_id)
+        except Exception as error:
+            raise NotOurs(f"the sandbox cannot find the instance in EC2: {error}") from None
+
+    def _our_script(self, moto_instance: Any) -> str:
+        """The user data as a script, when it carries a valid signature; NotOurs otherwise."""
+        encoded = getattr(moto_instance, "user_data", None)
+        if encoded is None or encoded == "":
+            raise NotOurs("the instance has no user data")
+        if hasattr(encoded, "as_bytes"):  # moto 5: Base64EncodedString
+            encoded = encoded.as_bytes()
+        elif isinstance(encoded, list):  # older moto kept a list of strings
+            encoded = encoded[0] if encoded else b""
+        if isinstance(encoded, str):
+            encoded = encoded.encode("ascii", "replace")
+        try:
+            script = decode_user_data(base64.b64decode(encoded, validate=True))
+        except (binascii.Error, ValueError, OSError, EOFError) as error:
+            raise NotOurs(f"the user data is not a script this tool rendered ({error})") from None
+        if not verify(script, self._key):
+            raise NotOurs(
+                "the user data carries no valid amazonei-setup signature for this sandbox; "
+                "only user data rendered with the key in the state home runs"
+            )
+        return script
+
+    def _environment(self, root: Path, imds_endpoint: str, instance: _Instance) -> dict[str, str]:
+        """Built from scratch: nothing of the server's own environment reaches the script."""
+        return {
+            "PATH": f"{root / 'bin'}:/usr/bin:/bin",
+            "HOME": str(root),
+            "LANG": "C.UTF-8",
+            "AMAZONEI_SETUP_ROOT": str(root),
+            "AMAZONEI_AGENT_IMDS_ENDPOINT": imds_endpoint,
+            "AMAZONEI_AGENT_DEV_DIR": str(root / "dev"),
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIAL,
+            "AWS_DEFAULT_REGION": instance.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def _execute(self, instance: _Instance, script: Path, env: dict[str, str]) -> None:
+        output_log = Path(instance.status["output_log"])
+        started = time.monotonic()
+        with output_log.open("ab") as output:
+            with self._lock:  # a stop decided before this point must not be missed
+                if instance.stop_reason or self._closing:
+                    why = instance.stop_reason or "the sandbox stopped"
+                    raise NotOurs(f"{why} before its user data ran")
+                instance.process = subprocess.Popen(
+                    [self._bash, str(script)],
+                    cwd=instance.root,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            process = instance.process
+            try:
+                instance.record(
+                    state="running",
+                    ran=True,
+                    pid=process.pid,
+                    imds_endpoint=env["AMAZONEI_AGENT_IMDS_ENDPOINT"],
+                    started_at=_now(),
+                )
+                _log.info(
+                    "instance %s: user data running (pid %d)", instance.instance_id, process.pid
+                )
+                state, reason = self._wait(instance, process, started)
+            finally:
+                _signal_group(process, signal.SIGKILL)  # nothing it left behind outlives it
+                process.wait()
+        instance.record(
+            state=state,
+            reason=reason,
+            exit_code=process.returncode,
+            pid=None,
+            imds_endpoint=None,
+            finished_at=_now(),
+            duration_s=round(time.monotonic() - started, 3),
+        )
+        _log.info(
+            "instance %s: %s (exit code %s) after %.1fs",
+            instance.instance_id,
+            state,
+            process.returncode,
+            time.monotonic() - started,
+        )
+
+    def _wait(
+        self, instance: _Instance, process: subprocess.Popen[bytes], started: float
+    ) -> tuple[str, str | None]:
+        deadline = started + self.timeout_s
+        while True:
+            if instance.stop_requested.is_set():
+                self._end(process)
+                return "killed", f"{instance.stop_reason} while its user data ran"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._end(process)
+                return "timed_out", f"the user data ran past {self.timeout_s:g}s and was killed"
+            try:
+                code = process.wait(timeout=min(left, _WAIT_SLICE_S))
+            except subprocess.TimeoutExpired:
+                continue
+            if instance.stop_requested.is_set():
+                return "killed", f"{instance.stop_reason} while its user data ran"
+            return "exited", None if code == 0 else f"the user data exited with code {code}"
+
+    @staticmethod
+    def _end(process: subprocess.Popen[bytes]) -> None:
+        _signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(timeout=KILL_GRACE_S)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+
+    def _stop(self, instance: _Instance, reason: str, signum: int = signal.SIGTERM) -> None:
+        with self._lock:
+            if instance.stop_reason is None:
+                instance.stop_reason = reason
+            process = instance.process
+        instance.stop_requested.set()
+        if process is not None and process.poll() is None:
+            _signal_group(process, signum)
+
+
+def _zone(moto_instance: Any, region: str) -> str:
+    placement = getattr(moto_instance, "_placement", None)
+    zone = getattr(placement, "zone", None) or getattr(moto_instance, "placement", None)
+    return zone if isinstance(zone, str) and zone else f"{region}a"
+
+
+def _attribute(moto_instance: Any, name: str) -> str | None:
+    """A string attribute of moto's instance, or None (some are properties that can raise)."""
+    try:
+        value = getattr(moto_instance, name)
+    except Exception:
+        return None
+    return value if isinstance(value, str) and value else None
