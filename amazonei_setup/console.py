@@ -54,10 +54,11 @@ class RichReporter:
         verb = {"create": "created", "update": "updated", "reuse": "reused", "replace": "replaced"}
         style = "green" if resource.action != "reuse" else "dim"
         text = Text("  ✓ ", style=style)
-        text.append(f"{verb[resource.action]} {resource.kind} {resource.name}")
-        if resource_id and resource_id != resource.name:
-            text.append(f" ({resource_id})", style="dim")
-        self.console.print(text)
+        from amazonei_setup.render import resource_label
+
+        text.append(f"{verb[resource.action]} {resource.kind} ")
+        text.append(resource_label(resource.name, resource_id))
+        self.console.print(text, soft_wrap=True)
 
     def note(self, message: str) -> None:
         from rich.text import Text
@@ -95,11 +96,11 @@ class TeardownConsoleReporter:
         from rich.text import Text
 
         past = {"terminate": "terminated", "delete": "deleted", "leave": "left"}[action.verb]
+        from amazonei_setup.render import resource_label
+
         text = Text("  ✓ ", style="green")
-        text.append(f"{past} {action.kind} {action.name}")
-        if action.id and action.id != action.name:
-            text.append(f" ({action.id})", style="dim")
-        self.console.print(text)
+        text.append(f"{past} {action.kind} {resource_label(action.name, action.id)}")
+        self.console.print(text, soft_wrap=True)
 
     def note(self, message: str) -> None:
         from rich.text import Text

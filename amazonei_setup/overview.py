@@ -25,6 +25,17 @@ def _hours(since: datetime | None, now: datetime) -> float:
     return 0.0 if since is None else max((now - since).total_seconds() / 3600, 0.0)
 
 
+def _agent_summary(record: dict[str, Any]) -> str | None:
+    """'passed', 'failed', or e.g. '1 passed, 1 failed'; None before any report arrived."""
+    results = [i.get("agent") for i in record.get("instances", []) if i.get("agent")]
+    if not results:
+        return None
+    counts = {result: results.count(result) for result in sorted(set(results))}
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{n} {result}" for result, n in counts.items())
+
+
 def deployment_row(
     record: dict[str, Any], live: list[LaunchedInstance], catalog: Catalog, now: datetime
 ) -> dict[str, Any]:
@@ -44,6 +55,7 @@ def deployment_row(
         "hardware": profile["instance_type"] + (f" + {accelerator}" if accelerator else ""),
         "seats": profile.get("seats", 1),
         "status": record.get("status", "unknown"),
+        "agent": _agent_summary(record),
         "instances": [
             {"id": i.id, "seat": i.seat, "state": i.state, "availability_zone": i.availability_zone}
             for i in live

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.console import Group
 from rich.panel import Panel
 from rich.table import Table
@@ -34,23 +35,27 @@ def plan_table(plan: Any) -> Group:
         f"Plan for '{profile.name}' in {profile.region}: "
         f"{profile.seats} × {profile.instance_type}{accelerator}"
     )
-    table = Table(title=title, title_justify="left", expand=False)
+    table = Table(title=title, title_justify="left", expand=False, box=box.SIMPLE_HEAD)
     table.add_column("action", no_wrap=True)
     table.add_column("resource", no_wrap=True)
-    table.add_column("name / id", overflow="fold")
-    table.add_column("why", overflow="fold")
-    table.add_row(
-        "use", "vpc", discovery.vpc_id + (" (default)" if discovery.vpc_is_default else ""), ""
-    )
+    table.add_column("name / id · why", overflow="fold")
+
+    def cell(label: str, why: str) -> Text:
+        text = Text(label)
+        if why:
+            text.append(f"\n{why}", style="dim")
+        return text
+
+    default = " (default)" if discovery.vpc_is_default else ""
+    table.add_row("use", "vpc", cell(discovery.vpc_id + default, ""))
     zones = ", ".join(s.availability_zone for s in discovery.subnets)
-    table.add_row("use", "subnet", discovery.subnets[0].id, f"AZs in failover order: {zones}")
-    table.add_row(
-        "use", "ami", discovery.ami.id, f"{discovery.ami.name} (from {discovery.ami.source})"
-    )
+    table.add_row("use", "subnet", cell(discovery.subnets[0].id, f"AZ failover order: {zones}"))
+    ami = discovery.ami
+    table.add_row("use", "ami", cell(ami.id, f"{ami.name} (from {ami.source})"))
     for resource in plan.resources:
         style = ACTION_STYLE.get(resource.action, "")
-        label = resource.name if not resource.id else f"{resource.name} ({resource.id})"
-        table.add_row(Text(resource.action, style=style), resource.kind, label, resource.why)
+        label = resource_label(resource.name, resource.id)
+        table.add_row(Text(resource.action, style=style), resource.kind, cell(label, resource.why))
     cost = plan.cost
     lines = [
         Text(
@@ -102,21 +107,35 @@ def command_lines(outcome: Any, teardown_command: str) -> list[Text]:
 
 
 def deployments_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="Deployments", title_justify="left")
-    for column in ("name", "region", "hardware", "seats", "status", "instances", "age", "cost"):
+    """One row per deployment; the second line of a cell carries its detail (80 columns fit)."""
+    table = Table(title="Deployments", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("name · hardware", "region", "instances", "agent", "age", "cost so far"):
         table.add_column(column, overflow="fold")
     for row in rows:
+        states: dict[str, int] = {}
+        for instance in row["instances"]:
+            states[instance["state"]] = states.get(instance["state"], 0) + 1
+        running = ", ".join(f"{n} {state}" for state, n in states.items()) or "none"
+        name = Text(row["name"])
+        name.append(f"\n{row['hardware']}", style="dim")
+        cost = Text(money(row["cost_so_far_usd"], 2))
+        cost.append(f"\n{money(row['price_per_hour_usd'])}/h", style="dim")
         table.add_row(
-            row["name"],
+            name,
             row["region"],
-            row["hardware"],
-            str(row["seats"]),
-            row["status"],
-            ", ".join(f"{i['id']} {i['state']}" for i in row["instances"]) or "none",
+            f"{running}\nof {row['seats']} seat(s)",
+            row.get("agent") or "—",
             f"{row['age_hours']:.1f} h",
-            f"{money(row['cost_so_far_usd'], 2)} so far, {money(row['price_per_hour_usd'])}/h",
+            cost,
         )
     return table
+
+
+def resource_label(name: str, resource_id: str | None) -> str:
+    """'name (id)', but just the name when the id adds nothing a person reads (IAM ARNs)."""
+    if not resource_id or resource_id == name or resource_id.startswith("arn:"):
+        return name
+    return f"{name} ({resource_id})"
 
 
 VERB_STYLE = {"terminate": "red", "delete": "red", "leave": "yellow", "keep": "dim"}
@@ -125,17 +144,24 @@ VERB_STYLE = {"terminate": "red", "delete": "red", "leave": "yellow", "keep": "d
 def teardown_table(plan: Any) -> Group:
     """eksctl-style: everything that will go (and what stays, and why) before anything does."""
     table = Table(
-        title=f"Teardown of '{plan.name}' in {plan.region}", title_justify="left", expand=False
+        title=f"Teardown of '{plan.name}' in {plan.region}",
+        title_justify="left",
+        expand=False,
+        box=box.SIMPLE_HEAD,
     )
     table.add_column("action", no_wrap=True)
     table.add_column("resource", no_wrap=True)
     table.add_column("name / id", overflow="fold")
-    table.add_column("note", overflow="fold")
+    notes = any(action.reason for action in plan.actions)
+    if notes:
+        table.add_column("note", overflow="fold")
     for action in plan.actions:
-        label = action.name if action.id == action.name else f"{action.name} ({action.id})"
-        table.add_row(
-            Text(action.verb, style=VERB_STYLE[action.verb]), action.kind, label, action.reason
-        )
+        row = [
+            Text(action.verb, style=VERB_STYLE[action.verb]),
+            action.kind,
+            resource_label(action.name, action.id),
+        ]
+        table.add_row(*row, action.reason) if notes else table.add_row(*row)
     extra = []
     for key_file in plan.key_files:
         extra.append(Text(f"The private key {key_file} is deleted too."))
@@ -169,7 +195,9 @@ def teardown_summary(summaries: list[dict[str, Any]]) -> Group:
 def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Group | Text:
     if not rows:
         return Text(f"No orphaned resources in {', '.join(regions)}.")
-    table = Table(title="Tagged resources with no local record", title_justify="left")
+    table = Table(
+        title="Tagged resources with no local record", title_justify="left", box=box.SIMPLE_HEAD
+    )
     table.add_column("deployment")
     table.add_column("region")
     table.add_column("resources", overflow="fold")
@@ -185,12 +213,21 @@ def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardwar
     from amazonei_setup.costs import cost_per_100k
     from amazonei_setup.reports import p50_latency_ms
 
-    table = Table(title=f"Agent reports ({hardware})", title_justify="left")
-    for column in ("instance", "status", "accelerator", "ran on", "p50", "speed-up", "$/100k"):
-        table.add_column(column, overflow="fold")
+    table = Table(
+        title=f"Agent reports ({hardware})", title_justify="left", box=None, pad_edge=False
+    )
+    speedups = any(
+        isinstance(((r or {}).get("smoke_test") or {}).get("speedup"), int | float)
+        for r in reports.values()
+    )
+    columns = ["instance", "status", "accelerator", "model ran on", "p50", "$/100k"]
+    if speedups:
+        columns.insert(5, "speed-up")
+    for column in columns:
+        table.add_column(column, no_wrap=True)
     for instance_id, report in reports.items():
         if report is None:
-            table.add_row(instance_id, Text("no report yet", style="yellow"), "", "", "", "", "")
+            table.add_row(instance_id, Text("no report yet", style="yellow"))
             continue
         accelerator = report.get("accelerator") or {}
         smoke = report.get("smoke_test") or {}
@@ -199,21 +236,20 @@ def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardwar
         if accelerator.get("simulated"):
             kind += " (simulated)"
         ok = report.get("status") == "passed"
-        speedup = smoke.get("speedup")
-        cost = (
-            money(cost_per_100k(price_per_hour, latency), 4)
-            if latency is not None and price_per_hour is not None
-            else ""
-        )
-        table.add_row(
+        cost = ""
+        if latency is not None and price_per_hour is not None:
+            cost = money(cost_per_100k(price_per_hour, latency), 4)
+        row = [
             instance_id,
             Text(str(report.get("status")), style="green" if ok else "bold red"),
             kind,
-            f"{smoke.get('framework', '?')} on {smoke.get('device', '?')}",
+            f"{smoke.get('framework', '?')}/{smoke.get('device', '?')}",
             f"{latency:.3f} ms" if latency is not None else "",
-            f"{speedup:.1f}×" if isinstance(speedup, int | float) else "",
-            cost,
-        )
+        ]
+        if speedups:
+            speedup = smoke.get("speedup")
+            row.append(f"{speedup:.1f}×" if isinstance(speedup, int | float) else "")
+        table.add_row(*row, cost)
     return table
 
 
@@ -272,3 +308,16 @@ def ranking_chart(options: list[Any], limit: int | None = None) -> Group:
 
 
 BAR_WIDTH = 16
+
+
+def provenance_table(rows: list[tuple[str, str, str]]) -> Table:
+    """The wizard's review: each setting, its value, and where it came from
+    (default / profile file:line / flag / answer)."""
+    table = Table(title="Your choices", title_justify="left", expand=False)
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_column("from", overflow="fold")
+    for setting, value, origin in rows:
+        style = "dim" if origin.startswith("default") else ""
+        table.add_row(setting, value, Text(origin, style=style))
+    return table
