@@ -388,6 +388,11 @@ def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan
         notes.append(
             f"subnet {first.id} gives no public IP: SSH needs a VPN/bastion, or use --access ssm"
         )
+    if profile.access.mode == "ssh" and discovery.ssh_cidr in ("0.0.0.0/0", "::/0"):
+        notes.append(
+            f"SSH is open to the whole internet ({discovery.ssh_cidr}) because the profile sets "
+            "allow_world_ssh: true; anyone can try to log in"
+        )
     if discovery.missing_actions:
         notes.append(
             "your credentials lack "

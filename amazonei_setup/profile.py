@@ -424,15 +424,28 @@ def _catalog_issues(profile: Profile, catalog: Catalog, locate: _Locator) -> lis
 
 def _access_issues(profile: Profile, locate: _Locator) -> list[ProfileIssue]:
     access = profile.access
+    issues = []
     if access.mode == "ssh" and access.ssh_cidr in WORLD_CIDRS and not access.allow_world_ssh:
-        return [
+        issues.append(
             locate.issue(
                 ("access", "ssh_cidr"),
                 f"'{access.ssh_cidr}' opens SSH to the whole internet; use 'auto' (your IP /32) "
                 "or a narrow block, or set access.allow_world_ssh: true if you really mean it.",
             )
-        ]
-    return []
+        )
+    if access.mode == "ssm":
+        # SSH settings with SSM-only access would be silently ignored: say so instead.
+        for field_name, default in (("key_pair", "create"), ("ssh_cidr", "auto")):
+            value = getattr(access, field_name)
+            if value != default:
+                issues.append(
+                    locate.issue(
+                        ("access", field_name),
+                        f"'{value}' conflicts with access mode ssm (no SSH, no key, no open "
+                        "port); drop it, or use access mode ssh.",
+                    )
+                )
+    return issues
 
 
 def _default_accelerator(document: dict[str, Any], catalog: Catalog) -> dict[str, Any]:

@@ -17,62 +17,16 @@ os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 os.environ["COLUMNS"] = "160"  # tables wide enough that a cell's text stays on one line
 
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
 
-import boto3  # noqa: E402
 import pytest  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
 from moto import mock_aws  # noqa: E402
+from support import AwsRecorder, FakeClock  # noqa: E402
 
-from amazonei_setup.aws import is_mutating  # noqa: E402
 from amazonei_setup.cli import Hooks, main  # noqa: E402
 from amazonei_setup.sandbox.seed import seed_region  # noqa: E402
 
 CALLER_IP = "198.51.100.7"
-
-
-@dataclass
-class Call:
-    service: str
-    operation: str
-    params: dict[str, Any]
-
-
-@dataclass
-class AwsRecorder:
-    """Every AWS call the code under test makes, and errors to inject at chosen calls."""
-
-    calls: list[Call] = field(default_factory=list)
-    faults: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    sessions: int = 0
-
-    def fail(self, operation: str, code: str, message: str = "injected", times: int = 1) -> None:
-        self.faults.setdefault(operation, []).extend([(code, message)] * times)
-
-    def operations(self, *, mutating_only: bool = False) -> list[str]:
-        return [c.operation for c in self.calls if not mutating_only or is_mutating(c.operation)]
-
-    def of(self, operation: str) -> list[Call]:
-        return [c for c in self.calls if c.operation == operation]
-
-    def clear(self) -> None:
-        self.calls.clear()
-
-    def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        self.calls.append(Call(model.service_model.service_name, model.name, dict(params)))
-        pending = self.faults.get(model.name)
-        if pending:
-            code, message = pending.pop(0)
-            raise ClientError({"Error": {"Code": code, "Message": message}}, model.name)
-
-    def session_factory(self, target: Any) -> boto3.Session:
-        self.sessions += 1
-        session = boto3.Session(
-            region_name=target.region, aws_access_key_id="testing", aws_secret_access_key="testing"
-        )
-        session.events.register("before-parameter-build.*.*", self._before_call)
-        return session
 
 
 @pytest.fixture
@@ -86,21 +40,6 @@ def aws():
     with mock_aws():
         seed_region("us-west-2")
         yield seed_region
-
-
-class FakeClock:
-    """Time that passes only when the code under test sleeps: no test waits for real."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -98,6 +98,33 @@ PROFILE_CASES = [
     ("bad-ami", GOOD + "ami: ubuntu-latest\n", ["ami: 'ubuntu-latest' is not an AMI id"]),
     ("reserved-tag", GOOD + "tags: {'aws:owner': me}\n", ["reserved prefix"]),
     ("missing-region", "name: demo\ninstance_type: m5.xlarge\n", ["region (--region)"]),
+    ("missing-everything", "tags: {a: b}\n", ["name (--name)", "region (--region)"]),
+    ("name-too-long", GOOD.replace("name: demo", "name: " + "a" * 33), ["not a deployment name"]),
+    ("name-trailing-dash", GOOD.replace("name: demo", "name: demo-"), ["not a deployment name"]),
+    ("name-number", GOOD.replace("name: demo", "name: [1, 2]"), ["name: [1, 2]"]),
+    ("region-empty", GOOD.replace("us-west-2", "''"), ["region (--region)"]),
+    ("region-list", GOOD.replace("us-west-2", "[us-west-2]"), ["region: ['us-west-2']"]),
+    ("instance-null", GOOD.replace("m5.xlarge", "null"), ["instance_type (--instance-type)"]),
+    ("accelerator-number", GOOD.replace("eia2.medium", "7"), ["accelerator: 7"]),
+    ("top-level-typo", GOOD + "reigon: us-east-1\n", ["Did you mean 'region'?"]),
+    ("tags-not-mapping", GOOD + "tags: [a, b]\n", ["tags: ['a', 'b']"]),
+    ("tag-value-number", GOOD + "tags: {cost-center: 42}\n", ["tags.cost-center: 42"]),
+    ("network-not-mapping", GOOD + "network: default\n", ["network: 'default'"]),
+    ("agent-not-bool", GOOD + "agent: {enabled: maybe}\n", ["agent.enabled: 'maybe'"]),
+    ("seats-too-many", GOOD + "seats: 1000\n", ["seats: 1000 is out of range"]),
+    ("world-ssh-v6", GOOD + "access: {ssh_cidr: '::/0'}\n", ["opens SSH to the whole internet"]),
+    (
+        "ssm-with-key",
+        GOOD + "access: {mode: ssm, key_pair: mine}\n",
+        ["access.key_pair: 'mine' conflicts with access mode ssm"],
+    ),
+    ("access-mode-typo", GOOD + "access: {mode: shh}\n", ["Did you mean 'ssh'?"]),
+    (
+        "tab-indent",
+        "name: demo\nregion: us-west-2\n\tinstance_type: m5.xlarge\n",
+        ["not valid YAML"],
+    ),
+    ("just-a-string", "hello\n", ["must be a mapping", "not a str"]),
 ]
 
 
@@ -133,6 +160,11 @@ FLAG_CASES = [
     (["--ssh-cidr", "everyone"], ["--ssh-cidr: access.ssh_cidr: 'everyone' is not a CIDR"]),
     (["--tag", "novalue"], ["--tag 'novalue' is not KEY=VALUE"]),
     (["--accelerator", "eia3.huge"], ["'eia3.huge' is not an Elastic Inference accelerator"]),
+    (
+        ["--access", "ssm", "--ssh-cidr", "10.0.0.1/32"],
+        ["--ssh-cidr: access.ssh_cidr", "conflicts"],
+    ),
+    (["--name", "x" * 40], ["--name: name:", "not a deployment name"]),
 ]
 
 

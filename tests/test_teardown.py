@@ -8,65 +8,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-
-from amazonei_setup.resources.naming import IAM_PATH, TAG_DEPLOYMENT
+from support import REGION, leftovers, nothing_left
 
 PROFILES = Path(__file__).resolve().parent.parent / "templates" / "profiles"
 EIA = str(PROFILES / "eia-workshop.yaml")
 INF1 = str(PROFILES / "inf1-ssm.yaml")
-REGION = "us-west-2"
-
-
-def leftovers(name: str, home: Path | None = None) -> dict[str, int]:
-    """Everything in AWS (and the state home) that still carries the deployment's name."""
-    ec2 = boto3.client("ec2", region_name=REGION)
-    iam = boto3.client("iam")
-    ssm = boto3.client("ssm", region_name=REGION)
-    by_tag = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]}]
-    instances = [
-        i
-        for r in ec2.describe_instances(Filters=by_tag)["Reservations"]
-        for i in r["Instances"]
-        if i["State"]["Name"] != "terminated"
-    ]
-    endpoints = [
-        e
-        for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
-        if e["State"] != "deleted"
-        and any(
-            t["Key"] == f"amazonei-setup:user:{name}"
-            or (t["Key"] == TAG_DEPLOYMENT and t["Value"] == name)
-            for t in e.get("Tags", [])
-        )
-    ]
-    roles = [
-        r
-        for r in iam.list_roles(PathPrefix=IAM_PATH)["Roles"]
-        if r["RoleName"].endswith(f"-{name}")
-    ]
-    holders = [
-        p
-        for p in iam.list_instance_profiles(PathPrefix=IAM_PATH)["InstanceProfiles"]
-        if p["InstanceProfileName"].endswith(f"-{name}")
-    ]
-    params = ssm.get_parameters_by_path(Path=f"/amazonei-setup/{name}", Recursive=True)
-    counts = {
-        "instances": len(instances),
-        "security_groups": len(ec2.describe_security_groups(Filters=by_tag)["SecurityGroups"]),
-        "endpoints": len(endpoints),
-        "key_pairs": len(ec2.describe_key_pairs(Filters=by_tag)["KeyPairs"]),
-        "roles": len(roles),
-        "instance_profiles": len(holders),
-        "ssm_parameters": len(params["Parameters"]),
-    }
-    if home is not None:
-        counts["records"] = len(list((home / "deployments").glob(f"*/{name}.json")))
-        counts["key_files"] = len(list((home / "keys").glob(f"*/amazonei-setup-{name}.pem")))
-    return counts
-
-
-def nothing_left(name: str, home: Path | None = None) -> bool:
-    return not any(leftovers(name, home).values())
 
 
 def launch(run_cli, *argv: str) -> dict:

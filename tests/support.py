@@ -1,0 +1,127 @@
+"""Test support shared by the tests and scripts/fault_matrix.py: a recorder of every AWS call
+with fault injection, a fake clock, and an independent count of what a deployment left in AWS
+(by direct boto3 calls, not through the tool's own inventory)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from amazonei_setup.aws import is_mutating
+from amazonei_setup.resources.naming import IAM_PATH, TAG_DEPLOYMENT
+
+REGION = "us-west-2"
+
+
+@dataclass
+class Call:
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+
+@dataclass
+class AwsRecorder:
+    """Every AWS call the code under test makes, and errors to inject at chosen calls."""
+
+    calls: list[Call] = field(default_factory=list)
+    faults: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    sessions: int = 0
+
+    def fail(self, operation: str, code: str, message: str = "injected", times: int = 1) -> None:
+        self.faults.setdefault(operation, []).extend([(code, message)] * times)
+
+    def operations(self, *, mutating_only: bool = False) -> list[str]:
+        return [c.operation for c in self.calls if not mutating_only or is_mutating(c.operation)]
+
+    def of(self, operation: str) -> list[Call]:
+        return [c for c in self.calls if c.operation == operation]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+    def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append(Call(model.service_model.service_name, model.name, dict(params)))
+        pending = self.faults.get(model.name)
+        if pending:
+            code, message = pending.pop(0)
+            raise ClientError({"Error": {"Code": code, "Message": message}}, model.name)
+
+    def session_factory(self, target: Any) -> boto3.Session:
+        self.sessions += 1
+        session = boto3.Session(
+            region_name=target.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        session.events.register("before-parameter-build.*.*", self._before_call)
+        return session
+
+
+class FakeClock:
+    """Time that passes only when the code under test sleeps: no test waits for real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def leftovers(name: str, home: Path | None = None) -> dict[str, int]:
+    """Everything in AWS (and the state home) that still carries the deployment's name."""
+    ec2 = boto3.client("ec2", region_name=REGION)
+    iam = boto3.client("iam")
+    ssm = boto3.client("ssm", region_name=REGION)
+    by_tag = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]}]
+    instances = [
+        i
+        for r in ec2.describe_instances(Filters=by_tag)["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+    ]
+    endpoints = [
+        e
+        for e in ec2.describe_vpc_endpoints()["VpcEndpoints"]
+        if e["State"] != "deleted"
+        and any(
+            t["Key"] == f"amazonei-setup:user:{name}"
+            or (t["Key"] == TAG_DEPLOYMENT and t["Value"] == name)
+            for t in e.get("Tags", [])
+        )
+    ]
+    roles = [
+        r
+        for r in iam.list_roles(PathPrefix=IAM_PATH)["Roles"]
+        if r["RoleName"].endswith(f"-{name}")
+    ]
+    holders = [
+        p
+        for p in iam.list_instance_profiles(PathPrefix=IAM_PATH)["InstanceProfiles"]
+        if p["InstanceProfileName"].endswith(f"-{name}")
+    ]
+    params = ssm.get_parameters_by_path(Path=f"/amazonei-setup/{name}", Recursive=True)
+    counts = {
+        "instances": len(instances),
+        "security_groups": len(ec2.describe_security_groups(Filters=by_tag)["SecurityGroups"]),
+        "endpoints": len(endpoints),
+        "key_pairs": len(ec2.describe_key_pairs(Filters=by_tag)["KeyPairs"]),
+        "roles": len(roles),
+        "instance_profiles": len(holders),
+        "ssm_parameters": len(params["Parameters"]),
+    }
+    if home is not None:
+        counts["records"] = len(list((home / "deployments").glob(f"*/{name}.json")))
+        counts["key_files"] = len(list((home / "keys").glob(f"*/amazonei-setup-{name}.pem")))
+    return counts
+
+
+def nothing_left(name: str, home: Path | None = None) -> bool:
+    return not any(leftovers(name, home).values())
