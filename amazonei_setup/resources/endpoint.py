@@ -6,6 +6,7 @@ an existing endpoint rather than making a second one, and marks itself as a user
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -78,8 +79,11 @@ def create(
     group_ids: list[str],
     tags: dict[str, str],
 ) -> str:
+    # The client token makes a retried create return the first endpoint, not a second one.
+    token = hashlib.sha256(f"{vpc_id}|{service_name}|{sorted(tags.items())}".encode())
     with aws_errors(f"creating the {service_name} endpoint"):
         created = clients.ec2.create_vpc_endpoint(
+            ClientToken=token.hexdigest()[:48],
             VpcEndpointType="Interface",
             VpcId=vpc_id,
             ServiceName=service_name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.errors import AwsFailure
 from amazonei_setup.resources.naming import IAM_PATH, tag_dict, tag_list
 
 
@@ -26,6 +27,17 @@ def find(clients: AwsClients, profile_name: str) -> dict[str, Any] | None:
 
 
 def create(clients: AwsClients, profile_name: str, tags: dict[str, str]) -> str:
+    from amazonei_setup.resources.role import _adopt
+
+    try:
+        return _create(clients, profile_name, tags)
+    except AwsFailure as failure:
+        if failure.code != "EntityAlreadyExists":
+            raise
+        return _adopt(find(clients, profile_name), tags, f"instance profile {profile_name}")
+
+
+def _create(clients: AwsClients, profile_name: str, tags: dict[str, str]) -> str:
     with aws_errors(f"creating instance profile {profile_name}"):
         created = clients.iam.create_instance_profile(
             InstanceProfileName=profile_name, Path=IAM_PATH, Tags=tag_list(tags)

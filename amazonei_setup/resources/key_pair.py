@@ -31,14 +31,29 @@ def private_key_path(home: Path, region: str, key_name: str) -> Path:
 def create(
     clients: AwsClients, key_name: str, key_path: Path, tags: dict[str, str], key_type: str
 ) -> str:
-    """Create the key pair and write its private key before anything else can fail."""
+    """Create the key pair and write its private key before anything else can fail.
+
+    If ours already exists (a retried call whose first answer was lost), its private key is
+    gone with that answer: replace it rather than hand out a key nobody can use.
+    """
+    request = {
+        "KeyName": key_name,
+        "KeyType": key_type,
+        "KeyFormat": "pem",
+        "TagSpecifications": tag_specifications(["key-pair"], tags),
+    }
     with aws_errors(f"creating key pair {key_name}"):
-        created = clients.ec2.create_key_pair(
-            KeyName=key_name,
-            KeyType=key_type,
-            KeyFormat="pem",
-            TagSpecifications=tag_specifications(["key-pair"], tags),
-        )
+        try:
+            created = clients.ec2.create_key_pair(**request)
+        except Exception as exc:
+            if not is_error(exc, "InvalidKeyPair.Duplicate"):
+                raise
+            theirs = [p for p in find_tagged(clients, [{"Name": "key-name", "Values": [key_name]}])
+                      if p["tags"].get("amazonei-setup:managed") != "true"]  # fmt: skip
+            if theirs:
+                raise
+            clients.ec2.delete_key_pair(KeyName=key_name)
+            created = clients.ec2.create_key_pair(**request)
     write_private(key_path, created["KeyMaterial"])
     return str(created.get("KeyPairId", key_name))
 
