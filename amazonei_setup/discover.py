@@ -100,6 +100,7 @@ class Discovery:
     key_name: str | None
     key_path: Path | None
     missing_actions: list[str] | None = None  # None: the caller's permissions were not checked
+    user_key_tags: dict[str, str] = field(default_factory=dict)  # a named key pair's tags
 
 
 IpLookup = Callable[[AwsTarget], str]
@@ -429,8 +430,7 @@ def discover(
                 "choose another VPC or instance type, or add a subnet in an AZ that offers it",
             )
         resolved_ami = ami.result()
-        if user_key is not None:
-            user_key.result()
+        user_key_found = user_key.result() if user_key is not None else None
         ssh_cidr = None
         if profile.access.mode == "ssh":
             ssh_cidr = f"{caller_ip.result()}/32" if caller_ip else profile.access.ssh_cidr
@@ -461,4 +461,5 @@ def discover(
         key_name=key_name,
         key_path=key_path,
         missing_actions=missing,
+        user_key_tags=(user_key_found or {}).get("tags", {}),
     )

@@ -14,6 +14,8 @@ from amazonei_setup.profile import Profile
 from amazonei_setup.resources import role as role_res
 from amazonei_setup.resources import security_group as sg_res
 from amazonei_setup.resources.naming import (
+    TAG_DEPLOYMENT,
+    TAG_MANAGED,
     endpoint_sg_name,
     endpoint_user_tag,
     instance_sg_name,
@@ -289,6 +291,10 @@ def _key_pair(profile: Profile, discovery: Discovery) -> list[PlannedResource]:
     if profile.access.mode != "ssh" or discovery.key_name is None:
         return []
     if profile.access.key_pair != "create":
+        # A key pair the wizard imported for this deployment carries its tags: teardown owns it.
+        tags = discovery.user_key_tags
+        owned = tags.get(TAG_MANAGED) == "true" and tags.get(TAG_DEPLOYMENT) == profile.name
+        why = "imported for this deployment" if owned else "your existing key pair (never modified)"
         return [
             PlannedResource(
                 "key_pair",
@@ -296,8 +302,8 @@ def _key_pair(profile: Profile, discovery: Discovery) -> list[PlannedResource]:
                 discovery.key_name,
                 "reuse",
                 discovery.key_name,
-                details={"owned": False},
-                why="your existing key pair (never modified)",
+                details={"owned": owned},
+                why=why,
             )
         ]
     found = discovery.existing.key_pair

@@ -10,6 +10,7 @@ import difflib
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ WORLD_CIDRS = ("0.0.0.0/0", "::/0")
 MAX_SEATS = 200
 
 
+@lru_cache(maxsize=1)
 def known_regions() -> list[str]:
     """Every region botocore knows for EC2, in all partitions (read from its bundled data)."""
     import botocore.session

@@ -49,9 +49,32 @@ def parse_tags(pairs: list[str]) -> dict[str, str]:
     return tags
 
 
-def profile_from_args(ctx: Context):
-    """File first, then flags on top; exit 2 naming each missing choice and its flag."""
-    from amazonei_setup.profile import read_profile_file, validate_profile
+@dataclass
+class ProfileInputs:
+    """What the profile file and the flags fixed, before anything is asked or validated."""
+
+    source: Any  # ProfileSource | None
+    overrides: dict[str, Any]  # flag values, nested like the profile document
+    flag_paths: dict[tuple[str, ...], str]  # profile path -> the flag that set it
+    missing: list[str]  # flags of the required choices nobody fixed
+
+    def fixed(self, path: tuple[str, ...]) -> bool:
+        """True when the file or a flag sets `path` (the wizard does not ask for it)."""
+        documents = [self.overrides] + ([self.source.document] if self.source else [])
+        for document in documents:
+            node: Any = document
+            for part in path:
+                if not isinstance(node, dict) or part not in node:
+                    break
+                node = node[part]
+            else:
+                return True
+        return False
+
+
+def profile_inputs(ctx: Context) -> ProfileInputs:
+    """Read the profile file (if any) and collect the flags on top of it; validates nothing."""
+    from amazonei_setup.profile import read_profile_file
 
     args = ctx.args
     source = read_profile_file(args.profile_file) if args.profile_file else None
@@ -66,22 +89,40 @@ def profile_from_args(ctx: Context):
             node = node.setdefault(part, {})
         node[path[-1]] = value
         flags[path] = "--" + dest.replace("_", "-")
-    tags = parse_tags(args.tag or [])
+    tags = parse_tags(getattr(args, "tag", None) or [])
     if tags:
         base_tags = dict((source.document.get("tags") or {}) if source else {})
         overrides["tags"] = {**base_tags, **tags} if isinstance(base_tags, dict) else tags
         flags[("tags",)] = "--tag"
     document = {**(source.document if source else {}), **overrides}
     missing = [flag for key, flag in REQUIRED_FIELDS.items() if document.get(key) in (None, "")]
-    if missing:
-        where = f" in {args.profile_file} or" if args.profile_file else ""
-        raise InputError(
-            "missing required choice(s): "
-            + ", ".join(f"{f[2:].replace('-', '_')} ({f})" for f in missing),
-            f"set them{where} with the flags named, e.g. "
-            "--name demo --region us-west-2 --instance-type m5.xlarge",
-        )
-    return validate_profile(source, overrides, flags)
+    return ProfileInputs(source=source, overrides=overrides, flag_paths=flags, missing=missing)
+
+
+def missing_choices_error(ctx: Context, inputs: ProfileInputs) -> InputError:
+    where = f" in {ctx.args.profile_file} or" if ctx.args.profile_file else ""
+    return InputError(
+        "missing required choice(s): "
+        + ", ".join(f"{f[2:].replace('-', '_')} ({f})" for f in inputs.missing),
+        f"set them{where} with the flags named, e.g. "
+        "--name demo --region us-west-2 --instance-type m5.xlarge",
+    )
+
+
+def wizard_applies(ctx: Context, inputs: ProfileInputs) -> bool:
+    """The wizard takes over when choices are missing, a person is at the terminal, and
+    --yes (do not ask) was not given."""
+    return bool(inputs.missing) and not ctx.args.yes and bool(ctx.hooks.stdin_is_tty())
+
+
+def profile_from_args(ctx: Context, inputs: ProfileInputs | None = None):
+    """File first, then flags on top; exit 2 naming each missing choice and its flag."""
+    from amazonei_setup.profile import validate_profile
+
+    inputs = inputs or profile_inputs(ctx)
+    if inputs.missing:
+        raise missing_choices_error(ctx, inputs)
+    return validate_profile(inputs.source, inputs.overrides, inputs.flag_paths)
 
 
 def target_for(ctx: Context, region: str):
@@ -127,8 +168,21 @@ def discover_and_plan(ctx: Context, profile: Any):
 
 
 def teardown_hint(ctx: Context, profile: Any) -> str:
-    sandbox = " --sandbox" if ctx.args.sandbox else ""
-    return f"amazonei-setup{sandbox} teardown {profile.name} --region {profile.region}"
+    """The exact teardown command, with the global flags this run used (--sandbox, --home,
+    --aws-profile, --endpoint-url), so it works as printed."""
+    import shlex
+
+    args = ctx.args
+    words = ["amazonei-setup"]
+    if args.sandbox:
+        words.append("--sandbox")
+    if args.home:
+        words += ["--home", shlex.quote(str(ctx.home))]
+    if args.aws_profile:
+        words += ["--aws-profile", shlex.quote(args.aws_profile)]
+    if args.endpoint_url and not args.sandbox:
+        words += ["--endpoint-url", shlex.quote(args.endpoint_url)]
+    return " ".join([*words, "teardown", profile.name, "--region", profile.region])
 
 
 def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:

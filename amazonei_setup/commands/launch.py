@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from amazonei_setup.commands.context import (
     Context,
     confirm,
     discover_and_plan,
     profile_from_args,
+    profile_inputs,
     teardown_hint,
+    wizard_applies,
 )
 from amazonei_setup.commands.verify import REPORT_WAIT_S, outcome_of, wait_and_show
 from amazonei_setup.console import RichReporter
@@ -32,29 +36,71 @@ def cmd_plan(ctx: Context) -> int:
 
 def cmd_launch(ctx: Context) -> int:
     from amazonei_setup.apply import Runtime, apply_plan
-    from amazonei_setup.render import command_lines, outcome_panel, plan_table
+    from amazonei_setup.render import command_lines, outcome_panel, plan_table, provenance_table
 
     args = ctx.args
-    profile = profile_from_args(ctx)
-    if args.save_profile:
-        save_profile(profile, Path(args.save_profile), force=bool(args.force))
-    clients, plan = discover_and_plan(ctx, profile)
+    inputs = profile_inputs(ctx)
+    save_to = Path(args.save_profile) if args.save_profile else None
+    wizard = None
+    if wizard_applies(ctx, inputs):
+        from amazonei_setup.wizard import Quit, run_wizard
+
+        if save_to is not None:
+            check_save_target(save_to, force=bool(args.force))  # before the questions, not after
+        try:
+            wizard = run_wizard(ctx, inputs)
+        except Quit:
+            return quit_wizard(ctx)
+        profile = wizard.profile
+    else:
+        profile = profile_from_args(ctx, inputs)
+        if save_to is not None:
+            save_profile(profile, save_to, force=bool(args.force))
+    clients, plan = discover_and_plan(ctx, wizard.plan_profile() if wizard else profile)
+    if wizard is not None:
+        plan = wizard.review_plan(plan)
+        ctx.terminal.say("")
+        ctx.terminal.say(Text("Review", style="bold"))
     if args.dry_run:
         if ctx.terminal.json:
             ctx.terminal.emit_json(plan.to_dict())
         else:
             ctx.terminal.say(plan_table(plan))
-            ctx.terminal.say("Dry run: nothing was created.")
+            if wizard is not None:
+                ctx.terminal.say(provenance_table(wizard.rows(plan)))
+        if wizard is not None and save_to is not None:
+            save_profile(profile, save_to, force=True)  # checked before the questions
+            saved_note(ctx, save_to, wizard)
+        ctx.terminal.say("Dry run: nothing was created.")
         return EXIT_OK
     ctx.terminal.say(plan_table(plan))
-    if plan.changes and not confirm(
-        ctx,
-        "Create these resources?",
-        "launch creates resources that bill by the hour",
-        "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
-    ):
-        ctx.terminal.say("Nothing was created.")
-        return EXIT_OK
+    if wizard is not None:
+        ctx.terminal.say(provenance_table(wizard.rows(plan)))
+    if plan.changes:
+        if wizard is not None:
+            from amazonei_setup.wizard import Quit
+
+            try:
+                go = wizard.confirm("Create these resources?")
+            except Quit:
+                return quit_wizard(ctx)
+        else:
+            go = confirm(
+                ctx,
+                "Create these resources?",
+                "launch creates resources that bill by the hour",
+                "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
+            )
+        if not go:
+            ctx.terminal.say("Nothing was created.")
+            return EXIT_OK
+    if wizard is not None:
+        if save_to is not None:
+            save_profile(profile, save_to, force=True)  # checked before the questions
+            saved_note(ctx, save_to, wizard)
+        if wizard.pending_import is not None:
+            import_key(ctx, clients, wizard)
+            clients, plan = discover_and_plan(ctx, profile)  # the key pair exists now
     reporter = RichReporter(ctx.terminal)
     runtime = Runtime(clients=clients, home=ctx.home, reporter=reporter)
     if ctx.args.sandbox:
@@ -63,6 +109,7 @@ def cmd_launch(ctx: Context) -> int:
         runtime.user_data_key = sandbox_signing_key(ctx.home)
     if ctx.hooks.sleep is not None:
         runtime.sleep = ctx.hooks.sleep
+    remove = teardown_hint(ctx, profile)
     try:
         outcome = apply_plan(plan, runtime)
     except KeyboardInterrupt:
@@ -70,7 +117,7 @@ def cmd_launch(ctx: Context) -> int:
         ctx.terminal.fail(
             [
                 "interrupted; the deployment record is up to date",
-                f"resume: run the same command again; remove: {teardown_hint(ctx, profile)}",
+                f"resume: run the same command again; remove: {remove}",
             ]
         )
         return EXIT_INTERRUPTED
@@ -78,14 +125,14 @@ def cmd_launch(ctx: Context) -> int:
         reporter.close()
         exc.hint = (exc.hint + "; " if exc.hint else "") + (
             f"what was created is recorded: run the same command to resume, "
-            f"or `{teardown_hint(ctx, profile)}` to remove it"
+            f"or `{remove}` to remove it"
         )
         raise
     finally:
         reporter.close()
     if not ctx.terminal.json:
         ctx.terminal.say(outcome_panel(profile, outcome, plan.cost))
-        for line in command_lines(outcome, teardown_hint(ctx, profile)):
+        for line in command_lines(outcome, remove):
             ctx.terminal.err.print(line, soft_wrap=True)
     reports: dict[str, Any] = {}
     code = EXIT_OK
@@ -115,7 +162,50 @@ def cmd_launch(ctx: Context) -> int:
                 "record": str(outcome.record_path),
             }
         )
+    elif wizard is not None and reports:
+        ctx.terminal.err.print(f"When you are done, remove everything: {remove}", soft_wrap=True)
     return code
+
+
+def quit_wizard(ctx: Context) -> int:
+    ctx.terminal.say("")
+    ctx.terminal.say("Quit: nothing was created.")
+    return EXIT_INTERRUPTED
+
+
+def saved_note(ctx: Context, path: Path, wizard: Any) -> None:
+    ctx.terminal.err.print(
+        f"Saved your answers to {path}; replay with: "
+        f"amazonei-setup launch --profile-file {path} --yes",
+        soft_wrap=True,
+    )
+    if ctx.args.dry_run and wizard.pending_import is not None:
+        key = wizard.pending_import
+        ctx.terminal.err.print(
+            f"Dry run: {key.key.path} was not imported; the profile names key pair {key.name}, "
+            "which a launch through the wizard imports.",
+            soft_wrap=True,
+        )
+
+
+def import_key(ctx: Context, clients: Any, wizard: Any) -> None:
+    from rich.text import Text
+
+    from amazonei_setup.resources.naming import deployment_tags
+    from amazonei_setup.wizard.keys import import_public_key
+
+    profile, pending = wizard.profile, wizard.pending_import
+    tags = deployment_tags(profile.name, profile.region, profile.tags)
+    key_id = import_public_key(clients, pending.name, pending.key, tags)
+    text = Text("  ✓ ", style="green")
+    text.append(f"imported key-pair {pending.name} from {pending.key.path}")
+    text.append(f" ({key_id})", style="dim")
+    ctx.terminal.say(text)
+
+
+def check_save_target(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise InputError(f"{path} exists", "pass --force to overwrite it, or choose another file")
 
 
 def save_profile(profile: Any, path: Path, force: bool) -> None:
@@ -123,6 +213,5 @@ def save_profile(profile: Any, path: Path, force: bool) -> None:
 
     from amazonei_setup.paths import write_private
 
-    if path.exists() and not force:
-        raise InputError(f"{path} exists", "pass --force to overwrite it, or choose another file")
+    check_save_target(path, force)
     write_private(path, yaml.safe_dump(profile.to_document(), sort_keys=False))

@@ -21,7 +21,13 @@ def find(clients: AwsClients, key_name: str) -> dict[str, Any] | None:
             raise
     if not pairs:
         return None
-    return {"id": pairs[0].get("KeyPairId", key_name), "name": pairs[0]["KeyName"]}
+    from amazonei_setup.resources.naming import tag_dict
+
+    return {
+        "id": pairs[0].get("KeyPairId", key_name),
+        "name": pairs[0]["KeyName"],
+        "tags": tag_dict(pairs[0].get("Tags")),
+    }
 
 
 def private_key_path(home: Path, region: str, key_name: str) -> Path:
