@@ -172,22 +172,44 @@ class _Apply:
         return self.discovery.vpc_id
 
     def endpoint(self, r: PlannedResource) -> str:
+        """Create the VPC's endpoint, or join the one that exists by now. Serialised per VPC
+        in this state home; across machines, AWS's private-DNS conflict says 'join it'."""
+        vpc_id = self.discovery.vpc_id
+        service = r.details["service"]
+        with self.ledger.lock(self.profile.region, vpc_id, "an endpoint change", wait_s=180):
+            found = endpoint_res.find(self.clients, vpc_id, service)
+            if found is None:
+                try:
+                    endpoint_id = endpoint_res.create(
+                        self.clients,
+                        vpc_id,
+                        service,
+                        r.details["subnets"],
+                        [self.ids["endpoint_sg"]],
+                        {**self.tags, endpoint_user_tag(self.profile.name): "true"},
+                    )
+                except AwsFailure as failure:
+                    found = endpoint_res.find(self.clients, vpc_id, service)
+                    if found is None:
+                        raise
+                    self.runtime.reporter.note(
+                        f"another deployment created the endpoint meanwhile ({failure.code}); "
+                        "joining it"
+                    )
+                else:
+                    self.remember(r, endpoint_id, owned=True, shared=True)
+                    return endpoint_id
+            self.join_endpoint(found)
+            return str(found["id"])
+
+    def join_endpoint(self, found: dict[str, Any]) -> None:
+        first = self.discovery.subnets[0]
+        known = self.discovery.subnets + [s for s, _ in self.discovery.hidden_subnets]
+        served = {s.availability_zone for s in known if s.id in found["subnets"]}
+        subnets = [] if first.availability_zone in served else [first.id]
+        groups = [] if self.ids["endpoint_sg"] in found["groups"] else [self.ids["endpoint_sg"]]
         user_tag = {endpoint_user_tag(self.profile.name): "true"}
-        if r.id is None:
-            endpoint_id = endpoint_res.create(
-                self.clients,
-                self.discovery.vpc_id,
-                r.details["service"],
-                r.details["subnets"],
-                [self.ids["endpoint_sg"]],
-                {**self.tags, **user_tag},
-            )
-            self.remember(r, endpoint_id, owned=True, shared=True)
-            return endpoint_id
-        endpoint_res.add_to(
-            self.clients, r.id, r.details["subnets"], [self.ids["endpoint_sg"]], user_tag
-        )
-        return r.id
+        endpoint_res.add_to(self.clients, found["id"], subnets, groups, user_tag)
 
     def key_pair(self, r: PlannedResource) -> str:
         path = Path(r.details["path"])

@@ -7,6 +7,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -55,18 +56,24 @@ class Ledger:
         self.path(region, name).unlink(missing_ok=True)
 
     @contextmanager
-    def lock(self, region: str, name: str, doing: str) -> Iterator[None]:
+    def lock(self, region: str, name: str, doing: str, wait_s: float = 0) -> Iterator[None]:
         """One launch or teardown of a deployment at a time in this state home.
 
         An OS file lock: released by the kernel if the process dies, so it never goes stale.
+        Re-entrant within a process (a launch holds it while apply takes it again). With
+        `wait_s`, waits that long (polling with backoff) before refusing.
         """
         folder = private_dir(self.root.parent / "locks")
         path = folder / f"{region}--{name}.lock"
+        key = str(path)
+        with _HELD_GUARD:
+            nested = key in _HELD
+        if nested:
+            yield
+            return
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _acquire(fd, wait_s):
                 holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another run"
                 raise InputError(
                     f"'{name}' in {region} is busy: {holder} is working on it right now",
@@ -74,9 +81,33 @@ class Ledger:
                 ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{doing} (pid {os.getpid()})".encode(), 0)
-            yield
+            with _HELD_GUARD:
+                _HELD.add(key)
+            try:
+                yield
+            finally:
+                with _HELD_GUARD:
+                    _HELD.discard(key)
         finally:
             os.close(fd)
+
+
+def _acquire(fd: int, wait_s: float) -> bool:
+    deadline = time.monotonic() + wait_s
+    delay = 0.05
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            delay = min(delay * 2, 1.0)
+
+
+_HELD: set[str] = set()  # locks this process holds
+_HELD_GUARD = threading.Lock()
 
 
 def new_record(name: str, region: str, profile: dict[str, Any], endpoint_url: str | None):

@@ -457,11 +457,20 @@ def test_same_name_from_another_state_home_is_refused(aws, run_cli, hooks, tmp_p
     assert "teardown inf1-demo --region us-west-2" in err
 
 
-def test_a_busy_deployment_refuses_a_second_run(aws, run_cli, tmp_path):
-    from amazonei_setup.ledger import Ledger
+def test_a_busy_deployment_refuses_a_second_run(aws, run_cli):
+    """Another process holds the deployment's lock (a launch of it is running)."""
+    import fcntl
+    import os
 
-    with Ledger(run_cli.home).lock("us-west-2", "inf1-demo", "a launch of 'inf1-demo'"):
+    folder = run_cli.home / "locks"
+    folder.mkdir(parents=True)
+    fd = os.open(folder / "us-west-2--inf1-demo.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, b"a launch of 'inf1-demo' (pid 4242)")
         result = run_cli("launch", "--yes", "--no-wait", "--profile-file", INF1_PROFILE)
+    finally:
+        os.close(fd)
     assert result.code == 2
-    assert "'inf1-demo' in us-west-2 is busy: a launch of 'inf1-demo' (pid" in result.err
+    assert "'inf1-demo' in us-west-2 is busy: a launch of 'inf1-demo' (pid 4242)" in result.err
     assert ec2().describe_instances()["Reservations"] == []

@@ -35,27 +35,66 @@ def cmd_plan(ctx: Context) -> int:
 
 
 def cmd_launch(ctx: Context) -> int:
-    from amazonei_setup.apply import Runtime, apply_plan
-    from amazonei_setup.render import command_lines, outcome_panel, plan_table, provenance_table
+    """Profile (flags, file, or the wizard) → plan → review → apply → the agents' reports."""
+    gathered = _gather_profile(ctx)
+    if isinstance(gathered, int):
+        return gathered
+    profile, wizard, save_to = gathered
+    if ctx.args.dry_run:
+        return _launch(ctx, profile, wizard, save_to)
+    with Ledger(ctx.home).lock(profile.region, profile.name, f"a launch of '{profile.name}'"):
+        return _launch(ctx, profile, wizard, save_to)
 
+
+def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
+    """The profile from flags and file, or from the wizard when choices are missing on a
+    terminal; an exit code when the person quit the wizard."""
     args = ctx.args
     inputs = profile_inputs(ctx)
     save_to = Path(args.save_profile) if args.save_profile else None
-    wizard = None
-    if wizard_applies(ctx, inputs):
-        from amazonei_setup.wizard import Quit, run_wizard
-
-        if save_to is not None:
-            check_save_target(save_to, force=bool(args.force))  # before the questions, not after
-        try:
-            wizard = run_wizard(ctx, inputs)
-        except Quit:
-            return quit_wizard(ctx)
-        profile = wizard.profile
-    else:
+    if not wizard_applies(ctx, inputs):
         profile = profile_from_args(ctx, inputs)
         if save_to is not None:
             save_profile(profile, save_to, force=bool(args.force))
+        return profile, None, save_to
+    from amazonei_setup.wizard import Quit, run_wizard
+
+    if save_to is not None:
+        check_save_target(save_to, force=bool(args.force))  # before the questions, not after
+    try:
+        wizard = run_wizard(ctx, inputs)
+    except Quit:
+        return quit_wizard(ctx)
+    return wizard.profile, wizard, save_to
+
+
+def _show_plan(ctx: Context, plan: Any, wizard: Any) -> None:
+    from amazonei_setup.render import plan_table, provenance_table
+
+    ctx.terminal.say(plan_table(plan))
+    if wizard is not None:
+        ctx.terminal.say(provenance_table(wizard.rows(plan)))
+
+
+def _approved(ctx: Context, wizard: Any) -> bool | None:
+    """True to go ahead, False for no; None when the person quit the wizard."""
+    if wizard is None:
+        return confirm(
+            ctx,
+            "Create these resources?",
+            "launch creates resources that bill by the hour",
+            "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
+        )
+    from amazonei_setup.wizard import Quit
+
+    try:
+        return bool(wizard.confirm("Create these resources?"))
+    except Quit:
+        return None
+
+
+def _launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> int:
+    args = ctx.args
     clients, plan = discover_and_plan(ctx, wizard.plan_profile() if wizard else profile)
     if wizard is not None:
         plan = wizard.review_plan(plan)
@@ -65,33 +104,18 @@ def cmd_launch(ctx: Context) -> int:
         if ctx.terminal.json:
             ctx.terminal.emit_json(plan.to_dict())
         else:
-            ctx.terminal.say(plan_table(plan))
-            if wizard is not None:
-                ctx.terminal.say(provenance_table(wizard.rows(plan)))
+            _show_plan(ctx, plan, wizard)
         if wizard is not None and save_to is not None:
             save_profile(profile, save_to, force=True)  # checked before the questions
             saved_note(ctx, save_to, wizard)
         ctx.terminal.say("Dry run: nothing was created.")
         return EXIT_OK
-    ctx.terminal.say(plan_table(plan))
-    if wizard is not None:
-        ctx.terminal.say(provenance_table(wizard.rows(plan)))
+    _show_plan(ctx, plan, wizard)
     if plan.changes:
-        if wizard is not None:
-            from amazonei_setup.wizard import Quit
-
-            try:
-                go = wizard.confirm("Create these resources?")
-            except Quit:
-                return quit_wizard(ctx)
-        else:
-            go = confirm(
-                ctx,
-                "Create these resources?",
-                "launch creates resources that bill by the hour",
-                "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
-            )
-        if not go:
+        approved = _approved(ctx, wizard)
+        if approved is None:
+            return quit_wizard(ctx)
+        if not approved:
             ctx.terminal.say("Nothing was created.")
             return EXIT_OK
     if wizard is not None:
@@ -101,6 +125,17 @@ def cmd_launch(ctx: Context) -> int:
         if wizard.pending_import is not None:
             import_key(ctx, clients, wizard)
             clients, plan = discover_and_plan(ctx, profile)  # the key pair exists now
+    outcome = _apply(ctx, clients, plan, profile)
+    if isinstance(outcome, int):
+        return outcome
+    return _await_agents(ctx, clients, plan, profile, outcome, wizard)
+
+
+def _apply(ctx: Context, clients: Any, plan: Any, profile: Any) -> Any:
+    """Apply with progress; on failure or Ctrl-C, say how to resume and how to remove."""
+    from amazonei_setup.apply import Runtime, apply_plan
+    from amazonei_setup.render import command_lines, outcome_panel
+
     reporter = RichReporter(ctx.terminal)
     runtime = Runtime(clients=clients, home=ctx.home, reporter=reporter)
     if ctx.args.sandbox:
@@ -134,9 +169,16 @@ def cmd_launch(ctx: Context) -> int:
         ctx.terminal.say(outcome_panel(profile, outcome, plan.cost))
         for line in command_lines(outcome, remove):
             ctx.terminal.err.print(line, soft_wrap=True)
+    return outcome
+
+
+def _await_agents(
+    ctx: Context, clients: Any, plan: Any, profile: Any, outcome: Any, wizard: Any
+) -> int:
+    """Wait for (and show) the agents' reports, then print the JSON document if asked."""
     reports: dict[str, Any] = {}
     code = EXIT_OK
-    if profile.agent.enabled and not args.no_wait:
+    if profile.agent.enabled and not ctx.args.no_wait:
         record = Ledger(ctx.home).load(profile.region, profile.name)
         ids = [instance["id"] for instance in outcome.instances]
         reports = wait_and_show(ctx, clients, record, ids, wait_s=REPORT_WAIT_S)
@@ -163,6 +205,7 @@ def cmd_launch(ctx: Context) -> int:
             }
         )
     elif wizard is not None and reports:
+        remove = teardown_hint(ctx, profile)
         ctx.terminal.err.print(f"When you are done, remove everything: {remove}", soft_wrap=True)
     return code
 

@@ -1,0 +1,129 @@
+"""Real processes at once against the sandbox: two launches with different names both succeed
+and share one endpoint; the same name twice at once is refused; and a real SIGINT in the middle
+of a launch leaves a deployment that resumes and tears down to nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import nothing_left
+
+from amazonei_setup.sandbox import control
+
+REPO = Path(__file__).resolve().parent.parent
+EIA = str(REPO / "templates" / "profiles" / "eia-workshop.yaml")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    home = tmp_path_factory.mktemp("concurrency-home")
+    info = control.start(home)
+    yield home, info.endpoint
+    control.stop(home)
+
+
+@pytest.fixture
+def sandbox_env(sandbox, monkeypatch):
+    """Point this test process's own boto3 (used to count leftovers) at the sandbox."""
+    home, endpoint = sandbox
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    return home
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return env
+
+
+def start(home: Path, *argv: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "amazonei_setup", "--home", str(home), "--sandbox", *argv]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+    )
+
+
+def finish(process: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=180)
+    return process.returncode, out, err
+
+
+def test_two_launches_with_different_names_at_once_share_one_endpoint(sandbox_env):
+    home = sandbox_env
+    runs = [
+        start(home, "launch", "--profile-file", EIA, "--name", name, "--yes", "--output", "json")
+        for name in ("team-a", "team-b")
+    ]
+    results = [finish(run) for run in runs]
+    assert [code for code, _, _ in results] == [0, 0], [err for _, _, err in results]
+    documents = [json.loads(out) for _, out, _ in results]
+    endpoints = {d["resources"]["endpoint"]["id"] for d in documents}
+    assert len(endpoints) == 1, "one endpoint per VPC, shared"
+    assert all(d["instances"][0]["report"]["status"] == "passed" for d in documents)
+    for name in ("team-a", "team-b"):
+        code, _, err = finish(start(home, "teardown", name, "--yes"))
+        assert code == 0, err
+        assert nothing_left(name, home)
+
+
+def test_the_same_name_twice_at_once_is_refused(sandbox_env):
+    home = sandbox_env
+    runs = [start(home, "launch", "--profile-file", EIA, "--name", "twice", "--yes") for _ in "ab"]
+    results = [finish(run) for run in runs]
+    assert sorted(code for code, _, _ in results) == [0, 2]
+    refused = next(err for code, _, err in results if code == 2)
+    assert "'twice' in us-west-2 is busy: a launch of 'twice'" in " ".join(refused.split())
+    code, _, err = finish(start(home, "teardown", "twice", "--yes"))
+    assert code == 0, err
+    assert nothing_left("twice", home)
+
+
+SIGINT_AFTER = """
+import os, signal, sys
+import boto3
+from amazonei_setup.cli import Hooks, main
+
+step, fired = sys.argv[1], []
+
+def factory(target):
+    session = boto3.Session(region_name=target.region, aws_access_key_id="testing",
+                            aws_secret_access_key="testing")
+    def after(model, **_):
+        if model.name == step and not fired:
+            fired.append(step)
+            os.kill(os.getpid(), signal.SIGINT)  # a real signal, as from Ctrl-C
+    session.events.register("after-call.*.*", after)
+    return session
+
+sys.exit(main(sys.argv[2:], Hooks(session_factory=factory)))
+"""
+
+
+@pytest.mark.parametrize("step", ["CreateRole", "CreateVpcEndpoint", "RunInstances"])
+def test_sigint_to_a_real_launch_then_resume_and_teardown(sandbox_env, step):
+    home = sandbox_env
+    name = f"sig-{step.lower()}"
+    argv = ["--home", str(home), "--sandbox", "launch", "--profile-file", EIA, "--name", name]
+    interrupted = subprocess.run(
+        [sys.executable, "-c", SIGINT_AFTER, step, *argv, "--yes", "--no-wait"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+    )
+    assert interrupted.returncode == 130, interrupted.stderr
+    assert "run the same command again" in " ".join(interrupted.stderr.split())
+    assert "Traceback" not in interrupted.stderr
+    record = json.loads((home / "deployments" / "us-west-2" / f"{name}.json").read_text())
+    assert record["status"] == "incomplete"
+    code, _, err = finish(start(home, "launch", "--profile-file", EIA, "--name", name, "--yes"))
+    assert code == 0, err
+    code, _, err = finish(start(home, "teardown", name, "--yes"))
+    assert code == 0, err
+    assert nothing_left(name, home)
