@@ -160,7 +160,17 @@ class Catalog:
         return spec.kind
 
     def ami_rule(self, instance_type: str, accelerator: str | None, os_name: str) -> AmiRule:
-        key = self.ami_rule_key(instance_type, accelerator)
+        return self._rule(self.ami_rule_key(instance_type, accelerator), os_name)
+
+    def all_ami_rules(self) -> list[AmiRule]:
+        """Every rule (DLAMI family × OS): what the sandbox seeds images for."""
+        return [
+            self._rule(key, os_name)
+            for key, per_os in self._ami_rules.items()
+            for os_name in per_os
+        ]
+
+    def _rule(self, key: str, os_name: str) -> AmiRule:
         rule = self._ami_rules[key][os_name]
         return AmiRule(
             key=key,

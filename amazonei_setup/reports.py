@@ -9,6 +9,7 @@ from typing import Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
 from amazonei_setup.resources.naming import report_parameter_prefix
+from amazonei_setup.waiting import poll
 
 
 def report_parameter(deployment: str, instance_id: str) -> str:
@@ -47,17 +48,17 @@ def wait_for_reports(
     Returns what arrived; missing reports are None (the caller decides what that means).
     """
     reports: dict[str, dict[str, Any] | None] = dict.fromkeys(instance_ids)
-    deadline = clock() + timeout_s
-    delay = 0.25
-    while True:
+
+    def all_arrived() -> bool | None:
         for instance_id in instance_ids:
             if reports[instance_id] is None:
                 reports[instance_id] = fetch_report(clients, deployment, instance_id)
         on_poll(reports)
-        if all(report is not None for report in reports.values()) or clock() >= deadline:
-            return reports
-        sleep(min(delay, max(deadline - clock(), 0)))
-        delay = min(delay * 1.6, 15)
+        return True if all(report is not None for report in reports.values()) else None
+
+    poll(all_arrived, timeout_s=timeout_s, sleep=sleep, clock=clock, first_delay_s=0.25,
+         max_delay_s=15)  # fmt: skip
+    return reports
 
 
 def passed(report: dict[str, Any] | None) -> bool:

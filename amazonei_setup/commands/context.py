@@ -194,3 +194,21 @@ def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:
     from rich.prompt import Confirm
 
     return Confirm.ask(question, console=ctx.terminal.err, default=False)
+
+
+def recorded(ctx: Context, name: str | None) -> list[dict[str, Any]]:
+    """The records in this state home, narrowed by --region and NAME; exit 2 when NAME is
+    given but not recorded."""
+    from amazonei_setup.ledger import Ledger
+
+    records = Ledger(ctx.home).all()
+    if ctx.args.region:
+        records = [r for r in records if r["region"] == ctx.args.region]
+    if name:
+        records = [r for r in records if r["name"] == name]
+        if not records:
+            raise InputError(
+                f"no deployment named '{name}' is recorded in {ctx.home}",
+                "`amazonei-setup status` lists them (add --region R if there are several)",
+            )
+    return records

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from amazonei_setup.commands.context import Context, clients_for
+from amazonei_setup.commands.context import Context, clients_for, recorded
 from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
 
 REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes, not hours
@@ -100,19 +100,10 @@ def outcome_of(reports: dict[str, Any], name: str) -> int:
 
 
 def cmd_verify(ctx: Context) -> int:
-    from amazonei_setup.ledger import Ledger
     from amazonei_setup.resources import instance as instance_res
 
     name = ctx.args.name
-    records = [r for r in Ledger(ctx.home).all() if r["name"] == name]
-    if ctx.args.region:
-        records = [r for r in records if r["region"] == ctx.args.region]
-    if not records:
-        raise InputError(
-            f"no deployment named '{name}' is recorded in {ctx.home}",
-            "`amazonei-setup status` lists them (add --region R if there are several)",
-        )
-    record = records[0]
+    record = recorded(ctx, name)[0]
     clients = clients_for(ctx, record["region"])
     instances = instance_res.find(clients, name)
     if not instances:

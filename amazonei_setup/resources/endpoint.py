@@ -14,6 +14,7 @@ from typing import Any
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
 from amazonei_setup.errors import AwsFailure
 from amazonei_setup.resources.naming import tag_dict, tag_list, tag_specifications
+from amazonei_setup.waiting import poll
 
 GONE_STATES = ("deleted", "deleting", "failed", "rejected", "expired")
 
@@ -150,22 +151,26 @@ def delete(
             if is_error(exc, "InvalidVpcEndpointId.NotFound"):
                 return
             raise
-        deadline = clock() + timeout_s
-        delay = 1.0
-        while True:
+
+    def gone() -> bool | None:
+        with aws_errors(f"waiting for endpoint {endpoint_id} to go"):
             try:
                 found = clients.ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])
             except Exception as exc:
                 if is_error(exc, "InvalidVpcEndpointId.NotFound"):
-                    return
+                    return True
                 raise
-            states = [str(e.get("State", "")).lower() for e in found["VpcEndpoints"]]
-            if all(state in ("deleted", "") for state in states):
-                return
-            if clock() >= deadline:
-                raise AwsFailure(
-                    f"endpoint {endpoint_id} is still '{states[0]}' after {timeout_s:.0f}s",
-                    "run the same teardown again to keep waiting",
-                )
-            sleep(delay)
-            delay = min(delay * 1.6, 10)
+        states = [str(e.get("State", "")).lower() for e in found["VpcEndpoints"]]
+        return True if all(state in ("deleted", "") for state in states) else None
+
+    poll(
+        gone,
+        timeout_s=timeout_s,
+        sleep=sleep,
+        clock=clock,
+        first_delay_s=1.0,
+        on_timeout=lambda: AwsFailure(
+            f"endpoint {endpoint_id} is still there after {timeout_s:.0f}s",
+            "run the same teardown again to keep waiting",
+        ),
+    )

@@ -12,6 +12,7 @@ from typing import Any
 from amazonei_setup.aws import AwsClients, aws_errors, error_message, is_error, translate
 from amazonei_setup.errors import AwsFailure
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, TAG_MANAGED, TAG_SEAT, tag_dict
+from amazonei_setup.waiting import poll
 
 LIVE_STATES = ["pending", "running", "stopping", "stopped"]
 CAPACITY_CODES = ("InsufficientInstanceCapacity", "Unsupported")
@@ -231,10 +232,9 @@ def wait_running(
     clock: Callable[[], float] = time.monotonic,
     on_poll: Callable[[list[LaunchedInstance]], None] = lambda states: None,
 ) -> list[LaunchedInstance]:
-    """Poll with bounded backoff until every instance runs; fail on a terminal state or timeout."""
-    deadline = clock() + timeout_s
-    delay = 0.5
-    while True:
+    """Until every instance runs; fail at once on a terminal state, or at the deadline."""
+
+    def check() -> list[LaunchedInstance] | None:
         current = describe(clients, instance_ids)
         on_poll(current)
         bad = [i for i in current if i.state in ("terminated", "shutting-down", "stopped")]
@@ -243,15 +243,19 @@ def wait_running(
                 f"instance {bad[0].id} went to '{bad[0].state}' instead of running",
                 "check the EC2 console's state reason; `teardown` removes the deployment",
             )
-        if current and all(i.state == "running" for i in current):
-            return current
-        if clock() >= deadline:
-            raise AwsFailure(
-                f"instances still not running after {timeout_s:.0f}s",
-                "run the same command again to keep waiting, or `status` to look",
-            )
-        sleep(delay)
-        delay = min(delay * 1.6, 10)
+        return current if current and all(i.state == "running" for i in current) else None
+
+    running = poll(
+        check,
+        timeout_s=timeout_s,
+        sleep=sleep,
+        clock=clock,
+        on_timeout=lambda: AwsFailure(
+            f"instances still not running after {timeout_s:.0f}s",
+            "run the same command again to keep waiting, or `status` to look",
+        ),
+    )
+    return running or []
 
 
 def terminate(clients: AwsClients, instance_ids: list[str]) -> None:
@@ -272,23 +276,26 @@ def wait_terminated(
     clock: Callable[[], float] = time.monotonic,
     on_poll: Callable[[list[LaunchedInstance]], None] = lambda states: None,
 ) -> None:
-    """Poll with bounded backoff until every instance is terminated (or gone)."""
-    deadline = clock() + timeout_s
-    delay = 1.0
-    while True:
+    """Until every instance is terminated (or gone), or the deadline."""
+
+    def check() -> bool | None:
         try:
             current = describe(clients, instance_ids)
         except AwsFailure as exc:
             if exc.code == "InvalidInstanceID.NotFound":
-                return
+                return True
             raise
         on_poll(current)
-        if all(i.state == "terminated" for i in current):
-            return
-        if clock() >= deadline:
-            raise AwsFailure(
-                f"instances still not terminated after {timeout_s:.0f}s",
-                "run the same teardown again to keep waiting",
-            )
-        sleep(delay)
-        delay = min(delay * 1.6, 10)
+        return True if all(i.state == "terminated" for i in current) else None
+
+    poll(
+        check,
+        timeout_s=timeout_s,
+        sleep=sleep,
+        clock=clock,
+        first_delay_s=1.0,
+        on_timeout=lambda: AwsFailure(
+            f"instances still not terminated after {timeout_s:.0f}s",
+            "run the same teardown again to keep waiting",
+        ),
+    )

@@ -82,17 +82,7 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
 
 def ami_rules(catalog: Catalog) -> Iterator[AmiRule]:
     """Every AMI rule of the catalog (accelerator kind × OS)."""
-    # The catalog only hands out rules by hardware; the seed needs all of them.
-    for key, per_os in catalog._ami_rules.items():
-        for os_name, rule in per_os.items():
-            yield AmiRule(
-                key=key,
-                os=os_name,
-                ssm_parameters=tuple(rule["ssm_parameters"]),
-                owners=tuple(rule["owners"]),
-                name_patterns=tuple(rule["name_patterns"]),
-                ssh_user=catalog.ssh_user(os_name),
-            )
+    yield from catalog.all_ami_rules()
 
 
 # --- Deep Learning AMIs --------------------------------------------------------------------
