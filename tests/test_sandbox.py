@@ -121,7 +121,8 @@ class TestSeededRegion:
     """Read-only checks that share one seeded in-process region (seeding costs ~0.5 s)."""
 
     @pytest.fixture(scope="class", autouse=True)
-    def seeded(self) -> Iterator[None]:
+    @classmethod
+    def seeded(cls) -> Iterator[None]:
         with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
             _isolate(monkeypatch)
             seed_region(REGION)
