@@ -76,3 +76,33 @@ def test_estimate_rejects_unknown_hardware(run_cli):
     result = run_cli("estimate", "--instance-type", "m9.huge", "--latency-ms", "10")
     assert result.code == 2
     assert "not in the catalog" in result.err
+
+
+def _installed_script(name: str):
+    import shutil
+    from pathlib import Path
+
+    folder = Path(sys.executable).parent
+    found = shutil.which(name, path=str(folder))
+    if found is None:
+        pytest.skip(f"{name} is not installed beside {sys.executable} (pip install -e .)")
+    return found
+
+
+@pytest.mark.parametrize("name", ["amazonei-setup", "amazonei_setup.py"])
+def test_installed_console_scripts_run(name, tmp_path):
+    """Both names work as installed, each beside the other (a script named amazonei_setup.py
+    in the same folder must not shadow the package for `amazonei-setup`)."""
+    script = _installed_script(name)
+    done = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("amazonei-setup ")
+    usage = subprocess.run(
+        [script, "--home", str(tmp_path), "--region", "us-west-2", "--instance-type", "m5.large"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert usage.returncode == 2
+    assert "name (--name)" in usage.stderr and "Traceback" not in usage.stderr
