@@ -474,3 +474,17 @@ def test_a_busy_deployment_refuses_a_second_run(aws, run_cli):
     assert result.code == 2
     assert "'inf1-demo' in us-west-2 is busy: a launch of 'inf1-demo' (pid 4242)" in result.err
     assert ec2().describe_instances()["Reservations"] == []
+
+
+def test_user_data_over_16_kb_is_refused_before_anything_is_created(
+    aws, run_cli, recorder, monkeypatch
+):
+    import os
+
+    from amazonei_setup.agent import bundle
+
+    monkeypatch.setattr(bundle, "build_single_file", lambda: "# " + os.urandom(20000).hex())
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
+    assert result.code == 2
+    assert "gzip'd; EC2 accepts at most 16384" in " ".join(result.err.split())
+    assert recorder.operations(mutating_only=True) == []

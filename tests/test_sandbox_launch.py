@@ -76,6 +76,16 @@ def test_eia_workshop_launches_on_the_sandbox_and_prints_how_to_connect(sandbox_
         ]
     )["VpcEndpoints"]
     assert [e["VpcEndpointId"] for e in endpoints] == [record["resources"]["endpoint"]["id"]]
+    # The agent ran on the (simulated) instance and its report is there to verify again.
+    assert record["instances"][0]["agent"] == "passed"
+    verified = cli(sandbox_home, "verify", "eia-workshop", "--output", "json")
+    assert verified.returncode == 0, verified.stderr
+    [report] = json.loads(verified.stdout)["reports"].values()
+    assert report["accelerator"]["kind"] == "eia" and report["accelerator"]["simulated"] is True
+    assert report["smoke_test"]["latency_ms"]["p50"] > 0
+    removed = cli(sandbox_home, "teardown", "eia-workshop", "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert cli(sandbox_home, "status", "--output", "json").stdout.count("eia-workshop") == 0
 
 
 def test_inf1_launch_json_and_status_through_http(sandbox_home):

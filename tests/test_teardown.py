@@ -297,3 +297,22 @@ def test_status_shows_hardware_instances_age_and_cost(aws, run_cli):
     assert row["cost_so_far_usd"] >= 0
     assert row["age_hours"] >= 0
     assert set(row["resources"]) >= {"role", "endpoint", "instance:1"}
+
+
+def test_teardown_all_over_several_regions(aws, run_cli):
+    aws("us-east-1")
+    launch(run_cli, "--profile-file", INF1)
+    launch(run_cli, "--profile-file", INF1, "--region", "us-east-1", "--name", "east")
+    (run_cli.home / "deployments/us-east-1/east.json").unlink()  # found by tags alone
+    result = run_cli(
+        "teardown", "--all", "--region", "us-west-2", "--region", "us-east-1", "--yes",
+        "--output", "json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    gone = {(d["deployment"], d["region"]) for d in json.loads(result.out)["deployments"]}
+    assert gone == {("inf1-demo", "us-west-2"), ("east", "us-east-1")}
+    east = boto3.client("ec2", region_name="us-east-1").describe_instances(
+        Filters=[{"Name": "instance-state-name", "Values": ["running", "pending"]}]
+    )
+    assert east["Reservations"] == []
+    assert nothing_left("inf1-demo", run_cli.home)
