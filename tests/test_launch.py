@@ -488,3 +488,37 @@ def test_user_data_over_16_kb_is_refused_before_anything_is_created(
     assert result.code == 2
     assert "gzip'd; EC2 accepts at most 16384" in " ".join(result.err.split())
     assert recorder.operations(mutating_only=True) == []
+
+
+@pytest.mark.parametrize("ours", [True, False])
+def test_a_create_that_meets_an_existing_role_adopts_only_its_own(aws, run_cli, hooks, ours):
+    """As when a CreateRole succeeded but its answer was lost, and the retry meets the role."""
+    from amazonei_setup.resources.naming import deployment_tags, tag_list
+
+    role = "amazonei-setup-us-west-2-eia-workshop"
+    original = hooks.session_factory
+
+    def appears_first(model, params, **_):
+        tags = deployment_tags("eia-workshop", "us-west-2") if ours else {"owner": "someone"}
+        boto3.client("iam").create_role(
+            RoleName=role, Path="/amazonei-setup/", AssumeRolePolicyDocument="{}",
+            Tags=tag_list(tags),
+        )  # fmt: skip
+
+    def factory(target):
+        session = original(target)
+        session.events.register("before-parameter-build.iam.CreateRole", appears_first)
+        return session
+
+    hooks.session_factory = factory
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
+    if ours:
+        assert result.code == 0, result.err
+        policy = boto3.client("iam").get_role_policy(
+            RoleName=role, PolicyName="amazonei-setup-deployment"
+        )
+        assert policy["PolicyDocument"]["Statement"]
+    else:
+        assert result.code == 1
+        assert f"IAM role {role} already exists and was not made by this deployment" in result.err
+        assert ec2().describe_instances()["Reservations"] == []

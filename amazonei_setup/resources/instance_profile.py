@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
-from amazonei_setup.errors import AwsFailure
+from amazonei_setup.resources.adopt import create_or_adopt
 from amazonei_setup.resources.naming import IAM_PATH, tag_dict, tag_list
 
 
@@ -27,14 +27,12 @@ def find(clients: AwsClients, profile_name: str) -> dict[str, Any] | None:
 
 
 def create(clients: AwsClients, profile_name: str, tags: dict[str, str]) -> str:
-    from amazonei_setup.resources.role import _adopt
-
-    try:
-        return _create(clients, profile_name, tags)
-    except AwsFailure as failure:
-        if failure.code != "EntityAlreadyExists":
-            raise
-        return _adopt(find(clients, profile_name), tags, f"instance profile {profile_name}")
+    return create_or_adopt(
+        lambda: _create(clients, profile_name, tags),
+        lambda: find(clients, profile_name),
+        tags,
+        f"instance profile {profile_name}",
+    )
 
 
 def _create(clients: AwsClients, profile_name: str, tags: dict[str, str]) -> str:

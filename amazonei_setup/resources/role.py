@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
-from amazonei_setup.errors import AwsFailure
+from amazonei_setup.resources.adopt import create_or_adopt
 from amazonei_setup.resources.naming import IAM_PATH, report_parameter_prefix, tag_dict, tag_list
 
 POLICY_NAME = "amazonei-setup-deployment"
@@ -107,27 +107,13 @@ def find(clients: AwsClients, role_name: str) -> dict[str, Any] | None:
     }
 
 
-def _adopt(found: dict[str, Any] | None, tags: dict[str, str], what: str) -> str:
-    """A create that met 'already exists': ours (a retried call whose first answer was lost,
-    or a run that died before recording it) is adopted; anyone else's is refused."""
-    ours = found is not None and all(found["tags"].get(k) == v for k, v in tags.items()
-                                     if k.startswith("amazonei-setup:"))  # fmt: skip
-    if not ours:
-        raise AwsFailure(
-            f"{what} already exists and was not made by this deployment",
-            "choose another deployment name, or remove that resource",
-            code="EntityAlreadyExists",
-        )
-    return str(found["arn"])  # type: ignore[index]
-
-
 def create(clients: AwsClients, role_name: str, tags: dict[str, str]) -> str:
-    try:
-        return _create(clients, role_name, tags)
-    except AwsFailure as failure:
-        if failure.code != "EntityAlreadyExists":
-            raise
-        return _adopt(find(clients, role_name), tags, f"IAM role {role_name}")
+    return create_or_adopt(
+        lambda: _create(clients, role_name, tags),
+        lambda: find(clients, role_name),
+        tags,
+        f"IAM role {role_name}",
+    )
 
 
 def _create(clients: AwsClients, role_name: str, tags: dict[str, str]) -> str:
