@@ -15,7 +15,7 @@ from amazonei_setup.catalog import load_catalog
 from amazonei_setup.discover import Discovery
 from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.ledger import Ledger, new_record
-from amazonei_setup.plan import Plan, PlannedResource
+from amazonei_setup.plan import Action, Plan, PlannedResource
 from amazonei_setup.profile import Profile
 from amazonei_setup.quotas import explain_vcpu_limit
 from amazonei_setup.resources import endpoint as endpoint_res
@@ -117,18 +117,21 @@ class _Apply:
         self.launched: dict[int, instance_res.LaunchedInstance] = {
             i.seat: i for i in self.discovery.existing.instances
         }
+        # What a step really did when it differs from the plan (e.g. joined, not created).
+        self.actual: dict[str, Action] = {}
 
     # -- bookkeeping ----------------------------------------------------------------------
 
     def remember(self, resource: PlannedResource, resource_id: str, owned: bool, **extra: Any):
         self.ids[resource.key] = resource_id
         before = self.record["resources"].get(resource.key, {})
+        action = self.actual.get(resource.key, resource.action)
         self.record["resources"][resource.key] = {
             **before,
             "kind": resource.kind,
             "name": resource.name,
             "id": resource_id,
-            "action": PAST[resource.action],
+            "action": PAST[action],
             "owned": bool(before.get("owned")) or owned,
             **extra,
         }
@@ -200,6 +203,7 @@ class _Apply:
                     self.remember(r, endpoint_id, owned=True, shared=True)
                     return endpoint_id
             self.join_endpoint(found)
+            self.actual[r.key] = "update"
             return str(found["id"])
 
     def join_endpoint(self, found: dict[str, Any]) -> None:
@@ -277,7 +281,7 @@ class _Apply:
     # -- orchestration --------------------------------------------------------------------
 
     def owned_when_reused(self, r: PlannedResource) -> bool:
-        if r.kind == "vpc-endpoint":
+        if r.kind == "vpc-endpoint":  # the creator's; a joined endpoint belongs to its creator
             found = self.discovery.existing.endpoint or {}
             return found.get("tags", {}).get(TAG_DEPLOYMENT) == self.profile.name
         if r.kind == "key-pair":
@@ -313,7 +317,8 @@ class _Apply:
                     for future in finished:
                         r = running.pop(future)
                         resource_id = future.result()  # re-raises the step's failure
-                        owned = r.action in ("create", "replace") or self.owned_when_reused(r)
+                        action = self.actual.get(r.key, r.action)
+                        owned = action in ("create", "replace") or self.owned_when_reused(r)
                         self.remember(r, resource_id or "", owned=owned)
                         reporter.step_finished(r, resource_id)
                         done.add(r.key)

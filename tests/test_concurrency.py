@@ -65,6 +65,8 @@ def test_two_launches_with_different_names_at_once_share_one_endpoint(sandbox_en
     documents = [json.loads(out) for _, out, _ in results]
     endpoints = {d["resources"]["endpoint"]["id"] for d in documents}
     assert len(endpoints) == 1, "one endpoint per VPC, shared"
+    actions = sorted(d["resources"]["endpoint"]["action"] for d in documents)
+    assert actions == ["created", "updated"], "the second one joined, and says so"
     assert all(d["instances"][0]["report"]["status"] == "passed" for d in documents)
     for name in ("team-a", "team-b"):
         code, _, err = finish(start(home, "teardown", name, "--yes"))
