@@ -125,3 +125,29 @@ def leftovers(name: str, home: Path | None = None) -> dict[str, int]:
 
 def nothing_left(name: str, home: Path | None = None) -> bool:
     return not any(leftovers(name, home).values())
+
+
+def on_event(hooks: Any, event: str, handler: Any) -> Any:
+    """Make every session the CLI creates from now on call `handler` on botocore `event`.
+
+    Returns the previous session factory, so a test can put it back."""
+    previous = hooks.session_factory
+
+    def factory(target: Any) -> Any:
+        session = previous(target)
+        session.events.register(event, handler)
+        return session
+
+    hooks.session_factory = factory
+    return previous
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a tool subprocess: none of our AWS variables or credential files
+    (a child must reach only the sandbox), plus `extra`."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    env.update(extra)
+    return env

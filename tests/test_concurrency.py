@@ -5,13 +5,12 @@ of a launch leaves a deployment that resumes and tears down to nothing."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import nothing_left
+from support import child_env, nothing_left
 
 from amazonei_setup.sandbox import control
 
@@ -36,16 +35,10 @@ def sandbox_env(sandbox, monkeypatch):
     return home
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-    return env
-
-
 def start(home: Path, *argv: str) -> subprocess.Popen:
     command = [sys.executable, "-m", "amazonei_setup", "--home", str(home), "--sandbox", *argv]
     return subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env()
     )
 
 
@@ -116,7 +109,7 @@ def test_sigint_to_a_real_launch_then_resume_and_teardown(sandbox_env, step):
         [sys.executable, "-c", SIGINT_AFTER, step, *argv, "--yes", "--no-wait"],
         capture_output=True,
         text=True,
-        env=_env(),
+        env=child_env(),
         timeout=120,
     )
     assert interrupted.returncode == 130, interrupted.stderr

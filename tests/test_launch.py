@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from support import on_event
 
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, TAG_MANAGED
 
@@ -287,14 +288,7 @@ def test_interrupted_launch_keeps_the_record_and_resumes(aws, run_cli, recorder,
             calls_before["seen"] = True
             raise KeyboardInterrupt
 
-    original = recorder.session_factory
-
-    def factory(target):
-        session = original(target)
-        session.events.register("before-parameter-build.ec2.CreateVpcEndpoint", on_endpoint)
-        return session
-
-    hooks.session_factory = factory
+    on_event(hooks, "before-parameter-build.ec2.CreateVpcEndpoint", on_endpoint)
     result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
     assert result.code == 130
     assert "run the same command again" in " ".join(result.err.split())
@@ -330,7 +324,6 @@ def test_save_profile_writes_a_private_replayable_file(aws, run_cli, tmp_path):
 
 def agent_publishes(hooks, report_for):
     """Stand in for the on-instance agent: publish a report right after each launch."""
-    original = hooks.session_factory
 
     def publish(model, http_response, parsed, **_):
         ssm = boto3.client("ssm", region_name="us-west-2")
@@ -344,12 +337,7 @@ def agent_publishes(hooks, report_for):
                     Overwrite=True,
                 )
 
-    def factory(target):
-        session = original(target)
-        session.events.register("after-call.ec2.RunInstances", publish)
-        return session
-
-    hooks.session_factory = factory
+    on_event(hooks, "after-call.ec2.RunInstances", publish)
 
 
 def sample_report(status: str = "passed", reason: str | None = None) -> dict:
@@ -496,7 +484,6 @@ def test_a_create_that_meets_an_existing_role_adopts_only_its_own(aws, run_cli, 
     from amazonei_setup.resources.naming import deployment_tags, tag_list
 
     role = "amazonei-setup-us-west-2-eia-workshop"
-    original = hooks.session_factory
 
     def appears_first(model, params, **_):
         tags = deployment_tags("eia-workshop", "us-west-2") if ours else {"owner": "someone"}
@@ -505,12 +492,7 @@ def test_a_create_that_meets_an_existing_role_adopts_only_its_own(aws, run_cli, 
             Tags=tag_list(tags),
         )  # fmt: skip
 
-    def factory(target):
-        session = original(target)
-        session.events.register("before-parameter-build.iam.CreateRole", appears_first)
-        return session
-
-    hooks.session_factory = factory
+    on_event(hooks, "before-parameter-build.iam.CreateRole", appears_first)
     result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
     if ours:
         assert result.code == 0, result.err

@@ -4,13 +4,13 @@ drives it: the real console program in a subprocess, with `--sandbox`."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
+from support import child_env
 
 from amazonei_setup.sandbox import control
 
@@ -28,13 +28,11 @@ def sandbox_home(tmp_path_factory):
 
 
 def cli(home: Path, *argv: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     return subprocess.run(
         [sys.executable, "-m", "amazonei_setup", "--home", str(home), "--sandbox", *argv],
         capture_output=True,
         text=True,
-        env=env,
+        env=child_env(),
         timeout=120,
     )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support import REGION, leftovers, nothing_left
+from support import REGION, leftovers, nothing_left, on_event
 
 PROFILES = Path(__file__).resolve().parent.parent / "templates" / "profiles"
 EIA = str(PROFILES / "eia-workshop.yaml")
@@ -127,7 +127,6 @@ TEARDOWN_STEPS = [
 def test_interrupted_after_each_step_then_rerun_ends_clean(aws, run_cli, hooks, recorder, step):
     document = launch(run_cli, "--profile-file", EIA)
     put_report("eia-workshop", document["instances"][0]["id"])
-    original = hooks.session_factory
     fired: list[str] = []
 
     def interrupt_after(model, **_):
@@ -135,12 +134,7 @@ def test_interrupted_after_each_step_then_rerun_ends_clean(aws, run_cli, hooks, 
             fired.append(step)
             raise KeyboardInterrupt
 
-    def factory(target):
-        session = original(target)
-        session.events.register("after-call.*.*", interrupt_after)
-        return session
-
-    hooks.session_factory = factory
+    original = on_event(hooks, "after-call.*.*", interrupt_after)
     interrupted = run_cli("teardown", "eia-workshop", "--yes")
     assert fired == [step]
     assert interrupted.code == 130
@@ -199,14 +193,7 @@ def test_role_policies_are_removed_before_the_role_as_aws_requires(aws, run_cli,
             error = {"Code": "DeleteConflict", "Message": "Cannot delete entity, must detach"}
             raise ClientError({"Error": error}, "DeleteRole")
 
-    original = hooks.session_factory
-
-    def factory(target):
-        session = original(target)
-        session.events.register("before-parameter-build.iam.DeleteRole", delete_conflict)
-        return session
-
-    hooks.session_factory = factory
+    on_event(hooks, "before-parameter-build.iam.DeleteRole", delete_conflict)
     result = run_cli("teardown", "eia-workshop", "--yes")
     assert result.code == 0, result.err
     calls = recorder.operations()

@@ -7,13 +7,13 @@ Waits are pexpect's bounded `expect` timeouts on output patterns; nothing sleeps
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
+from support import child_env
 
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT
 from amazonei_setup.sandbox import control
@@ -45,10 +45,7 @@ def sandbox_home(tmp_path_factory):
 
 
 def spawn(home: Path, *argv: str):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    env = child_env(
         HOME=str(home),  # no ~/.ssh, no ~/.aws of the person running the tests
         TERM="xterm-256color",
         NO_COLOR="1",
