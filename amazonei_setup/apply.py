@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ from amazonei_setup.aws import AwsClients
 from amazonei_setup.catalog import load_catalog
 from amazonei_setup.discover import Discovery
 from amazonei_setup.errors import AwsFailure, InputError
+from amazonei_setup.expiry import move_expiry
 from amazonei_setup.ledger import Ledger, new_record
 from amazonei_setup.plan import Action, Plan, PlannedResource
 from amazonei_setup.profile import Profile
@@ -30,12 +32,14 @@ from amazonei_setup.resources.naming import (
     deployment_tags,
     endpoint_user_tag,
 )
+from amazonei_setup.ttl import expiry_of, utc_clock, utc_iso
 from amazonei_setup.userdata import render_user_data
 
 
 class Reporter(Protocol):
     """How apply tells the terminal (or a test) what it is doing. Libraries never print."""
 
+    def plan_started(self, plan: Plan) -> None: ...
     def step_started(self, resource: PlannedResource) -> None: ...
     def step_finished(self, resource: PlannedResource, resource_id: str | None) -> None: ...
     def note(self, message: str) -> None: ...
@@ -43,6 +47,9 @@ class Reporter(Protocol):
 
 
 class SilentReporter:
+    def plan_started(self, plan: Plan) -> None:
+        pass
+
     def step_started(self, resource: PlannedResource) -> None:
         pass
 
@@ -66,6 +73,7 @@ class Runtime:
     sleep: Callable[[float], None] = time.sleep
     wait_timeout_s: float = 600
     user_data_key: bytes | None = None  # the sandbox's: it runs only user data signed with it
+    now: Callable[[], datetime] = utc_clock  # dates a new deployment, and so its expiry
 
 
 @dataclass
@@ -75,19 +83,29 @@ class Outcome:
     record_path: Path
 
 
+# Steps in flight at once: 20 seats launch in two waves. Far inside EC2's request buckets
+# (RunInstances: 1000 instance tokens, refilled 2 per second); botocore's adaptive retry mode
+# slows the whole client down when AWS answers RequestLimitExceeded all the same.
+MAX_PARALLEL_STEPS = 10
+
 PAST = {"create": "created", "reuse": "reused", "update": "updated", "replace": "replaced"}
 
 
 def connect_command(
     profile: Profile, discovery: Discovery, instance: instance_res.LaunchedInstance
 ) -> str:
-    """The exact command that gets the user a shell on the instance."""
+    """The exact command that gets the user a shell on the instance, with its seat's key."""
     if profile.access.mode == "ssm":
         return f"aws ssm start-session --target {instance.id} --region {profile.region}"
     host = instance.public_dns or instance.public_ip or instance.private_ip or instance.id
-    key = f"-i {discovery.key_path} " if discovery.key_path else ""
-    if not discovery.key_path and discovery.key_name:
-        key = f"-i <your private key for {discovery.key_name}> "
+    seat_key = discovery.keys.get(instance.seat)
+    key = ""
+    if seat_key is not None:
+        key = (
+            f"-i {seat_key.path} "
+            if seat_key.path
+            else f"-i <your private key for {seat_key.name}> "
+        )
     return f"ssh {key}{discovery.ami.ssh_user}@{host}"
 
 
@@ -99,7 +117,6 @@ class _Apply:
         self.runtime = runtime
         self.clients = runtime.clients
         self.ledger = Ledger(runtime.home)
-        self.tags = deployment_tags(self.profile.name, self.profile.region, self.profile.tags)
         self.ids: dict[str, str] = {r.key: r.id for r in plan.resources if r.id}
         previous = self.ledger.load(self.profile.region, self.profile.name)
         self.record = previous or new_record(
@@ -108,11 +125,21 @@ class _Apply:
             self.profile.to_document(),
             self.clients.target.endpoint_url,
         )
+        if previous is None:
+            self.record["created_at"] = utc_iso(runtime.now())  # the injectable clock
+        # Expiry = the first launch's created_at + ttl; a changed ttl moves it (see run()).
+        self.expires_at = expiry_of(self.record["created_at"], self.profile.ttl)
+        self.moves_expiry = previous is not None and previous.get("expires_at") != self.expires_at
+        self.record["expires_at"] = self.expires_at
+        self.tags = deployment_tags(
+            self.profile.name, self.profile.region, self.profile.tags, self.expires_at
+        )
         self.record["profile"] = self.profile.to_document()
         self.record["status"] = "applying"
         self.record["account_id"] = self.discovery.account_id
         self.record["vpc_id"] = self.discovery.vpc_id
         self.record["planned"] = [r.to_dict() for r in plan.resources]
+        self.record["discovered"] = self.discovery.facts()
         self.user_data = render_user_data(self.profile, runtime.user_data_key)
         self.launched: dict[int, instance_res.LaunchedInstance] = {
             i.seat: i for i in self.discovery.existing.instances
@@ -220,7 +247,7 @@ class _Apply:
         if r.action == "replace":
             key_pair_res.delete(self.clients, r.name)
         key_id = key_pair_res.create(self.clients, r.name, path, self.tags, "ed25519")
-        self.remember(r, key_id, owned=True, private_key=str(path))
+        self.remember(r, key_id, owned=True, private_key=str(path), seat=r.details["seat"])
         return key_id
 
     def instance(self, r: PlannedResource) -> str:
@@ -235,7 +262,7 @@ class _Apply:
             root_volume_gib=self.discovery.ami.root_volume_gib,
             group_ids=[self.ids["instance_sg"]],
             instance_profile_name=self.plan.get("instance_profile").name,  # type: ignore[union-attr]
-            key_name=self.discovery.key_name,
+            key_name=seat_key.name if (seat_key := self.discovery.keys.get(seat)) else None,
             accelerator=self.profile.accelerator,
             user_data=self.user_data,
             tags={**self.tags, TAG_SEAT: str(seat), "Name": f"{self.profile.name}-{seat}"},
@@ -289,11 +316,14 @@ class _Apply:
         return r.kind != "vpc-attribute"
 
     def run(self) -> Outcome:
+        if self.moves_expiry:  # before the record says so: a failed move is retried by a re-run
+            move_expiry(self.clients, self.profile.name, self.profile.region, self.expires_at)
         self.ledger.save(self.record)  # write-ahead: the intent exists before any create
         pending = {r.key: r for r in self.plan.resources}
         done: set[str] = set()
         reporter = self.runtime.reporter
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="apply") as pool:
+        reporter.plan_started(self.plan)
+        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_STEPS, thread_name_prefix="apply") as pool:
             running: dict[Future[str | None], PlannedResource] = {}
             try:
                 while pending or running:
@@ -336,13 +366,17 @@ class _Apply:
 
     def wait_and_finish(self) -> Outcome:
         ids = [self.launched[seat].id for seat in sorted(self.launched)]
-        running = instance_res.wait_running(
-            self.clients,
-            ids,
-            timeout_s=self.runtime.wait_timeout_s,
-            sleep=self.runtime.sleep,
-            on_poll=self.runtime.reporter.instances_polled,
-        )
+        booted = any(r.kind == "ec2-instance" and r.action != "reuse" for r in self.plan.resources)
+        if not booted and all(i.state == "running" for i in self.launched.values()):
+            running = list(self.launched.values())  # just seen running: no need to look again
+        else:
+            running = instance_res.wait_running(
+                self.clients,
+                ids,
+                timeout_s=self.runtime.wait_timeout_s,
+                sleep=self.runtime.sleep,
+                on_poll=self.runtime.reporter.instances_polled,
+            )
         by_id = {i.id: i for i in running}
         instances = []
         for seat in sorted(self.launched):

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from amazonei_setup import __version__
@@ -33,12 +34,14 @@ COMMANDS = (
 
 @dataclass
 class Hooks:
-    """Seams for tests: how sessions are made, the caller's IP, sleeping, and TTY detection."""
+    """Seams for tests: how sessions are made, the caller's IP, sleeping, TTY detection, and
+    the wall clock (`now`, UTC) that dates deployments and judges their time-to-live."""
 
     session_factory: Callable[..., Any] | None = None
     ip_lookup: Callable[..., str] | None = None
     sleep: Callable[[float], None] | None = None
     clock: Callable[[], float] | None = None
+    now: Callable[[], datetime] | None = None  # default: datetime.now(timezone.utc)
     stdin_is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
 
 
@@ -104,6 +107,9 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
     parser.add_argument("--ssh-cidr", help="SSH source CIDR (default: your IP /32)")
     parser.add_argument("--seats", type=int, help="number of instances")
     parser.add_argument(
+        "--ttl", help="time-to-live, e.g. 90m, 4h, 2d, 1h30m (or none); see sweep --expired"
+    )
+    parser.add_argument(
         "--tag", action="append", default=[], metavar="K=V", help="extra tag (repeatable)"
     )
     if launch:
@@ -113,6 +119,11 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
         )
         parser.add_argument("--save-profile", metavar="F", help="write the profile as YAML (0600)")
         parser.add_argument("--force", action="store_true", help="overwrite --save-profile F")
+        parser.add_argument(
+            "--handout",
+            metavar="F",
+            help="write F.md and F.csv: per seat, how to connect, key file, agent result",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument(
         "--wait", type=float, default=0, metavar="S", help="wait up to S seconds for reports"
     )
+    verify.add_argument("--handout", metavar="F", help="rewrite F.md and F.csv with the results")
     teardown = sub("teardown", "remove everything a deployment created", regions=True)
     teardown.add_argument("name", nargs="?", help="the deployment to remove")
     teardown.add_argument("--all", action="store_true", help="every deployment found")
@@ -152,9 +164,18 @@ def build_parser() -> argparse.ArgumentParser:
     teardown.add_argument(
         "--dry-run", action="store_true", help="show what would go; change nothing"
     )
-    sweep = sub("sweep", "find tagged resources that no local record owns", regions=True)
+    sweep = sub(
+        "sweep",
+        "find tagged resources that no local record owns (--expired: those past their ttl)",
+        regions=True,
+    )
     sweep.add_argument("--delete", action="store_true", help="remove what was found")
     sweep.add_argument("--dry-run", action="store_true", help="with --delete: only show")
+    sweep.add_argument(
+        "--expired",
+        action="store_true",
+        help="deployments whose time-to-live has passed (recorded or found by tags)",
+    )
     estimate = sub("estimate", "cost per 100k inferences for a hardware option")
     estimate.add_argument("--instance-type")
     estimate.add_argument("--accelerator")
@@ -166,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub("iam-policy", "print the least-privilege IAM policy this tool needs (JSON)")
     sandbox = sub("sandbox", "the embedded local AWS (moto on 127.0.0.1)")
     sandbox.add_argument("action", choices=("start", "stop", "status"))
+    sandbox.add_argument(
+        "--throttle",
+        metavar="BURST:RATE",
+        help="start: refuse API calls beyond these rates like AWS (RequestLimitExceeded); "
+        "default $AMAZONEI_SANDBOX_THROTTLE, else off",
+    )
     return parser
 
 
@@ -181,7 +208,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             setattr(args, key, value)
     if args.command is None:
         args.command = "launch"
-        for flag in ("profile_file", "dry_run", "no_wait", "save_profile", "force"):
+        for flag in ("profile_file", "dry_run", "no_wait", "save_profile", "force", "handout"):
             setattr(args, flag, getattr(args, flag, None))
     return args
 

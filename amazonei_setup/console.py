@@ -36,26 +36,76 @@ class Terminal:
             self.err.print(Text(line), soft_wrap=True)
 
 
+def _is_seat_step(resource: Any) -> bool:
+    return ":" in resource.key  # instance:N, key_pair:N
+
+
 class RichReporter:
-    """Apply's progress as lines on stderr, and a spinner while instances boot."""
+    """Apply's progress on stderr: a line per shared resource; with several seats, one
+    progress bar for all of them (keys made, instances launched, instances running)."""
 
     def __init__(self, terminal: Terminal):
         self.console = terminal.err
         self._status: Any = None
+        self._progress: Any = None
+        self._task: Any = None
+        self._seats = 0
+        self._counts = {"key-pair": 0, "ec2-instance": 0, "running": 0}
+
+    def plan_started(self, plan: Any) -> None:
+        seats = [r for r in plan.resources if r.kind == "ec2-instance"]
+        if len(seats) < 2:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._seats = len(seats)
+        self._counts["ec2-instance"] = sum(r.action == "reuse" for r in seats)
+        self._counts["key-pair"] = sum(
+            r.action == "reuse" for r in plan.resources if r.kind == "key-pair"
+        )
+        self._progress = Progress(
+            TextColumn("  seats"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+        )
+        self._task = self._progress.add_task(self._describe(), total=self._seats)
+        self._progress.start()
+
+    def _describe(self) -> str:
+        keys = self._counts["key-pair"]
+        return (
+            f"launched · {keys} key pair(s) · {self._counts['running']} running"
+            if keys
+            else f"launched · {self._counts['running']} running"
+        )
+
+    def _advance(self) -> None:
+        self._progress.update(
+            self._task, completed=self._counts["ec2-instance"], description=self._describe()
+        )
 
     def step_started(self, resource: Any) -> None:
         from rich.text import Text
 
+        if self._progress is not None and _is_seat_step(resource):
+            return
         self.console.print(Text(f"  … {resource.action} {resource.kind} {resource.name}", "dim"))
 
     def step_finished(self, resource: Any, resource_id: str | None) -> None:
         from rich.text import Text
 
+        from amazonei_setup.render import resource_label
+
+        if self._progress is not None and _is_seat_step(resource):
+            if resource.action != "reuse":
+                self._counts[resource.kind] = self._counts.get(resource.kind, 0) + 1
+            self._advance()
+            return
         verb = {"create": "created", "update": "updated", "reuse": "reused", "replace": "replaced"}
         style = "green" if resource.action != "reuse" else "dim"
         text = Text("  ✓ ", style=style)
-        from amazonei_setup.render import resource_label
-
         text.append(f"{verb[resource.action]} {resource.kind} ")
         text.append(resource_label(resource.name, resource_id))
         self.console.print(text, soft_wrap=True)
@@ -66,6 +116,10 @@ class RichReporter:
         self.console.print(Text(f"  ! {message}", style="yellow"))
 
     def instances_polled(self, instances: list[Any]) -> None:
+        if self._progress is not None:
+            self._counts["running"] = sum(i.state == "running" for i in instances)
+            self._advance()
+            return
         states = ", ".join(f"{i.id} {i.state}" for i in instances)
         if self._status is None:
             self._status = self.console.status(f"waiting for instances: {states}")
@@ -79,6 +133,9 @@ class RichReporter:
         if self._status is not None:
             self._status.stop()
             self._status = None
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
 
 
 class TeardownConsoleReporter:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +67,8 @@ class Existing:
     endpoint_sg: dict[str, Any] | None = None
     endpoint: dict[str, Any] | None = None
     vpc_dns_missing: list[str] = field(default_factory=list)
-    key_pair: dict[str, Any] | None = None
-    private_key_present: bool = False
+    key_pairs: dict[str, dict[str, Any]] = field(default_factory=dict)  # ours, by name
+    private_keys_present: set[str] = field(default_factory=set)  # names with a key file here
     instances: list[instance_res.LaunchedInstance] = field(default_factory=list)
 
     def any(self) -> bool:
@@ -78,9 +78,17 @@ class Existing:
             or self.instance_profile
             or self.instance_sg
             or self.endpoint_sg
-            or self.key_pair
+            or self.key_pairs
             or self.instances
         )
+
+
+@dataclass(frozen=True)
+class SeatKey:
+    """The key pair a seat's instance is launched with; `path` is None for the user's own."""
+
+    name: str
+    path: Path | None
 
 
 @dataclass
@@ -97,10 +105,25 @@ class Discovery:
     ami: ResolvedAmi
     ssh_cidr: str | None
     existing: Existing
-    key_name: str | None
-    key_path: Path | None
+    keys: dict[int, SeatKey]  # by seat; empty with SSM access
     missing_actions: list[str] | None = None  # None: the caller's permissions were not checked
     user_key_tags: dict[str, str] = field(default_factory=dict)  # a named key pair's tags
+    from_record: bool = False  # VPC, subnets and AMI are the deployment's recorded ones
+    depth: int = 0  # sequential rounds of AWS calls this discovery took
+
+    def facts(self) -> dict[str, Any]:
+        """What a re-run of the same deployment reuses instead of looking up again: the same
+        VPC, subnets and AMI keep every seat alike, and an idempotent re-run cheap."""
+        return {
+            "account_id": self.account_id,
+            "vpc_id": self.vpc_id,
+            "vpc_is_default": self.vpc_is_default,
+            "offered_azs": self.offered_azs,
+            "ei_azs": self.ei_azs,
+            "subnets": [asdict(s) for s in self.subnets],
+            "hidden_subnets": [[asdict(s), reason] for s, reason in self.hidden_subnets],
+            "ami": asdict(self.ami),
+        }
 
 
 IpLookup = Callable[[AwsTarget], str]
@@ -345,25 +368,71 @@ def retired_error(clients: AwsClients, catalog: Catalog, profile: Profile) -> Ei
     )
 
 
-def _existing(
-    clients: AwsClients, profile: Profile, vpc_id: str, catalog: Catalog, home: Path
-) -> Existing:
-    name, region = profile.name, profile.region
-    found = Existing()
-    role = role_name(name, region)
-    found.role = role_res.find(clients, role)
-    found.instance_profile = instance_profile_res.find(clients, role)
-    found.instance_sg = sg_res.find(clients, vpc_id, instance_sg_name(name))
+def seat_keys(profile: Profile, home: Path) -> dict[int, SeatKey]:
+    """Created key pairs: one per seat, its private key in the state home. A named key pair:
+    the same for every seat (its private key is the user's). SSM access: none."""
+    if profile.access.mode != "ssh":
+        return {}
+    seats = range(1, profile.seats + 1)
+    if profile.access.key_pair != "create":
+        return {seat: SeatKey(profile.access.key_pair, None) for seat in seats}
+    region = profile.region
+    keys = {}
+    for seat in seats:
+        name = key_pair_name(profile.name, seat)
+        keys[seat] = SeatKey(name, key_pair_res.private_key_path(home, region, name))
+    return keys
+
+
+def _own_lookups(
+    pool: ThreadPoolExecutor, clients: AwsClients, profile: Profile, keys: dict[int, SeatKey]
+) -> Callable[[Existing], None]:
+    """Start the lookups of the deployment's own resources that need no VPC; the returned
+    function waits for them and fills them in."""
+    role = role_name(profile.name, profile.region)
+    found_role = pool.submit(role_res.find, clients, role)
+    found_holder = pool.submit(instance_profile_res.find, clients, role)
+    created_keys = [k for k in keys.values() if k.path is not None]
+    found_keys = pool.submit(key_pair_res.find_named, clients, [k.name for k in created_keys])
+    found_instances = pool.submit(instance_res.find, clients, profile.name)
+
+    def collect(existing: Existing) -> None:
+        existing.role = found_role.result()
+        existing.instance_profile = found_holder.result()
+        existing.key_pairs = found_keys.result()
+        existing.private_keys_present = {
+            k.name for k in created_keys if k.path is not None and k.path.exists()
+        }
+        existing.instances = found_instances.result()
+
+    return collect
+
+
+def _vpc_lookups(
+    pool: ThreadPoolExecutor, clients: AwsClients, profile: Profile, vpc_id: str, catalog: Catalog
+) -> Callable[[Existing], int]:
+    """Start the lookups inside the VPC (groups, endpoint); the returned function waits for
+    them, fills them in, and says how many sequential rounds they took."""
+    names = [instance_sg_name(profile.name)]
     if profile.has_eia:
-        found.endpoint_sg = sg_res.find(clients, vpc_id, endpoint_sg_name(name))
-        found.endpoint = endpoint_res.find(clients, vpc_id, catalog.ei_endpoint_service(region))
-        found.vpc_dns_missing = endpoint_res.vpc_dns_missing(clients, vpc_id)
-    if profile.access.mode == "ssh" and profile.access.key_pair == "create":
-        key_name = key_pair_name(name)
-        found.key_pair = key_pair_res.find(clients, key_name)
-        found.private_key_present = key_pair_res.private_key_path(home, region, key_name).exists()
-    found.instances = instance_res.find(clients, name)
-    return found
+        names.append(endpoint_sg_name(profile.name))
+    groups = pool.submit(sg_res.find_named, clients, vpc_id, names)
+    service = catalog.ei_endpoint_service(profile.region)
+    endpoint = pool.submit(endpoint_res.find, clients, vpc_id, service) if profile.has_eia else None
+
+    def collect(existing: Existing) -> int:
+        found = groups.result()
+        existing.instance_sg = found.get(instance_sg_name(profile.name))
+        existing.endpoint_sg = found.get(endpoint_sg_name(profile.name))
+        if endpoint is None:
+            return 1
+        existing.endpoint = endpoint.result()
+        if existing.endpoint is not None:
+            return 1  # an endpoint with private DNS exists: the VPC's DNS is on
+        existing.vpc_dns_missing = endpoint_res.vpc_dns_missing(clients, vpc_id)
+        return 2
+
+    return collect
 
 
 def _user_key_pair(clients: AwsClients, profile: Profile) -> dict[str, Any]:
@@ -377,6 +446,21 @@ def _user_key_pair(clients: AwsClients, profile: Profile) -> dict[str, Any]:
     return key
 
 
+def recorded_facts(home: Path, profile: Profile) -> dict[str, Any] | None:
+    """The discovery facts of this deployment's last launch, when its hardware and network
+    inputs are unchanged (otherwise everything is looked up afresh)."""
+    from amazonei_setup.ledger import Ledger
+
+    record = Ledger(home).load(profile.region, profile.name)
+    if not record or "discovered" not in record:
+        return None
+    before, now = record.get("profile", {}), profile.to_document()
+    inputs = ("instance_type", "accelerator", "os", "ami", "network")
+    if any(before.get(key) != now.get(key) for key in inputs):
+        return None
+    return dict(record["discovered"])
+
+
 def discover(
     clients: AwsClients,
     catalog: Catalog,
@@ -384,67 +468,95 @@ def discover(
     home: Path,
     ip_lookup: IpLookup = public_ip_lookup,
 ) -> Discovery:
-    """Everything the plan needs, looked up concurrently; raises before anything is created."""
+    """Everything the plan needs, looked up concurrently; raises before anything is created.
+
+    A re-run of a recorded deployment reuses its recorded VPC, subnets and AMI, so an
+    idempotent re-run costs only the lookups of its own resources.
+    """
+    facts = recorded_facts(home, profile)
+    found = _discover(clients, catalog, profile, home, ip_lookup, facts)
+    if facts is not None and found.account_id != facts.get("account_id"):
+        return _discover(clients, catalog, profile, home, ip_lookup, None)  # other credentials
+    return found
+
+
+def _discover(
+    clients: AwsClients,
+    catalog: Catalog,
+    profile: Profile,
+    home: Path,
+    ip_lookup: IpLookup,
+    facts: dict[str, Any] | None,
+) -> Discovery:
     region = profile.region
-    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="discover") as pool:
+    keys = seat_keys(profile, home)
+    existing = Existing()
+    with ThreadPoolExecutor(max_workers=12, thread_name_prefix="discover") as pool:
         identity = pool.submit(caller_identity, clients)
-        ei = pool.submit(ei_service_azs, clients, catalog, region) if profile.has_eia else None
-        offers = pool.submit(offered_azs, clients, profile.instance_type)
-        vpc = pool.submit(resolve_vpc, clients, profile.network.vpc, region)
-        ami = pool.submit(resolve_ami, clients, catalog, profile)
+        own = _own_lookups(pool, clients, profile, keys)
         user_key = None
         if profile.access.mode == "ssh" and profile.access.key_pair != "create":
             user_key = pool.submit(_user_key_pair, clients, profile)
         wants_ip = profile.access.mode == "ssh" and profile.access.ssh_cidr == "auto"
         caller_ip = pool.submit(ip_lookup, clients.target) if wants_ip else None
-
-        account_id, caller_arn = identity.result()
+        if facts is not None:
+            vpc_id, vpc_is_default = facts["vpc_id"], bool(facts["vpc_is_default"])
+            inside = _vpc_lookups(pool, clients, profile, vpc_id, catalog)
+            offered, ei_azs = list(facts["offered_azs"]), facts["ei_azs"]
+            subnets = [Subnet(**s) for s in facts["subnets"]]
+            hidden = [(Subnet(**s), reason) for s, reason in facts["hidden_subnets"]]
+            resolved_ami = ResolvedAmi(**facts["ami"])
+            account_id, caller_arn = identity.result()
+            chains = [inside(existing)]
+        else:
+            ei = pool.submit(ei_service_azs, clients, catalog, region) if profile.has_eia else None
+            offers = pool.submit(offered_azs, clients, profile.instance_type)
+            vpc = pool.submit(resolve_vpc, clients, profile.network.vpc, region)
+            ami = pool.submit(resolve_ami, clients, catalog, profile)
+            account_id, caller_arn = identity.result()
+            ei_azs = ei.result() if ei else None
+            if profile.has_eia and ei_azs is None:
+                raise retired_error(clients, catalog, profile)
+            offered = offers.result()
+            if not offered:
+                raise InputError(
+                    f"{profile.instance_type} is not offered in any AZ of {region}",
+                    "pick another instance type or region "
+                    "(`amazonei-setup estimate` compares them)",
+                )
+            vpc_id, vpc_is_default = vpc.result()
+            inside = _vpc_lookups(pool, clients, profile, vpc_id, catalog)
+            subnets, hidden = choose_subnets(
+                vpc_subnets(clients, vpc_id),
+                offered,
+                ei_azs,
+                profile.network.subnet,
+                profile.instance_type,
+            )
+            if not subnets:
+                reasons = sorted({reason for _, reason in hidden}) or ["the VPC has no subnets"]
+                raise InputError(
+                    f"no subnet of {vpc_id} can run {profile.instance_type}"
+                    + (" with Elastic Inference" if profile.has_eia else "")
+                    + f": {'; '.join(reasons)}",
+                    "choose another VPC or instance type, or add a subnet in an AZ that offers it",
+                )
+            resolved_ami = ami.result()
+            # The VPC, then what is inside it; the AMI's SSM parameter, then its image.
+            chains = [1 + inside(existing), 2]
         permissions = None
         if not clients.target.is_loopback:  # the sandbox has no IAM policy simulator
             checks = launch_checks(region, account_id, role_name(profile.name, region))
             permissions = pool.submit(missing_actions, clients, caller_arn, checks)
-        ei_azs = ei.result() if ei else None
-        if profile.has_eia and ei_azs is None:
-            raise retired_error(clients, catalog, profile)
-        offered = offers.result()
-        if not offered:
-            raise InputError(
-                f"{profile.instance_type} is not offered in any AZ of {region}",
-                "pick another instance type or region (`amazonei-setup estimate` compares them)",
-            )
-        vpc_id, vpc_is_default = vpc.result()
-        existing = pool.submit(_existing, clients, profile, vpc_id, catalog, home)
-        subnets, hidden = choose_subnets(
-            vpc_subnets(clients, vpc_id),
-            offered,
-            ei_azs,
-            profile.network.subnet,
-            profile.instance_type,
-        )
-        if not subnets:
-            reasons = sorted({reason for _, reason in hidden}) or ["the VPC has no subnets"]
-            raise InputError(
-                f"no subnet of {vpc_id} can run {profile.instance_type}"
-                + (" with Elastic Inference" if profile.has_eia else "")
-                + f": {'; '.join(reasons)}",
-                "choose another VPC or instance type, or add a subnet in an AZ that offers it",
-            )
-        resolved_ami = ami.result()
+            chains.append(2)  # who you are, then what you may do
         user_key_found = user_key.result() if user_key is not None else None
         ssh_cidr = None
         if profile.access.mode == "ssh":
             ssh_cidr = f"{caller_ip.result()}/32" if caller_ip else profile.access.ssh_cidr
-        found = existing.result()
+        own(existing)
         missing = permissions.result() if permissions else None
 
-    key_name: str | None = None
-    key_path: Path | None = None
-    if profile.access.mode == "ssh":
-        if profile.access.key_pair == "create":
-            key_name = key_pair_name(profile.name)
-            key_path = key_pair_res.private_key_path(home, region, key_name)
-        else:
-            key_name = profile.access.key_pair
+    chains.append(2 if existing.role is not None else 1)  # the role, then its inline policy
     return Discovery(
         account_id=account_id,
         caller_arn=caller_arn,
@@ -457,9 +569,10 @@ def discover(
         hidden_subnets=hidden,
         ami=resolved_ami,
         ssh_cidr=ssh_cidr,
-        existing=found,
-        key_name=key_name,
-        key_path=key_path,
+        existing=existing,
+        keys=keys,
         missing_actions=missing,
         user_key_tags=(user_key_found or {}).get("tags", {}),
+        from_record=facts is not None,
+        depth=max(chains),
     )

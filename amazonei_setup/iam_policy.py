@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from amazonei_setup.aws import AwsClients
-from amazonei_setup.resources.naming import IAM_PATH, PREFIX, TAG_MANAGED
+from amazonei_setup.resources.naming import IAM_PATH, PREFIX, TAG_EXPIRES, TAG_MANAGED
 
 EC2_READ = [
     "ec2:DescribeImages",
@@ -23,6 +23,7 @@ EC2_READ = [
     "ec2:DescribeVpcAttribute",
     "ec2:DescribeVpcEndpointServices",
     "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeVolumes",
     "ec2:DescribeVpcs",
 ]
 EC2_CREATE = [  # only with our managed tag in the request
@@ -58,6 +59,8 @@ IAM_OWNED = [
     "iam:RemoveRoleFromInstanceProfile",
     "iam:TagInstanceProfile",
     "iam:TagRole",
+    "iam:UntagInstanceProfile",
+    "iam:UntagRole",
 ]
 
 
@@ -112,6 +115,16 @@ def caller_policy() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": ["ec2:CreateTags", "ec2:DeleteTags", "ec2:ModifyVpcEndpoint"],
                 "Resource": "arn:aws:ec2:*:*:vpc-endpoint/*",
+            },
+            {
+                "Sid": "MoveTheExpiryOfOurs",  # a re-run with another ttl re-tags what exists
+                "Effect": "Allow",
+                "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
+                "Resource": "*",
+                "Condition": {
+                    **managed,
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [TAG_EXPIRES]},
+                },
             },
             {
                 "Sid": "PrivateDnsForTheEndpoint",

@@ -88,26 +88,35 @@ def _ours(tags: dict[str, str] | None, name: str, region: str) -> bool:
 
 
 def deployment_resources(clients: AwsClients, name: str, region: str) -> DeploymentResources:
-    """Everything of deployment `name` in `region`, by tag (and by our naming for IAM)."""
+    """Everything of deployment `name` in `region`, by tag (and by our naming for IAM); the
+    lookups are independent, so they run at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     by_name = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]}]
     managed = [*by_name, {"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}]
-    found = DeploymentResources(name=name, region=region)
-    found.instances = instance_res.find_tagged(clients, by_name)
-    found.security_groups = sg_res.find_tagged(clients, managed)
-    found.endpoints = endpoint_res.find_tagged(
-        clients, [{"Name": "tag-key", "Values": [endpoint_user_tag(name)]}]
-    ) + [
-        e
-        for e in endpoint_res.find_tagged(clients, managed)
-        if endpoint_user_tag(name) not in e["tags"]
-    ]
-    found.key_pairs = key_pair_res.find_tagged(clients, managed)
+    user_tag = endpoint_user_tag(name)
     iam_name = role_name(name, region)
-    role = role_res.find(clients, iam_name)
-    found.role = role if role and _ours(role.get("tags"), name, region) else None
-    holder = instance_profile_res.find(clients, iam_name)
-    found.instance_profile = holder if holder and _ours(holder.get("tags"), name, region) else None
-    found.parameters = parameters_res.find(clients, report_parameter_prefix(name))
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="inventory") as pool:
+        instances = pool.submit(instance_res.find_tagged, clients, by_name)
+        groups = pool.submit(sg_res.find_tagged, clients, managed)
+        used = pool.submit(
+            endpoint_res.find_tagged, clients, [{"Name": "tag-key", "Values": [user_tag]}]
+        )
+        created = pool.submit(endpoint_res.find_tagged, clients, managed)
+        key_pairs = pool.submit(key_pair_res.find_tagged, clients, managed)
+        role = pool.submit(role_res.find, clients, iam_name)
+        holder = pool.submit(instance_profile_res.find, clients, iam_name)
+        parameters = pool.submit(parameters_res.find, clients, report_parameter_prefix(name))
+    found = DeploymentResources(name=name, region=region)
+    found.instances = instances.result()
+    found.security_groups = groups.result()
+    found.endpoints = used.result() + [e for e in created.result() if user_tag not in e["tags"]]
+    found.key_pairs = key_pairs.result()
+    ours = role.result()
+    found.role = ours if ours and _ours(ours.get("tags"), name, region) else None
+    held = holder.result()
+    found.instance_profile = held if held and _ours(held.get("tags"), name, region) else None
+    found.parameters = parameters.result()
     return found
 
 

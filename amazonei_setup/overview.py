@@ -10,6 +10,7 @@ from typing import Any
 
 from amazonei_setup.catalog import Catalog
 from amazonei_setup.resources.instance import LaunchedInstance
+from amazonei_setup.ttl import time_left_s
 
 BILLED_STATES = ("pending", "running", "stopping")
 
@@ -36,6 +37,19 @@ def _agent_summary(record: dict[str, Any]) -> str | None:
     return ", ".join(f"{n} {result}" for result, n in counts.items())
 
 
+def _seat(instance: LaunchedInstance, record: dict[str, Any]) -> dict[str, Any]:
+    """A live instance with what the record knows of its seat: how to connect, the agent."""
+    known = next((e for e in record.get("instances", []) if e.get("id") == instance.id), {})
+    return {
+        "id": instance.id,
+        "seat": instance.seat,
+        "state": instance.state,
+        "availability_zone": instance.availability_zone,
+        "connect": known.get("connect"),
+        "agent": known.get("agent"),
+    }
+
+
 def deployment_row(
     record: dict[str, Any], live: list[LaunchedInstance], catalog: Catalog, now: datetime
 ) -> dict[str, Any]:
@@ -56,14 +70,13 @@ def deployment_row(
         "seats": profile.get("seats", 1),
         "status": record.get("status", "unknown"),
         "agent": _agent_summary(record),
-        "instances": [
-            {"id": i.id, "seat": i.seat, "state": i.state, "availability_zone": i.availability_zone}
-            for i in live
-        ],
+        "instances": [_seat(i, record) for i in live],
         "price_per_hour_usd": price,
         "cost_so_far_usd": None if cost is None else round(cost, 4),
         "age_hours": round(_hours(_parse(record.get("created_at")), now), 2),
         "created_at": record.get("created_at"),
+        "expires_at": record.get("expires_at"),
+        "time_left_s": time_left_s(record.get("expires_at"), now),  # negative once expired
         "resources": {
             key: {"kind": entry["kind"], "id": entry["id"], "owned": entry.get("owned", False)}
             for key, entry in record.get("resources", {}).items()

@@ -36,8 +36,10 @@ def private_dir(path: Path) -> Path:
 
 
 def write_private(path: Path, data: str | bytes) -> None:
-    """Write a file atomically with mode 0600, so a crash never leaves half a record or key."""
-    private_dir(path.parent)
+    """Write a file atomically with mode 0600, so a crash never leaves half a record or key.
+    A missing folder is made private; an existing one (the user's own) keeps its mode."""
+    if not path.parent.exists():
+        private_dir(path.parent)
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

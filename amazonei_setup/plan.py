@@ -82,6 +82,8 @@ class Plan:
     resources: list[PlannedResource]
     cost: Cost
     notes: list[str] = field(default_factory=list)
+    expires_at: str | None = None  # set with the clock by the caller: the plan reads no time
+    expires_in_s: int | None = None
 
     def get(self, key: str) -> PlannedResource | None:
         return next((r for r in self.resources if r.key == key), None)
@@ -105,6 +107,24 @@ class Plan:
 
         return max((visit(r.key) for r in self.resources), default=0)
 
+    def critical_path_calls(self) -> int:
+        """The fewest sequential AWS round trips this launch can take: discovery's rounds, the
+        longest chain of dependent calls of the changes, and the look that sees them running.
+        Wall time ÷ (this × per-call latency) says how close a launch came to its bound."""
+        by_key = {r.key: r for r in self.resources}
+        total: dict[str, int] = {}
+
+        def visit(key: str) -> int:
+            if key not in total:
+                resource = by_key[key]
+                parents = [visit(d) for d in resource.depends_on if d in by_key]
+                total[key] = step_calls(resource) + max(parents, default=0)
+            return total[key]
+
+        chain = max((visit(r.key) for r in self.resources), default=0)
+        boots = any(r.kind == "ec2-instance" and r.action != "reuse" for r in self.resources)
+        return self.discovery.depth + chain + (1 if boots else 0)
+
     def to_dict(self) -> dict[str, Any]:
         d = self.discovery
         return {
@@ -127,9 +147,33 @@ class Plan:
             "resources": [r.to_dict() for r in self.resources],
             "changes": len(self.changes),
             "critical_path_depth": self.critical_path_depth(),
+            "critical_path_calls": self.critical_path_calls(),
             "cost": self.cost.to_dict(),
             "notes": list(self.notes),
+            "expires_at": self.expires_at,
+            "expires_in_s": self.expires_in_s,
         }
+
+
+def step_calls(resource: PlannedResource) -> int:
+    """Sequential AWS calls one step makes (apply's handlers, one by one); 0 to reuse."""
+    action, kind = resource.action, resource.kind
+    if action == "reuse":
+        return 0
+    if kind in ("iam-role", "iam-instance-profile"):
+        return 2 if action == "create" else 1  # create, then the policy / the role in it
+    if kind == "security-group":
+        current, wanted = resource.details["current_rules"], resource.details["ingress"]
+        if action == "create":
+            return 1 + int(bool(wanted))  # create, then authorize its ingress
+        return int(bool(current - wanted)) + int(bool(wanted - current))  # revoke, authorize
+    if kind == "vpc-attribute":
+        return len(resource.details["attributes"])
+    if kind == "vpc-endpoint":
+        return 2 if action == "create" else 3  # look, then create (or modify and tag)
+    if kind == "key-pair":
+        return 2 if action == "replace" else 1
+    return 1  # an instance: run (or start) it
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,52 +331,53 @@ def _endpoint(profile: Profile, discovery: Discovery, catalog: Catalog) -> list[
     return planned
 
 
-def _key_pair(profile: Profile, discovery: Discovery) -> list[PlannedResource]:
-    if profile.access.mode != "ssh" or discovery.key_name is None:
+def _key_pairs(profile: Profile, discovery: Discovery) -> list[PlannedResource]:
+    """One created key pair per seat (each attendee gets only their own key), or the user's
+    named key pair, shared and never modified."""
+    if not discovery.keys:
         return []
     if profile.access.key_pair != "create":
         # A key pair the wizard imported for this deployment carries its tags: teardown owns it.
         tags = discovery.user_key_tags
         owned = tags.get(TAG_MANAGED) == "true" and tags.get(TAG_DEPLOYMENT) == profile.name
         why = "imported for this deployment" if owned else "your existing key pair (never modified)"
+        name = profile.access.key_pair
         return [
+            PlannedResource("key_pair", "key-pair", name, "reuse", name, (), {"owned": owned}, why)
+        ]
+    existing = discovery.existing
+    planned = []
+    for seat, key in sorted(discovery.keys.items()):
+        found = existing.key_pairs.get(key.name)
+        if found is None:
+            action: Action = "create"
+            why = f"ed25519; private key saved to {key.path}"
+        elif key.name not in existing.private_keys_present:
+            action, why = "replace", "the private key is not in the state home"
+        else:
+            action, why = "reuse", ""
+        planned.append(
             PlannedResource(
-                "key_pair",
+                f"key_pair:{seat}",
                 "key-pair",
-                discovery.key_name,
-                "reuse",
-                discovery.key_name,
-                details={"owned": owned},
+                key.name,
+                action,
+                found["id"] if found else None,
+                details={"owned": True, "path": str(key.path), "seat": seat},
                 why=why,
             )
-        ]
-    found = discovery.existing.key_pair
-    if found is None:
-        action: Action = "create"
-        why = f"ed25519; private key saved to {discovery.key_path}"
-    elif not discovery.existing.private_key_present:
-        action, why = "replace", "the private key is not in the state home"
-    else:
-        action, why = "reuse", ""
-    return [
-        PlannedResource(
-            "key_pair",
-            "key-pair",
-            discovery.key_name,
-            action,
-            found["id"] if found else None,
-            details={"owned": True, "path": str(discovery.key_path)},
-            why=why,
         )
-    ]
+    return planned
 
 
 def _instances(
-    profile: Profile, discovery: Discovery, dependencies: tuple[str, ...]
+    profile: Profile, discovery: Discovery, shared: tuple[str, ...], keys: set[str]
 ) -> list[PlannedResource]:
     by_seat = {i.seat: i for i in discovery.existing.instances}
     planned = []
     for seat in range(1, profile.seats + 1):
+        own_key = next((k for k in (f"key_pair:{seat}", "key_pair") if k in keys), None)
+        dependencies = shared + ((own_key,) if own_key else ())
         found = by_seat.get(seat)
         key = f"instance:{seat}"
         label = f"{profile.name}-{seat}"
@@ -377,11 +422,12 @@ def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan
     resources += _groups(profile, discovery)
     if profile.has_eia:
         resources += _endpoint(profile, discovery, catalog)
-    resources += _key_pair(profile, discovery)
-    instance_deps = tuple(
+    resources += _key_pairs(profile, discovery)
+    shared = tuple(
         r.key for r in resources if r.key in ("instance_profile", "instance_sg", "endpoint")
-    ) + tuple(r.key for r in resources if r.key == "key_pair")
-    resources += _instances(profile, discovery, instance_deps)
+    )
+    keys = {r.key for r in resources if r.kind == "key-pair"}
+    resources += _instances(profile, discovery, shared, keys)
 
     notes: list[str] = []
     if discovery.hidden_subnets:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from amazonei_setup.catalog import Catalog, load_catalog
 from amazonei_setup.errors import ProfileError, ProfileIssue
+from amazonei_setup.ttl import NONE_WORDS, TTL_ALLOWED, parse_ttl
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 TAG_PREFIXES_RESERVED = ("aws:", "amazonei-setup:")
@@ -116,6 +117,7 @@ class Profile(_Strict):
     seats: int = Field(default=1, ge=1, le=MAX_SEATS)
     tags: dict[str, str] = Field(default_factory=dict)
     agent: Agent = Field(default_factory=Agent)
+    ttl: str | None = None  # e.g. 4h: `sweep --expired` removes the deployment after that
 
     @field_validator("name")
     @classmethod
@@ -161,6 +163,17 @@ class Profile(_Strict):
             return None
         return value
 
+    @field_validator("ttl", mode="before")
+    @classmethod
+    def _ttl(cls, value: Any) -> Any:
+        """A duration word, checked here so every mistake names what is allowed."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in NONE_WORDS):
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"{_show(value)} is not a duration; use {TTL_ALLOWED}")
+        parse_ttl(value.strip())
+        return value.strip()
+
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
@@ -179,6 +192,8 @@ class Profile(_Strict):
         """The profile as a YAML-ready mapping (the inverse of loading)."""
         document = self.model_dump(mode="json")
         document["accelerator"] = self.accelerator or "none"
+        if self.ttl is None:  # absent, not null: profiles saved before ttl existed stay the same
+            del document["ttl"]
         return document
 
 

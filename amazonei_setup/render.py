@@ -65,8 +65,25 @@ def plan_table(plan: Any) -> Group:
         ),
         Text(f"{len(plan.changes)} change(s); {len(plan.resources) - len(plan.changes)} reused."),
     ]
+    expiry = expiry_line(plan)
+    if expiry is not None:
+        lines.append(expiry)
     lines += [Text(f"Note: {note}", style="yellow") for note in plan.notes]
     return Group(table, *lines)
+
+
+def expiry_line(plan: Any) -> Text | None:
+    """'Time-to-live 4h: expires 2026-11-21 16:00 UTC (in 4h).' for a plan with a ttl."""
+    from amazonei_setup.ttl import expiry_words
+
+    expires_at = getattr(plan, "expires_at", None)
+    if not expires_at:
+        return None
+    words = expiry_words(expires_at, getattr(plan, "expires_in_s", None) or 0)
+    return Text(
+        f"Time-to-live {plan.profile.ttl}: {words}; "
+        "`amazonei-setup sweep --expired --delete` removes it after that."
+    )
 
 
 def outcome_panel(profile: Any, outcome: Any, cost: Any) -> Panel:
@@ -109,7 +126,8 @@ def command_lines(outcome: Any, teardown_command: str) -> list[Text]:
 def deployments_table(rows: list[dict[str, Any]]) -> Table:
     """One row per deployment; the second line of a cell carries its detail (80 columns fit)."""
     table = Table(title="Deployments", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("name · hardware", "region", "instances", "agent", "age", "cost so far"):
+    columns = ("name · hardware", "region", "instances", "agent", "age · ttl", "cost so far")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
         states: dict[str, int] = {}
@@ -125,10 +143,21 @@ def deployments_table(rows: list[dict[str, Any]]) -> Table:
             row["region"],
             f"{running}\nof {row['seats']} seat(s)",
             row.get("agent") or "—",
-            f"{row['age_hours']:.1f} h",
+            age_and_time_left(row),
             cost,
         )
     return table
+
+
+def age_and_time_left(row: dict[str, Any]) -> Text:
+    """'1.0 h' over '3h 12m left' / 'expired 25m ago' / '—' (no ttl)."""
+    from amazonei_setup.ttl import left_words
+
+    left = row.get("time_left_s")
+    text = Text(f"{row['age_hours']:.1f} h\n")
+    style = "dim" if left is None else ("bold red" if left <= 0 else "")
+    text.append(left_words(left), style=style)
+    return text
 
 
 def resource_label(name: str, resource_id: str | None) -> str:
@@ -205,6 +234,32 @@ def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Group | Text:
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
         table.add_row(row["deployment"], row["region"], counts)
     hint = Text("Remove them with `amazonei-setup sweep --delete` (it shows the plan first).")
+    return Group(table, hint)
+
+
+def expired_table(rows: list[dict[str, Any]], regions: list[str], delete: bool) -> Group | Text:
+    """sweep --expired: each deployment past its time-to-live, and how long ago it expired."""
+    from amazonei_setup.ttl import parse_time, short_duration
+
+    if not rows:
+        return Text(f"No expired deployments in {', '.join(regions)}.")
+    table = Table(title="Expired deployments", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("deployment", "region", "expired", "found by", "resources"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        moment = parse_time(row["expires_at"])
+        when = moment.strftime("%Y-%m-%d %H:%M UTC") if moment else row["expires_at"]
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
+        table.add_row(
+            row["deployment"],
+            row["region"],
+            f"{short_duration(row['time_left_s'])} ago ({when})",
+            "record" if row["recorded"] else "tags only",
+            counts or "none (only the record)",
+        )
+    if delete:
+        return table
+    hint = Text("Remove them with `amazonei-setup sweep --expired --delete` (it shows the plan).")
     return Group(table, hint)
 
 
@@ -321,3 +376,28 @@ def provenance_table(rows: list[tuple[str, str, str]]) -> Table:
         style = "dim" if origin.startswith("default") else ""
         table.add_row(setting, value, Text(origin, style=style))
     return table
+
+
+def seats_table(row: dict[str, Any]) -> Table:
+    """`status NAME`: one line per seat, so a workshop host sees who is running what."""
+    table = Table(title=f"Seats of {row['name']}", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("seat", "instance", "AZ", "state", "agent"):
+        table.add_column(column, overflow="fold")
+    for seat in sorted(row["instances"], key=lambda i: i["seat"]):
+        table.add_row(
+            str(seat["seat"]),
+            seat["id"],
+            seat["availability_zone"],
+            seat["state"],
+            seat.get("agent") or "—",
+        )
+    return table
+
+
+def seat_connect_lines(row: dict[str, Any]) -> list[str]:
+    """Each seat's connect command on a line of its own: printed unwrapped, to copy whole."""
+    return [
+        f"  seat {seat['seat']}: {seat['connect']}"
+        for seat in sorted(row["instances"], key=lambda i: i["seat"])
+        if seat.get("connect")
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -25,7 +26,7 @@ from amazonei_setup.resources.naming import (
     TAG_DEPLOYMENT,
     TAG_MANAGED,
     endpoint_user_tag,
-    key_pair_name,
+    report_parameter_prefix,
 )
 
 Verb = Literal["terminate", "delete", "leave", "keep"]
@@ -134,8 +135,7 @@ def plan_teardown(
     for pair in found.key_pairs:
         actions.append(TeardownAction("delete", "key-pair", pair["name"], pair["id"]))
     # The private key goes even when its key pair already went (an interrupted teardown).
-    key_file = key_pair_res.private_key_path(home, region, key_pair_name(name))
-    key_files = [key_file] if key_file.exists() else []
+    key_files = key_pair_res.private_key_files(home, region, name)
     if found.instance_profile:
         holder = found.instance_profile
         actions.append(
@@ -194,39 +194,20 @@ def execute_teardown(
         )
 
 
-def _execute(
+def _remove_network(
     plan: TeardownPlan,
     clients: AwsClients,
     ledger: Ledger,
     sleep: Callable[[float], None],
     reporter: TeardownReporter,
+    run: Callable[[TeardownAction, Callable[[], None]], None],
     wait_timeout_s: float,
-) -> list[TeardownAction]:
-    record = ledger.load(plan.region, plan.name)
-    if record is not None:
-        record["status"] = "tearing-down"
-        ledger.save(record)
-    done: list[TeardownAction] = []
-
-    def run(action: TeardownAction, step: Callable[[], None]) -> None:
-        reporter.action_started(action)
-        step()
-        reporter.action_finished(action)
-        done.append(action)
+) -> None:
+    """Endpoints (left or deleted), then the groups their network interfaces held."""
 
     def planned(verb: Verb, kind: str) -> list[TeardownAction]:
         return [a for a in plan.actions if a.verb == verb and a.kind == kind]
 
-    instances = planned("terminate", "ec2-instance")
-    if instances:
-        ids = [a.id for a in instances]
-        for action in instances:
-            reporter.action_started(action)
-        instance_res.terminate(clients, ids)
-        instance_res.wait_terminated(clients, ids, sleep=sleep, timeout_s=wait_timeout_s)
-        for action in instances:
-            reporter.action_finished(action)
-            done.append(action)
     our_groups = {a.id for a in planned("delete", "security-group")}
     user_tag = endpoint_user_tag(plan.name)
     for action in planned("leave", "vpc-endpoint"):
@@ -251,17 +232,100 @@ def _execute(
         )
     for action in planned("delete", "security-group"):
         run(action, lambda a=action: _delete_group_with_retry(clients, a.id, sleep, reporter.note))
-    for action in planned("delete", "key-pair"):
-        run(action, lambda a=action: key_pair_res.delete(clients, a.name))
-    for key_file in plan.key_files:
-        key_file.unlink(missing_ok=True)
-    for action in planned("delete", "iam-instance-profile"):
-        run(action, lambda a=action: instance_profile_res.delete(clients, a.name))
-    for action in planned("delete", "iam-role"):
-        run(action, lambda a=action: role_res.delete(clients, a.name))
-    parameters = planned("delete", "ssm-parameter")
-    if parameters:
-        parameters_res.delete(clients, [a.id for a in parameters])
-        done.extend(parameters)
+
+
+def _execute(
+    plan: TeardownPlan,
+    clients: AwsClients,
+    ledger: Ledger,
+    sleep: Callable[[float], None],
+    reporter: TeardownReporter,
+    wait_timeout_s: float,
+) -> list[TeardownAction]:
+    record = ledger.load(plan.region, plan.name)
+    if record is not None:
+        record["status"] = "tearing-down"
+        ledger.save(record)
+    done: list[TeardownAction] = []
+
+    def run(action: TeardownAction, step: Callable[[], None]) -> None:
+        reporter.action_started(action)
+        step()
+        reporter.action_finished(action)
+        done.append(action)
+
+    def planned(verb: Verb, kind: str) -> list[TeardownAction]:
+        return [a for a in plan.actions if a.verb == verb and a.kind == kind]
+
+    instances = planned("terminate", "ec2-instance")
+
+    def key_pairs() -> None:
+        """Need nothing else gone first: run while the instances shut down."""
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="key-pairs") as keys:
+            for future in [
+                keys.submit(run, a, lambda a=a: key_pair_res.delete(clients, a.name))
+                for a in planned("delete", "key-pair")
+            ]:
+                future.result()
+        for key_file in plan.key_files:
+            key_file.unlink(missing_ok=True)
+
+    def reports() -> None:
+        """Once the instances are gone, so an agent cannot publish after the listing."""
+        parameters = planned("delete", "ssm-parameter")
+        if not parameters and not instances:
+            return
+        known = {a.id for a in parameters}
+        if instances:
+            late = parameters_res.find(clients, report_parameter_prefix(plan.name))
+            parameters += [
+                TeardownAction("delete", "ssm-parameter", name, name)
+                for name in late
+                if name not in known
+            ]
+        if parameters:
+            parameters_res.delete(clients, [a.id for a in parameters])
+            done.extend(parameters)
+
+    def iam() -> None:
+        """Once no instance holds them: the role out of the instance profile and the profile
+        deleted while the role's policies go, then the role itself."""
+        holder = plan.found.instance_profile
+        roles = None if holder is None else list(holder.get("roles", []))
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="iam") as steps:
+            futures = [
+                steps.submit(
+                    run, a, lambda a=a: instance_profile_res.delete(clients, a.name, roles)
+                )
+                for a in planned("delete", "iam-instance-profile")
+            ]
+            futures += [
+                steps.submit(role_res.delete_policies, clients, a.name)
+                for a in planned("delete", "iam-role")
+            ]
+            for future in futures:
+                future.result()
+        for action in planned("delete", "iam-role"):
+            run(action, lambda a=action: role_res.delete(clients, a.name, policies_gone=True))
+
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="teardown") as pool:
+        if instances:
+            ids = [a.id for a in instances]
+            for action in instances:
+                reporter.action_started(action)
+            instance_res.terminate(clients, ids)
+        early = pool.submit(key_pairs)
+        if instances:
+            instance_res.wait_terminated(clients, ids, sleep=sleep, timeout_s=wait_timeout_s)
+            for action in instances:
+                reporter.action_finished(action)
+                done.append(action)
+        late = [pool.submit(iam), pool.submit(reports)]
+        try:
+            _remove_network(plan, clients, ledger, sleep, reporter, run, wait_timeout_s)
+        finally:
+            early.result()
+            for future in late:
+                future.result()
     ledger.remove(plan.region, plan.name)
     return done

@@ -125,6 +125,15 @@ PROFILE_CASES = [
         ["not valid YAML"],
     ),
     ("just-a-string", "hello\n", ["must be a mapping", "not a str"]),
+    (
+        "ttl-word",
+        GOOD + "ttl: soon\n",
+        ["profile.yaml:5: ttl: 'soon' is not a duration", "90m, 4h, 2d or 1h30m"],
+    ),
+    ("ttl-too-short", GOOD + "ttl: 5m\n", ["profile.yaml:5: ttl: '5m' is too short", "10m to 30d"]),
+    ("ttl-too-long", GOOD + "ttl: 45d\n", ["ttl: '45d' is too long", "10m to 30d"]),
+    ("ttl-number", GOOD + "ttl: 4\n", ["ttl: 4 is not a duration"]),
+    ("ttl-seconds", GOOD + "ttl: 3600s\n", ["ttl: '3600s' is not a duration"]),
 ]
 
 
@@ -165,6 +174,9 @@ FLAG_CASES = [
         ["--ssh-cidr: access.ssh_cidr", "conflicts"],
     ),
     (["--name", "x" * 40], ["--name: name:", "not a deployment name"]),
+    (["--ttl", "4 hours"], ["--ttl: ttl: '4 hours' is not a duration", "1h30m"]),
+    (["--ttl", "9m"], ["--ttl: ttl: '9m' is too short"]),
+    (["--ttl", "31d"], ["--ttl: ttl: '31d' is too long"]),
 ]
 
 

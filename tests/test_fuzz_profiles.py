@@ -12,7 +12,7 @@ from amazonei_setup.errors import ProfileError
 from amazonei_setup.profile import read_profile_file, validate_profile
 
 KEYS = ["name", "region", "instance_type", "accelerator", "os", "ami", "network", "access",
-        "seats", "tags", "agent", "reigon", "extra"]  # fmt: skip
+        "seats", "tags", "agent", "ttl", "reigon", "extra"]  # fmt: skip
 SCALARS = st.one_of(
     st.none(),
     st.booleans(),
@@ -33,6 +33,9 @@ SCALARS = st.one_of(
             "ssm",
             "ssh",
             "create",
+            "4h",
+            "1h30m",
+            "5m",
             "",
         ]
     ),

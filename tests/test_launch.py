@@ -33,7 +33,7 @@ def test_eia_launch_creates_every_resource_secured_and_tagged(aws, run_cli, reco
 
     assert document["deployment"] == "eia-workshop" and document["region"] == "us-west-2"
     resources = document["resources"]
-    expected = {"role", "instance_profile", "instance_sg", "endpoint_sg", "endpoint", "key_pair"}
+    expected = {"role", "instance_profile", "instance_sg", "endpoint_sg", "endpoint", "key_pair:1"}
     assert expected <= set(resources)
     assert all(resources[key]["action"] == "created" for key in expected)
     [instance] = document["instances"]
@@ -73,7 +73,7 @@ def test_eia_launch_creates_every_resource_secured_and_tagged(aws, run_cli, reco
     assert permission["UserIdGroupPairs"][0]["GroupId"] == resources["instance_sg"]["id"]
 
     # The private key is in the state home, owner-only.
-    key_file = Path(resources["key_pair"]["private_key"])
+    key_file = Path(resources["key_pair:1"]["private_key"])
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert "PRIVATE KEY" in key_file.read_text()
 
@@ -115,7 +115,7 @@ def test_role_policy_is_scoped_to_the_deployment(aws, run_cli):
 def test_inf1_launch_with_ssm_only_opens_nothing_and_needs_no_key(aws, run_cli, recorder):
     document = launch_json(run_cli, "--profile-file", INF1_PROFILE)
     resources = document["resources"]
-    assert "key_pair" not in resources and "endpoint" not in resources
+    assert "key_pair:1" not in resources and "endpoint" not in resources
     [run] = recorder.of("RunInstances")
     assert run.params["InstanceType"] == "inf1.xlarge"
     assert "ElasticInferenceAccelerators" not in run.params
@@ -294,7 +294,7 @@ def test_interrupted_launch_keeps_the_record_and_resumes(aws, run_cli, recorder,
     assert "run the same command again" in " ".join(result.err.split())
     record = json.loads((run_cli.home / "deployments/us-west-2/eia-workshop.json").read_text())
     assert record["status"] == "incomplete"
-    assert {"role", "instance_sg", "endpoint_sg", "key_pair"} <= set(record["resources"])
+    assert {"role", "instance_sg", "endpoint_sg", "key_pair:1"} <= set(record["resources"])
     assert ec2().describe_instances()["Reservations"] == []
 
     recorder.clear()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ PROFILE_FLAGS: dict[str, tuple[str, ...]] = {
     "key_pair": ("access", "key_pair"),
     "ssh_cidr": ("access", "ssh_cidr"),
     "seats": ("seats",),
+    "ttl": ("ttl",),
 }
 REQUIRED_FIELDS = {"name": "--name", "region": "--region", "instance_type": "--instance-type"}
 SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -153,6 +156,13 @@ def clients_for(ctx: Context, region: str):
     return AwsClients(target, factory)
 
 
+def wall_clock(ctx: Context) -> Callable[[], datetime]:
+    """The UTC wall clock: the hooks' (a frozen one in tests), else the real one."""
+    from amazonei_setup.ttl import utc_clock
+
+    return getattr(ctx.hooks, "now", None) or utc_clock
+
+
 def discover_and_plan(ctx: Context, profile: Any):
     from amazonei_setup.catalog import load_catalog
     from amazonei_setup.discover import discover, public_ip_lookup
@@ -164,7 +174,35 @@ def discover_and_plan(ctx: Context, profile: Any):
         discovery = discover(
             clients, catalog, profile, ctx.home, ctx.hooks.ip_lookup or public_ip_lookup
         )
-    return clients, build_plan(profile, discovery, catalog)
+    plan = build_plan(profile, discovery, catalog)
+    _plan_expiry(ctx, plan)
+    return clients, plan
+
+
+def _plan_expiry(ctx: Context, plan: Any) -> None:
+    """The expiry a launch would set (the record's created_at, or now for a new deployment,
+    plus the ttl), and a note when a re-run moves it (existing resources are re-tagged)."""
+    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.ttl import expiry_of, time_left_s, utc_iso
+
+    profile = plan.profile
+    now = wall_clock(ctx)()
+    record = Ledger(ctx.home).load(profile.region, profile.name)
+    created_at = record["created_at"] if record else utc_iso(now)
+    plan.expires_at = expiry_of(created_at, profile.ttl)
+    plan.expires_in_s = time_left_s(plan.expires_at, now)
+    before = record.get("expires_at") if record else None
+    if record is None or before == plan.expires_at:
+        return
+    if plan.expires_at is None:
+        plan.notes.append(f"the ttl is gone: the expiry ({before}) comes off every resource")
+    elif before is None:
+        plan.notes.append(f"a ttl is added: every resource is tagged to expire {plan.expires_at}")
+    else:
+        plan.notes.append(
+            f"the expiry moves to {plan.expires_at} (ttl {profile.ttl} from the first launch, "
+            f"{created_at}): every resource is re-tagged"
+        )
 
 
 def teardown_hint(ctx: Context, profile: Any) -> str:

@@ -14,6 +14,7 @@ from amazonei_setup.commands.context import (
     profile_from_args,
     profile_inputs,
     teardown_hint,
+    wall_clock,
     wizard_applies,
 )
 from amazonei_setup.commands.verify import REPORT_WAIT_S, outcome_of, wait_and_show
@@ -40,6 +41,10 @@ def cmd_launch(ctx: Context) -> int:
     if isinstance(gathered, int):
         return gathered
     profile, wizard, save_to = gathered
+    if ctx.args.handout:
+        from amazonei_setup.handout import check_handout_target
+
+        check_handout_target(Path(ctx.args.handout))
     if ctx.args.dry_run:
         return _launch(ctx, profile, wizard, save_to)
     with Ledger(ctx.home).lock(profile.region, profile.name, f"a launch of '{profile.name}'"):
@@ -128,7 +133,24 @@ def _launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> in
     outcome = _apply(ctx, clients, plan, profile)
     if isinstance(outcome, int):
         return outcome
-    return _await_agents(ctx, clients, plan, profile, outcome, wizard)
+    code = _await_agents(ctx, clients, plan, profile, outcome, wizard)
+    if args.handout:
+        write_handout_note(ctx, Path(args.handout), profile.region, profile.name)
+    return code
+
+
+def write_handout_note(ctx: Context, target: Path, region: str, name: str) -> None:
+    """Write the handout from the record (agent results included) and say where it is."""
+    from amazonei_setup.handout import write_handout
+
+    record = Ledger(ctx.home).load(region, name)
+    if record is None:
+        return
+    markdown, table = write_handout(target, record)
+    ctx.terminal.err.print(
+        f"Handout for {len(record.get('instances', []))} seat(s): {markdown} and {table}",
+        soft_wrap=True,
+    )
 
 
 def _apply(ctx: Context, clients: Any, plan: Any, profile: Any) -> Any:
@@ -144,6 +166,7 @@ def _apply(ctx: Context, clients: Any, plan: Any, profile: Any) -> Any:
         runtime.user_data_key = sandbox_signing_key(ctx.home)
     if ctx.hooks.sleep is not None:
         runtime.sleep = ctx.hooks.sleep
+    runtime.now = wall_clock(ctx)
     remove = teardown_hint(ctx, profile)
     try:
         outcome = apply_plan(plan, runtime)

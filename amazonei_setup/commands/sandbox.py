@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from amazonei_setup.commands.context import Context
-from amazonei_setup.errors import EXIT_OK
+from amazonei_setup.errors import EXIT_OK, InputError
 
 
 def cmd_sandbox(ctx: Context) -> int:
     from amazonei_setup.sandbox import control
 
     action = ctx.args.action
+    throttle = getattr(ctx.args, "throttle", None)
+    if throttle is not None and action != "start":
+        raise InputError(
+            f"--throttle goes with `sandbox start`, not `sandbox {action}`",
+            "amazonei-setup sandbox start --throttle BURST:RATE",
+        )
     if action == "start":
-        info = control.start(ctx.home)
+        info = control.start(ctx.home, throttle=throttle)
     elif action == "stop":
         was_running = control.stop(ctx.home)
         document = {"running": False, "stopped": was_running}
@@ -30,9 +38,19 @@ def cmd_sandbox(ctx: Context) -> int:
                 ctx.terminal.say("sandbox not started; `amazonei-setup sandbox start` starts it")
             return EXIT_OK
         info = found
+    counts = control.throttle_counts(info) if info.running else None
     if ctx.terminal.json:
-        ctx.terminal.emit_json(info.to_dict())
+        ctx.terminal.emit_json({**info.to_dict(), "throttle_counts": counts})
     else:
         state = "running" if info.running else "not running"
         ctx.terminal.say(f"sandbox {state} at {info.endpoint} (pid {info.pid})")
+        if info.throttle is not None:
+            ctx.terminal.say(_throttle_line(info.throttle, counts))
     return EXIT_OK
+
+
+def _throttle_line(setting: str, counts: dict[str, Any] | None) -> str:
+    line = f"throttling API calls at {setting} (BURST:RATE)"
+    if counts:
+        line += f": {counts.get('throttled', 0)} of {counts.get('requests', 0)} calls refused"
+    return line

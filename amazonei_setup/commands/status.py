@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from amazonei_setup.commands.context import Context, clients_for, recorded
+from amazonei_setup.commands.context import Context, clients_for, recorded, wall_clock
 from amazonei_setup.errors import EXIT_OK
 
 
@@ -16,7 +14,7 @@ def cmd_status(ctx: Context) -> int:
 
     catalog = load_catalog()
     records = recorded(ctx, ctx.args.name)
-    now = datetime.now(timezone.utc)
+    now = wall_clock(ctx)()
     rows = [
         deployment_row(
             record,
@@ -30,6 +28,13 @@ def cmd_status(ctx: Context) -> int:
         ctx.terminal.emit_json({"deployments": rows})
     elif rows:
         ctx.terminal.say(deployments_table(rows))
+        if ctx.args.name:
+            from amazonei_setup.render import seat_connect_lines, seats_table
+
+            for row in rows:
+                ctx.terminal.say(seats_table(row))
+                for line in seat_connect_lines(row):
+                    ctx.terminal.err.print(line, soft_wrap=True)
     else:
         ctx.terminal.say(f"No deployments recorded in {ctx.home}.")
     return EXIT_OK

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from amazonei_setup.commands.context import Context, clients_for, confirm, parse_tags
+from amazonei_setup.commands.context import (
+    Context,
+    clients_for,
+    confirm,
+    parse_tags,
+    wall_clock,
+)
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
 
 
@@ -106,20 +112,26 @@ def _real_sleep(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def _finish(ctx: Context, plans: list[Any], verb: str) -> int:
-    """Shared tail of teardown and sweep --delete: show, dry-run or confirm, act, summarise."""
+def _finish(
+    ctx: Context, plans: list[Any], verb: str, extra_json: dict[str, Any] | None = None
+) -> int:
+    """Shared tail of teardown and sweep --delete: show, dry-run or confirm, act, summarise.
+    `extra_json` joins the JSON document (sweep --expired says what expired when)."""
     args = ctx.args
+    extra = extra_json or {}
     pending = [p for p in plans if not p.nothing_to_do]
     _show(ctx, pending)
     if not pending:
         if ctx.terminal.json:
-            ctx.terminal.emit_json({"dry_run": bool(args.dry_run), "deployments": []})
+            ctx.terminal.emit_json({**extra, "dry_run": bool(args.dry_run), "deployments": []})
         else:
             ctx.terminal.say("Nothing to remove: no resource carries these deployments' tags.")
         return EXIT_OK
     if args.dry_run:
         if ctx.terminal.json:
-            ctx.terminal.emit_json({"dry_run": True, "deployments": [p.to_dict() for p in pending]})
+            ctx.terminal.emit_json(
+                {**extra, "dry_run": True, "deployments": [p.to_dict() for p in pending]}
+            )
         else:
             ctx.terminal.say("Dry run: nothing was changed.")
         return EXIT_OK
@@ -140,7 +152,7 @@ def _finish(ctx: Context, plans: list[Any], verb: str) -> int:
         )
         return EXIT_INTERRUPTED
     if ctx.terminal.json:
-        ctx.terminal.emit_json({"dry_run": False, "deployments": summaries})
+        ctx.terminal.emit_json({**extra, "dry_run": False, "deployments": summaries})
     else:
         from amazonei_setup.render import teardown_summary
 
@@ -161,7 +173,10 @@ def cmd_teardown(ctx: Context) -> int:
 
 
 def cmd_sweep(ctx: Context) -> int:
-    """Tagged resources that no local record owns: list them, or with --delete remove them."""
+    """Tagged resources that no local record owns: list them, or with --delete remove them.
+    With --expired: the deployments past their time-to-live instead."""
+    if getattr(ctx.args, "expired", False):
+        return _sweep_expired(ctx)
     from amazonei_setup.inventory import region_inventory
     from amazonei_setup.ledger import Ledger
     from amazonei_setup.teardown import plan_teardown
@@ -194,3 +209,39 @@ def cmd_sweep(ctx: Context) -> int:
         for name, region, _ in orphans
     ]
     return _finish(ctx, plans, "Sweep")
+
+
+def _sweep_expired(ctx: Context) -> int:
+    """Every deployment past its expiry, recorded here or found only by its tags (a workshop
+    launched from a CI machine): list them, or with --delete tear them down the way teardown
+    does. Deployments without a ttl, or not yet expired, are never touched."""
+    from amazonei_setup.expiry import expired_in_region
+    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.render import expired_table
+    from amazonei_setup.teardown import plan_teardown
+
+    ledger = Ledger(ctx.home)
+    records = ledger.all()
+    regions = _regions(ctx, [r["region"] for r in records])
+    if not regions:
+        raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
+    now = wall_clock(ctx)()
+    expired = [
+        found
+        for region in regions
+        for found in expired_in_region(clients_for(ctx, region), region, records, now)
+    ]
+    rows = [found.to_dict() for found in expired]
+    delete = bool(ctx.args.delete)
+    if not ctx.terminal.json:
+        ctx.terminal.say(expired_table(rows, regions, delete))
+    if not delete or not expired:
+        if ctx.terminal.json:
+            done = {"dry_run": bool(ctx.args.dry_run), "deployments": []} if delete else {}
+            ctx.terminal.emit_json({"expired": rows, **done})
+        return EXIT_OK
+    plans = [
+        plan_teardown(clients_for(ctx, found.region), ledger, ctx.home, found.name, found.region)
+        for found in expired
+    ]
+    return _finish(ctx, plans, "Sweep", {"expired": rows})

@@ -104,6 +104,12 @@ def cmd_verify(ctx: Context) -> int:
 
     name = ctx.args.name
     record = recorded(ctx, name)[0]
+    if ctx.args.handout:
+        from pathlib import Path
+
+        from amazonei_setup.handout import check_handout_target
+
+        check_handout_target(Path(ctx.args.handout))
     clients = clients_for(ctx, record["region"])
     instances = instance_res.find(clients, name)
     if not instances:
@@ -111,6 +117,12 @@ def cmd_verify(ctx: Context) -> int:
     reports = wait_and_show(
         ctx, clients, record, [i.id for i in instances], wait_s=float(ctx.args.wait)
     )
+    if ctx.args.handout:
+        from pathlib import Path
+
+        from amazonei_setup.commands.launch import write_handout_note
+
+        write_handout_note(ctx, Path(ctx.args.handout), record["region"], name)
     if ctx.terminal.json:
         ctx.terminal.emit_json({"deployment": name, "region": record["region"], "reports": reports})
     return outcome_of(reports, name)

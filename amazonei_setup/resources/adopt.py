@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from amazonei_setup.errors import AwsFailure
+from amazonei_setup.resources.naming import TAG_EXPIRES
 
 
 def create_or_adopt(
@@ -16,7 +17,8 @@ def create_or_adopt(
     tags: dict[str, str],
     what: str,
 ) -> str:
-    """The ARN of the created resource, or of ours that was already there."""
+    """The ARN of the created resource, or of ours that was already there. Our tags say whose
+    it is; the expiry is not identity (a re-run with another ttl moves it)."""
     try:
         return create()
     except AwsFailure as failure:
@@ -26,7 +28,7 @@ def create_or_adopt(
     ours = found is not None and all(
         found["tags"].get(key) == value
         for key, value in tags.items()
-        if key.startswith("amazonei-setup:")
+        if key.startswith("amazonei-setup:") and key != TAG_EXPIRES
     )
     if not ours:
         raise AwsFailure(

@@ -51,18 +51,24 @@ def find(clients: AwsClients, vpc_id: str, service_name: str) -> dict[str, Any] 
     return _summary(live[0]) if live else None
 
 
+DNS_ATTRIBUTES = (
+    ("enableDnsSupport", "EnableDnsSupport"),
+    ("enableDnsHostnames", "EnableDnsHostnames"),
+)
+
+
 def vpc_dns_missing(clients: AwsClients, vpc_id: str) -> list[str]:
-    """Which of the two VPC DNS attributes private DNS needs are off."""
-    missing = []
-    with aws_errors(f"reading the DNS settings of {vpc_id}"):
-        for attribute, key in (
-            ("enableDnsSupport", "EnableDnsSupport"),
-            ("enableDnsHostnames", "EnableDnsHostnames"),
-        ):
+    """Which of the two VPC DNS attributes private DNS needs are off (both read at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def is_off(attribute: str, key: str) -> bool:
+        with aws_errors(f"reading the DNS settings of {vpc_id}"):
             found = clients.ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)
-            if not found[key]["Value"]:
-                missing.append(key)
-    return missing
+        return not found[key]["Value"]
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vpc-dns") as pool:
+        off = list(pool.map(lambda pair: is_off(*pair), DNS_ATTRIBUTES))
+    return [key for (_, key), missing in zip(DNS_ATTRIBUTES, off, strict=True) if missing]
 
 
 def enable_vpc_dns(clients: AwsClients, vpc_id: str, attributes: list[str]) -> None:

@@ -55,13 +55,16 @@ def add_role(clients: AwsClients, profile_name: str, role_name: str) -> None:
                 raise
 
 
-def delete(clients: AwsClients, profile_name: str) -> bool:
-    """Take the roles out, then delete the profile; False when it was already gone."""
-    found = find(clients, profile_name)
-    if found is None:
-        return False
+def delete(clients: AwsClients, profile_name: str, roles: list[str] | None = None) -> bool:
+    """Take the roles out (those given, else those it holds now), then delete the profile;
+    False when it was already gone."""
+    if roles is None:
+        found = find(clients, profile_name)
+        if found is None:
+            return False
+        roles = found["roles"]
     with aws_errors(f"deleting instance profile {profile_name}"):
-        for role in found["roles"]:
+        for role in roles:
             try:
                 clients.iam.remove_role_from_instance_profile(
                     InstanceProfileName=profile_name, RoleName=role

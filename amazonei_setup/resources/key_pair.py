@@ -8,7 +8,7 @@ from typing import Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
 from amazonei_setup.paths import write_private
-from amazonei_setup.resources.naming import tag_specifications
+from amazonei_setup.resources.naming import key_pair_names_pattern, tag_dict, tag_specifications
 
 
 def find(clients: AwsClients, key_name: str) -> dict[str, Any] | None:
@@ -21,8 +21,6 @@ def find(clients: AwsClients, key_name: str) -> dict[str, Any] | None:
             raise
     if not pairs:
         return None
-    from amazonei_setup.resources.naming import tag_dict
-
     return {
         "id": pairs[0].get("KeyPairId", key_name),
         "name": pairs[0]["KeyName"],
@@ -32,6 +30,25 @@ def find(clients: AwsClients, key_name: str) -> dict[str, Any] | None:
 
 def private_key_path(home: Path, region: str, key_name: str) -> Path:
     return home / "keys" / region / f"{key_name}.pem"
+
+
+def private_key_files(home: Path, region: str, deployment: str) -> list[Path]:
+    """Every seat's private key file of the deployment that is still in the state home."""
+    folder = home / "keys" / region
+    found = {
+        path
+        for pattern in key_pair_names_pattern(deployment)
+        for path in folder.glob(f"{pattern}.pem")
+    }
+    return sorted(found)
+
+
+def find_named(clients: AwsClients, key_names: list[str]) -> dict[str, dict[str, Any]]:
+    """The key pairs among `key_names` that exist, by name: one call for every seat."""
+    if not key_names:
+        return {}
+    found = find_tagged(clients, [{"Name": "key-name", "Values": key_names}])
+    return {pair["name"]: pair for pair in found}
 
 
 def create(
@@ -65,8 +82,6 @@ def create(
 
 
 def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from amazonei_setup.resources.naming import tag_dict
-
     with aws_errors("listing key pairs"):
         pairs = clients.ec2.describe_key_pairs(Filters=filters)["KeyPairs"]
     return [

@@ -10,16 +10,24 @@ TAG_MANAGED = "amazonei-setup:managed"
 TAG_SEAT = "amazonei-setup:seat"
 TAG_ENDPOINT_USER_PREFIX = "amazonei-setup:user:"
 TAG_REGION = "amazonei-setup:region"
+TAG_EXPIRES = "amazonei-setup:expires-at"  # ISO-8601 UTC; `sweep --expired` reads it
 PREFIX = "amazonei-setup"
 IAM_PATH = "/amazonei-setup/"  # roles and instance profiles live under it: easy to list, to scope
 
 
 def deployment_tags(
-    name: str, region: str, user_tags: dict[str, str] | None = None
+    name: str,
+    region: str,
+    user_tags: dict[str, str] | None = None,
+    expires_at: str | None = None,
 ) -> dict[str, str]:
     """The user's tags plus ours (ours win: they are what teardown trusts). The region tag
-    lets global IAM resources be told apart per region."""
-    return {**(user_tags or {}), TAG_DEPLOYMENT: name, TAG_MANAGED: "true", TAG_REGION: region}
+    lets global IAM resources be told apart per region; the expiry tag lets a deployment
+    whose record is elsewhere (a CI machine's) be swept once its time-to-live has passed."""
+    tags = {**(user_tags or {}), TAG_DEPLOYMENT: name, TAG_MANAGED: "true", TAG_REGION: region}
+    if expires_at is not None:
+        tags[TAG_EXPIRES] = expires_at
+    return tags
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -47,8 +55,16 @@ def endpoint_sg_name(name: str) -> str:
     return f"{PREFIX}-{name}-endpoint"
 
 
-def key_pair_name(name: str) -> str:
-    return f"{PREFIX}-{name}"
+def key_pair_name(name: str, seat: int = 1) -> str:
+    """One key pair per seat, so a workshop hands each attendee only their own key. Seat 1 keeps
+    the plain name; '.' cannot occur in deployment names, so `demo.seat2` never collides with a
+    deployment called `demo-seat2`."""
+    return f"{PREFIX}-{name}" if seat == 1 else f"{PREFIX}-{name}.seat{seat}"
+
+
+def key_pair_names_pattern(name: str) -> tuple[str, str]:
+    """Glob patterns matching every seat's key pair name of a deployment (for its key files)."""
+    return f"{PREFIX}-{name}", f"{PREFIX}-{name}.seat*"
 
 
 def report_parameter_prefix(name: str) -> str:

@@ -136,16 +136,39 @@ def put_policy(clients: AwsClients, role_name: str, document: dict[str, Any]) ->
         )
 
 
-def delete(clients: AwsClients, role_name: str) -> bool:
-    """Inline policies, then attached ones, then the role (AWS refuses any other order)."""
+def delete_policies(clients: AwsClients, role_name: str) -> bool:
+    """Its inline and its attached policies, both lists at once; False when the role is gone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def inline() -> None:
+        for policy in clients.iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+            clients.iam.delete_role_policy(RoleName=role_name, PolicyName=policy)
+
+    def attached() -> None:
+        found = clients.iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+        for policy in found:
+            clients.iam.detach_role_policy(RoleName=role_name, PolicyArn=policy["PolicyArn"])
+
+    with aws_errors(f"removing the policies of IAM role {role_name}"):
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="role-policies") as pool:
+            futures = [pool.submit(inline), pool.submit(attached)]
+        try:
+            for future in futures:
+                future.result()
+        except Exception as exc:
+            if is_error(exc, "NoSuchEntity"):
+                return False
+            raise
+    return True
+
+
+def delete(clients: AwsClients, role_name: str, *, policies_gone: bool = False) -> bool:
+    """Inline and attached policies, then the role (AWS refuses any other order); the role
+    must be out of its instance profile by then. False when it was already gone."""
+    if not policies_gone and not delete_policies(clients, role_name):
+        return False
     with aws_errors(f"deleting IAM role {role_name}"):
         try:
-            inline = clients.iam.list_role_policies(RoleName=role_name)["PolicyNames"]
-            for policy in inline:
-                clients.iam.delete_role_policy(RoleName=role_name, PolicyName=policy)
-            attached = clients.iam.list_attached_role_policies(RoleName=role_name)
-            for policy in attached["AttachedPolicies"]:
-                clients.iam.detach_role_policy(RoleName=role_name, PolicyArn=policy["PolicyArn"])
             clients.iam.delete_role(RoleName=role_name)
         except Exception as exc:
             if is_error(exc, "NoSuchEntity"):

@@ -64,17 +64,23 @@ def rules_of(group: dict[str, Any]) -> set[Rule]:
 
 def find(clients: AwsClients, vpc_id: str, group_name: str) -> dict[str, Any] | None:
     """The group with this name in this VPC: its id and its ingress rules."""
-    with aws_errors(f"looking up security group {group_name}"):
+    return find_named(clients, vpc_id, [group_name]).get(group_name)
+
+
+def find_named(clients: AwsClients, vpc_id: str, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The groups among `names` in this VPC, by name: one call for all of them."""
+    with aws_errors(f"looking up security groups {', '.join(names)}"):
         groups = clients.ec2.describe_security_groups(
             Filters=[
                 {"Name": "vpc-id", "Values": [vpc_id]},
-                {"Name": "group-name", "Values": [group_name]},
+                {"Name": "group-name", "Values": names},
             ]
         )["SecurityGroups"]
-    if not groups:
-        return None
-    group = groups[0]
-    return {"id": group["GroupId"], "name": group_name, "rules": rules_of(group)}
+    return {
+        g["GroupName"]: {"id": g["GroupId"], "name": g["GroupName"], "rules": rules_of(g)}
+        for g in groups
+        if g["GroupName"] in names
+    }
 
 
 def create(

@@ -3,6 +3,8 @@
 State lives in `<home>/sandbox/`: `sandbox.json` (pid, port, endpoint; 0600), `server.log`,
 `user-data.key` (the key user data is signed with; the server runs only what it signs) and
 `instances/<id>/` (each simulated instance: status.json and its root directory).
+`start(home, throttle="BURST:RATE")` (or AMAZONEI_SANDBOX_THROTTLE) starts a server that rate-limits
+API calls as AWS does (throttle.py); `throttle_counts` asks it what it refused.
 The server only ever listens on 127.0.0.1, and a pid is signalled only after checking that it
 still runs our server (or, for a simulated instance, its script in its own root): pids get reused.
 """
@@ -26,11 +28,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import amazonei_setup
-from amazonei_setup.errors import SetupError
+from amazonei_setup.errors import InputError, SetupError
 from amazonei_setup.paths import private_dir, write_private_json
 
 SERVER_MODULE = "amazonei_setup.sandbox.server"
 HEALTH_PATH = "/__amazonei-setup/sandbox/health"  # answered by server.SeedingMiddleware
+THROTTLE_PATH = "/__amazonei-setup/sandbox/throttle"  # answered by throttle.ThrottleMiddleware
 SERVICE_ID = "amazonei-setup-sandbox"
 DUMMY_CREDENTIAL = "testing"
 _LOOPBACK_HOSTS = {"127.0.0.1"}
@@ -52,17 +55,36 @@ class SandboxInfo:
     port: int
     pid: int
     running: bool
+    throttle: str | None = None  # BURST:RATE the server throttles at, None when it does not
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def start(home: Path, timeout_s: float = 30) -> SandboxInfo:
-    """The running sandbox of this home, or a new one started in the background."""
+def start(home: Path, timeout_s: float = 30, throttle: str | None = None) -> SandboxInfo:
+    """The running sandbox of this home, or a new one started in the background.
+
+    `throttle` ("BURST:RATE" or "off"; default AMAZONEI_SANDBOX_THROTTLE, else off) rate-limits
+    a new server's API calls (throttle.py). A running server is reused as it is, unless an
+    explicit `throttle` differs from its own: that is an InputError (stop it first). A malformed
+    setting, explicit or from the environment, is an InputError before anything starts."""
+    from amazonei_setup.sandbox.throttle import ENV_VAR, parse_setting
+
+    if throttle is not None:
+        setting = parse_setting(throttle)
+    else:
+        setting = parse_setting(os.environ.get(ENV_VAR), source=ENV_VAR)
+    wanted = str(setting) if setting is not None else None
     folder = private_dir(home / "sandbox")
     with _exclusive(folder / ".lock"):  # two `start`s at once must not start two servers
         current = status(home)
         if current is not None and current.running:
+            if throttle is not None and current.throttle != wanted:
+                raise InputError(
+                    f"the sandbox already runs at {current.endpoint} with throttling "
+                    f"{current.throttle or 'off'}, not {wanted or 'off'}",
+                    "stop it first (`amazonei-setup sandbox stop`), then start it again",
+                )
             return current
         if current is not None:
             _terminate(current.pid, timeout_s=5)  # ours but not answering: do not leave it
@@ -71,7 +93,7 @@ def start(home: Path, timeout_s: float = 30) -> SandboxInfo:
         from amazonei_setup.userdata import sandbox_signing_key
 
         sandbox_signing_key(home)
-        info = _launch(folder, timeout_s, home)
+        info = _launch(folder, timeout_s, home, wanted)
         write_private_json(_state_file(home), _state_document(info))
         return info
 
@@ -94,7 +116,7 @@ def status(home: Path) -> SandboxInfo | None:
     if recorded is None:
         return None
     running = _is_our_server(recorded.pid) and _answers(recorded.endpoint, recorded.pid)
-    return SandboxInfo(recorded.endpoint, recorded.port, recorded.pid, running)
+    return SandboxInfo(recorded.endpoint, recorded.port, recorded.pid, running, recorded.throttle)
 
 
 def sandbox_environment(info: SandboxInfo) -> dict[str, str]:
@@ -115,7 +137,12 @@ def _state_file(home: Path) -> Path:
 
 
 def _state_document(info: SandboxInfo) -> dict[str, Any]:
-    return {"endpoint": info.endpoint, "port": info.port, "pid": info.pid}
+    return {
+        "endpoint": info.endpoint,
+        "port": info.port,
+        "pid": info.pid,
+        "throttle": info.throttle,
+    }
 
 
 def _read_state(home: Path) -> SandboxInfo | None:
@@ -137,7 +164,14 @@ def _info_from(document: dict[str, Any], running: bool) -> SandboxInfo:
     port = int(document["port"])
     if urlsplit(endpoint).hostname not in _LOOPBACK_HOSTS or urlsplit(endpoint).port != port:
         raise ValueError(f"endpoint {endpoint!r} is not 127.0.0.1:{port}")
-    return SandboxInfo(endpoint=endpoint, port=port, pid=int(document["pid"]), running=running)
+    throttle = document.get("throttle")
+    return SandboxInfo(
+        endpoint=endpoint,
+        port=port,
+        pid=int(document["pid"]),
+        running=running,
+        throttle=str(throttle) if throttle is not None else None,
+    )
 
 
 # --- starting -----------------------------------------------------------------------------
@@ -153,10 +187,10 @@ def _exclusive(lock_file: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _launch(folder: Path, timeout_s: float, home: Path) -> SandboxInfo:
+def _launch(folder: Path, timeout_s: float, home: Path, throttle: str | None = None) -> SandboxInfo:
     ready = folder / "server.ready.json"
     ready.unlink(missing_ok=True)
-    process = _spawn(folder, ready, home)
+    process = _spawn(folder, ready, home, throttle)
     try:
         return _wait_until_ready(process, ready, folder / "server.log", timeout_s)
     except BaseException:
@@ -171,9 +205,17 @@ def _server_command(ready: Path, home: Path | None = None) -> list[str]:
     return command + (["--home", str(home)] if home is not None else [])
 
 
-def _spawn(folder: Path, ready: Path, home: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start the server detached from our terminal and session, logging to server.log."""
+def _spawn(
+    folder: Path, ready: Path, home: Path | None = None, throttle: str | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the server detached from our terminal and session, logging to server.log;
+    `throttle` (BURST:RATE, None for off) reaches it through the environment."""
+    from amazonei_setup.sandbox.throttle import ENV_VAR
+
     env = dict(os.environ)
+    env.pop(ENV_VAR, None)
+    if throttle is not None:
+        env[ENV_VAR] = throttle
     # The child must import this very copy of the package, wherever it was started from.
     package_root = str(Path(amazonei_setup.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
@@ -238,6 +280,20 @@ def _tail(log: Path) -> str:
 
 
 # --- health and identity ------------------------------------------------------------------
+
+
+def throttle_counts(info: SandboxInfo, timeout_s: float = 2.0) -> dict[str, Any] | None:
+    """What the running server's throttle let through and refused (see throttle.py), or None
+    when it does not answer."""
+    if urlsplit(info.endpoint).hostname not in _LOOPBACK_HOSTS:
+        return None
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(info.endpoint + THROTTLE_PATH, timeout=timeout_s) as response:
+            document = json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def _answers(endpoint: str, pid: int, timeout_s: float = 1.0) -> bool:

@@ -1,9 +1,11 @@
 """The sandbox's background process: moto on 127.0.0.1, each region seeded on first use.
 
-Run as `python -m amazonei_setup.sandbox.server --port 0 --ready-file PATH [--home HOME]`. Once it
-listens it writes PATH (0600, atomically) as `{"pid", "port", "endpoint"}`; it exits on SIGTERM or
-SIGINT. With `--home`, instances launched through it run their (signed) user data as simulated
-instances (instances.py); those still running are killed when the server stops.
+Run as `python -m amazonei_setup.sandbox.server --port 0 --ready-file PATH [--home HOME]
+[--throttle BURST:RATE]`. Once it listens it writes PATH (0600, atomically) as `{"pid", "port",
+"endpoint", "throttle"}`; it exits on SIGTERM or SIGINT. With `--home`, instances launched through
+it run their (signed) user data as simulated instances (instances.py); those still running are
+killed when the server stops. With `--throttle` (or AMAZONEI_SANDBOX_THROTTLE), API calls are
+rate-limited as AWS does it (throttle.py).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from amazonei_setup.paths import write_private_json
-from amazonei_setup.sandbox.control import HEALTH_PATH, SERVICE_ID
+from amazonei_setup.sandbox.control import HEALTH_PATH, SERVICE_ID, THROTTLE_PATH
 
 if TYPE_CHECKING:
     from amazonei_setup.sandbox.instances import SimulatedInstances
+    from amazonei_setup.sandbox.throttle import ThrottleSetting
 
 LOOPBACK = "127.0.0.1"
 _log = logging.getLogger("amazonei_setup.sandbox.server")
@@ -234,10 +237,18 @@ def _warm_up() -> None:
     import amazonei_setup.sandbox.seed  # noqa: F401
 
 
-def serve(port: int, ready_file: Path | None, home: Path | None = None) -> None:
+def serve(
+    port: int,
+    ready_file: Path | None,
+    home: Path | None = None,
+    throttle: ThrottleSetting | None = None,
+) -> None:
     """Serve on 127.0.0.1 until SIGTERM/SIGINT; write `ready_file` once listening. With `home`,
-    run the signed user data of launched instances (see instances.py)."""
+    run the signed user data of launched instances (see instances.py); with `throttle`,
+    refuse API calls beyond its rates (see throttle.py)."""
     from werkzeug.serving import WSGIRequestHandler, make_server
+
+    from amazonei_setup.sandbox.throttle import Throttle, ThrottleMiddleware
 
     class QuietHandler(WSGIRequestHandler):
         """No line per request in server.log; errors are still logged."""
@@ -246,7 +257,9 @@ def serve(port: int, ready_file: Path | None, home: Path | None = None) -> None:
             return None
 
     app = SeedingMiddleware(moto_app())
-    server = make_server(LOOPBACK, port, app, threaded=True, request_handler=QuietHandler)
+    limits = Throttle(throttle) if throttle is not None else None
+    outer = ThrottleMiddleware(app, limits, THROTTLE_PATH)  # refused calls reach nothing else
+    server = make_server(LOOPBACK, port, outer, threaded=True, request_handler=QuietHandler)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -261,7 +274,12 @@ def serve(port: int, ready_file: Path | None, home: Path | None = None) -> None:
     )
     thread.start()
     threading.Thread(target=_warm_up, name="sandbox-warm-up", daemon=True).start()
-    document = {"pid": os.getpid(), "port": actual_port, "endpoint": endpoint}
+    document = {
+        "pid": os.getpid(),
+        "port": actual_port,
+        "endpoint": endpoint,
+        "throttle": str(throttle) if throttle is not None else None,
+    }
     try:
         if ready_file is not None:
             write_private_json(ready_file, document)
@@ -281,9 +299,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--ready-file", type=Path, help="JSON {pid, port, endpoint} once ready")
     parser.add_argument("--home", type=Path, help="state home: run launched instances' user data")
+    parser.add_argument(
+        "--throttle",
+        metavar="BURST:RATE",
+        help="rate-limit API calls like AWS (default: $AMAZONEI_SANDBOX_THROTTLE, else off)",
+    )
     args = parser.parse_args(argv)
+    from amazonei_setup.errors import InputError
+    from amazonei_setup.sandbox.throttle import ENV_VAR, parse_setting
+
+    try:
+        if args.throttle is not None:
+            throttle = parse_setting(args.throttle)
+        else:
+            throttle = parse_setting(os.environ.get(ENV_VAR), source=ENV_VAR)
+    except InputError as error:
+        parser.error(f"{error.message}; {error.hint}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    serve(args.port, args.ready_file, args.home)
+    if throttle is not None:
+        _log.info("throttling API calls at %s (BURST:RATE)", throttle)
+    serve(args.port, args.ready_file, args.home, throttle)
     return 0
 
 

@@ -87,16 +87,26 @@ class WizardResult:
             return plan
         from amazonei_setup.plan import PlannedResource
 
-        for index, resource in enumerate(plan.resources):
-            if resource.key == "key_pair":
-                plan.resources[index] = PlannedResource(
-                    "key_pair",
-                    "key-pair",
-                    pending.name,
-                    "create",
-                    details={"owned": False, "import": str(pending.key.path)},
-                    why=f"import of {pending.key.path} (after you confirm)",
+        # The review planned a created key per seat; the import is one key for every seat.
+        first = next(i for i, r in enumerate(plan.resources) if r.kind == "key-pair")
+        planned = [r for r in plan.resources if r.kind != "key-pair"]
+        for resource in planned:
+            if resource.kind == "ec2-instance":
+                resource.depends_on = tuple(
+                    "key_pair" if d.startswith("key_pair") else d for d in resource.depends_on
                 )
+        planned.insert(
+            first,
+            PlannedResource(
+                "key_pair",
+                "key-pair",
+                pending.name,
+                "create",
+                details={"owned": False, "import": str(pending.key.path)},
+                why=f"import of {pending.key.path} (after you confirm)",
+            ),
+        )
+        plan.resources = planned
         return plan
 
     def rows(self, plan: Any = None) -> list[tuple[str, str, str]]:

@@ -1,0 +1,123 @@
+"""The workshop handout: one row per seat with how to connect, which key file, and what the
+agent found, as Markdown (to print or share) and CSV (to mail-merge), from the record alone."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.errors import InputError
+from amazonei_setup.paths import write_private
+
+COLUMNS = ("seat", "instance_id", "availability_zone", "address", "connect", "key_file", "agent")
+
+
+def handout_paths(target: Path) -> tuple[Path, Path]:
+    """`F.md` and `F.csv` side by side, whichever of the two (or neither) F names."""
+    stem = target.with_suffix("") if target.suffix.lower() in (".md", ".csv") else target
+    return stem.with_name(stem.name + ".md"), stem.with_name(stem.name + ".csv")
+
+
+def check_handout_target(target: Path) -> None:
+    """Fail before anything is launched, not after, when the handout cannot be written."""
+    for path in handout_paths(target):
+        if not path.parent.is_dir():
+            raise InputError(
+                f"cannot write the handout {path}: {path.parent} is not a folder",
+                "create the folder first, or pass --handout with a path in an existing one",
+            )
+
+
+def _key_file(record: dict[str, Any], seat: int) -> str:
+    resources = record.get("resources", {})
+    own = resources.get(f"key_pair:{seat}")
+    if own and own.get("private_key"):
+        return str(own["private_key"])
+    shared = resources.get("key_pair")
+    if shared:
+        return f"(your own private key for {shared['name']})"
+    return "(none: Session Manager)"
+
+
+def _agent(entry: dict[str, Any], deployment: str) -> str:
+    result = entry.get("agent")
+    return str(result) if result else f"pending (`amazonei-setup verify {deployment}`)"
+
+
+def handout_rows(record: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per seat, in seat order."""
+    rows = []
+    for entry in sorted(record.get("instances", []), key=lambda e: int(e.get("seat", 0))):
+        seat = int(entry.get("seat", 0))
+        rows.append(
+            {
+                "seat": str(seat),
+                "instance_id": str(entry.get("id", "")),
+                "availability_zone": str(entry.get("availability_zone") or ""),
+                "address": str(
+                    entry.get("public_dns")
+                    or entry.get("public_ip")
+                    or entry.get("private_ip")
+                    or ""
+                ),
+                "connect": str(entry.get("connect", "")),
+                "key_file": _key_file(record, seat),
+                "agent": _agent(entry, record["name"]),
+            }
+        )
+    return rows
+
+
+def render_csv(rows: list[dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(record: dict[str, Any], rows: list[dict[str, str]]) -> str:
+    profile = record.get("profile", {})
+    accelerator = profile.get("accelerator")
+    hardware = profile.get("instance_type", "?") + (
+        f" + {accelerator}" if accelerator not in (None, "none") else ""
+    )
+    lines = [
+        f"# Workshop handout: {record['name']} ({record['region']})",
+        "",
+        f"{len(rows)} seat(s) of {hardware}.",
+    ]
+    if record.get("expires_at"):
+        lines.append(f"The instances are removed after {record['expires_at']} (time-to-live).")
+    lines += [
+        "Each key file belongs to one seat: give every attendee only their own.",
+        "",
+        "| Seat | Instance | AZ | Connect | Key file | Agent |",
+        "|---:|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = [
+            row["seat"],
+            f"`{row['instance_id']}`",
+            row["availability_zone"],
+            f"`{row['connect']}`",
+            f"`{row['key_file']}`" if row["key_file"].startswith("/") else row["key_file"],
+            row["agent"],
+        ]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_handout(target: Path, record: dict[str, Any]) -> tuple[Path, Path]:
+    """Write both files (0600: they say where every seat's private key is)."""
+    markdown_path, csv_path = handout_paths(target)
+    rows = handout_rows(record)
+    write_private(markdown_path, render_markdown(record, rows))
+    write_private(csv_path, render_csv(rows))
+    return markdown_path, csv_path
