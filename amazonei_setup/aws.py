@@ -59,6 +59,9 @@ class AwsClients:
         self._lock = threading.Lock()
 
     def client(self, service: str) -> Any:
+        made = self._clients.get(service)
+        if made is not None:  # no lock: a thread making another client must not hold this up
+            return made
         with self._lock:
             if service not in self._clients:
                 from botocore.config import Config

@@ -491,6 +491,9 @@ def _discover(
     region = profile.region
     keys = seat_keys(profile, home)
     existing = Existing()
+    # Clients are made one at a time; EC2's (the largest model) is on the critical path, so it
+    # comes first rather than queueing behind STS and IAM.
+    clients.client("ec2")
     with ThreadPoolExecutor(max_workers=12, thread_name_prefix="discover") as pool:
         identity = pool.submit(caller_identity, clients)
         own = _own_lookups(pool, clients, profile, keys)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ class Context:
     terminal: Terminal
     hooks: Any
     home: Path
+    clients: dict[str, Any] = field(default_factory=dict)  # by region: one session each
 
 
 def parse_tags(pairs: list[str]) -> dict[str, str]:
@@ -142,6 +143,14 @@ def target_for(ctx: Context, region: str):
 
 
 def clients_for(ctx: Context, region: str):
+    """The region's clients, made once per command: botocore loads a service's model per
+    session (EC2's takes a fifth of a second), so a second session would load it again."""
+    if region not in ctx.clients:
+        ctx.clients[region] = _new_clients(ctx, region)
+    return ctx.clients[region]
+
+
+def _new_clients(ctx: Context, region: str):
     from amazonei_setup.aws import AwsClients
 
     target = target_for(ctx, region)
