@@ -52,10 +52,8 @@ def plan_table(plan: Any) -> Group:
     table.add_row("use", "subnet", cell(discovery.subnets[0].id, f"AZ failover order: {zones}"))
     ami = discovery.ami
     table.add_row("use", "ami", cell(ami.id, f"{ami.name} (from {ami.source})"))
-    for resource in plan.resources:
-        style = ACTION_STYLE.get(resource.action, "")
-        label = resource_label(resource.name, resource.id)
-        table.add_row(Text(resource.action, style=style), resource.kind, cell(label, resource.why))
+    for action, kind, label, why in plan_rows(plan.resources):
+        table.add_row(Text(action, style=ACTION_STYLE.get(action, "")), kind, cell(label, why))
     cost = plan.cost
     lines = [
         Text(
@@ -70,6 +68,38 @@ def plan_table(plan: Any) -> Group:
         lines.append(expiry)
     lines += [Text(f"Note: {note}", style="yellow") for note in plan.notes]
     return Group(table, *lines)
+
+
+SEAT_ROWS_SHOWN = 3  # more seats alike than this fold into one row
+
+
+def plan_rows(resources: list[Any]) -> list[tuple[str, str, str, str]]:
+    """(action, kind, name, why) per row; a workshop's seats that share kind and action fold
+    into one row, so a 20-seat plan stays one screen."""
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for resource in resources:
+        if ":" in resource.key:
+            groups.setdefault((resource.kind, resource.action), []).append(resource)
+    rows: list[tuple[str, str, str, str]] = []
+    for resource in resources:
+        group = groups.get((resource.kind, resource.action), []) if ":" in resource.key else []
+        if len(group) > SEAT_ROWS_SHOWN:
+            if resource is group[0]:
+                first, last = group[0], group[-1]
+                why = first.why
+                if resource.kind == "key-pair" and first.details.get("path"):
+                    folder = first.details["path"].rsplit("/", 1)[0]
+                    why = (
+                        f"one per seat; private keys saved in {folder}/"
+                        if first.action != "reuse"
+                        else ""
+                    )
+                label = f"{len(group)} seats: {first.name} … {last.name}"
+                rows.append((resource.action, resource.kind, label, why))
+            continue
+        label = resource_label(resource.name, resource.id)
+        rows.append((resource.action, resource.kind, label, resource.why))
+    return rows
 
 
 def expiry_line(plan: Any) -> Text | None:

@@ -4,6 +4,7 @@ with fault injection, a fake clock, and an independent count of what a deploymen
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,35 @@ def child_env(**extra: str) -> dict[str, str]:
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
     env.update(extra)
     return env
+
+
+def agent_publishes(hooks: Any, report_for: Any, deployment: str = "eia-workshop") -> None:
+    """Stand in for the on-instance agent: publish a report right after each launch."""
+
+    def publish(model, http_response, parsed, **_):
+        ssm = boto3.client("ssm", region_name="us-west-2")
+        for item in parsed.get("Instances", []):
+            report = report_for(item["InstanceId"])
+            if report is not None:
+                ssm.put_parameter(
+                    Name=f"/amazonei-setup/{deployment}/{item['InstanceId']}/report",
+                    Value=json.dumps(report),
+                    Type="String",
+                    Overwrite=True,
+                )
+
+    on_event(hooks, "after-call.ec2.RunInstances", publish)
+
+
+def sample_report(status: str = "passed", reason: str | None = None) -> dict[str, Any]:
+    return {
+        "status": status,
+        "reason": reason,
+        "accelerator": {"kind": "eia", "ok": status == "passed", "simulated": True},
+        "smoke_test": {
+            "ok": True,
+            "framework": "numpy",
+            "device": "cpu",
+            "latency_ms": {"p50": 222.78, "p90": 230.0, "p99": 240.0},
+        },
+    }

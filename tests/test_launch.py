@@ -9,7 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support import on_event
+from support import agent_publishes, on_event, sample_report
 
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, TAG_MANAGED
 
@@ -320,38 +320,6 @@ def test_save_profile_writes_a_private_replayable_file(aws, run_cli, tmp_path):
     replay = run_cli("plan", "--output", "json", "--profile-file", str(saved))
     assert replay.code == 0, replay.err
     assert json.loads(replay.out)["hardware"]["instance_type"] == "inf1.xlarge"
-
-
-def agent_publishes(hooks, report_for):
-    """Stand in for the on-instance agent: publish a report right after each launch."""
-
-    def publish(model, http_response, parsed, **_):
-        ssm = boto3.client("ssm", region_name="us-west-2")
-        for item in parsed.get("Instances", []):
-            report = report_for(item["InstanceId"])
-            if report is not None:
-                ssm.put_parameter(
-                    Name=f"/amazonei-setup/eia-workshop/{item['InstanceId']}/report",
-                    Value=json.dumps(report),
-                    Type="String",
-                    Overwrite=True,
-                )
-
-    on_event(hooks, "after-call.ec2.RunInstances", publish)
-
-
-def sample_report(status: str = "passed", reason: str | None = None) -> dict:
-    return {
-        "status": status,
-        "reason": reason,
-        "accelerator": {"kind": "eia", "ok": status == "passed", "simulated": True},
-        "smoke_test": {
-            "ok": True,
-            "framework": "numpy",
-            "device": "cpu",
-            "latency_ms": {"p50": 222.78, "p90": 230.0, "p99": 240.0},
-        },
-    }
 
 
 def test_launch_waits_for_the_agent_and_shows_cost_per_100k(aws, run_cli, hooks):

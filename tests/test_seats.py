@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
-from support import leftovers, nothing_left, on_event
+from support import agent_publishes, leftovers, nothing_left, on_event, sample_report
 
 from amazonei_setup.resources.naming import TAG_SEAT
 
@@ -185,3 +185,33 @@ def test_seats_share_one_progress_display(aws, run_cli):
     assert "created ec2-instance" not in result.err and "created key-pair" not in result.err
     [bar] = [line for line in result.err.splitlines() if line.strip().startswith("seats")]
     assert "6/6" in bar and "6 key pair(s)" in bar
+
+
+def test_handout_carries_each_seats_agent_result_and_verify_refreshes_it(
+    aws, run_cli, hooks, tmp_path
+):
+    def seat_of(instance_id: str) -> str:
+        [reservation] = ec2().describe_instances(InstanceIds=[instance_id])["Reservations"]
+        tags = reservation["Instances"][0]["Tags"]
+        return next(tag["Value"] for tag in tags if tag["Key"] == TAG_SEAT)
+
+    def report(instance_id: str) -> dict:
+        failed = seat_of(instance_id) == "2"
+        return sample_report("failed", "no accelerator") if failed else sample_report()
+
+    agent_publishes(hooks, report)
+    target = tmp_path / "workshop.csv"
+    result = run_cli(
+        "launch", "--profile-file", EIA_PROFILE, "--yes", "--seats", "3", "--handout", str(target)
+    )
+    assert result.code == 3  # one seat's checks failed: the launch says so
+    rows = list(csv.DictReader(target.open()))
+    assert [(row["seat"], row["agent"]) for row in rows] == [
+        ("1", "passed"), ("2", "failed"), ("3", "passed"),
+    ]  # fmt: skip
+    assert "| 2 |" in (tmp_path / "workshop.md").read_text()
+
+    target.unlink()
+    again = run_cli("verify", NAME, "--handout", str(target))
+    assert again.code == 3
+    assert [row["agent"] for row in csv.DictReader(target.open())] == ["passed", "failed", "passed"]

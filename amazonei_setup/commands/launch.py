@@ -133,10 +133,11 @@ def _launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> in
     outcome = _apply(ctx, clients, plan, profile)
     if isinstance(outcome, int):
         return outcome
-    code = _await_agents(ctx, clients, plan, profile, outcome, wizard)
-    if args.handout:
-        write_handout_note(ctx, Path(args.handout), profile.region, profile.name)
-    return code
+    try:
+        return _await_agents(ctx, clients, plan, profile, outcome, wizard)
+    finally:  # failed checks too: the handout shows which seats need help
+        if args.handout:
+            write_handout_note(ctx, Path(args.handout), profile.region, profile.name)
 
 
 def write_handout_note(ctx: Context, target: Path, region: str, name: str) -> None:
