@@ -36,10 +36,6 @@ class Terminal:
             self.err.print(Text(line), soft_wrap=True)
 
 
-def _is_seat_step(resource: Any) -> bool:
-    return ":" in resource.key  # instance:N, key_pair:N
-
-
 class RichReporter:
     """Apply's progress on stderr: a line per shared resource; with several seats, one
     progress bar for all of them (keys made, instances launched, instances running)."""
@@ -89,7 +85,7 @@ class RichReporter:
     def step_started(self, resource: Any) -> None:
         from rich.text import Text
 
-        if self._progress is not None and _is_seat_step(resource):
+        if self._progress is not None and resource.per_seat:
             return
         self.console.print(Text(f"  … {resource.action} {resource.kind} {resource.name}", "dim"))
 
@@ -98,7 +94,7 @@ class RichReporter:
 
         from amazonei_setup.render import resource_label
 
-        if self._progress is not None and _is_seat_step(resource):
+        if self._progress is not None and resource.per_seat:
             if resource.action != "reuse":
                 self._counts[resource.kind] = self._counts.get(resource.kind, 0) + 1
             self._advance()

@@ -5,6 +5,7 @@ Built from a Profile and a Discovery without calling AWS; `plan` and `launch --d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +36,11 @@ class PlannedResource:
     depends_on: tuple[str, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
     why: str = ""
+
+    @property
+    def per_seat(self) -> bool:
+        """One of a workshop's per-seat resources (instance:N, key_pair:N)."""
+        return ":" in self.key
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -92,25 +98,8 @@ class Plan:
     def changes(self) -> list[PlannedResource]:
         return [r for r in self.resources if r.action != "reuse"]
 
-    def critical_path_depth(self) -> int:
-        """The longest chain of dependent changes: the lower bound on sequential AWS steps."""
-        by_key = {r.key: r for r in self.resources}
-        depth: dict[str, int] = {}
-
-        def visit(key: str) -> int:
-            if key not in depth:
-                resource = by_key[key]
-                parents = [visit(d) for d in resource.depends_on if d in by_key]
-                own = 0 if resource.action == "reuse" else 1
-                depth[key] = own + max(parents, default=0)
-            return depth[key]
-
-        return max((visit(r.key) for r in self.resources), default=0)
-
-    def critical_path_calls(self) -> int:
-        """The fewest sequential AWS round trips this launch can take: discovery's rounds, the
-        longest chain of dependent calls of the changes, and the look that sees them running.
-        Wall time ÷ (this × per-call latency) says how close a launch came to its bound."""
+    def _longest_chain(self, weight: Callable[[PlannedResource], int]) -> int:
+        """The heaviest chain of dependent resources, each weighing `weight(resource)`."""
         by_key = {r.key: r for r in self.resources}
         total: dict[str, int] = {}
 
@@ -118,10 +107,20 @@ class Plan:
             if key not in total:
                 resource = by_key[key]
                 parents = [visit(d) for d in resource.depends_on if d in by_key]
-                total[key] = step_calls(resource) + max(parents, default=0)
+                total[key] = weight(resource) + max(parents, default=0)
             return total[key]
 
-        chain = max((visit(r.key) for r in self.resources), default=0)
+        return max((visit(r.key) for r in self.resources), default=0)
+
+    def critical_path_depth(self) -> int:
+        """The longest chain of dependent changes: the lower bound on sequential AWS steps."""
+        return self._longest_chain(lambda r: 0 if r.action == "reuse" else 1)
+
+    def critical_path_calls(self) -> int:
+        """The fewest sequential AWS round trips this launch can take: discovery's rounds, the
+        longest chain of dependent calls of the changes, and the look that sees them running.
+        Wall time ÷ (this × per-call latency) says how close a launch came to its bound."""
+        chain = self._longest_chain(step_calls)
         boots = any(r.kind == "ec2-instance" and r.action != "reuse" for r in self.resources)
         return self.discovery.depth + chain + (1 if boots else 0)
 

@@ -78,11 +78,11 @@ def plan_rows(resources: list[Any]) -> list[tuple[str, str, str, str]]:
     into one row, so a 20-seat plan stays one screen."""
     groups: dict[tuple[str, str], list[Any]] = {}
     for resource in resources:
-        if ":" in resource.key:
+        if resource.per_seat:
             groups.setdefault((resource.kind, resource.action), []).append(resource)
     rows: list[tuple[str, str, str, str]] = []
     for resource in resources:
-        group = groups.get((resource.kind, resource.action), []) if ":" in resource.key else []
+        group = groups.get((resource.kind, resource.action), []) if resource.per_seat else []
         if len(group) > SEAT_ROWS_SHOWN:
             if resource is group[0]:
                 first, last = group[0], group[-1]

@@ -67,6 +67,9 @@ class TeardownPlan:
     def nothing_to_do(self) -> bool:
         return not self.changes and not self.record_exists and not self.key_files
 
+    def planned(self, verb: Verb, kind: str) -> list[TeardownAction]:
+        return [a for a in self.actions if a.verb == verb and a.kind == kind]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "deployment": self.name,
@@ -205,12 +208,9 @@ def _remove_network(
 ) -> None:
     """Endpoints (left or deleted), then the groups their network interfaces held."""
 
-    def planned(verb: Verb, kind: str) -> list[TeardownAction]:
-        return [a for a in plan.actions if a.verb == verb and a.kind == kind]
-
-    our_groups = {a.id for a in planned("delete", "security-group")}
+    our_groups = {a.id for a in plan.planned("delete", "security-group")}
     user_tag = endpoint_user_tag(plan.name)
-    for action in planned("leave", "vpc-endpoint"):
+    for action in plan.planned("leave", "vpc-endpoint"):
         endpoint = next(e for e in plan.found.endpoints if e["id"] == action.id)
         ours = [g for g in endpoint["groups"] if g in our_groups]
         others = sorted(_other_users(endpoint, plan.name, plan.region, ledger))
@@ -223,14 +223,14 @@ def _remove_network(
                 clients, e["id"], g, user_tag, h
             ),
         )
-    for action in planned("delete", "vpc-endpoint"):
+    for action in plan.planned("delete", "vpc-endpoint"):
         run(
             action,
             lambda a=action: endpoint_res.delete(
                 clients, a.id, sleep=sleep, timeout_s=wait_timeout_s
             ),
         )
-    for action in planned("delete", "security-group"):
+    for action in plan.planned("delete", "security-group"):
         run(action, lambda a=action: _delete_group_with_retry(clients, a.id, sleep, reporter.note))
 
 
@@ -254,17 +254,14 @@ def _execute(
         reporter.action_finished(action)
         done.append(action)
 
-    def planned(verb: Verb, kind: str) -> list[TeardownAction]:
-        return [a for a in plan.actions if a.verb == verb and a.kind == kind]
-
-    instances = planned("terminate", "ec2-instance")
+    instances = plan.planned("terminate", "ec2-instance")
 
     def key_pairs() -> None:
         """Need nothing else gone first: run while the instances shut down."""
         with ThreadPoolExecutor(max_workers=8, thread_name_prefix="key-pairs") as keys:
             for future in [
                 keys.submit(run, a, lambda a=a: key_pair_res.delete(clients, a.name))
-                for a in planned("delete", "key-pair")
+                for a in plan.planned("delete", "key-pair")
             ]:
                 future.result()
         for key_file in plan.key_files:
@@ -272,7 +269,7 @@ def _execute(
 
     def reports() -> None:
         """Once the instances are gone, so an agent cannot publish after the listing."""
-        parameters = planned("delete", "ssm-parameter")
+        parameters = plan.planned("delete", "ssm-parameter")
         if not parameters and not instances:
             return
         known = {a.id for a in parameters}
@@ -297,15 +294,15 @@ def _execute(
                 steps.submit(
                     run, a, lambda a=a: instance_profile_res.delete(clients, a.name, roles)
                 )
-                for a in planned("delete", "iam-instance-profile")
+                for a in plan.planned("delete", "iam-instance-profile")
             ]
             futures += [
                 steps.submit(role_res.delete_policies, clients, a.name)
-                for a in planned("delete", "iam-role")
+                for a in plan.planned("delete", "iam-role")
             ]
             for future in futures:
                 future.result()
-        for action in planned("delete", "iam-role"):
+        for action in plan.planned("delete", "iam-role"):
             run(action, lambda a=action: role_res.delete(clients, a.name, policies_gone=True))
 
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="teardown") as pool:
