@@ -48,33 +48,34 @@ def _authorization(service: str, region: str = REGION) -> str:
     )
 
 
-def query_call(service: str, action: str, region: str = REGION, **params: str) -> dict[str, Any]:
-    """The WSGI environ of a signed query-protocol call (EC2, IAM, STS), as botocore sends it."""
-    body = urlencode({"Action": action, "Version": "2016-11-15", **params}).encode()
+def _signed_post(
+    body: bytes, content_type: str, service: str, region: str, **headers: str
+) -> dict[str, Any]:
+    """The WSGI environ of a signed POST, as botocore sends it."""
     return {
         "REQUEST_METHOD": "POST",
         "PATH_INFO": "/",
         "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/x-www-form-urlencoded; charset=utf-8",
+        "CONTENT_TYPE": content_type,
         "CONTENT_LENGTH": str(len(body)),
         "HTTP_AUTHORIZATION": _authorization(service, region),
         "wsgi.input": io.BytesIO(body),
+        **headers,
     }
+
+
+def query_call(service: str, action: str, region: str = REGION, **params: str) -> dict[str, Any]:
+    """A query-protocol call (EC2, IAM, STS): the action is in the form body."""
+    body = urlencode({"Action": action, "Version": "2016-11-15", **params}).encode()
+    return _signed_post(body, "application/x-www-form-urlencoded; charset=utf-8", service, region)
 
 
 def json_call(service: str, target: str, document: dict[str, Any]) -> dict[str, Any]:
-    """The WSGI environ of a signed JSON-protocol call (SSM): the action is in X-Amz-Target."""
+    """A JSON-protocol call (SSM): the action is in X-Amz-Target."""
     body = json.dumps(document).encode()
-    return {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/",
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/x-amz-json-1.1",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_AUTHORIZATION": _authorization(service),
-        "HTTP_X_AMZ_TARGET": target,
-        "wsgi.input": io.BytesIO(body),
-    }
+    return _signed_post(
+        body, "application/x-amz-json-1.1", service, REGION, HTTP_X_AMZ_TARGET=target
+    )
 
 
 class Inner:
