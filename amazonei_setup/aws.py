@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from amazonei_setup import __version__
 from amazonei_setup.errors import AwsFailure
@@ -204,3 +204,17 @@ def aws_errors(doing: str) -> Iterator[None]:
 def is_mutating(operation_name: str) -> bool:
     """True for calls that change something in AWS (anything not a Describe/Get/List...)."""
     return not operation_name.startswith(READ_PREFIXES)
+
+
+T = TypeVar("T")
+
+
+def unless_absent(call: Callable[[], T], *codes: str) -> T | None:
+    """The call's answer, or None when AWS answers one of `codes` (the thing is not there):
+    the one place for the look-up / delete that treats "not found" as an answer."""
+    try:
+        return call()
+    except Exception as exc:
+        if is_error(exc, *codes):
+            return None
+        raise

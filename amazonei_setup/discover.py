@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +18,14 @@ from amazonei_setup.catalog import Catalog
 from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.iam_policy import launch_checks, missing_actions
 from amazonei_setup.profile import Profile
-from amazonei_setup.resources import endpoint as endpoint_res
-from amazonei_setup.resources import instance as instance_res
-from amazonei_setup.resources import instance_profile as instance_profile_res
+from amazonei_setup.record import DeploymentRecord
 from amazonei_setup.resources import key_pair as key_pair_res
-from amazonei_setup.resources import role as role_res
-from amazonei_setup.resources import security_group as sg_res
+from amazonei_setup.resources.kind import DiscoverInput
 from amazonei_setup.resources.naming import (
-    endpoint_sg_name,
-    instance_sg_name,
     key_pair_name,
     role_name,
 )
+from amazonei_setup.resources.registry import kinds
 
 DEFAULT_ROOT_VOLUME_GIB = 100
 
@@ -59,28 +55,22 @@ class ResolvedAmi:
 
 @dataclass
 class Existing:
-    """What the deployment already has in AWS (found by name or tag), for reuse on re-runs."""
+    """What the deployment already has in AWS, by kind (each kind's own shape), for reuse on
+    re-runs. A kind that was not looked up reads as None."""
 
-    role: dict[str, Any] | None = None
-    instance_profile: dict[str, Any] | None = None
-    instance_sg: dict[str, Any] | None = None
-    endpoint_sg: dict[str, Any] | None = None
-    endpoint: dict[str, Any] | None = None
-    vpc_dns_missing: list[str] = field(default_factory=list)
-    key_pairs: dict[str, dict[str, Any]] = field(default_factory=dict)  # ours, by name
-    private_keys_present: set[str] = field(default_factory=set)  # names with a key file here
-    instances: list[instance_res.LaunchedInstance] = field(default_factory=list)
+    found: dict[str, Any] = field(default_factory=dict)
+
+    def of(self, kind: str) -> Any:
+        return self.found.get(kind)
 
     def any(self) -> bool:
-        """Does anything of this deployment's own already exist (the shared endpoint aside)?"""
-        return bool(
-            self.role
-            or self.instance_profile
-            or self.instance_sg
-            or self.endpoint_sg
-            or self.key_pairs
-            or self.instances
-        )
+        """Does anything of this deployment's own already exist (a shared endpoint aside)?"""
+        return any(_present(self.found.get(kind.kind)) for kind in kinds() if kind.own)
+
+
+def _present(found: Any) -> bool:
+    pairs = getattr(found, "pairs", None)  # key pairs: the ones that exist
+    return bool(pairs) if pairs is not None else bool(found)
 
 
 @dataclass(frozen=True)
@@ -108,7 +98,6 @@ class Discovery:
     keys: dict[int, SeatKey]  # by seat; empty with SSM access
     missing_actions: list[str] | None = None  # None: the caller's permissions were not checked
     user_key_tags: dict[str, str] = field(default_factory=dict)  # a named key pair's tags
-    from_record: bool = False  # VPC, subnets and AMI are the deployment's recorded ones
     depth: int = 0  # sequential rounds of AWS calls this discovery took
 
     def facts(self) -> dict[str, Any]:
@@ -384,55 +373,25 @@ def seat_keys(profile: Profile, home: Path) -> dict[int, SeatKey]:
     return keys
 
 
-def _own_lookups(
-    pool: ThreadPoolExecutor, clients: AwsClients, profile: Profile, keys: dict[int, SeatKey]
-) -> Callable[[Existing], None]:
-    """Start the lookups of the deployment's own resources that need no VPC; the returned
-    function waits for them and fills them in."""
-    role = role_name(profile.name, profile.region)
-    found_role = pool.submit(role_res.find, clients, role)
-    found_holder = pool.submit(instance_profile_res.find, clients, role)
-    created_keys = [k for k in keys.values() if k.path is not None]
-    found_keys = pool.submit(key_pair_res.find_named, clients, [k.name for k in created_keys])
-    found_instances = pool.submit(instance_res.find, clients, profile.name)
+def _lookups(look: DiscoverInput, existing: Existing) -> Callable[[], int]:
+    """Start every kind's look-ups of the deployment's own resources (those inside the VPC
+    once `look.vpc_id` is set); the returned function waits for them, fills `existing` in,
+    and says how many sequential rounds the slowest took."""
+    inside = look.vpc_id is not None
+    started = [
+        (kind.kind, collect)
+        for kind in kinds()
+        if kind.needs_vpc() == inside and (collect := kind.discover(look)) is not None
+    ]
 
-    def collect(existing: Existing) -> None:
-        existing.role = found_role.result()
-        existing.instance_profile = found_holder.result()
-        existing.key_pairs = found_keys.result()
-        existing.private_keys_present = {
-            k.name for k in created_keys if k.path is not None and k.path.exists()
-        }
-        existing.instances = found_instances.result()
+    def wait() -> int:
+        rounds = [0]
+        for name, collect in started:
+            existing.found[name], depth = collect()
+            rounds.append(depth)
+        return max(rounds)
 
-    return collect
-
-
-def _vpc_lookups(
-    pool: ThreadPoolExecutor, clients: AwsClients, profile: Profile, vpc_id: str, catalog: Catalog
-) -> Callable[[Existing], int]:
-    """Start the lookups inside the VPC (groups, endpoint); the returned function waits for
-    them, fills them in, and says how many sequential rounds they took."""
-    names = [instance_sg_name(profile.name)]
-    if profile.has_eia:
-        names.append(endpoint_sg_name(profile.name))
-    groups = pool.submit(sg_res.find_named, clients, vpc_id, names)
-    service = catalog.ei_endpoint_service(profile.region)
-    endpoint = pool.submit(endpoint_res.find, clients, vpc_id, service) if profile.has_eia else None
-
-    def collect(existing: Existing) -> int:
-        found = groups.result()
-        existing.instance_sg = found.get(instance_sg_name(profile.name))
-        existing.endpoint_sg = found.get(endpoint_sg_name(profile.name))
-        if endpoint is None:
-            return 1
-        existing.endpoint = endpoint.result()
-        if existing.endpoint is not None:
-            return 1  # an endpoint with private DNS exists: the VPC's DNS is on
-        existing.vpc_dns_missing = endpoint_res.vpc_dns_missing(clients, vpc_id)
-        return 2
-
-    return collect
+    return wait
 
 
 def _user_key_pair(clients: AwsClients, profile: Profile) -> dict[str, Any]:
@@ -446,19 +405,16 @@ def _user_key_pair(clients: AwsClients, profile: Profile) -> dict[str, Any]:
     return key
 
 
-def recorded_facts(home: Path, profile: Profile) -> dict[str, Any] | None:
+def recorded_facts(record: DeploymentRecord | None, profile: Profile) -> dict[str, Any] | None:
     """The discovery facts of this deployment's last launch, when its hardware and network
     inputs are unchanged (otherwise everything is looked up afresh)."""
-    from amazonei_setup.ledger import Ledger
-
-    record = Ledger(home).load(profile.region, profile.name)
-    if not record or "discovered" not in record:
+    if record is None or not record.discovered:
         return None
-    before, now = record.get("profile", {}), profile.to_document()
+    before, now = record.profile, profile.to_document()
     inputs = ("instance_type", "accelerator", "os", "ami", "network")
     if any(before.get(key) != now.get(key) for key in inputs):
         return None
-    return dict(record["discovered"])
+    return dict(record.discovered)
 
 
 def discover(
@@ -467,13 +423,15 @@ def discover(
     profile: Profile,
     home: Path,
     ip_lookup: IpLookup = public_ip_lookup,
+    *,
+    record: DeploymentRecord | None = None,
 ) -> Discovery:
     """Everything the plan needs, looked up concurrently; raises before anything is created.
 
-    A re-run of a recorded deployment reuses its recorded VPC, subnets and AMI, so an
-    idempotent re-run costs only the lookups of its own resources.
+    A re-run of a recorded deployment (`record`) reuses its recorded VPC, subnets and AMI, so
+    an idempotent re-run costs only the lookups of its own resources.
     """
-    facts = recorded_facts(home, profile)
+    facts = recorded_facts(record, profile)
     found = _discover(clients, catalog, profile, home, ip_lookup, facts)
     if facts is not None and found.account_id != facts.get("account_id"):
         return _discover(clients, catalog, profile, home, ip_lookup, None)  # other credentials
@@ -496,7 +454,8 @@ def _discover(
     clients.client("ec2")
     with ThreadPoolExecutor(max_workers=12, thread_name_prefix="discover") as pool:
         identity = pool.submit(caller_identity, clients)
-        own = _own_lookups(pool, clients, profile, keys)
+        look = DiscoverInput(clients, profile, catalog, home, pool, keys)
+        own = _lookups(look, existing)
         user_key = None
         if profile.access.mode == "ssh" and profile.access.key_pair != "create":
             user_key = pool.submit(_user_key_pair, clients, profile)
@@ -504,13 +463,13 @@ def _discover(
         caller_ip = pool.submit(ip_lookup, clients.target) if wants_ip else None
         if facts is not None:
             vpc_id, vpc_is_default = facts["vpc_id"], bool(facts["vpc_is_default"])
-            inside = _vpc_lookups(pool, clients, profile, vpc_id, catalog)
+            inside = _lookups(replace(look, vpc_id=vpc_id), existing)
             offered, ei_azs = list(facts["offered_azs"]), facts["ei_azs"]
             subnets = [Subnet(**s) for s in facts["subnets"]]
             hidden = [(Subnet(**s), reason) for s, reason in facts["hidden_subnets"]]
             resolved_ami = ResolvedAmi(**facts["ami"])
             account_id, caller_arn = identity.result()
-            chains = [inside(existing)]
+            chains = [inside()]
         else:
             ei = pool.submit(ei_service_azs, clients, catalog, region) if profile.has_eia else None
             offers = pool.submit(offered_azs, clients, profile.instance_type)
@@ -528,7 +487,7 @@ def _discover(
                     "(`amazonei-setup estimate` compares them)",
                 )
             vpc_id, vpc_is_default = vpc.result()
-            inside = _vpc_lookups(pool, clients, profile, vpc_id, catalog)
+            inside = _lookups(replace(look, vpc_id=vpc_id), existing)
             subnets, hidden = choose_subnets(
                 vpc_subnets(clients, vpc_id),
                 offered,
@@ -546,7 +505,7 @@ def _discover(
                 )
             resolved_ami = ami.result()
             # The VPC, then what is inside it; the AMI's SSM parameter, then its image.
-            chains = [1 + inside(existing), 2]
+            chains = [1 + inside(), 2]
         permissions = None
         if not clients.target.is_loopback:  # the sandbox has no IAM policy simulator
             checks = launch_checks(region, account_id, role_name(profile.name, region))
@@ -556,10 +515,9 @@ def _discover(
         ssh_cidr = None
         if profile.access.mode == "ssh":
             ssh_cidr = f"{caller_ip.result()}/32" if caller_ip else profile.access.ssh_cidr
-        own(existing)
+        chains.append(own())
         missing = permissions.result() if permissions else None
 
-    chains.append(2 if existing.role is not None else 1)  # the role, then its inline policy
     return Discovery(
         account_id=account_id,
         caller_arn=caller_arn,
@@ -576,6 +534,5 @@ def _discover(
         keys=keys,
         missing_actions=missing,
         user_key_tags=(user_key_found or {}).get("tags", {}),
-        from_record=facts is not None,
         depth=max(chains),
     )

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
-from typing import Any
 
 from amazonei_setup.errors import InputError
 from amazonei_setup.paths import write_private
+from amazonei_setup.record import DeploymentRecord, RecordedInstance
 
 COLUMNS = ("seat", "instance_id", "availability_zone", "address", "connect", "key_file", "agent")
 
@@ -30,41 +30,34 @@ def check_handout_target(target: Path) -> None:
             )
 
 
-def _key_file(record: dict[str, Any], seat: int) -> str:
-    resources = record.get("resources", {})
-    own = resources.get(f"key_pair:{seat}")
-    if own and own.get("private_key"):
-        return str(own["private_key"])
-    shared = resources.get("key_pair")
+def _key_file(record: DeploymentRecord, seat: int) -> str:
+    own = record.resources.get(f"key_pair:{seat}")
+    if own and own.private_key:
+        return own.private_key
+    shared = record.resources.get("key_pair")
     if shared:
-        return f"(your own private key for {shared['name']})"
+        return f"(your own private key for {shared.name})"
     return "(none: Session Manager)"
 
 
-def _agent(entry: dict[str, Any], deployment: str) -> str:
-    result = entry.get("agent")
+def _agent(entry: RecordedInstance, deployment: str) -> str:
+    result = entry.agent
     return str(result) if result else f"pending (`amazonei-setup verify {deployment}`)"
 
 
-def handout_rows(record: dict[str, Any]) -> list[dict[str, str]]:
+def handout_rows(record: DeploymentRecord) -> list[dict[str, str]]:
     """One row per seat, in seat order."""
     rows = []
-    for entry in sorted(record.get("instances", []), key=lambda e: int(e.get("seat", 0))):
-        seat = int(entry.get("seat", 0))
+    for entry in sorted(record.instances, key=lambda e: e.seat):
         rows.append(
             {
-                "seat": str(seat),
-                "instance_id": str(entry.get("id", "")),
-                "availability_zone": str(entry.get("availability_zone") or ""),
-                "address": str(
-                    entry.get("public_dns")
-                    or entry.get("public_ip")
-                    or entry.get("private_ip")
-                    or ""
-                ),
-                "connect": str(entry.get("connect", "")),
-                "key_file": _key_file(record, seat),
-                "agent": _agent(entry, record["name"]),
+                "seat": str(entry.seat),
+                "instance_id": entry.id,
+                "availability_zone": entry.availability_zone,
+                "address": entry.public_dns or entry.public_ip or entry.private_ip or "",
+                "connect": entry.connect or "",
+                "key_file": _key_file(record, entry.seat),
+                "agent": _agent(entry, record.name),
             }
         )
     return rows
@@ -82,19 +75,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(record: dict[str, Any], rows: list[dict[str, str]]) -> str:
-    profile = record.get("profile", {})
+def render_markdown(record: DeploymentRecord, rows: list[dict[str, str]]) -> str:
+    profile = record.profile
     accelerator = profile.get("accelerator")
     hardware = profile.get("instance_type", "?") + (
         f" + {accelerator}" if accelerator not in (None, "none") else ""
     )
     lines = [
-        f"# Workshop handout: {record['name']} ({record['region']})",
+        f"# Workshop handout: {record.name} ({record.region})",
         "",
         f"{len(rows)} seat(s) of {hardware}.",
     ]
-    if record.get("expires_at"):
-        lines.append(f"The instances are removed after {record['expires_at']} (time-to-live).")
+    if record.expires_at:
+        lines.append(f"The instances are removed after {record.expires_at} (time-to-live).")
     lines += [
         "Each key file belongs to one seat: give every attendee only their own.",
         "",
@@ -114,7 +107,7 @@ def render_markdown(record: dict[str, Any], rows: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_handout(target: Path, record: dict[str, Any]) -> tuple[Path, Path]:
+def write_handout(target: Path, record: DeploymentRecord) -> tuple[Path, Path]:
     """Write both files (0600: they say where every seat's private key is)."""
     markdown_path, csv_path = handout_paths(target)
     rows = handout_rows(record)

@@ -1,5 +1,10 @@
-"""The deployment record in the state home: written before the first create and after every
-one, so an interrupted run can be resumed (same command again) or torn down."""
+"""The deployment records in the state home: written before the first create and after every
+one, so an interrupted run can be resumed (same command again) or torn down.
+
+Every writer goes through `Ledger.edit()`: it takes the deployment's lock, loads the record
+once, and saves it atomically (write to a temporary file, then rename) — so a command takes the
+lock once, and a slow reader (`verify --wait`) never brings back a record teardown removed.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,41 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from amazonei_setup.errors import InputError
 from amazonei_setup.paths import private_dir, write_private_json
+from amazonei_setup.record import DeploymentRecord, RecordError, parse_record
 
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Edit:
+    """A record held under its deployment's lock: `record` is None until one is created."""
+
+    def __init__(self, ledger: Ledger, region: str, name: str, record: DeploymentRecord | None):
+        self.ledger = ledger
+        self.region = region
+        self.name = name
+        self.record = record
+        self._save_lock = threading.Lock()  # apply's steps save from several threads
+
+    def save(self) -> None:
+        if self.record is None:
+            return
+        with self._save_lock:
+            self.record.updated_at = utc_now()
+            private_dir(self.ledger.root)
+            write_private_json(self.ledger.path(self.region, self.name), self.record.to_document())
+
+    def remove(self) -> None:
+        self.ledger.path(self.region, self.name).unlink(missing_ok=True)
+        self.record = None
 
 
 class Ledger:
@@ -27,50 +55,47 @@ class Ledger:
 
     def __init__(self, home: Path):
         self.root = home / "deployments"
-        self._lock = threading.Lock()
 
     def path(self, region: str, name: str) -> Path:
         return self.root / region / f"{name}.json"
 
-    def load(self, region: str, name: str) -> dict[str, Any] | None:
-        path = self.path(region, name)
-        if not path.exists():
+    def load(self, region: str, name: str) -> DeploymentRecord | None:
+        """The record, or None; a record that cannot be read is an error naming the file."""
+        return self._read(self.path(region, name))
+
+    def _read(self, path: Path) -> DeploymentRecord | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
-        return json.loads(path.read_text(encoding="utf-8"))
+        try:
+            return parse_record(json.loads(text))
+        except (ValueError, RecordError) as exc:
+            raise InputError(
+                f"the deployment record {path} is damaged ({exc})",
+                "move it aside; the deployment can still be torn down by its tags with "
+                "`amazonei-setup teardown NAME --region R`",
+            ) from None
 
-    def save(self, record: dict[str, Any]) -> None:
-        with self._lock:
-            record["updated_at"] = utc_now()
-            private_dir(self.root)
-            write_private_json(self.path(record["region"], record["name"]), record)
-
-    def all(self) -> list[dict[str, Any]]:
+    def all(self) -> list[DeploymentRecord]:
         if not self.root.exists():
             return []
-        records = []
-        for path in sorted(self.root.glob("*/*.json")):
-            records.append(json.loads(path.read_text(encoding="utf-8")))
-        return records
+        records = [self._read(path) for path in sorted(self.root.glob("*/*.json"))]
+        return [record for record in records if record is not None]
 
-    def remove(self, region: str, name: str) -> None:
-        self.path(region, name).unlink(missing_ok=True)
+    @contextmanager
+    def edit(self, region: str, name: str, doing: str) -> Iterator[Edit]:
+        """Lock the deployment, load its record once, hand it over; the holder saves."""
+        with self.lock(region, name, doing):
+            yield Edit(self, region, name, self.load(region, name))
 
     @contextmanager
     def lock(self, region: str, name: str, doing: str, wait_s: float = 0) -> Iterator[None]:
-        """One launch or teardown of a deployment at a time in this state home.
-
-        An OS file lock: released by the kernel if the process dies, so it never goes stale.
-        Re-entrant within a process (a launch holds it while apply takes it again). With
-        `wait_s`, waits that long (polling with backoff) before refusing.
-        """
+        """One launch or teardown of a deployment (or one endpoint change of a VPC) at a time
+        in this state home. An OS file lock: released by the kernel if the process dies, so
+        it never goes stale. With `wait_s`, waits that long (with backoff) before refusing."""
         folder = private_dir(self.root.parent / "locks")
         path = folder / f"{region}--{name}.lock"
-        key = str(path)
-        with _HELD_GUARD:
-            nested = key in _HELD
-        if nested:
-            yield
-            return
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             if not _acquire(fd, wait_s):
@@ -81,18 +106,12 @@ class Ledger:
                 ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{doing} (pid {os.getpid()})".encode(), 0)
-            with _HELD_GUARD:
-                _HELD.add(key)
-            try:
-                yield
-            finally:
-                with _HELD_GUARD:
-                    _HELD.discard(key)
+            yield
         finally:
             os.close(fd)
 
 
-def _acquire(fd: int, wait_s: float) -> bool:
+def _acquire(fd: int, wait_s: float, sleep: Callable[[float], None] = time.sleep) -> bool:
     deadline = time.monotonic() + wait_s
     delay = 0.05
     while True:
@@ -102,22 +121,18 @@ def _acquire(fd: int, wait_s: float) -> bool:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 return False
-            time.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+            sleep(min(delay, max(deadline - time.monotonic(), 0)))
             delay = min(delay * 2, 1.0)
 
 
-_HELD: set[str] = set()  # locks this process holds
-_HELD_GUARD = threading.Lock()
-
-
-def new_record(name: str, region: str, profile: dict[str, Any], endpoint_url: str | None):
-    return {
-        "name": name,
-        "region": region,
-        "endpoint_url": endpoint_url,
-        "created_at": utc_now(),
-        "status": "applying",
-        "profile": profile,
-        "resources": {},
-        "instances": [],
-    }
+def new_record(
+    name: str, region: str, profile: dict[str, object], endpoint_url: str | None, created_at: str
+) -> DeploymentRecord:
+    return DeploymentRecord(
+        name=name,
+        region=region,
+        endpoint_url=endpoint_url,
+        created_at=created_at,
+        status="applying",
+        profile=profile,
+    )

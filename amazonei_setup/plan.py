@@ -1,57 +1,22 @@
 """The plan: what a launch would reuse, create or update, in which order, at what cost.
 
 Built from a Profile and a Discovery without calling AWS; `plan` and `launch --dry-run` stop here.
+Each kind of resource plans itself (`resources.registry`); this module adds them up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from amazonei_setup.catalog import Catalog
 from amazonei_setup.discover import Discovery
 from amazonei_setup.profile import Profile
-from amazonei_setup.resources import role as role_res
-from amazonei_setup.resources import security_group as sg_res
-from amazonei_setup.resources.naming import (
-    TAG_DEPLOYMENT,
-    TAG_MANAGED,
-    endpoint_sg_name,
-    endpoint_user_tag,
-    instance_sg_name,
-    role_name,
-)
+from amazonei_setup.resources.kind import Action, PlanInput, PlannedResource
+from amazonei_setup.resources.registry import kind_of, kinds
 
-Action = Literal["create", "reuse", "update", "replace"]
-
-
-@dataclass
-class PlannedResource:
-    key: str
-    kind: str
-    name: str
-    action: Action
-    id: str | None = None
-    depends_on: tuple[str, ...] = ()
-    details: dict[str, Any] = field(default_factory=dict)
-    why: str = ""
-
-    @property
-    def per_seat(self) -> bool:
-        """One of a workshop's per-seat resources (instance:N, key_pair:N)."""
-        return ":" in self.key
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "kind": self.kind,
-            "name": self.name,
-            "action": self.action,
-            "id": self.id,
-            "depends_on": list(self.depends_on),
-            "why": self.why,
-        }
+__all__ = ["Action", "Cost", "Plan", "PlannedResource", "build_plan", "step_calls"]
 
 
 @dataclass
@@ -156,277 +121,14 @@ class Plan:
 
 def step_calls(resource: PlannedResource) -> int:
     """Sequential AWS calls one step makes (apply's handlers, one by one); 0 to reuse."""
-    action, kind = resource.action, resource.kind
-    if action == "reuse":
-        return 0
-    if kind in ("iam-role", "iam-instance-profile"):
-        return 2 if action == "create" else 1  # create, then the policy / the role in it
-    if kind == "security-group":
-        current, wanted = resource.details["current_rules"], resource.details["ingress"]
-        if action == "create":
-            return 1 + int(bool(wanted))  # create, then authorize its ingress
-        return int(bool(current - wanted)) + int(bool(wanted - current))  # revoke, authorize
-    if kind == "vpc-attribute":
-        return len(resource.details["attributes"])
-    if kind == "vpc-endpoint":
-        return 2 if action == "create" else 3  # look, then create (or modify and tag)
-    if kind == "key-pair":
-        return 2 if action == "replace" else 1
-    return 1  # an instance: run (or start) it
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def _role(profile: Profile, discovery: Discovery) -> list[PlannedResource]:
-    name = role_name(profile.name, profile.region)
-    policy = role_res.instance_policy(
-        profile.name,
-        profile.region,
-        discovery.account_id,
-        eia=profile.has_eia,
-        ssm_access=profile.access.mode == "ssm",
-    )
-    existing = discovery.existing
-    if existing.role is None:
-        role = PlannedResource("role", "iam-role", name, "create", why="instance role")
-    elif existing.role["policy"] != policy:
-        role = PlannedResource(
-            "role", "iam-role", name, "update", existing.role["arn"], why="policy differs"
-        )
-    else:
-        role = PlannedResource("role", "iam-role", name, "reuse", existing.role["arn"])
-    role.details["policy"] = policy
-
-    found = existing.instance_profile
-    if found is None:
-        action: Action = "create"
-        why = "hands the role to the instances"
-    elif name not in found["roles"]:
-        action, why = "update", "role not attached yet"
-    else:
-        action, why = "reuse", ""
-    holder = PlannedResource(
-        "instance_profile",
-        "iam-instance-profile",
-        name,
-        action,
-        found["arn"] if found else None,
-        depends_on=("role",),
-        why=why,
-    )
-    return [role, holder]
-
-
-def _group(
-    key: str,
-    name: str,
-    found: dict[str, Any] | None,
-    wanted: set[sg_res.Rule],
-    depends_on: tuple[str, ...],
-    purpose: str,
-) -> PlannedResource:
-    if found is None:
-        resource = PlannedResource(key, "security-group", name, "create", depends_on=depends_on)
-        resource.why = purpose
-    elif found["rules"] != wanted:
-        resource = PlannedResource(key, "security-group", name, "update", found["id"], depends_on)
-        resource.why = "ingress differs"
-    else:
-        resource = PlannedResource(key, "security-group", name, "reuse", found["id"], depends_on)
-    resource.details["current_rules"] = found["rules"] if found else set()
-    resource.details["ingress"] = wanted
-    return resource
-
-
-def _groups(profile: Profile, discovery: Discovery) -> list[PlannedResource]:
-    existing = discovery.existing
-    wanted: set[sg_res.Rule] = set()
-    if profile.access.mode == "ssh" and discovery.ssh_cidr:
-        wanted.add(sg_res.ssh_rule(discovery.ssh_cidr))
-    purpose = f"SSH from {discovery.ssh_cidr} only" if wanted else "no inbound access (SSM only)"
-    groups = [
-        _group(
-            "instance_sg", instance_sg_name(profile.name), existing.instance_sg, wanted, (), purpose
-        )
-    ]
-    if profile.has_eia:
-        instance_group_id = existing.instance_sg["id"] if existing.instance_sg else "<new>"
-        endpoint_rules = {sg_res.https_from_group(instance_group_id)}
-        groups.append(
-            _group(
-                "endpoint_sg",
-                endpoint_sg_name(profile.name),
-                existing.endpoint_sg,
-                endpoint_rules,
-                ("instance_sg",),
-                "HTTPS from the instance group only",
-            )
-        )
-    return groups
-
-
-def _endpoint(profile: Profile, discovery: Discovery, catalog: Catalog) -> list[PlannedResource]:
-    existing = discovery.existing
-    planned: list[PlannedResource] = []
-    depends: tuple[str, ...] = ("endpoint_sg",)
-    if existing.vpc_dns_missing:
-        planned.append(
-            PlannedResource(
-                "vpc_dns",
-                "vpc-attribute",
-                discovery.vpc_id,
-                "update",
-                discovery.vpc_id,
-                details={"attributes": list(existing.vpc_dns_missing)},
-                why="private DNS needs " + " and ".join(existing.vpc_dns_missing),
-            )
-        )
-        depends = ("endpoint_sg", "vpc_dns")
-    service = catalog.ei_endpoint_service(profile.region)
-    subnet = discovery.subnets[0]
-    found = existing.endpoint
-    if found is None:
-        planned.append(
-            PlannedResource(
-                "endpoint",
-                "vpc-endpoint",
-                service,
-                "create",
-                depends_on=depends,
-                details={"service": service, "subnets": [subnet.id]},
-                why=f"Elastic Inference PrivateLink in {subnet.availability_zone}",
-            )
-        )
-        return planned
-    served_azs = {
-        s.availability_zone
-        for s in discovery.subnets + [s for s, _ in discovery.hidden_subnets]
-        if s.id in found["subnets"]
-    }
-    add_subnets = [] if subnet.availability_zone in served_azs else [subnet.id]
-    our_group = existing.endpoint_sg["id"] if existing.endpoint_sg else None
-    needs_group = our_group is None or our_group not in found["groups"]
-    needs_tag = endpoint_user_tag(profile.name) not in found["tags"]
-    changes = []
-    if add_subnets:
-        changes.append(f"add subnet {subnet.id}")
-    if needs_group:
-        changes.append("add our endpoint group")
-    if needs_tag:
-        changes.append("record this deployment as a user")
-    planned.append(
-        PlannedResource(
-            "endpoint",
-            "vpc-endpoint",
-            service,
-            "update" if changes else "reuse",
-            found["id"],
-            depends_on=depends,
-            details={"service": service, "subnets": add_subnets, "shared": True},
-            why="shared endpoint of the VPC: " + (", ".join(changes) if changes else "in use"),
-        )
-    )
-    return planned
-
-
-def _key_pairs(profile: Profile, discovery: Discovery) -> list[PlannedResource]:
-    """One created key pair per seat (each attendee gets only their own key), or the user's
-    named key pair, shared and never modified."""
-    if not discovery.keys:
-        return []
-    if profile.access.key_pair != "create":
-        # A key pair the wizard imported for this deployment carries its tags: teardown owns it.
-        tags = discovery.user_key_tags
-        owned = tags.get(TAG_MANAGED) == "true" and tags.get(TAG_DEPLOYMENT) == profile.name
-        why = "imported for this deployment" if owned else "your existing key pair (never modified)"
-        name = profile.access.key_pair
-        return [
-            PlannedResource("key_pair", "key-pair", name, "reuse", name, (), {"owned": owned}, why)
-        ]
-    existing = discovery.existing
-    planned = []
-    for seat, key in sorted(discovery.keys.items()):
-        found = existing.key_pairs.get(key.name)
-        if found is None:
-            action: Action = "create"
-            why = f"ed25519; private key saved to {key.path}"
-        elif key.name not in existing.private_keys_present:
-            action, why = "replace", "the private key is not in the state home"
-        else:
-            action, why = "reuse", ""
-        planned.append(
-            PlannedResource(
-                f"key_pair:{seat}",
-                "key-pair",
-                key.name,
-                action,
-                found["id"] if found else None,
-                details={"owned": True, "path": str(key.path), "seat": seat},
-                why=why,
-            )
-        )
-    return planned
-
-
-def _instances(
-    profile: Profile, discovery: Discovery, shared: tuple[str, ...], keys: set[str]
-) -> list[PlannedResource]:
-    by_seat = {i.seat: i for i in discovery.existing.instances}
-    planned = []
-    for seat in range(1, profile.seats + 1):
-        own_key = next((k for k in (f"key_pair:{seat}", "key_pair") if k in keys), None)
-        dependencies = shared + ((own_key,) if own_key else ())
-        found = by_seat.get(seat)
-        key = f"instance:{seat}"
-        label = f"{profile.name}-{seat}"
-        if found is None:
-            planned.append(
-                PlannedResource(
-                    key,
-                    "ec2-instance",
-                    label,
-                    "create",
-                    depends_on=dependencies,
-                    details={"seat": seat},
-                    why=f"{profile.instance_type}"
-                    + (f" + {profile.accelerator}" if profile.accelerator else ""),
-                )
-            )
-        elif found.state in ("stopped", "stopping"):
-            planned.append(
-                PlannedResource(
-                    key,
-                    "ec2-instance",
-                    label,
-                    "update",
-                    found.id,
-                    dependencies,
-                    {"seat": seat},
-                    "stopped: will be started",
-                )
-            )
-        else:
-            planned.append(
-                PlannedResource(
-                    key, "ec2-instance", label, "reuse", found.id, dependencies, {"seat": seat}
-                )
-            )
-    return planned
+    return kind_of(resource.kind).step_calls(resource)
 
 
 def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan:
-    resources: list[PlannedResource] = []
-    resources += _role(profile, discovery)
-    resources += _groups(profile, discovery)
-    if profile.has_eia:
-        resources += _endpoint(profile, discovery, catalog)
-    resources += _key_pairs(profile, discovery)
-    shared = tuple(
-        r.key for r in resources if r.key in ("instance_profile", "instance_sg", "endpoint")
-    )
-    keys = {r.key for r in resources if r.kind == "key-pair"}
-    resources += _instances(profile, discovery, shared, keys)
+    given = PlanInput(profile, discovery, catalog, [])
+    for kind in kinds():
+        given.planned += kind.plan(given)
+    resources = given.planned
 
     notes: list[str] = []
     if discovery.hidden_subnets:
@@ -450,7 +152,7 @@ def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan
             + ", ".join(discovery.missing_actions)
             + " (iam:SimulatePrincipalPolicy); `amazonei-setup iam-policy` prints what is needed"
         )
-    surplus = [i for i in discovery.existing.instances if i.seat > profile.seats]
+    surplus = [i for i in discovery.existing.of("ec2-instance") or [] if i.seat > profile.seats]
     if surplus:
         notes.append(
             f"{len(surplus)} instance(s) beyond seat {profile.seats} are left running; "

@@ -11,6 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from amazonei_setup.resources.registry import kind_of
+
 ACTION_STYLE = {
     "create": "green",
     "update": "yellow",
@@ -86,14 +88,7 @@ def plan_rows(resources: list[Any]) -> list[tuple[str, str, str, str]]:
         if len(group) > SEAT_ROWS_SHOWN:
             if resource is group[0]:
                 first, last = group[0], group[-1]
-                why = first.why
-                if resource.kind == "key-pair" and first.details.get("path"):
-                    folder = first.details["path"].rsplit("/", 1)[0]
-                    why = (
-                        f"one per seat; private keys saved in {folder}/"
-                        if first.action != "reuse"
-                        else ""
-                    )
+                why = kind_of(resource.kind).folded_why(first)
                 label = f"{len(group)} seats: {first.name} … {last.name}"
                 rows.append((resource.action, resource.kind, label, why))
             continue

@@ -13,6 +13,7 @@ from typing import Any
 
 from amazonei_setup.console import Terminal
 from amazonei_setup.errors import InputError
+from amazonei_setup.record import DeploymentRecord
 
 PROFILE_FLAGS: dict[str, tuple[str, ...]] = {
     # flag dest -> path in the profile document
@@ -172,7 +173,9 @@ def wall_clock(ctx: Context) -> Callable[[], datetime]:
     return getattr(ctx.hooks, "now", None) or utc_clock
 
 
-def discover_and_plan(ctx: Context, profile: Any):
+def discover_and_plan(ctx: Context, profile: Any, record: DeploymentRecord | None):
+    """Discovery and the plan for `profile`; `record` is the deployment's, loaded once by
+    the caller (None for a new deployment)."""
     from amazonei_setup.catalog import load_catalog
     from amazonei_setup.discover import discover, public_ip_lookup
     from amazonei_setup.plan import build_plan
@@ -181,26 +184,29 @@ def discover_and_plan(ctx: Context, profile: Any):
     clients = clients_for(ctx, profile.region)
     with ctx.terminal.err.status(f"looking at {profile.region} …"):
         discovery = discover(
-            clients, catalog, profile, ctx.home, ctx.hooks.ip_lookup or public_ip_lookup
+            clients,
+            catalog,
+            profile,
+            ctx.home,
+            ctx.hooks.ip_lookup or public_ip_lookup,
+            record=record,
         )
     plan = build_plan(profile, discovery, catalog)
-    _plan_expiry(ctx, plan)
+    _plan_expiry(ctx, plan, record)
     return clients, plan
 
 
-def _plan_expiry(ctx: Context, plan: Any) -> None:
+def _plan_expiry(ctx: Context, plan: Any, record: DeploymentRecord | None) -> None:
     """The expiry a launch would set (the record's created_at, or now for a new deployment,
     plus the ttl), and a note when a re-run moves it (existing resources are re-tagged)."""
-    from amazonei_setup.ledger import Ledger
     from amazonei_setup.ttl import expiry_of, time_left_s, utc_iso
 
     profile = plan.profile
     now = wall_clock(ctx)()
-    record = Ledger(ctx.home).load(profile.region, profile.name)
-    created_at = record["created_at"] if record else utc_iso(now)
+    created_at = record.created_at if record else utc_iso(now)
     plan.expires_at = expiry_of(created_at, profile.ttl)
     plan.expires_in_s = time_left_s(plan.expires_at, now)
-    before = record.get("expires_at") if record else None
+    before = record.expires_at if record else None
     if record is None or before == plan.expires_at:
         return
     if plan.expires_at is None:
@@ -243,16 +249,16 @@ def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:
     return Confirm.ask(question, console=ctx.terminal.err, default=False)
 
 
-def recorded(ctx: Context, name: str | None) -> list[dict[str, Any]]:
+def recorded(ctx: Context, name: str | None) -> list[DeploymentRecord]:
     """The records in this state home, narrowed by --region and NAME; exit 2 when NAME is
     given but not recorded."""
     from amazonei_setup.ledger import Ledger
 
     records = Ledger(ctx.home).all()
     if ctx.args.region:
-        records = [r for r in records if r["region"] == ctx.args.region]
+        records = [r for r in records if r.region == ctx.args.region]
     if name:
-        records = [r for r in records if r["name"] == name]
+        records = [r for r in records if r.name == name]
         if not records:
             raise InputError(
                 f"no deployment named '{name}' is recorded in {ctx.home}",

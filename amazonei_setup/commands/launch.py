@@ -17,17 +17,24 @@ from amazonei_setup.commands.context import (
     wall_clock,
     wizard_applies,
 )
-from amazonei_setup.commands.verify import REPORT_WAIT_S, outcome_of, wait_and_show
+from amazonei_setup.commands.verify import (
+    REPORT_WAIT_S,
+    outcome_of,
+    record_agents,
+    wait_and_show,
+    write_handout_note,
+)
 from amazonei_setup.console import RichReporter
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, SetupError
-from amazonei_setup.ledger import Ledger
+from amazonei_setup.ledger import Edit, Ledger
 
 
 def cmd_plan(ctx: Context) -> int:
     from amazonei_setup.render import plan_table
 
     profile = profile_from_args(ctx)
-    _, plan = discover_and_plan(ctx, profile)
+    record = Ledger(ctx.home).load(profile.region, profile.name)
+    _, plan = discover_and_plan(ctx, profile, record)
     if ctx.terminal.json:
         ctx.terminal.emit_json(plan.to_dict())
     else:
@@ -46,9 +53,10 @@ def cmd_launch(ctx: Context) -> int:
 
         check_handout_target(Path(ctx.args.handout))
     if ctx.args.dry_run:
-        return _launch(ctx, profile, wizard, save_to)
-    with Ledger(ctx.home).lock(profile.region, profile.name, f"a launch of '{profile.name}'"):
-        return _launch(ctx, profile, wizard, save_to)
+        return _launch(ctx, profile, wizard, save_to, None)
+    ledger = Ledger(ctx.home)
+    with ledger.edit(profile.region, profile.name, f"a launch of '{profile.name}'") as edit:
+        return _launch(ctx, profile, wizard, save_to, edit)
 
 
 def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
@@ -98,9 +106,13 @@ def _approved(ctx: Context, wizard: Any) -> bool | None:
         return None
 
 
-def _launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> int:
+def _launch(
+    ctx: Context, profile: Any, wizard: Any, save_to: Path | None, edit: Edit | None
+) -> int:
+    """Everything after the profile; `edit` holds the record (and the lock) unless dry-run."""
     args = ctx.args
-    clients, plan = discover_and_plan(ctx, wizard.plan_profile() if wizard else profile)
+    record = edit.record if edit else Ledger(ctx.home).load(profile.region, profile.name)
+    clients, plan = discover_and_plan(ctx, wizard.plan_profile() if wizard else profile, record)
     if wizard is not None:
         plan = wizard.review_plan(plan)
         ctx.terminal.say("")
@@ -129,32 +141,19 @@ def _launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> in
             saved_note(ctx, save_to, wizard)
         if wizard.pending_import is not None:
             import_key(ctx, clients, wizard)
-            clients, plan = discover_and_plan(ctx, profile)  # the key pair exists now
-    outcome = _apply(ctx, clients, plan, profile)
+            clients, plan = discover_and_plan(ctx, profile, record)  # the key pair exists now
+    assert edit is not None  # only a dry run has none, and it returned above
+    outcome = _apply(ctx, clients, plan, profile, edit)
     if isinstance(outcome, int):
         return outcome
     try:
-        return _await_agents(ctx, clients, plan, profile, outcome, wizard)
+        return _await_agents(ctx, clients, plan, profile, outcome, wizard, edit)
     finally:  # failed checks too: the handout shows which seats need help
-        if args.handout:
-            write_handout_note(ctx, Path(args.handout), profile.region, profile.name)
+        if args.handout and edit.record is not None:
+            write_handout_note(ctx, Path(args.handout), edit.record)
 
 
-def write_handout_note(ctx: Context, target: Path, region: str, name: str) -> None:
-    """Write the handout from the record (agent results included) and say where it is."""
-    from amazonei_setup.handout import write_handout
-
-    record = Ledger(ctx.home).load(region, name)
-    if record is None:
-        return
-    markdown, table = write_handout(target, record)
-    ctx.terminal.err.print(
-        f"Handout for {len(record.get('instances', []))} seat(s): {markdown} and {table}",
-        soft_wrap=True,
-    )
-
-
-def _apply(ctx: Context, clients: Any, plan: Any, profile: Any) -> Any:
+def _apply(ctx: Context, clients: Any, plan: Any, profile: Any, edit: Edit) -> Any:
     """Apply with progress; on failure or Ctrl-C, say how to resume and how to remove."""
     from amazonei_setup.apply import Runtime, apply_plan
     from amazonei_setup.render import command_lines, outcome_panel
@@ -170,7 +169,7 @@ def _apply(ctx: Context, clients: Any, plan: Any, profile: Any) -> Any:
     runtime.now = wall_clock(ctx)
     remove = teardown_hint(ctx, profile)
     try:
-        outcome = apply_plan(plan, runtime)
+        outcome = apply_plan(plan, runtime, edit)
     except KeyboardInterrupt:
         reporter.close()
         ctx.terminal.fail(
@@ -197,15 +196,16 @@ def _apply(ctx: Context, clients: Any, plan: Any, profile: Any) -> Any:
 
 
 def _await_agents(
-    ctx: Context, clients: Any, plan: Any, profile: Any, outcome: Any, wizard: Any
+    ctx: Context, clients: Any, plan: Any, profile: Any, outcome: Any, wizard: Any, edit: Edit
 ) -> int:
     """Wait for (and show) the agents' reports, then print the JSON document if asked."""
     reports: dict[str, Any] = {}
     code = EXIT_OK
-    if profile.agent.enabled and not ctx.args.no_wait:
-        record = Ledger(ctx.home).load(profile.region, profile.name)
+    if profile.agent.enabled and not ctx.args.no_wait and edit.record is not None:
         ids = [instance["id"] for instance in outcome.instances]
-        reports = wait_and_show(ctx, clients, record, ids, wait_s=REPORT_WAIT_S)
+        reports = wait_and_show(ctx, clients, edit.record, ids, wait_s=REPORT_WAIT_S)
+        record_agents(edit.record, reports)
+        edit.save()
         try:
             code = outcome_of(reports, profile.name)
         except SetupError as exc:

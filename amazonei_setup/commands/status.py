@@ -18,7 +18,7 @@ def cmd_status(ctx: Context) -> int:
     rows = [
         deployment_row(
             record,
-            instance_res.find(clients_for(ctx, record["region"]), record["name"]),
+            instance_res.find(clients_for(ctx, record.region), record.name),
             catalog,
             now,
         )

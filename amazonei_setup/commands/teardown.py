@@ -46,7 +46,7 @@ def _targets(ctx: Context) -> list[tuple[str, str]]:
             "`amazonei-setup status` lists deployments",
         )
     if args.name:
-        known = [r["region"] for r in records if r["name"] == args.name]
+        known = [r.region for r in records if r.name == args.name]
         regions = _regions(ctx, known)
         if not regions:
             raise InputError(
@@ -55,14 +55,14 @@ def _targets(ctx: Context) -> list[tuple[str, str]]:
             )
         return [(args.name, region) for region in regions]
     wanted = parse_tags(args.tag) if args.tag else {}
-    regions = _regions(ctx, [r["region"] for r in records])
+    regions = _regions(ctx, [r.region for r in records])
     if not regions:
         raise InputError("no deployments recorded here", "pass --region R or --all-regions")
     targets: set[tuple[str, str]] = set()
     for record in records:
-        tags = record.get("profile", {}).get("tags") or {}
-        if record["region"] in regions and all(tags.get(k) == v for k, v in wanted.items()):
-            targets.add((record["name"], record["region"]))
+        tags = record.profile.get("tags") or {}
+        if record.region in regions and all(tags.get(k) == v for k, v in wanted.items()):
+            targets.add((record.name, record.region))
     for region in regions:
         for name, found in region_inventory(clients_for(ctx, region), region).items():
             tags = found.user_tags()
@@ -182,7 +182,7 @@ def cmd_sweep(ctx: Context) -> int:
     from amazonei_setup.teardown import plan_teardown
 
     ledger = Ledger(ctx.home)
-    recorded = {(r["name"], r["region"]) for r in ledger.all()}
+    recorded = {(r.name, r.region) for r in ledger.all()}
     regions = _regions(ctx, [region for _, region in recorded])
     if not regions:
         raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
@@ -222,7 +222,7 @@ def _sweep_expired(ctx: Context) -> int:
 
     ledger = Ledger(ctx.home)
     records = ledger.all()
-    regions = _regions(ctx, [r["region"] for r in records])
+    regions = _regions(ctx, [r.region for r in records])
     if not regions:
         raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
     now = wall_clock(ctx)()

@@ -3,10 +3,13 @@ report from SSM, show it with the cost per 100k inferences, and say pass or fail
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from amazonei_setup.commands.context import Context, clients_for, recorded
 from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
+from amazonei_setup.ledger import Ledger
+from amazonei_setup.record import DeploymentRecord
 
 REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes, not hours
 
@@ -14,16 +17,15 @@ REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes,
 def wait_and_show(
     ctx: Context,
     clients: Any,
-    record: dict[str, Any],
+    record: DeploymentRecord,
     instance_ids: list[str],
     *,
     wait_s: float,
 ) -> dict[str, Any]:
-    """Reports for the instances (waiting up to wait_s), shown, recorded in the ledger."""
-    from amazonei_setup.ledger import Ledger
+    """Reports for the instances (waiting up to wait_s), shown; the caller records them."""
     from amazonei_setup.reports import wait_for_reports
 
-    name = record["name"]
+    name = record.name
     status = None
     if not ctx.terminal.json and wait_s > 0:
         status = ctx.terminal.err.status("waiting for the agents' reports …")
@@ -47,23 +49,36 @@ def wait_and_show(
     finally:
         if status is not None:
             status.stop()
-    for entry in record.get("instances", []):
-        report = reports.get(entry["id"])
-        entry["agent"] = None if report is None else report.get("status")
-    Ledger(ctx.home).save(record)
     if not ctx.terminal.json:
         _show(ctx, record, reports)
     return reports
 
 
-def _show(ctx: Context, record: dict[str, Any], reports: dict[str, Any]) -> None:
+def record_agents(record: DeploymentRecord, reports: dict[str, Any]) -> None:
+    """Each seat's agent verdict into the record (the caller saves it)."""
+    for entry in record.instances:
+        report = reports.get(entry.id)
+        entry.agent = None if report is None else report.get("status")
+
+
+def write_handout_note(ctx: Context, target: Path, record: DeploymentRecord) -> None:
+    """Write the handout from the record (agent results included) and say where it is."""
+    from amazonei_setup.handout import write_handout
+
+    markdown, table = write_handout(target, record)
+    ctx.terminal.err.print(
+        f"Handout for {len(record.instances)} seat(s): {markdown} and {table}", soft_wrap=True
+    )
+
+
+def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> None:
     from amazonei_setup.catalog import load_catalog
     from amazonei_setup.costs import rank_options
     from amazonei_setup.render import ranking_chart, report_failures, reports_table
     from amazonei_setup.reports import p50_latency_ms
 
     catalog = load_catalog()
-    profile = record["profile"]
+    profile = record.profile
     accelerator = profile.get("accelerator")
     accelerator = None if accelerator in (None, "none") else accelerator
     hardware = profile["instance_type"] + (f" + {accelerator}" if accelerator else "")
@@ -105,26 +120,27 @@ def cmd_verify(ctx: Context) -> int:
     name = ctx.args.name
     record = recorded(ctx, name)[0]
     if ctx.args.handout:
-        from pathlib import Path
-
         from amazonei_setup.handout import check_handout_target
 
         check_handout_target(Path(ctx.args.handout))
-    clients = clients_for(ctx, record["region"])
+    clients = clients_for(ctx, record.region)
     instances = instance_res.find(clients, name)
     if not instances:
         raise InputError(f"'{name}' has no running instance to verify", "launch it again")
     reports = wait_and_show(
         ctx, clients, record, [i.id for i in instances], wait_s=float(ctx.args.wait)
     )
+    # The wait holds no lock; the verdicts go into the record only if it still exists (a
+    # teardown meanwhile removed it: it must not come back).
+    with Ledger(ctx.home).edit(record.region, name, f"a verify of '{name}'") as edit:
+        if edit.record is not None:
+            record_agents(edit.record, reports)
+            edit.save()
+            record = edit.record
     if ctx.args.handout:
-        from pathlib import Path
-
-        from amazonei_setup.commands.launch import write_handout_note
-
-        write_handout_note(ctx, Path(ctx.args.handout), record["region"], name)
+        write_handout_note(ctx, Path(ctx.args.handout), record)
     if ctx.terminal.json:
-        ctx.terminal.emit_json({"deployment": name, "region": record["region"], "reports": reports})
+        ctx.terminal.emit_json({"deployment": name, "region": record.region, "reports": reports})
     return outcome_of(reports, name)
 
 

@@ -9,11 +9,41 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
 from amazonei_setup.errors import AwsFailure
-from amazonei_setup.resources.naming import tag_dict, tag_list, tag_specifications
+from amazonei_setup.resources.kind import (
+    Action,
+    ApplyRun,
+    Collect,
+    DiscoverInput,
+    Found,
+    PlanInput,
+    PlannedResource,
+    ResourceKind,
+    TeardownAction,
+    TeardownRun,
+    TeardownStep,
+    grouped,
+)
+from amazonei_setup.resources.naming import (
+    TAG_DEPLOYMENT,
+    TAG_ENDPOINT_USER_PREFIX,
+    TAG_MANAGED,
+    endpoint_sg_name,
+    endpoint_user_tag,
+    tag_dict,
+    tag_list,
+    tag_specifications,
+)
+
+if TYPE_CHECKING:
+    from amazonei_setup.ledger import Ledger
+from amazonei_setup.resources.vpc_dns import vpc_dns_missing
 from amazonei_setup.waiting import poll
 
 GONE_STATES = ("deleted", "deleting", "failed", "rejected", "expired")
@@ -49,33 +79,6 @@ def find(clients: AwsClients, vpc_id: str, service_name: str) -> dict[str, Any] 
         )["VpcEndpoints"]
     live = [e for e in endpoints if str(e.get("State", "")).lower() not in GONE_STATES]
     return _summary(live[0]) if live else None
-
-
-DNS_ATTRIBUTES = (
-    ("enableDnsSupport", "EnableDnsSupport"),
-    ("enableDnsHostnames", "EnableDnsHostnames"),
-)
-
-
-def vpc_dns_missing(clients: AwsClients, vpc_id: str) -> list[str]:
-    """Which of the two VPC DNS attributes private DNS needs are off (both read at once)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def is_off(attribute: str, key: str) -> bool:
-        with aws_errors(f"reading the DNS settings of {vpc_id}"):
-            found = clients.ec2.describe_vpc_attribute(VpcId=vpc_id, Attribute=attribute)
-        return not found[key]["Value"]
-
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vpc-dns") as pool:
-        off = list(pool.map(lambda pair: is_off(*pair), DNS_ATTRIBUTES))
-    return [key for (_, key), missing in zip(DNS_ATTRIBUTES, off, strict=True) if missing]
-
-
-def enable_vpc_dns(clients: AwsClients, vpc_id: str, attributes: list[str]) -> None:
-    """One attribute per call: the API refuses both at once."""
-    with aws_errors(f"enabling DNS on {vpc_id}"):
-        for attribute in attributes:
-            clients.ec2.modify_vpc_attribute(VpcId=vpc_id, **{attribute: {"Value": True}})
 
 
 def create(
@@ -180,3 +183,231 @@ def delete(
             "run the same teardown again to keep waiting",
         ),
     )
+
+
+def endpoint_users(endpoint: dict[str, Any]) -> set[str]:
+    """The deployments a shared endpoint serves, from its user tags."""
+    prefix = TAG_ENDPOINT_USER_PREFIX
+    return {key[len(prefix) :] for key in endpoint["tags"] if key.startswith(prefix)}
+
+
+def other_users(endpoint: dict[str, Any], name: str, region: str, ledger: Ledger) -> set[str]:
+    """Who else uses a shared endpoint: its user tags plus live records that name it."""
+    users = endpoint_users(endpoint)
+    for record in ledger.all():
+        if record.region == region and record.resource_id("endpoint") == endpoint["id"]:
+            users.add(record.name)
+    return users - {name}
+
+
+@dataclass
+class EndpointFound:
+    """The VPC's live endpoint for the service, and the DNS attributes private DNS still needs
+    (looked up only when there is no endpoint: one with private DNS proves them on)."""
+
+    endpoint: dict[str, Any] | None
+    dns_missing: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EndpointDetails:
+    service: str
+    subnets: list[str]
+    shared: bool = False
+
+
+class EndpointKind(ResourceKind):
+    """The Elastic Inference PrivateLink endpoint, shared by every deployment in the VPC."""
+
+    kind = "vpc-endpoint"
+    title = "VPC endpoint"
+    count_key = "endpoints"
+    after = ("security-group", "vpc-attribute")
+    own = False
+
+    def needs_vpc(self) -> bool:
+        return True
+
+    def discover(self, look: DiscoverInput) -> Collect | None:
+        if not look.profile.has_eia:
+            return None
+        vpc_id = str(look.vpc_id)
+        service = look.catalog.ei_endpoint_service(look.profile.region)
+        endpoint = look.pool.submit(find, look.clients, vpc_id, service)
+
+        def collect() -> tuple[Any, int]:
+            found = endpoint.result()
+            if found is not None:
+                return EndpointFound(found), 1
+            return EndpointFound(None, vpc_dns_missing(look.clients, vpc_id)), 2
+
+        return collect
+
+    def plan(self, given: PlanInput) -> list[PlannedResource]:
+        profile, discovery = given.profile, given.discovery
+        if not profile.has_eia:
+            return []
+        after = given.keys("security-group", "vpc-attribute")
+        after = tuple(key for key in after if key != "instance_sg")
+        service = given.catalog.ei_endpoint_service(profile.region)
+        subnet = discovery.subnets[0]
+        looked: EndpointFound | None = discovery.existing.of(self.kind)
+        found = looked.endpoint if looked else None
+        if found is None:
+            details = EndpointDetails(service, [subnet.id])
+            why = f"Elastic Inference PrivateLink in {subnet.availability_zone}"
+            return [
+                PlannedResource("endpoint", self.kind, service, "create", None, after, details, why)
+            ]
+        add_subnets = (
+            [] if subnet.availability_zone in served_azs(discovery, found) else [subnet.id]
+        )
+        groups: dict[str, Any] = discovery.existing.of("security-group") or {}
+        ours = groups.get(endpoint_sg_name(profile.name))
+        changes = []
+        if add_subnets:
+            changes.append(f"add subnet {subnet.id}")
+        if ours is None or ours["id"] not in found["groups"]:
+            changes.append("add our endpoint group")
+        if endpoint_user_tag(profile.name) not in found["tags"]:
+            changes.append("record this deployment as a user")
+        action: Action = "update" if changes else "reuse"
+        why = "shared endpoint of the VPC: " + (", ".join(changes) if changes else "in use")
+        details = EndpointDetails(service, add_subnets, shared=True)
+        return [
+            PlannedResource(
+                "endpoint", self.kind, service, action, found["id"], after, details, why
+            )
+        ]
+
+    def step_calls(self, resource: PlannedResource) -> int:
+        return {"create": 2, "reuse": 0}.get(resource.action, 3)  # look, then create / modify, tag
+
+    def apply(self, run: ApplyRun, resource: PlannedResource) -> str:
+        """Create the VPC's endpoint, or join the one that exists by now. Serialised per VPC
+        in this state home; across machines, AWS's private-DNS conflict says 'join it'."""
+        vpc_id = run.discovery.vpc_id
+        details: EndpointDetails = resource.details
+        region = run.profile.region
+        with run.ledger.lock(region, vpc_id, "an endpoint change", wait_s=180):
+            found = find(run.clients, vpc_id, details.service)
+            if found is None:
+                try:
+                    endpoint_id = create(
+                        run.clients,
+                        vpc_id,
+                        details.service,
+                        details.subnets,
+                        [run.ids["endpoint_sg"]],
+                        {**run.tags, endpoint_user_tag(run.profile.name): "true"},
+                    )
+                except AwsFailure as failure:
+                    found = find(run.clients, vpc_id, details.service)
+                    if found is None:
+                        raise
+                    run.note(
+                        f"another deployment created the endpoint meanwhile ({failure.code}); "
+                        "joining it"
+                    )
+                else:
+                    run.remember(resource, endpoint_id, owned=True, shared=True)
+                    return endpoint_id
+            first = run.discovery.subnets[0]
+            served = served_azs(run.discovery, found)
+            subnets = [] if first.availability_zone in served else [first.id]
+            group = run.ids["endpoint_sg"]
+            groups = [] if group in found["groups"] else [group]
+            add_to(
+                run.clients,
+                found["id"],
+                subnets,
+                groups,
+                {endpoint_user_tag(run.profile.name): "true"},
+            )
+            run.joined(resource)
+            return str(found["id"])
+
+    def owned_when_reused(self, run: ApplyRun, resource: PlannedResource) -> bool:
+        """A joined endpoint belongs to its creator."""
+        looked: EndpointFound | None = run.discovery.existing.of(self.kind)
+        found = (looked.endpoint if looked else None) or {}
+        return found.get("tags", {}).get(TAG_DEPLOYMENT) == run.profile.name
+
+    def inventory(
+        self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
+    ) -> Future[list[Any]]:
+        user_tag = endpoint_user_tag(name)
+        managed = [
+            {"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]},
+            {"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]},
+        ]
+
+        def ours() -> list[Any]:
+            used = find_tagged(clients, [{"Name": "tag-key", "Values": [user_tag]}])
+            return used + [e for e in find_tagged(clients, managed) if user_tag not in e["tags"]]
+
+        return pool.submit(ours)
+
+    def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
+        found = find_tagged(clients, [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}])
+        return grouped(
+            [
+                (user, endpoint)
+                for endpoint in found
+                for user in endpoint_users(endpoint) or [endpoint["tags"].get(TAG_DEPLOYMENT, "?")]
+            ]
+        )
+
+    def retag(
+        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+    ) -> None:
+        """Only the endpoint it created: a joined one carries its creator's expiry."""
+        ec2_ids += [
+            e["id"]
+            for e in found.of(self.kind)
+            if e["tags"].get(TAG_DEPLOYMENT) == found.name and e["tags"].get(TAG_MANAGED) == "true"
+        ]
+
+    def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
+        steps = []
+        for endpoint in found.of(self.kind):
+            others = other_users(endpoint, found.name, found.region, ledger)
+            if endpoint["tags"].get(TAG_MANAGED) == "true" and not others:
+                action = TeardownAction("delete", self.kind, endpoint["service"], endpoint["id"])
+            else:
+                why = (
+                    f"still used by {', '.join(sorted(others))}" if others else "not created by us"
+                )
+                action = TeardownAction(
+                    "leave",
+                    self.kind,
+                    endpoint["service"],
+                    endpoint["id"],
+                    f"{why}: our group and tag come off, the endpoint stays",
+                )
+            steps.append(TeardownStep(f"endpoint:{endpoint['id']}", self.kind, (action,)))
+        return steps
+
+    def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        for action in step.actions:
+            if action.verb == "delete":
+                delete(run.clients, action.id, sleep=run.sleep, timeout_s=run.wait_timeout_s)
+                continue
+            endpoint = next(e for e in run.found.of(self.kind) if e["id"] == action.id)
+            our_groups = {g["id"] for g in run.found.of("security-group")}
+            others = sorted(run.other_users(endpoint))
+            hand_over = None
+            if endpoint["tags"].get(TAG_DEPLOYMENT) == run.name and others:
+                hand_over = {TAG_DEPLOYMENT: others[0]}
+            groups = [g for g in endpoint["groups"] if g in our_groups]
+            leave(run.clients, endpoint["id"], groups, endpoint_user_tag(run.name), hand_over)
+        return list(step.actions)
+
+
+def served_azs(discovery: Any, endpoint: dict[str, Any]) -> set[str]:
+    """The AZs an endpoint already has a subnet in, among the subnets discovery knows."""
+    known = discovery.subnets + [s for s, _ in discovery.hidden_subnets]
+    return {s.availability_zone for s in known if s.id in endpoint["subnets"]}
+
+
+KIND = EndpointKind()

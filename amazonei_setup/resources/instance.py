@@ -3,27 +3,41 @@ tags; failing over to the next AZ on capacity errors and waiting out IAM propaga
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from amazonei_setup.aws import AwsClients, aws_errors, error_message, is_error, translate
+from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
+from amazonei_setup.catalog import load_catalog
 from amazonei_setup.errors import AwsFailure
+from amazonei_setup.quotas import explain_vcpu_limit
+from amazonei_setup.resources.kind import (
+    Action,
+    ApplyRun,
+    Collect,
+    DiscoverInput,
+    Found,
+    PlanInput,
+    PlannedResource,
+    ResourceKind,
+    TeardownAction,
+    TeardownRun,
+    TeardownStep,
+    grouped,
+)
+from amazonei_setup.resources.launching import Placement, launch_request, run_one
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, TAG_MANAGED, TAG_SEAT, tag_dict
 from amazonei_setup.waiting import poll
 
+if TYPE_CHECKING:
+    from amazonei_setup.ledger import Ledger
+
+Sleep = Callable[[float], None]
+
 LIVE_STATES = ["pending", "running", "stopping", "stopped"]
-CAPACITY_CODES = ("InsufficientInstanceCapacity", "Unsupported")
-# IAM is eventually consistent: a just-created instance profile is often "invalid" for seconds.
-IAM_PROPAGATION_DELAYS_S = (1, 2, 4, 8, 15, 30)
-
-
-@dataclass(frozen=True)
-class Placement:
-    subnet_id: str
-    availability_zone: str
 
 
 @dataclass
@@ -44,7 +58,7 @@ class LaunchedInstance:
         return {k: v for k, v in self.__dict__.items() if k != "tags"}
 
 
-def _from_description(item: dict[str, Any]) -> LaunchedInstance:
+def from_description(item: dict[str, Any]) -> LaunchedInstance:
     tags = tag_dict(item.get("Tags"))
     return LaunchedInstance(
         id=item["InstanceId"],
@@ -77,7 +91,7 @@ def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[Laun
             ]
         )
         found = [
-            _from_description(item)
+            from_description(item)
             for page in pages
             for reservation in page["Reservations"]
             for item in reservation["Instances"]
@@ -88,134 +102,7 @@ def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[Laun
 def describe(clients: AwsClients, instance_ids: list[str]) -> list[LaunchedInstance]:
     with aws_errors("reading instance state"):
         reservations = clients.ec2.describe_instances(InstanceIds=instance_ids)["Reservations"]
-    return [_from_description(item) for r in reservations for item in r["Instances"]]
-
-
-def launch_request(
-    *,
-    image_id: str,
-    instance_type: str,
-    root_device_name: str,
-    root_volume_gib: int,
-    group_ids: list[str],
-    instance_profile_name: str,
-    key_name: str | None,
-    accelerator: str | None,
-    user_data: bytes | None,
-    tags: dict[str, str],
-) -> dict[str, Any]:
-    """The RunInstances request, minus placement: secure defaults are not optional here."""
-    volume_tags = {k: v for k, v in tags.items() if k != TAG_SEAT}
-    request: dict[str, Any] = {
-        "ImageId": image_id,
-        "InstanceType": instance_type,
-        "MinCount": 1,
-        "MaxCount": 1,
-        "SecurityGroupIds": group_ids,
-        "IamInstanceProfile": {"Name": instance_profile_name},
-        "MetadataOptions": {
-            "HttpTokens": "required",
-            "HttpEndpoint": "enabled",
-            "HttpPutResponseHopLimit": 2,
-        },
-        "BlockDeviceMappings": [
-            {
-                "DeviceName": root_device_name,
-                "Ebs": {
-                    "VolumeSize": root_volume_gib,
-                    "VolumeType": "gp3",
-                    "Encrypted": True,
-                    "DeleteOnTermination": True,
-                },
-            }
-        ],
-        "TagSpecifications": [
-            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]},
-            {
-                "ResourceType": "volume",
-                "Tags": [{"Key": k, "Value": v} for k, v in volume_tags.items()],
-            },
-        ],
-    }
-    if key_name:
-        request["KeyName"] = key_name
-    if accelerator:
-        request["ElasticInferenceAccelerators"] = [{"Type": accelerator, "Count": 1}]
-    if user_data:
-        request["UserData"] = user_data
-    return request
-
-
-Notify = Callable[[str], None]
-Sleep = Callable[[float], None]
-
-
-def _run_with_iam_retry(clients: AwsClients, request: dict[str, Any], sleep: Sleep, notify: Notify):
-    delays = list(IAM_PROPAGATION_DELAYS_S)
-    while True:
-        try:
-            return clients.ec2.run_instances(**request)["Instances"][0]
-        except Exception as exc:
-            propagating = is_error(exc, "InvalidParameterValue") and (
-                "iam instance profile" in error_message(exc).lower()
-                or "iaminstanceprofile" in error_message(exc).lower()
-            )
-            if not propagating or not delays:
-                raise
-            delay = delays.pop(0)
-            notify(f"the new instance profile is not visible to EC2 yet; retrying in {delay}s")
-            sleep(delay)
-
-
-def _token(base: str, availability_zone: str) -> str:
-    """A stable idempotency token per deployment, seat and AZ (AWS allows 64 characters)."""
-    return hashlib.sha256(f"{base}|{availability_zone}".encode()).hexdigest()[:48]
-
-
-def _capacity_failure(instance_type: str, tried: list[str]) -> AwsFailure:
-    return AwsFailure(
-        f"no AZ had capacity for {instance_type} (tried {', '.join(tried)})",
-        "try again in a few minutes, another instance size, or another region; "
-        "running the same command again resumes",
-        code="InsufficientInstanceCapacity",
-    )
-
-
-def run_one(
-    clients: AwsClients,
-    request: dict[str, Any],
-    placements: list[Placement],
-    *,
-    client_token: str,
-    sleep: Sleep = time.sleep,
-    notify: Notify = lambda message: None,
-) -> LaunchedInstance:
-    """Launch one instance, moving to the next AZ that offers the type when one has no capacity.
-
-    The client token makes the call idempotent on AWS: a retried request never launches twice.
-    """
-    tried: list[str] = []
-    for index, placement in enumerate(placements):
-        attempt = {
-            **request,
-            "SubnetId": placement.subnet_id,
-            "ClientToken": _token(client_token, placement.availability_zone),
-        }
-        try:
-            item = _run_with_iam_retry(clients, attempt, sleep, notify)
-        except Exception as exc:
-            if is_error(exc, *CAPACITY_CODES):
-                tried.append(placement.availability_zone)
-                following = placements[index + 1 : index + 2]
-                where = f"trying {following[0].availability_zone}" if following else "no AZ left"
-                notify(
-                    f"{placement.availability_zone} cannot run {request['InstanceType']} now "
-                    f"({error_message(exc)}); {where}"
-                )
-                continue
-            raise translate(exc, f"launching {request['InstanceType']}") from exc
-        return _from_description(item)
-    raise _capacity_failure(request["InstanceType"], tried)
+    return [from_description(item) for r in reservations for item in r["Instances"]]
 
 
 def start(clients: AwsClients, instance_ids: list[str]) -> None:
@@ -260,11 +147,10 @@ def wait_running(
 
 def terminate(clients: AwsClients, instance_ids: list[str]) -> None:
     with aws_errors("terminating instances"):
-        try:
-            clients.ec2.terminate_instances(InstanceIds=instance_ids)
-        except Exception as exc:
-            if not is_error(exc, "InvalidInstanceID.NotFound"):
-                raise
+        unless_absent(
+            lambda: clients.ec2.terminate_instances(InstanceIds=instance_ids),
+            "InvalidInstanceID.NotFound",
+        )
 
 
 def wait_terminated(
@@ -299,3 +185,149 @@ def wait_terminated(
             "run the same teardown again to keep waiting",
         ),
     )
+
+
+@dataclass
+class SeatDetails:
+    seat: int
+
+
+def _volume_ids(clients: AwsClients, name: str) -> list[str]:
+    """The instances' root volumes: tagged at launch, so their expiry moves with the rest."""
+    filters = [
+        {"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]},
+        {"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]},
+    ]
+    with aws_errors("listing the deployment's volumes"):
+        pages = clients.ec2.get_paginator("describe_volumes").paginate(Filters=filters)
+        return [volume["VolumeId"] for page in pages for volume in page["Volumes"]]
+
+
+class InstanceKind(ResourceKind):
+    """One instance per seat, launched after everything it uses exists."""
+
+    kind = "ec2-instance"
+    title = "instance"
+    count_key = "instances"
+    after = ("iam-instance-profile", "security-group", "vpc-endpoint", "key-pair")
+
+    def discover(self, look: DiscoverInput) -> Collect:
+        found = look.pool.submit(find, look.clients, look.profile.name)
+        return lambda: (found.result(), 1)
+
+    def plan(self, given: PlanInput) -> list[PlannedResource]:
+        profile = given.profile
+        shared = tuple(
+            r.key for r in given.planned if r.key in ("instance_profile", "instance_sg", "endpoint")
+        )
+        keys = set(given.keys("key-pair"))
+        existing: list[LaunchedInstance] = given.discovery.existing.of(self.kind) or []
+        by_seat = {i.seat: i for i in existing}
+        hardware = profile.instance_type + (
+            f" + {profile.accelerator}" if profile.accelerator else ""
+        )
+        planned = []
+        for seat in range(1, profile.seats + 1):
+            own_key = next((k for k in (f"key_pair:{seat}", "key_pair") if k in keys), None)
+            after = shared + ((own_key,) if own_key else ())
+            found = by_seat.get(seat)
+            action: Action
+            if found is None:
+                action, instance_id, why = "create", None, hardware
+            elif found.state in ("stopped", "stopping"):
+                action, instance_id, why = "update", found.id, "stopped: will be started"
+            else:
+                action, instance_id, why = "reuse", found.id, ""
+            planned.append(
+                PlannedResource(
+                    f"instance:{seat}",
+                    self.kind,
+                    f"{profile.name}-{seat}",
+                    action,
+                    instance_id,
+                    after,
+                    SeatDetails(seat),
+                    why,
+                )
+            )
+        return planned
+
+    def apply(self, run: ApplyRun, resource: PlannedResource) -> str:
+        seat = resource.details.seat
+        if resource.action == "update" and resource.id:
+            start(run.clients, [resource.id])
+            return resource.id
+        profile, discovery = run.profile, run.discovery
+        seat_key = discovery.keys.get(seat)
+        holder = run.get("instance_profile")
+        request = launch_request(
+            image_id=discovery.ami.id,
+            instance_type=profile.instance_type,
+            root_device_name=discovery.ami.root_device_name,
+            root_volume_gib=discovery.ami.root_volume_gib,
+            group_ids=[run.ids["instance_sg"]],
+            instance_profile_name=holder.name if holder else "",
+            key_name=seat_key.name if seat_key else None,
+            accelerator=profile.accelerator,
+            user_data=run.user_data,
+            tags={**run.tags, TAG_SEAT: str(seat), "Name": f"{profile.name}-{seat}"},
+        )
+        placements = [Placement(s.id, s.availability_zone) for s in discovery.subnets]
+        try:
+            item = run_one(
+                run.clients,
+                request,
+                placements,
+                client_token=f"amazonei-setup-{profile.name}-{seat}-{run.created_at}",
+                sleep=run.sleep,
+                notify=run.note,
+            )
+        except AwsFailure as failure:
+            if failure.code != "VcpuLimitExceeded":
+                raise
+            raise explain_vcpu_limit(
+                run.clients, load_catalog(), profile.instance_type, profile.seats, failure
+            ) from failure
+        launched = from_description(item)
+        launched.seat = seat
+        run.launched(seat, launched)
+        run.remember(resource, launched.id, owned=True, seat=seat)
+        return launched.id
+
+    def inventory(
+        self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
+    ) -> Future[list[Any]]:
+        return pool.submit(find, clients, name)
+
+    def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
+        found = find_tagged(clients, [])
+        return grouped([((i.tags or {}).get(TAG_DEPLOYMENT, "?"), i) for i in found])
+
+    def tags_of(self, item: Any) -> dict[str, str]:
+        return dict(item.tags or {})
+
+    def item_id(self, item: Any) -> str:
+        return str(item.id)
+
+    def retag(
+        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+    ) -> None:
+        ids = [instance.id for instance in found.of(self.kind)]
+        ec2_ids += ids + (_volume_ids(clients, found.name) if ids else [])
+
+    def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
+        """All seats at once: one call to terminate, one wait."""
+        actions = tuple(
+            TeardownAction("terminate", self.kind, f"{found.name}-{i.seat}", i.id)
+            for i in found.of(self.kind)
+        )
+        return [TeardownStep("instances", self.kind, actions)] if actions else []
+
+    def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        ids = [action.id for action in step.actions]
+        terminate(run.clients, ids)
+        wait_terminated(run.clients, ids, sleep=run.sleep, timeout_s=run.wait_timeout_s)
+        return list(step.actions)
+
+
+KIND = InstanceKind()

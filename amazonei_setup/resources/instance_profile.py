@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
 from amazonei_setup.resources.adopt import create_or_adopt
-from amazonei_setup.resources.naming import IAM_PATH, tag_dict, tag_list
+from amazonei_setup.resources.kind import (
+    Action,
+    ApplyRun,
+    Collect,
+    DiscoverInput,
+    Found,
+    PlanInput,
+    PlannedResource,
+    ResourceKind,
+    TeardownAction,
+    TeardownRun,
+    TeardownStep,
+    grouped,
+)
+from amazonei_setup.resources.naming import (
+    IAM_PATH,
+    TAG_DEPLOYMENT,
+    TAG_EXPIRES,
+    expiry_tags,
+    in_region,
+    owned_by,
+    role_name,
+    tag_dict,
+    tag_list,
+)
+
+if TYPE_CHECKING:
+    from amazonei_setup.ledger import Ledger
 
 
 def find(clients: AwsClients, profile_name: str) -> dict[str, Any] | None:
@@ -79,3 +108,93 @@ def delete(clients: AwsClients, profile_name: str, roles: list[str] | None = Non
                 return False
             raise
     return True
+
+
+class InstanceProfileKind(ResourceKind):
+    """Hands the role (of the same name) to the instances."""
+
+    kind = "iam-instance-profile"
+    title = "instance profile"
+    count_key = "instance_profiles"
+    after = ("iam-role",)
+
+    def discover(self, look: DiscoverInput) -> Collect:
+        name = role_name(look.profile.name, look.profile.region)
+        found = look.pool.submit(find, look.clients, name)
+        return lambda: (found.result(), 1)
+
+    def plan(self, given: PlanInput) -> list[PlannedResource]:
+        name = role_name(given.profile.name, given.profile.region)
+        found = given.discovery.existing.of(self.kind)
+        action: Action
+        if found is None:
+            action, why = "create", "hands the role to the instances"
+        elif name not in found["roles"]:
+            action, why = "update", "role not attached yet"
+        else:
+            action, why = "reuse", ""
+        arn = found["arn"] if found else None
+        return [
+            PlannedResource(
+                "instance_profile", self.kind, name, action, arn, given.keys("iam-role"), why=why
+            )
+        ]
+
+    def step_calls(self, resource: PlannedResource) -> int:
+        return {"create": 2, "reuse": 0}.get(resource.action, 1)  # create, then the role in it
+
+    def apply(self, run: ApplyRun, resource: PlannedResource) -> str:
+        arn = resource.id or create(run.clients, resource.name, run.tags)
+        if resource.action == "create":
+            run.remember(resource, arn, owned=True)
+        add_role(run.clients, resource.name, resource.name)  # role and profile share a name
+        return arn
+
+    def inventory(
+        self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
+    ) -> Future[list[Any]]:
+        def ours() -> list[Any]:
+            found = find(clients, role_name(name, region))
+            return [found] if found and owned_by(found.get("tags"), name, region) else []
+
+        return pool.submit(ours)
+
+    def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
+        with aws_errors("listing instance profiles"):
+            pages = clients.iam.get_paginator("list_instance_profiles").paginate(
+                PathPrefix=IAM_PATH
+            )
+            names = [p["InstanceProfileName"] for page in pages for p in page["InstanceProfiles"]]
+        found = [find(clients, name) for name in names]
+        return grouped(
+            [(f["tags"].get(TAG_DEPLOYMENT, "?"), f) for f in found if in_region(f, region)]
+        )
+
+    def item_id(self, item: Any) -> str:
+        return str(item["arn"])
+
+    def retag(
+        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+    ) -> None:
+        for holder in found.of(self.kind):
+            name = holder["name"]
+            if expires_at:
+                clients.iam.tag_instance_profile(
+                    InstanceProfileName=name, Tags=expiry_tags(expires_at)
+                )
+            else:
+                clients.iam.untag_instance_profile(InstanceProfileName=name, TagKeys=[TAG_EXPIRES])
+
+    def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
+        holders = found.of(self.kind)
+        actions = tuple(TeardownAction("delete", self.kind, h["name"], h["arn"]) for h in holders)
+        return [TeardownStep("instance_profile", self.kind, actions)] if actions else []
+
+    def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        roles = {h["name"]: list(h.get("roles", [])) for h in run.found.of(self.kind)}
+        for action in step.actions:
+            delete(run.clients, action.name, roles.get(action.name))
+        return list(step.actions)
+
+
+KIND = InstanceProfileKind()

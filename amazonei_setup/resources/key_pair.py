@@ -3,12 +3,37 @@ existing key pair is used as it is and never touched."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
 from amazonei_setup.paths import write_private
-from amazonei_setup.resources.naming import key_pair_names_pattern, tag_dict, tag_specifications
+from amazonei_setup.resources.kind import (
+    Action,
+    ApplyRun,
+    Collect,
+    DiscoverInput,
+    Found,
+    PlanInput,
+    PlannedResource,
+    ResourceKind,
+    TeardownAction,
+    TeardownRun,
+    TeardownStep,
+    grouped,
+)
+from amazonei_setup.resources.naming import (
+    TAG_DEPLOYMENT,
+    TAG_MANAGED,
+    key_pair_names_pattern,
+    tag_dict,
+    tag_specifications,
+)
+
+if TYPE_CHECKING:
+    from amazonei_setup.ledger import Ledger
 
 
 def find(clients: AwsClients, key_name: str) -> dict[str, Any] | None:
@@ -98,3 +123,149 @@ def delete(clients: AwsClients, key_name: str) -> None:
     """Deleting a key pair that does not exist succeeds on AWS: safe to repeat."""
     with aws_errors(f"deleting key pair {key_name}"):
         clients.ec2.delete_key_pair(KeyName=key_name)
+
+
+@dataclass
+class KeyPairsFound:
+    """The deployment's created key pairs that exist, and those whose private key is here."""
+
+    pairs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    private_keys_present: set[str] = field(default_factory=set)
+
+
+@dataclass
+class KeyDetails:
+    owned: bool
+    path: str | None = None  # the private key file, for a key pair the tool creates
+    seat: int | None = None
+
+
+MANAGED = [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}]
+
+
+class KeyPairKind(ResourceKind):
+    """One created key pair per seat (each attendee gets only their own key), or the user's
+    named key pair, shared and never modified."""
+
+    kind = "key-pair"
+    title = "key pair"
+    count_key = "key_pairs"
+    teardown_ignores = ("ec2-instance",)  # deleting a key pair does not wait for instances
+
+    def discover(self, look: DiscoverInput) -> Collect:
+        created = [k for k in look.keys.values() if k.path is not None]
+        pairs = look.pool.submit(find_named, look.clients, [k.name for k in created])
+
+        def collect() -> tuple[Any, int]:
+            present = {k.name for k in created if k.path.exists()}
+            return KeyPairsFound(pairs.result(), present), 1
+
+        return collect
+
+    def plan(self, given: PlanInput) -> list[PlannedResource]:
+        profile, discovery = given.profile, given.discovery
+        if not discovery.keys:
+            return []
+        if profile.access.key_pair != "create":
+            # A key pair the wizard imported for this deployment carries its tags: ours.
+            tags = discovery.user_key_tags
+            owned = tags.get(TAG_MANAGED) == "true" and tags.get(TAG_DEPLOYMENT) == profile.name
+            why = (
+                "imported for this deployment"
+                if owned
+                else "your existing key pair (never modified)"
+            )
+            name = profile.access.key_pair
+            return [
+                PlannedResource(
+                    "key_pair", self.kind, name, "reuse", name, (), KeyDetails(owned), why
+                )
+            ]
+        existing: KeyPairsFound = discovery.existing.of(self.kind) or KeyPairsFound()
+        planned = []
+        for seat, key in sorted(discovery.keys.items()):
+            found = existing.pairs.get(key.name)
+            action: Action
+            if found is None:
+                action, why = "create", f"ed25519; private key saved to {key.path}"
+            elif key.name not in existing.private_keys_present:
+                action, why = "replace", "the private key is not in the state home"
+            else:
+                action, why = "reuse", ""
+            planned.append(
+                PlannedResource(
+                    f"key_pair:{seat}",
+                    self.kind,
+                    key.name,
+                    action,
+                    found["id"] if found else None,
+                    details=KeyDetails(True, str(key.path), seat),
+                    why=why,
+                )
+            )
+        return planned
+
+    def folded_why(self, first: PlannedResource) -> str:
+        if not first.details.path:
+            return first.why
+        if first.action == "reuse":
+            return ""
+        return f"one per seat; private keys saved in {first.details.path.rsplit('/', 1)[0]}/"
+
+    def step_calls(self, resource: PlannedResource) -> int:
+        return {"replace": 2, "reuse": 0}.get(resource.action, 1)
+
+    def apply(self, run: ApplyRun, resource: PlannedResource) -> str:
+        details: KeyDetails = resource.details
+        path = Path(str(details.path))
+        if resource.action == "replace":
+            delete(run.clients, resource.name)
+        key_id = create(run.clients, resource.name, path, run.tags, "ed25519")
+        run.remember(resource, key_id, owned=True, private_key=str(path), seat=details.seat)
+        return key_id
+
+    def owned_when_reused(self, run: ApplyRun, resource: PlannedResource) -> bool:
+        return bool(resource.details.owned)
+
+    def inventory(
+        self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
+    ) -> Future[list[Any]]:
+        by_name = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]}]
+        return pool.submit(find_tagged, clients, [*by_name, *MANAGED])
+
+    def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
+        return grouped(
+            [(p["tags"].get(TAG_DEPLOYMENT, "?"), p) for p in find_tagged(clients, MANAGED)]
+        )
+
+    def retag(
+        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+    ) -> None:
+        ec2_ids += [p["id"] for p in found.of(self.kind) if p["id"].startswith("key-")]
+
+    def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
+        """Each key pair, then the private key files (even of a key pair already gone)."""
+        steps = [
+            TeardownStep(
+                f"key:{p['name']}",
+                self.kind,
+                (TeardownAction("delete", self.kind, p["name"], p["id"]),),
+            )
+            for p in found.of(self.kind)
+        ]
+        files = tuple(private_key_files(home, found.region, found.name))
+        if files:
+            steps.append(
+                TeardownStep("key-files", self.kind, (), tuple(s.key for s in steps), files)
+            )
+        return steps
+
+    def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        for action in step.actions:
+            delete(run.clients, action.name)
+        for path in step.paths:
+            path.unlink(missing_ok=True)
+        return list(step.actions)
+
+
+KIND = KeyPairKind()

@@ -74,3 +74,23 @@ def report_parameter_prefix(name: str) -> str:
 def endpoint_user_tag(name: str) -> str:
     """A shared endpoint carries one such tag per deployment that uses it."""
     return f"{TAG_ENDPOINT_USER_PREFIX}{name}"
+
+
+def owned_by(tags: dict[str, str] | None, name: str, region: str) -> bool:
+    """Carries our managed tag and this deployment's name (and region, where recorded)."""
+    tags = tags or {}
+    return (
+        tags.get(TAG_MANAGED) == "true"
+        and tags.get(TAG_DEPLOYMENT) == name
+        and tags.get(TAG_REGION, region) == region
+    )
+
+
+def in_region(found: dict[str, Any] | None, region: str) -> bool:
+    """A global (IAM) resource of ours that belongs to this region."""
+    tags = (found or {}).get("tags", {})
+    return tags.get(TAG_MANAGED) == "true" and tags.get(TAG_REGION) == region
+
+
+def expiry_tags(expires_at: str) -> list[dict[str, str]]:
+    return tag_list({TAG_EXPIRES: expires_at})

@@ -1,8 +1,26 @@
-"""The agent's SSM report parameters under /amazonei-setup/<name>/."""
+"""The agent's SSM report parameters under /amazonei-setup/<name>/: written by the instances,
+not by a launch, so this kind has nothing to plan; teardown lists them again once the
+instances are gone, so an agent that publishes late leaves nothing behind."""
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from amazonei_setup.aws import AwsClients, aws_errors
+from amazonei_setup.resources.kind import (
+    Found,
+    ResourceKind,
+    TeardownAction,
+    TeardownRun,
+    TeardownStep,
+    grouped,
+)
+from amazonei_setup.resources.naming import PREFIX, report_parameter_prefix
+
+if TYPE_CHECKING:
+    from amazonei_setup.ledger import Ledger
 
 
 def find(clients: AwsClients, path: str) -> list[str]:
@@ -18,3 +36,46 @@ def delete(clients: AwsClients, names: list[str]) -> None:
     with aws_errors("deleting SSM parameters"):
         for start in range(0, len(names), 10):
             clients.ssm.delete_parameters(Names=names[start : start + 10])
+
+
+class ReportParameterKind(ResourceKind):
+    kind = "ssm-parameter"
+    title = "SSM parameter"
+    count_key = "ssm_parameters"
+    teardown_after = ("ec2-instance",)  # once no agent can publish any more
+
+    def inventory(
+        self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
+    ) -> Future[list[Any]]:
+        return pool.submit(find, clients, report_parameter_prefix(name))
+
+    def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
+        names = find(clients, f"/{PREFIX}/")
+        return grouped(
+            [(n.strip("/").split("/")[1], n) for n in names if len(n.strip("/").split("/")) >= 2]
+        )
+
+    def tags_of(self, item: Any) -> dict[str, str]:
+        return {}
+
+    def item_id(self, item: Any) -> str:
+        return str(item)
+
+    def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
+        actions = tuple(TeardownAction("delete", self.kind, n, n) for n in found.of(self.kind))
+        if not actions and not found.of("ec2-instance"):
+            return []
+        return [TeardownStep("reports", self.kind, actions)]
+
+    def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        actions = list(step.actions)
+        if run.found.of("ec2-instance"):
+            known = {a.id for a in actions}
+            late = find(run.clients, report_parameter_prefix(run.name))
+            actions += [TeardownAction("delete", self.kind, n, n) for n in late if n not in known]
+        if actions:
+            delete(run.clients, [a.id for a in actions])
+        return actions
+
+
+KIND = ReportParameterKind()

@@ -3,11 +3,40 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
 from amazonei_setup.resources.adopt import create_or_adopt
-from amazonei_setup.resources.naming import IAM_PATH, report_parameter_prefix, tag_dict, tag_list
+from amazonei_setup.resources.kind import (
+    ApplyRun,
+    Collect,
+    DiscoverInput,
+    Found,
+    PlanInput,
+    PlannedResource,
+    ResourceKind,
+    TeardownAction,
+    TeardownRun,
+    TeardownStep,
+    grouped,
+)
+from amazonei_setup.resources.naming import (
+    IAM_PATH,
+    TAG_DEPLOYMENT,
+    TAG_EXPIRES,
+    expiry_tags,
+    in_region,
+    owned_by,
+    report_parameter_prefix,
+    role_name,
+    tag_dict,
+    tag_list,
+)
+
+if TYPE_CHECKING:
+    from amazonei_setup.ledger import Ledger
 
 POLICY_NAME = "amazonei-setup-deployment"
 TRUST_POLICY = {
@@ -175,3 +204,97 @@ def delete(clients: AwsClients, role_name: str, *, policies_gone: bool = False) 
                 return False
             raise
     return True
+
+
+class RoleKind(ResourceKind):
+    """The instance role: created with the deployment, its inline policy kept as planned."""
+
+    kind = "iam-role"
+    title = "IAM role"
+    count_key = "iam_roles"
+
+    def discover(self, look: DiscoverInput) -> Collect:
+        found = look.pool.submit(
+            find, look.clients, role_name(look.profile.name, look.profile.region)
+        )
+
+        def collect() -> tuple[Any, int]:
+            role = found.result()
+            return role, 2 if role is not None else 1  # the role, then its inline policy
+
+        return collect
+
+    def plan(self, given: PlanInput) -> list[PlannedResource]:
+        profile, discovery = given.profile, given.discovery
+        name = role_name(profile.name, profile.region)
+        policy = instance_policy(
+            profile.name,
+            profile.region,
+            discovery.account_id,
+            eia=profile.has_eia,
+            ssm_access=profile.access.mode == "ssm",
+        )
+        existing = discovery.existing.of(self.kind)
+        if existing is None:
+            role = PlannedResource("role", self.kind, name, "create", why="instance role")
+        elif existing["policy"] != policy:
+            role = PlannedResource("role", self.kind, name, "update", existing["arn"])
+            role.why = "policy differs"
+        else:
+            role = PlannedResource("role", self.kind, name, "reuse", existing["arn"])
+        role.details = policy
+        return [role]
+
+    def step_calls(self, resource: PlannedResource) -> int:
+        return {"create": 2, "reuse": 0}.get(resource.action, 1)  # create, then the policy
+
+    def apply(self, run: ApplyRun, resource: PlannedResource) -> str:
+        arn = resource.id or create(run.clients, resource.name, run.tags)
+        if resource.action == "create":
+            run.remember(resource, arn, owned=True)
+        put_policy(run.clients, resource.name, resource.details)
+        return arn
+
+    def inventory(
+        self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
+    ) -> Future[list[Any]]:
+        def ours() -> list[Any]:
+            found = find(clients, role_name(name, region))
+            return [found] if found and owned_by(found.get("tags"), name, region) else []
+
+        return pool.submit(ours)
+
+    def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
+        with aws_errors("listing IAM roles"):
+            pages = clients.iam.get_paginator("list_roles").paginate(PathPrefix=IAM_PATH)
+            names = [role["RoleName"] for page in pages for role in page["Roles"]]
+        found = [find(clients, name) for name in names]
+        return grouped(
+            [(f["tags"].get(TAG_DEPLOYMENT, "?"), f) for f in found if in_region(f, region)]
+        )
+
+    def item_id(self, item: Any) -> str:
+        return str(item["arn"])
+
+    def retag(
+        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+    ) -> None:
+        for role in found.of(self.kind):
+            if expires_at:
+                clients.iam.tag_role(RoleName=role["name"], Tags=expiry_tags(expires_at))
+            else:
+                clients.iam.untag_role(RoleName=role["name"], TagKeys=[TAG_EXPIRES])
+
+    def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
+        actions = [
+            TeardownAction("delete", self.kind, r["name"], r["arn"]) for r in found.of(self.kind)
+        ]
+        return [TeardownStep("role", self.kind, tuple(actions))] if actions else []
+
+    def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        for action in step.actions:
+            delete(run.clients, action.name)
+        return list(step.actions)
+
+
+KIND = RoleKind()

@@ -4,11 +4,41 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
-from amazonei_setup.resources.naming import tag_specifications
+from amazonei_setup.errors import AwsFailure
+from amazonei_setup.resources.kind import (
+    ApplyRun,
+    Collect,
+    DiscoverInput,
+    Found,
+    PlanInput,
+    PlannedResource,
+    ResourceKind,
+    TeardownAction,
+    TeardownRun,
+    TeardownStep,
+    grouped,
+)
+from amazonei_setup.resources.naming import (
+    TAG_DEPLOYMENT,
+    TAG_MANAGED,
+    endpoint_sg_name,
+    instance_sg_name,
+    tag_dict,
+    tag_specifications,
+)
+
+if TYPE_CHECKING:
+    from amazonei_setup.ledger import Ledger
+
+# ENIs of terminated instances and deleted endpoints release groups with a delay on AWS.
+DEPENDENCY_DELAYS_S = (2, 4, 8, 15, 30, 30, 30)
 
 
 @dataclass(frozen=True, order=True)
@@ -126,8 +156,6 @@ def sync_ingress(clients: AwsClients, group_id: str, current: set[Rule], wanted:
 
 def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Groups matching tag filters, with id, name, VPC and tags."""
-    from amazonei_setup.resources.naming import tag_dict
-
     with aws_errors("listing security groups"):
         pages = clients.ec2.get_paginator("describe_security_groups").paginate(Filters=filters)
         groups = [g for page in pages for g in page["SecurityGroups"]]
@@ -153,3 +181,160 @@ def delete(clients: AwsClients, group_id: str) -> bool:
                 return False
             raise
     return True
+
+
+def delete_when_released(
+    clients: AwsClients, group_id: str, sleep: Callable[[float], None], note: Callable[[str], None]
+) -> None:
+    """Delete a group, waiting (bounded) while network interfaces that held it drain."""
+    delays = list(DEPENDENCY_DELAYS_S)
+    while True:
+        try:
+            delete(clients, group_id)
+            return
+        except AwsFailure as exc:
+            if exc.code != "DependencyViolation" or not delays:
+                raise
+            delay = delays.pop(0)
+            note(f"{group_id} is still in use (network interfaces draining); retrying in {delay}s")
+            sleep(delay)
+
+
+@dataclass
+class GroupDetails:
+    """The ingress a group has now and the ingress it must have."""
+
+    current: set[Rule] = field(default_factory=set)
+    wanted: set[Rule] = field(default_factory=set)
+
+
+MANAGED = [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}]
+
+
+class SecurityGroupKind(ResourceKind):
+    """The instance group (SSH from one address, or nothing) and, with an EIA, the endpoint
+    group (HTTPS from the instance group only)."""
+
+    kind = "security-group"
+    title = "security group"
+    count_key = "security_groups"
+
+    def needs_vpc(self) -> bool:
+        return True
+
+    def discover(self, look: DiscoverInput) -> Collect:
+        profile = look.profile
+        names = [instance_sg_name(profile.name)]
+        if profile.has_eia:
+            names.append(endpoint_sg_name(profile.name))
+        found = look.pool.submit(find_named, look.clients, str(look.vpc_id), names)
+        return lambda: (found.result(), 1)
+
+    def plan(self, given: PlanInput) -> list[PlannedResource]:
+        profile, discovery = given.profile, given.discovery
+        existing: dict[str, Any] = discovery.existing.of(self.kind) or {}
+        wanted: set[Rule] = set()
+        if profile.access.mode == "ssh" and discovery.ssh_cidr:
+            wanted.add(ssh_rule(discovery.ssh_cidr))
+        purpose = (
+            f"SSH from {discovery.ssh_cidr} only" if wanted else "no inbound access (SSM only)"
+        )
+        name = instance_sg_name(profile.name)
+        groups = [self._group("instance_sg", name, existing.get(name), wanted, (), purpose)]
+        if profile.has_eia:
+            instance_group = existing.get(name)
+            rules = {https_from_group(instance_group["id"] if instance_group else "<new>")}
+            endpoint_name = endpoint_sg_name(profile.name)
+            groups.append(
+                self._group(
+                    "endpoint_sg",
+                    endpoint_name,
+                    existing.get(endpoint_name),
+                    rules,
+                    ("instance_sg",),
+                    "HTTPS from the instance group only",
+                )
+            )
+        return groups
+
+    def _group(
+        self,
+        key: str,
+        name: str,
+        found: dict[str, Any] | None,
+        wanted: set[Rule],
+        after: tuple[str, ...],
+        purpose: str,
+    ) -> PlannedResource:
+        details = GroupDetails(found["rules"] if found else set(), wanted)
+        if found is None:
+            return PlannedResource(key, self.kind, name, "create", None, after, details, purpose)
+        if found["rules"] != wanted:
+            return PlannedResource(
+                key, self.kind, name, "update", found["id"], after, details, "ingress differs"
+            )
+        return PlannedResource(key, self.kind, name, "reuse", found["id"], after, details)
+
+    def step_calls(self, resource: PlannedResource) -> int:
+        details: GroupDetails = resource.details
+        if resource.action == "reuse":
+            return 0
+        if resource.action == "create":
+            return 1 + int(bool(details.wanted))  # create, then authorize its ingress
+        return int(bool(details.current - details.wanted)) + int(
+            bool(details.wanted - details.current)
+        )
+
+    def apply(self, run: ApplyRun, resource: PlannedResource) -> str:
+        details: GroupDetails = resource.details
+        group_id = resource.id or create(
+            run.clients,
+            run.discovery.vpc_id,
+            resource.name,
+            f"amazonei-setup {run.profile.name}: {resource.why}",
+            run.tags,
+        )
+        if resource.action == "create":
+            run.remember(resource, group_id, owned=True)
+        wanted = details.wanted
+        if resource.key == "endpoint_sg":  # the instance group's id is known only now
+            wanted = {https_from_group(run.ids["instance_sg"])}
+        sync_ingress(run.clients, group_id, details.current, wanted)
+        return group_id
+
+    def inventory(
+        self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
+    ) -> Future[list[Any]]:
+        by_name = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]}]
+        return pool.submit(find_tagged, clients, [*by_name, *MANAGED])
+
+    def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
+        groups = find_tagged(clients, MANAGED)
+        return grouped([(g["tags"].get(TAG_DEPLOYMENT, "?"), g) for g in groups])
+
+    def retag(
+        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+    ) -> None:
+        ec2_ids += [group["id"] for group in found.of(self.kind)]
+
+    def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
+        """Endpoint groups first: their rules reference the instance group."""
+        groups = sorted(found.of(self.kind), key=lambda g: not g["name"].endswith("-endpoint"))
+        firsts = tuple(f"sg:{g['id']}" for g in groups if g["name"].endswith("-endpoint"))
+        return [
+            TeardownStep(
+                f"sg:{g['id']}",
+                self.kind,
+                (TeardownAction("delete", self.kind, g["name"], g["id"]),),
+                () if g["name"].endswith("-endpoint") else firsts,
+            )
+            for g in groups
+        ]
+
+    def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        for action in step.actions:
+            delete_when_released(run.clients, action.id, run.sleep, run.note)
+        return list(step.actions)
+
+
+KIND = SecurityGroupKind()
