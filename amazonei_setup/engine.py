@@ -76,17 +76,19 @@ def run_graph(
     """Run every node once its `after` nodes finished, at most `max_parallel` at a time.
 
     `instant(node)` may answer without a thread (a reused resource); `started` and `finished`
-    report progress. On a failure or an interrupt nothing new starts, the steps in flight
-    finish, and the first error is raised. Returns each node's result by key.
+    report progress. On a failure nothing new starts, the steps in flight finish (and are
+    reported), then the first error is raised; on an interrupt nothing new starts and the
+    interrupt propagates once the steps in flight end. Returns each node's result by key.
     """
     pending = {node.key: node for node in order(nodes)}
     keys = set(pending)
     done: dict[str, R] = {}
+    failure: BaseException | None = None
     with ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="step") as pool:
         running: dict[Future[R], Node[T]] = {}
         try:
-            while pending or running:
-                for node in _ready(pending, done, keys):
+            while running or (pending and failure is None):
+                for node in _ready(pending, done, keys) if failure is None else []:
                     del pending[node.key]
                     answer = instant(node)
                     if answer is not None:
@@ -100,13 +102,18 @@ def run_graph(
                 completed, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in completed:
                     node = running.pop(future)
-                    result = future.result()  # re-raises the step's failure
-                    done[node.key] = result
-                    finished(node, result)
-        except BaseException:
+                    error = future.exception()
+                    if error is not None:
+                        failure = failure or error  # the first; the others finish first
+                        continue
+                    done[node.key] = future.result()
+                    finished(node, done[node.key])
+        except BaseException:  # an interrupt: nothing new starts; the pool lets running end
             for future in running:
                 future.cancel()
             raise
+    if failure is not None:
+        raise failure
     return done
 
 
