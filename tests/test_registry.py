@@ -120,7 +120,11 @@ def test_a_registered_kind_is_planned_applied_inventoried_shown_and_torn_down(
     assert launched.code == 0, launched.err
     assert buckets() == ["amazonei-setup-eia-workshop-models"]
     recorded = json.loads(launched.out)["resources"]["models"]
-    assert (recorded["kind"], recorded["action"], recorded["owned"]) == ("s3-bucket", "created", True)
+    assert (recorded["kind"], recorded["action"], recorded["owned"]) == (
+        "s3-bucket",
+        "created",
+        True,
+    )
     operations = recorder.operations(mutating_only=True)
     assert operations.index("CreateBucket") > operations.index("PutRolePolicy")  # after the role
 

@@ -125,7 +125,9 @@ def test_everything_as_wanted_is_reused_and_costs_no_call(tmp_path):
         "key-pair": KeyPairsFound(
             {"amazonei-setup-demo": {"id": "key-1"}}, {"amazonei-setup-demo"}
         ),
-        "ec2-instance": [LaunchedInstance("i-1", 1, "us-west-2a", "subnet-a", "running", "m5.large")],
+        "ec2-instance": [
+            LaunchedInstance("i-1", 1, "us-west-2a", "subnet-a", "running", "m5.large")
+        ],
     }
     plan = build_plan(given, discovery(given, tmp_path, **found), CATALOG)
     assert set(actions(plan).values()) == {"reuse"}

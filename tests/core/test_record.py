@@ -81,9 +81,9 @@ def test_an_edit_loads_once_saves_atomically_and_a_removed_record_stays_removed(
         edit.save()
         assert json.loads(path.read_text())["status"] == "tearing-down"
         assert path.stat().st_mode & 0o777 == 0o600
-        with pytest.raises(InputError, match="busy: a test"):  # one holder at a time
-            with ledger.edit("us-west-2", "eia-workshop", "another"):
-                pass
+        busy = pytest.raises(InputError, match="busy: a test")  # one holder at a time
+        with busy, ledger.edit("us-west-2", "eia-workshop", "another"):
+            pass
         edit.remove()
     assert not path.exists()
     with ledger.edit("us-west-2", "eia-workshop", "a late verify") as late:
@@ -100,7 +100,11 @@ def test_status_and_teardown_work_from_a_schema_1_record(aws, run_cli):
     status = run_cli("status", "eia-workshop", "--output", "json")
     assert status.code == 0, status.err
     row = json.loads(status.out)["deployments"][0]
-    assert (row["name"], row["seats"], row["expires_at"]) == ("eia-workshop", 2, "2026-11-30T18:56:20Z")
+    assert (row["name"], row["seats"], row["expires_at"]) == (
+        "eia-workshop",
+        2,
+        "2026-11-30T18:56:20Z",
+    )
     assert row["resources"]["key_pair:2"]["kind"] == "key-pair"
     gone = run_cli("teardown", "eia-workshop", "--yes")
     assert gone.code == 0, gone.err
