@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ from amazonei_setup.record import RecordedInstance, RecordedResource
 from amazonei_setup.resources import instance as instance_res
 from amazonei_setup.resources.kind import PAST
 from amazonei_setup.resources.naming import deployment_tags
-from amazonei_setup.resources.registry import kind_of
+from amazonei_setup.resources.registry import kind_of, kinds
 from amazonei_setup.ttl import expiry_of, utc_clock, utc_iso
 from amazonei_setup.userdata import render_user_data
 
@@ -146,6 +147,15 @@ class _Apply:
 
     def get(self, key: str) -> PlannedResource | None:
         return self.plan.get(key)
+
+    def new_attempt(self, resource: PlannedResource) -> str:
+        """A fresh idempotency token for this attempt at creating `resource`, recorded
+        before the call that uses it."""
+        token = uuid.uuid4().hex
+        with self._remember:
+            self.record.launch_tokens = {**self.record.launch_tokens, resource.key: token}
+            self.edit.save()
+        return token
 
     def joined(self, resource: PlannedResource) -> None:
         self.actual[resource.key] = "update"
@@ -271,4 +281,6 @@ def apply_plan(plan: Plan, runtime: Runtime, edit: Edit) -> Outcome:
             f"choose another --name, or remove it with `amazonei-setup teardown "
             f"{profile.name} --region {profile.region}`",
         )
+    for kind in kinds():
+        kind.preflight(runtime.clients, plan.resources, plan)
     return _Apply(plan, runtime, edit).run()

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from amazonei_setup.aws import AwsClients, AwsTarget, aws_errors, is_error
+from amazonei_setup.aws import AwsClients, AwsTarget, aws_errors, is_error, unless_absent
 from amazonei_setup.catalog import Catalog
 from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.iam_policy import launch_checks, missing_actions
@@ -147,13 +147,11 @@ def ei_service_azs(clients: AwsClients, catalog: Catalog, region: str) -> list[s
     """AZs of the EI endpoint service, or None where the region does not have it."""
     name = catalog.ei_endpoint_service(region)
     with aws_errors("looking for the Elastic Inference endpoint service"):
-        try:
-            details = clients.ec2.describe_vpc_endpoint_services(ServiceNames=[name])
-        except Exception as exc:
-            if is_error(exc, "InvalidServiceName"):
-                return None
-            raise
-    services = details.get("ServiceDetails", [])
+        details = unless_absent(
+            lambda: clients.ec2.describe_vpc_endpoint_services(ServiceNames=[name]),
+            "InvalidServiceName",
+        )
+    services = details.get("ServiceDetails", []) if details else []
     if not services:
         return None
     return sorted(services[0].get("AvailabilityZones", []))

@@ -68,6 +68,10 @@ class DeploymentRecord(BaseModel):
     discovered: dict[str, Any] | None = None  # facts a re-run reuses (VPC, subnets, AMI)
     # None: no ttl. Unset (a record from before ttl existed): the tags say.
     expires_at: str | None = None
+    # RunInstances' ClientToken of each seat's latest attempt, written before the call: EC2
+    # answers a repeated token with the first instance (even terminated), so each attempt
+    # gets its own, and a retry of the same call (botocore's) keeps it.
+    launch_tokens: dict[str, str] = Field(default_factory=dict)
 
     @property
     def has_expiry_field(self) -> bool:

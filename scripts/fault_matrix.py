@@ -98,8 +98,11 @@ class _Run:
     def inject(self, step: Step, fault: str) -> None:
         seen = {"count": 0}
 
-        def hook(model, **_):
-            if model.name != step.operation:
+        def hook(model, params=None, parsed=None, **_):
+            dry_run = (params or {}).get("DryRun") or (parsed or {}).get("Error", {}).get(
+                "Code"
+            ) == "DryRunOperation"
+            if model.name != step.operation or dry_run:  # a dry run changes nothing
                 return
             seen["count"] += 1
             if seen["count"] != step.occurrence:

@@ -37,7 +37,12 @@ class AwsRecorder:
         self.faults.setdefault(operation, []).extend([(code, message)] * times)
 
     def operations(self, *, mutating_only: bool = False) -> list[str]:
-        return [c.operation for c in self.calls if not mutating_only or is_mutating(c.operation)]
+        """A dry run (DryRun=True) changes nothing: it is not a mutating call."""
+        return [
+            c.operation
+            for c in self.calls
+            if not mutating_only or (is_mutating(c.operation) and not c.params.get("DryRun"))
+        ]
 
     def of(self, operation: str) -> list[Call]:
         return [c for c in self.calls if c.operation == operation]
@@ -47,7 +52,7 @@ class AwsRecorder:
 
     def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self.calls.append(Call(model.service_model.service_name, model.name, dict(params)))
-        pending = self.faults.get(model.name)
+        pending = self.faults.get(model.name) if not params.get("DryRun") else None
         if pending:
             code, message = pending.pop(0)
             raise ClientError({"Error": {"Code": code, "Message": message}}, model.name)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
 from amazonei_setup.errors import AwsFailure
 from amazonei_setup.resources.kind import (
     Action,
@@ -154,21 +154,21 @@ def delete(
 ) -> None:
     """Delete the endpoint and wait until AWS reports it gone (its ENIs hold our groups)."""
     with aws_errors(f"deleting endpoint {endpoint_id}"):
-        try:
-            clients.ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id])
-        except Exception as exc:
-            if is_error(exc, "InvalidVpcEndpointId.NotFound"):
-                return
-            raise
+        deleted = unless_absent(
+            lambda: clients.ec2.delete_vpc_endpoints(VpcEndpointIds=[endpoint_id]),
+            "InvalidVpcEndpointId.NotFound",
+        )
+    if deleted is None:
+        return
 
     def gone() -> bool | None:
         with aws_errors(f"waiting for endpoint {endpoint_id} to go"):
-            try:
-                found = clients.ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])
-            except Exception as exc:
-                if is_error(exc, "InvalidVpcEndpointId.NotFound"):
-                    return True
-                raise
+            found = unless_absent(
+                lambda: clients.ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]),
+                "InvalidVpcEndpointId.NotFound",
+            )
+        if found is None:
+            return True
         states = [str(e.get("State", "")).lower() for e in found["VpcEndpoints"]]
         return True if all(state in ("deleted", "") for state in states) else None
 
@@ -250,23 +250,22 @@ class EndpointKind(ResourceKind):
         after = given.keys("security-group", "vpc-attribute")
         after = tuple(key for key in after if key != "instance_sg")
         service = given.catalog.ei_endpoint_service(profile.region)
-        subnet = discovery.subnets[0]
+        wanted = one_subnet_per_az(discovery)
         looked: EndpointFound | None = discovery.existing.of(self.kind)
         found = looked.endpoint if looked else None
         if found is None:
-            details = EndpointDetails(service, [subnet.id])
-            why = f"Elastic Inference PrivateLink in {subnet.availability_zone}"
+            details = EndpointDetails(service, [s.id for s in wanted])
+            azs = ", ".join(s.availability_zone for s in wanted)
+            why = f"Elastic Inference PrivateLink in {azs} (every AZ a seat may land in)"
             return [
                 PlannedResource("endpoint", self.kind, service, "create", None, after, details, why)
             ]
-        add_subnets = (
-            [] if subnet.availability_zone in served_azs(discovery, found) else [subnet.id]
-        )
+        add_subnets = missing_subnets(discovery, found)
         groups: dict[str, Any] = discovery.existing.of("security-group") or {}
         ours = groups.get(endpoint_sg_name(profile.name))
         changes = []
         if add_subnets:
-            changes.append(f"add subnet {subnet.id}")
+            changes.append(f"add subnet {', '.join(add_subnets)}")
         if ours is None or ours["id"] not in found["groups"]:
             changes.append("add our endpoint group")
         if endpoint_user_tag(profile.name) not in found["tags"]:
@@ -312,9 +311,7 @@ class EndpointKind(ResourceKind):
                 else:
                     run.remember(resource, endpoint_id, owned=True, shared=True)
                     return endpoint_id
-            first = run.discovery.subnets[0]
-            served = served_azs(run.discovery, found)
-            subnets = [] if first.availability_zone in served else [first.id]
+            subnets = missing_subnets(run.discovery, found)
             group = run.ids["endpoint_sg"]
             groups = [] if group in found["groups"] else [group]
             add_to(
@@ -402,6 +399,21 @@ class EndpointKind(ResourceKind):
             groups = [g for g in endpoint["groups"] if g in our_groups]
             leave(run.clients, endpoint["id"], groups, endpoint_user_tag(run.name), hand_over)
         return list(step.actions)
+
+
+def one_subnet_per_az(discovery: Any) -> list[Any]:
+    """The subnets an endpoint needs: one in each AZ a seat may land in, capacity failover
+    included (an interface endpoint serves only the AZs it has a subnet in)."""
+    chosen: dict[str, Any] = {}
+    for subnet in discovery.subnets:
+        chosen.setdefault(subnet.availability_zone, subnet)
+    return list(chosen.values())
+
+
+def missing_subnets(discovery: Any, endpoint: dict[str, Any]) -> list[str]:
+    """Our subnets in the AZs an existing endpoint does not serve yet."""
+    served = served_azs(discovery, endpoint)
+    return [s.id for s in one_subnet_per_az(discovery) if s.availability_zone not in served]
 
 
 def served_azs(discovery: Any, endpoint: dict[str, Any]) -> set[str]:

@@ -28,7 +28,12 @@ from amazonei_setup.resources.kind import (
     TeardownStep,
     grouped,
 )
-from amazonei_setup.resources.launching import Placement, launch_request, run_one
+from amazonei_setup.resources.launching import (
+    Placement,
+    check_accelerator,
+    launch_request,
+    run_one,
+)
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, TAG_MANAGED, TAG_SEAT, tag_dict
 from amazonei_setup.waiting import poll
 
@@ -252,6 +257,28 @@ class InstanceKind(ResourceKind):
             )
         return planned
 
+    def preflight(self, clients: AwsClients, planned: list[PlannedResource], plan: Any) -> None:
+        """An Elastic Inference service endpoint in the region does not prove this account
+        may launch accelerators (EI takes no new customers): ask EC2 with a dry run of the
+        real request before anything is created."""
+        profile, discovery = plan.profile, plan.discovery
+        if not profile.has_eia or not any(
+            r.kind == self.kind and r.action == "create" for r in planned
+        ):
+            return
+        check_accelerator(
+            clients,
+            profile.accelerator,
+            {
+                "ImageId": discovery.ami.id,
+                "InstanceType": profile.instance_type,
+                "SubnetId": discovery.subnets[0].id,
+                "MinCount": 1,
+                "MaxCount": 1,
+            },
+            profile.region,
+        )
+
     def apply(self, run: ApplyRun, resource: PlannedResource) -> str:
         seat = resource.details.seat
         if resource.action == "update" and resource.id:
@@ -278,7 +305,7 @@ class InstanceKind(ResourceKind):
                 run.clients,
                 request,
                 placements,
-                client_token=f"amazonei-setup-{profile.name}-{seat}-{run.created_at}",
+                client_token=run.new_attempt(resource),
                 sleep=run.sleep,
                 notify=run.note,
             )

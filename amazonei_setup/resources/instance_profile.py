@@ -6,7 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.resources.adopt import create_or_adopt
 from amazonei_setup.resources.kind import (
     Action,
@@ -40,12 +40,12 @@ if TYPE_CHECKING:
 
 def find(clients: AwsClients, profile_name: str) -> dict[str, Any] | None:
     with aws_errors(f"looking up instance profile {profile_name}"):
-        try:
-            found = clients.iam.get_instance_profile(InstanceProfileName=profile_name)
-        except Exception as exc:
-            if is_error(exc, "NoSuchEntity"):
-                return None
-            raise
+        found = unless_absent(
+            lambda: clients.iam.get_instance_profile(InstanceProfileName=profile_name),
+            "NoSuchEntity",
+        )
+    if found is None:
+        return None
     profile = found["InstanceProfile"]
     return {
         "arn": profile["Arn"],
@@ -101,13 +101,11 @@ def delete(clients: AwsClients, profile_name: str, roles: list[str] | None = Non
             except Exception as exc:
                 if not is_error(exc, "NoSuchEntity"):
                     raise
-        try:
-            clients.iam.delete_instance_profile(InstanceProfileName=profile_name)
-        except Exception as exc:
-            if is_error(exc, "NoSuchEntity"):
-                return False
-            raise
-    return True
+        deleted = unless_absent(
+            lambda: clients.iam.delete_instance_profile(InstanceProfileName=profile_name),
+            "NoSuchEntity",
+        )
+    return deleted is not None
 
 
 class InstanceProfileKind(ResourceKind):

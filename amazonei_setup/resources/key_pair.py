@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.paths import write_private
 from amazonei_setup.resources.kind import (
     Action,
@@ -38,12 +38,10 @@ if TYPE_CHECKING:
 
 def find(clients: AwsClients, key_name: str) -> dict[str, Any] | None:
     with aws_errors(f"looking up key pair {key_name}"):
-        try:
-            pairs = clients.ec2.describe_key_pairs(KeyNames=[key_name])["KeyPairs"]
-        except Exception as exc:
-            if is_error(exc, "InvalidKeyPair.NotFound"):
-                return None
-            raise
+        found = unless_absent(
+            lambda: clients.ec2.describe_key_pairs(KeyNames=[key_name]), "InvalidKeyPair.NotFound"
+        )
+    pairs = found["KeyPairs"] if found else []
     if not pairs:
         return None
     return {

@@ -133,6 +133,7 @@ class ApplyRun(Protocol):
     sleep: Callable[[float], None]
 
     def note(self, message: str) -> None: ...
+    def new_attempt(self, resource: PlannedResource) -> str: ...
     def remember(self, resource: PlannedResource, resource_id: str, owned: bool, **extra: Any): ...
     def joined(self, resource: PlannedResource) -> None: ...
     def launched(self, seat: int, instance: Any) -> None: ...
@@ -195,6 +196,10 @@ class ResourceKind:
     def folded_why(self, first: PlannedResource) -> str:
         """The note on a plan row that folds many seats' resources into one."""
         return first.why
+
+    def preflight(self, clients: AwsClients, planned: list[PlannedResource], plan: Any) -> None:
+        """Ask AWS, before anything is created, whether the planned changes can succeed;
+        raise a typed error when they cannot."""
 
     def step_calls(self, resource: PlannedResource) -> int:
         """Sequential AWS calls `apply` makes for it (0 to reuse): the critical-path bound."""

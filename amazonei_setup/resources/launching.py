@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from amazonei_setup.aws import AwsClients, error_message, is_error, translate
-from amazonei_setup.errors import AwsFailure
+from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.resources.naming import TAG_SEAT
 
 CAPACITY_CODES = ("InsufficientInstanceCapacity", "Unsupported")
@@ -103,6 +103,38 @@ def _run_with_iam_retry(clients: AwsClients, request: dict[str, Any], sleep: Sle
 def _token(base: str, availability_zone: str) -> str:
     """A stable idempotency token per deployment, seat and AZ (AWS allows 64 characters)."""
     return hashlib.sha256(f"{base}|{availability_zone}".encode()).hexdigest()[:48]
+
+
+class EiUnavailable(InputError):
+    """This account (or this request) cannot have an Elastic Inference accelerator."""
+
+
+EI_REFUSALS = ("Unsupported", "InvalidParameterCombination", "InvalidParameterValue")
+
+
+def check_accelerator(
+    clients: AwsClients, accelerator: str, request: dict[str, Any], region: str
+) -> None:
+    """RunInstances with DryRun=True and the accelerator: `DryRunOperation` means AWS would
+    launch it; a refusal is explained as what it is (never as "no capacity")."""
+    try:
+        clients.ec2.run_instances(
+            **request, ElasticInferenceAccelerators=[{"Type": accelerator, "Count": 1}], DryRun=True
+        )
+    except Exception as exc:
+        if is_error(exc, "DryRunOperation"):
+            return
+        if is_error(exc, *EI_REFUSALS):
+            raise EiUnavailable(
+                f"EC2 will not launch {request['InstanceType']} with {accelerator} in {region} "
+                f"for this account ({error_message(exc)})",
+                "Elastic Inference takes no new customers since April 2023 and is at its end "
+                "of life: use inf1/inf2 or g4dn instead (`amazonei-setup estimate` compares "
+                "their cost), or --accelerator none to keep the instance CPU-only; nothing was "
+                "created",
+            ) from None
+        raise translate(exc, "checking that EC2 would launch the accelerator") from exc
+    raise AwsFailure("EC2 accepted a dry run as a real launch", "report this as a bug")
 
 
 def _capacity_failure(instance_type: str, tried: list[str]) -> AwsFailure:

@@ -7,7 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.resources.adopt import create_or_adopt
 from amazonei_setup.resources.kind import (
     ApplyRun,
@@ -110,12 +110,10 @@ def instance_policy(
 def find(clients: AwsClients, role_name: str) -> dict[str, Any] | None:
     """The role and its current inline policy, or None."""
     with aws_errors(f"looking up IAM role {role_name}"):
-        try:
-            role = clients.iam.get_role(RoleName=role_name)["Role"]
-        except Exception as exc:
-            if is_error(exc, "NoSuchEntity"):
-                return None
-            raise
+        found = unless_absent(lambda: clients.iam.get_role(RoleName=role_name), "NoSuchEntity")
+        if found is None:
+            return None
+        role = found["Role"]
         try:
             document = clients.iam.get_role_policy(RoleName=role_name, PolicyName=POLICY_NAME)[
                 "PolicyDocument"
@@ -197,13 +195,8 @@ def delete(clients: AwsClients, role_name: str, *, policies_gone: bool = False) 
     if not policies_gone and not delete_policies(clients, role_name):
         return False
     with aws_errors(f"deleting IAM role {role_name}"):
-        try:
-            clients.iam.delete_role(RoleName=role_name)
-        except Exception as exc:
-            if is_error(exc, "NoSuchEntity"):
-                return False
-            raise
-    return True
+        deleted = unless_absent(lambda: clients.iam.delete_role(RoleName=role_name), "NoSuchEntity")
+    return deleted is not None
 
 
 class RoleKind(ResourceKind):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.errors import AwsFailure
 from amazonei_setup.resources.kind import (
     ApplyRun,
@@ -174,13 +174,10 @@ def delete(clients: AwsClients, group_id: str) -> bool:
     """Delete one group; False when already gone. DependencyViolation propagates: the caller
     retries it (ENIs of terminated instances and endpoints take a while to let go)."""
     with aws_errors(f"deleting security group {group_id}"):
-        try:
-            clients.ec2.delete_security_group(GroupId=group_id)
-        except Exception as exc:
-            if is_error(exc, "InvalidGroup.NotFound"):
-                return False
-            raise
-    return True
+        deleted = unless_absent(
+            lambda: clients.ec2.delete_security_group(GroupId=group_id), "InvalidGroup.NotFound"
+        )
+    return deleted is not None
 
 
 def delete_when_released(

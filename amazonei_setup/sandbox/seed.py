@@ -41,6 +41,7 @@ from moto.ec2.models.vpcs import ENDPOINT_SERVICE_COLLECTION_LOCK
 from moto.ssm.models import Parameter, ssm_backends
 
 from amazonei_setup.catalog import AmiRule, Catalog, load_catalog
+from amazonei_setup.sandbox import ec2_strict
 
 SANDBOX_ACCOUNT_ID = "123456789012"  # moto's default account
 AMAZON_OWNER_ID = "898082745236"  # the account that publishes the Deep Learning AMIs
@@ -78,6 +79,8 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
             for name in rule.ssm_parameters:
                 _put_public_parameter(ssm, account_id, name, newest)
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
+        ec2_strict.install()
+        ec2_strict.give_default_vpc_internet(ec2)
 
 
 def ami_rules(catalog: Catalog) -> Iterator[AmiRule]:
