@@ -26,6 +26,7 @@ from amazonei_setup.resources.naming import (
     role_name,
 )
 from amazonei_setup.resources.registry import kinds
+from amazonei_setup.routes import SESSION_MANAGER_SERVICES, ssm_reachability
 
 DEFAULT_ROOT_VOLUME_GIB = 100
 
@@ -392,6 +393,31 @@ def _lookups(look: DiscoverInput, existing: Existing) -> Callable[[], int]:
     return wait
 
 
+def _reach_ssm(
+    clients: AwsClients,
+    profile: Profile,
+    vpc_id: str,
+    subnets: list[Subnet],
+    hidden: list[tuple[Subnet, str]],
+) -> tuple[list[Subnet], list[tuple[Subnet, str]]]:
+    """With Session Manager access, only subnets whose instances reach Systems Manager: a
+    seat elsewhere could never be reached, and its agent's report never arrive."""
+    if profile.access.mode != "ssm":
+        return subnets, hidden
+    why_not = ssm_reachability(clients, vpc_id, profile.region, subnets, SESSION_MANAGER_SERVICES)
+    reachable = [s for s in subnets if why_not[s.id] is None]
+    hidden = hidden + [(s, str(why_not[s.id])) for s in subnets if why_not[s.id] is not None]
+    if not reachable:
+        raise InputError(
+            f"no subnet of {vpc_id} lets an instance reach Systems Manager, so Session Manager "
+            "and the agent's report would never arrive: "
+            + "; ".join(str(why_not[s.id]) for s in subnets),
+            "add a NAT gateway route, create the ssm, ssmmessages and ec2messages interface "
+            "endpoints in the VPC (private DNS on), choose a public subnet, or use --access ssh",
+        )
+    return reachable, hidden
+
+
 def _user_key_pair(clients: AwsClients, profile: Profile) -> dict[str, Any]:
     key = key_pair_res.find(clients, profile.access.key_pair)
     if key is None:
@@ -501,6 +527,7 @@ def _discover(
                     + f": {'; '.join(reasons)}",
                     "choose another VPC or instance type, or add a subnet in an AZ that offers it",
                 )
+            subnets, hidden = _reach_ssm(clients, profile, vpc_id, subnets, hidden)
             resolved_ami = ami.result()
             # The VPC, then what is inside it; the AMI's SSM parameter, then its image.
             chains = [1 + inside(), 2]
