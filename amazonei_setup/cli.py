@@ -147,16 +147,16 @@ def build_parser() -> argparse.ArgumentParser:
     _launch_flags(sub("launch", "plan and create a deployment (the default command)"), launch=True)
     _launch_flags(sub("plan", "show what launch would do; changes nothing"), launch=False)
     sub("status", "deployments: hardware, instances, age, cost so far").add_argument(
-        "name", nargs="?"
+        "name", nargs="?", type=deployment_name
     )
     verify = sub("verify", "read the agents' reports again; exit 3 when a check failed")
-    verify.add_argument("name", help="the deployment")
+    verify.add_argument("name", type=deployment_name, help="the deployment")
     verify.add_argument(
         "--wait", type=float, default=0, metavar="S", help="wait up to S seconds for reports"
     )
     verify.add_argument("--handout", metavar="F", help="rewrite F.md and F.csv with the results")
     teardown = sub("teardown", "remove everything a deployment created", regions=True)
-    teardown.add_argument("name", nargs="?", help="the deployment to remove")
+    teardown.add_argument("name", nargs="?", type=deployment_name, help="the deployment to remove")
     teardown.add_argument("--all", action="store_true", help="every deployment found")
     teardown.add_argument(
         "--tag", action="append", default=[], metavar="K=V", help="deployments with this tag"
@@ -194,6 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
         "default $AMAZONEI_SANDBOX_THROTTLE, else off",
     )
     return parser
+
+
+def deployment_name(value: str) -> str:
+    """A NAME argument: checked like a profile's name before it reaches a file path or an
+    EC2 filter, where `*` and `?` are wildcards (`teardown 'eia-?'` must not match eia-b)."""
+    from amazonei_setup.profile import NAME_PATTERN
+
+    if not NAME_PATTERN.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"'{value}' is not a deployment name: use 1-32 of a-z, 0-9 and '-', starting and "
+            "ending with a letter or digit (`amazonei-setup status` lists yours)"
+        )
+    return value
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

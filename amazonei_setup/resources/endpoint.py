@@ -10,7 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from amazonei_setup.resources.naming import (
 
 if TYPE_CHECKING:
     from amazonei_setup.ledger import Ledger
+from amazonei_setup.resources.endpoint_subnets import missing_subnets, one_subnet_per_az
 from amazonei_setup.resources.vpc_dns import vpc_dns_missing
 from amazonei_setup.waiting import poll
 
@@ -66,6 +67,21 @@ def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[dict
     with aws_errors("listing VPC endpoints"):
         endpoints = clients.ec2.describe_vpc_endpoints(Filters=filters)["VpcEndpoints"]
     return [_summary(e) for e in endpoints if str(e.get("State", "")).lower() not in GONE_STATES]
+
+
+def find_by_id(clients: AwsClients, endpoint_id: str) -> dict[str, Any] | None:
+    """The endpoint as it is now, or None once it is gone (or going)."""
+    with aws_errors(f"reading endpoint {endpoint_id}"):
+        found = unless_absent(
+            lambda: clients.ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id]),
+            "InvalidVpcEndpointId.NotFound",
+        )
+    live = [
+        e
+        for e in (found or {}).get("VpcEndpoints", [])
+        if str(e.get("State", "")).lower() not in GONE_STATES
+    ]
+    return _summary(live[0]) if live else None
 
 
 def find(clients: AwsClients, vpc_id: str, service_name: str) -> dict[str, Any] | None:
@@ -386,40 +402,33 @@ class EndpointKind(ResourceKind):
         return steps
 
     def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        """Delete or leave, decided again under the VPC's endpoint lock from the endpoint as it
+        is now: another deployment may have joined it since the plan was shown (on AWS, the
+        instances' termination and the person's reading of the prompt lie in between)."""
+        done = []
         for action in step.actions:
-            if action.verb == "delete":
-                delete(run.clients, action.id, sleep=run.sleep, timeout_s=run.wait_timeout_s)
-                continue
-            endpoint = next(e for e in run.found.of(self.kind) if e["id"] == action.id)
-            our_groups = {g["id"] for g in run.found.of("security-group")}
-            others = sorted(run.other_users(endpoint))
-            hand_over = None
-            if endpoint["tags"].get(TAG_DEPLOYMENT) == run.name and others:
-                hand_over = {TAG_DEPLOYMENT: others[0]}
-            groups = [g for g in endpoint["groups"] if g in our_groups]
-            leave(run.clients, endpoint["id"], groups, endpoint_user_tag(run.name), hand_over)
-        return list(step.actions)
-
-
-def one_subnet_per_az(discovery: Any) -> list[Any]:
-    """The subnets an endpoint needs: one in each AZ a seat may land in, capacity failover
-    included (an interface endpoint serves only the AZs it has a subnet in)."""
-    chosen: dict[str, Any] = {}
-    for subnet in discovery.subnets:
-        chosen.setdefault(subnet.availability_zone, subnet)
-    return list(chosen.values())
-
-
-def missing_subnets(discovery: Any, endpoint: dict[str, Any]) -> list[str]:
-    """Our subnets in the AZs an existing endpoint does not serve yet."""
-    served = served_azs(discovery, endpoint)
-    return [s.id for s in one_subnet_per_az(discovery) if s.availability_zone not in served]
-
-
-def served_azs(discovery: Any, endpoint: dict[str, Any]) -> set[str]:
-    """The AZs an endpoint already has a subnet in, among the subnets discovery knows."""
-    known = discovery.subnets + [s for s, _ in discovery.hidden_subnets]
-    return {s.availability_zone for s in known if s.id in endpoint["subnets"]}
+            planned = next(e for e in run.found.of(self.kind) if e["id"] == action.id)
+            vpc_id = str(planned.get("vpc_id"))
+            with run.ledger.lock(run.region, vpc_id, "an endpoint change", wait_s=180):
+                endpoint = find_by_id(run.clients, action.id)
+                if endpoint is None:  # gone meanwhile
+                    done.append(action)
+                    continue
+                others = sorted(run.other_users(endpoint))
+                if endpoint["tags"].get(TAG_MANAGED) == "true" and not others:
+                    delete(run.clients, action.id, sleep=run.sleep, timeout_s=run.wait_timeout_s)
+                    done.append(replace(action, verb="delete"))
+                    continue
+                if action.verb == "delete":
+                    run.note(f"{action.id} gained users ({', '.join(others)}): left, not deleted")
+                hand_over = None
+                if endpoint["tags"].get(TAG_DEPLOYMENT) == run.name and others:
+                    hand_over = {TAG_DEPLOYMENT: others[0]}
+                our_groups = {g["id"] for g in run.found.of("security-group")}
+                groups = [g for g in endpoint["groups"] if g in our_groups]
+                leave(run.clients, endpoint["id"], groups, endpoint_user_tag(run.name), hand_over)
+                done.append(replace(action, verb="leave"))
+        return done
 
 
 KIND = EndpointKind()

@@ -1,0 +1,62 @@
+"""Attacks that broke 34e039e (issue 15), reproduced: a teardown racing a joining deployment,
+and names that EC2 filters or the state home would read as patterns or paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from support import REGION, on_event
+
+EIA = str(Path(__file__).resolve().parent.parent / "templates" / "profiles" / "eia-workshop.yaml")
+
+
+def launch(run_cli, *argv: str) -> dict:
+    result = run_cli(
+        "launch", "--profile-file", EIA, "--yes", "--no-wait", "--output", "json", *argv
+    )
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_a_deployment_joining_during_a_teardown_keeps_the_shared_endpoint(aws, run_cli, hooks):
+    endpoint = launch(run_cli)["resources"]["endpoint"]["id"]
+    planned = run_cli("teardown", "eia-workshop", "--dry-run", "--output", "json")
+    verbs = {a["kind"]: a["verb"] for a in json.loads(planned.out)["deployments"][0]["actions"]}
+    assert verbs["vpc-endpoint"] == "delete"  # nobody else uses it when the plan is made
+
+    def another_joins(**_):  # while the instances terminate, another deployment joins
+        boto3.client("ec2", region_name=REGION).create_tags(
+            Resources=[endpoint], Tags=[{"Key": "amazonei-setup:user:late", "Value": "true"}]
+        )
+
+    on_event(hooks, "before-parameter-build.ec2.TerminateInstances", another_joins)
+    result = run_cli("teardown", "eia-workshop", "--yes", "--output", "json")
+    assert result.code == 0, result.err
+    done = json.loads(result.out)["deployments"][0]["done"]
+    assert {"kind": "vpc-endpoint", "verb": "leave"}.items() <= next(
+        a for a in done if a["kind"] == "vpc-endpoint"
+    ).items()
+    live = boto3.client("ec2", region_name=REGION).describe_vpc_endpoints(
+        VpcEndpointIds=[endpoint]
+    )["VpcEndpoints"]
+    assert live[0]["State"] != "deleted"
+    tags = {t["Key"]: t["Value"] for t in live[0]["Tags"]}
+    assert tags["amazonei-setup:deployment"] == "late"  # handed over to its remaining user
+
+
+@pytest.mark.parametrize("name", ["eia-?", "*", "eia-*", "../../../x", "Demo", "a/b"])
+@pytest.mark.parametrize("command", ["teardown", "status", "verify"])
+def test_a_name_that_is_a_pattern_or_a_path_is_refused(
+    aws, run_cli, recorder, capsys, command, name
+):
+    launch(run_cli, "--name", "eia-b")
+    recorder.clear()
+    with pytest.raises(SystemExit) as exited:  # a usage error, as argparse reports them
+        run_cli(command, name, "--region", REGION)
+    assert exited.value.code == 2
+    assert f"'{name}' is not a deployment name" in " ".join(capsys.readouterr().err.split())
+    assert recorder.calls == []  # refused before any AWS call
+    assert "eia-b" in run_cli("status", "--output", "json").out  # nothing else touched
