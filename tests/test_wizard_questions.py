@@ -3,6 +3,8 @@ lookups are plain data), so each rule is checked where it lives."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from wizard_fakes import DEFAULT_VPC, FakeAws, inputs, state
 
@@ -222,3 +224,16 @@ def test_tags_parse_key_value_pairs_and_explain_bad_ones(tmp_path):
     assert labels.TAGS.validate(st, "novalue")[1] == "'novalue' is not KEY=VALUE (e.g. team=ml)"
     labels.TAGS.record(st, Answer({}, typed=False))
     assert st.sheet.get(("tags",)) is None  # no tags: nothing written
+
+
+def test_the_account_line_names_the_sandbox_endpoint(tmp_path):
+    st = state(tmp_path)
+    shown = hardware.ACCOUNT.show(st)
+    assert isinstance(shown, Settled)
+    assert [line.text for line in shown.lines] == [
+        "Account 123456789012 as arn:aws:iam::123456789012:user/me, region us-west-2."
+    ]
+    st.ctx = dataclasses.replace(st.ctx, sandbox=True)
+    shown = hardware.ACCOUNT.show(st)
+    assert isinstance(shown, Settled)
+    assert shown.lines[0].text.endswith("region us-west-2 (sandbox http://127.0.0.1:4566).")

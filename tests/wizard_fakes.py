@@ -51,6 +51,9 @@ class FakeAws:
         self.calls.append("identity")
         return "123456789012", "arn:aws:iam::123456789012:user/me"
 
+    def endpoint(self, region: str) -> str | None:
+        return "http://127.0.0.1:4566"
+
     def ei_azs(self, region: str) -> list[str] | None:
         return self.ei
 
@@ -112,7 +115,7 @@ def context(home: Path) -> WizardContext:
 def state(home: Path, profile_inputs: ProfileInputs | None = None, aws: FakeAws | None = None):
     catalog = load_catalog()
     sheet = Sheet(profile_inputs or inputs({"region": REGION}))
-    return State(sheet, catalog, aws or FakeAws(), context(home))  # type: ignore[arg-type]
+    return State(sheet, catalog, aws or FakeAws(), context(home))
 
 
 @dataclass

@@ -57,7 +57,7 @@ def _show_account(state: State) -> Settled:
     account, arn = state.aws.identity(state.region)
     where = ""
     if state.ctx.sandbox:
-        where = f" (sandbox {state.aws.clients(state.region).target.endpoint_url})"
+        where = f" (sandbox {state.aws.endpoint(state.region)})"
     return Settled(
         lines=(Line(f"Account {account} as {arn}, region {state.region}{where}.", "dim"),)
     )

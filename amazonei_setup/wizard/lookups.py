@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from amazonei_setup.aws import AwsClients, aws_errors
 from amazonei_setup.catalog import Catalog
@@ -66,6 +66,23 @@ def key_pairs(clients: AwsClients) -> list[dict[str, Any]]:
     return sorted(key_pair_res.find_tagged(clients, []), key=lambda p: p["name"])
 
 
+class Reads(Protocol):
+    """The reads the questions make, by region (Lookups against AWS; plain data in tests)."""
+
+    def identity(self, region: str) -> tuple[str, str]: ...
+    def endpoint(self, region: str) -> str | None: ...
+    def ei_azs(self, region: str) -> list[str] | None: ...
+    def offers(self, region: str) -> dict[str, list[str]]: ...
+    def offered(self, region: str, instance_type: str) -> list[str]: ...
+    def vpcs(self, region: str) -> list[Vpc]: ...
+    def vpc_id(self, region: str, wanted: str) -> str: ...
+    def subnets(self, region: str, vpc_id: str) -> list[Subnet]: ...
+    def key_pairs(self, region: str) -> list[dict[str, Any]]: ...
+    def key_pair_exists(self, region: str, name: str) -> bool: ...
+    def my_cidr(self, region: str) -> tuple[str | None, str | None]: ...
+    def recorded(self, region: str, name: str) -> bool: ...
+
+
 @dataclass
 class Lookups:
     """The wizard's reads, remembered by (what, region): going back and forth between
@@ -86,6 +103,10 @@ class Lookups:
 
     def clients(self, region: str) -> AwsClients:
         return self.ctx.clients_for(region)
+
+    def endpoint(self, region: str) -> str | None:
+        """The endpoint AWS is reached at (the sandbox's), None for AWS itself."""
+        return self.clients(region).target.endpoint_url
 
     def identity(self, region: str) -> tuple[str, str]:
         from amazonei_setup.discover import caller_identity

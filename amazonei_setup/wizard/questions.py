@@ -15,7 +15,7 @@ from typing import Any
 
 from amazonei_setup.catalog import Catalog
 from amazonei_setup.wizard.context import WizardContext
-from amazonei_setup.wizard.lookups import Lookups
+from amazonei_setup.wizard.lookups import Reads
 from amazonei_setup.wizard.prompts import Answer, Option
 from amazonei_setup.wizard.sheet import Sheet
 
@@ -28,7 +28,7 @@ class State:
 
     sheet: Sheet
     catalog: Catalog
-    aws: Lookups
+    aws: Reads
     ctx: WizardContext
 
     @property
