@@ -228,26 +228,24 @@ def _record_os(state: State, answer: Answer) -> tuple[Line, ...]:
 
 
 REGION = Question(
-    "region", "Region", (("region",),), "--region", _show_region, _record_region, _check_region
+    "region", "Region", (("region",),), _show_region, _record_region, validate=_check_region
 )
 # Whose account and which region, said once the region is known (asked or fixed).
-ACCOUNT = Question("account", "", (), "", _show_account)
+ACCOUNT = Question("account", "", (), _show_account)
 FAMILY = Question(
     "family",
     "Hardware family",
     (("instance_type",),),
-    "--instance-type",
     _show_family,
     _record_family,
 )
-SIZE = Question("size", "Size", (("instance_type",),), "--instance-type", _show_size, _record_size)
+SIZE = Question("size", "Size", (("instance_type",),), _show_size, _record_size)
 ACCELERATOR = Question(
     "accelerator",
     "Accelerator",
     (("accelerator",),),
-    "--accelerator",
     _show_accelerator,
     _record_accelerator,
     applies=_takes_accelerator,
 )
-OS = Question("os", "Operating system", (("os",),), "--os", _show_os, _record_os)
+OS = Question("os", "Operating system", (("os",),), _show_os, _record_os)

@@ -75,6 +75,6 @@ def _record_tags(state: State, answer: Answer) -> tuple[Line, ...]:
 
 
 NAME = Question(
-    "name", "Deployment name", (("name",),), "--name", _show_name, _record_name, _check_name
+    "name", "Deployment name", (("name",),), _show_name, _record_name, validate=_check_name
 )
-TAGS = Question("tags", "Tags", (("tags",),), "--tag", _show_tags, _record_tags, _check_tags)
+TAGS = Question("tags", "Tags", (("tags",),), _show_tags, _record_tags, validate=_check_tags)

@@ -75,9 +75,8 @@ VPC = Question(
     "vpc",
     "VPC",
     (VPC_PATH,),
-    "--vpc",
     _show_vpc,
     _record_vpc,
     skip_when_fixed=(VPC_PATH, SUBNET_PATH),
 )
-SUBNET = Question("subnet", "Subnet", (SUBNET_PATH,), "--subnet", _show_subnet, _record_subnet)
+SUBNET = Question("subnet", "Subnet", (SUBNET_PATH,), _show_subnet, _record_subnet)

@@ -121,7 +121,6 @@ class Question:
     key: str
     prompt: str  # the words before the [default]
     decides: tuple[Path, ...]  # the profile fields it fills
-    flag: str  # what fixes it on the command line
     show: Callable[[State], Shown]
     record: Callable[[State, Answer], tuple[Line, ...]] = record_nothing
     validate: Callable[[State, str], Checked] = accept  # a Field's answer; a Menu's are its options
