@@ -27,21 +27,13 @@ from amazonei_setup.resources.naming import (
 )
 from amazonei_setup.resources.registry import kinds
 from amazonei_setup.routes import SESSION_MANAGER_SERVICES, ssm_reachability
+from amazonei_setup.subnets import Subnet, usable_subnets
 
 DEFAULT_ROOT_VOLUME_GIB = 100
 
 
 class EiRetiredError(InputError):
     """The region has no Elastic Inference endpoint service: say why and what to use instead."""
-
-
-@dataclass(frozen=True)
-class Subnet:
-    id: str
-    availability_zone: str
-    vpc_id: str
-    default_for_az: bool
-    maps_public_ip: bool
 
 
 @dataclass(frozen=True)
@@ -213,47 +205,6 @@ def vpc_subnets(clients: AwsClients, vpc_id: str) -> list[Subnet]:
         )
         for s in raw
     ]
-
-
-def choose_subnets(
-    subnets: list[Subnet],
-    offered: list[str],
-    ei_azs: list[str] | None,
-    wanted: str,
-    instance_type: str,
-) -> tuple[list[Subnet], list[tuple[Subnet, str]]]:
-    """Subnets whose AZ offers the type (and the EI endpoint), one per AZ, in AZ order.
-
-    Returns the eligible ones and the hidden ones with the reason each was hidden.
-    """
-    eligible: list[Subnet] = []
-    hidden: list[tuple[Subnet, str]] = []
-    for subnet in sorted(subnets, key=lambda s: (s.availability_zone, not s.default_for_az, s.id)):
-        if subnet.availability_zone not in offered:
-            hidden.append((subnet, f"{subnet.availability_zone} does not offer {instance_type}"))
-        elif ei_azs is not None and subnet.availability_zone not in ei_azs:
-            hidden.append((subnet, f"{subnet.availability_zone} has no Elastic Inference endpoint"))
-        elif any(e.availability_zone == subnet.availability_zone for e in eligible):
-            hidden.append((subnet, f"another subnet already serves {subnet.availability_zone}"))
-        else:
-            eligible.append(subnet)
-    if wanted != "auto":
-        chosen = [s for s in eligible if s.id == wanted]
-        if not chosen:
-            all_ids = {s.id: s for s in subnets}
-            if wanted not in all_ids:
-                raise InputError(
-                    f"subnet {wanted} is not in the chosen VPC",
-                    "list them with `aws ec2 describe-subnets`, or use network.subnet: auto",
-                )
-            reason = next(r for s, r in hidden if s.id == wanted)
-            raise InputError(
-                f"subnet {wanted} cannot be used: {reason}",
-                "use network.subnet: auto to let the tool pick a subnet that works",
-            )
-        # The chosen subnet first; other eligible AZs stay available for capacity failover.
-        eligible = chosen + [s for s in eligible if s.id != wanted]
-    return eligible, hidden
 
 
 def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> ResolvedAmi:
@@ -512,22 +463,17 @@ def _discover(
                 )
             vpc_id, vpc_is_default = vpc.result()
             inside = _lookups(replace(look, vpc_id=vpc_id), existing)
-            subnets, hidden = choose_subnets(
+            choice = usable_subnets(
+                vpc_id,
                 vpc_subnets(clients, vpc_id),
                 offered,
                 ei_azs,
-                profile.network.subnet,
                 profile.instance_type,
+                profile.network.subnet,
             )
-            if not subnets:
-                reasons = sorted({reason for _, reason in hidden}) or ["the VPC has no subnets"]
-                raise InputError(
-                    f"no subnet of {vpc_id} can run {profile.instance_type}"
-                    + (" with Elastic Inference" if profile.has_eia else "")
-                    + f": {'; '.join(reasons)}",
-                    "choose another VPC or instance type, or add a subnet in an AZ that offers it",
-                )
-            subnets, hidden = _reach_ssm(clients, profile, vpc_id, subnets, hidden)
+            if not choice.usable:
+                raise choice.unusable_error()
+            subnets, hidden = _reach_ssm(clients, profile, vpc_id, choice.usable, choice.hidden)
             resolved_ami = ami.result()
             # The VPC, then what is inside it; the AMI's SSM parameter, then its image.
             chains = [1 + inside(), 2]

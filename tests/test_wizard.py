@@ -472,3 +472,50 @@ def test_a_region_without_elastic_inference_says_so_and_does_not_offer_it(aws, w
     flat = " ".join(run.err.split())
     assert "m5.large runs without an accelerator" in flat
     assert "inf2.xlarge" in flat  # the way to an accelerator is named
+
+
+def test_back_goes_to_the_previous_question_and_forgets_its_answer(aws, wizard, recorder, home):
+    saved = home / "back.yaml"
+    answers = [
+        "cpu",
+        "<",  # at Size: back to the family, CPU only taken back
+        "eia",
+        ENTER,
+        "2",
+        ENTER,
+        ENTER,
+        ENTER,
+        "ssm",
+        "<",  # at the name: back to Access
+        "ssh-new",
+        ENTER,
+        ENTER,
+        ENTER,
+    ]
+    run = wizard(answers, "--region", "us-west-2", "--dry-run", "--save-profile", str(saved))
+
+    assert run.code == 0, run.err
+    asked = [line[2:].split(" [")[0] for line in run.err.splitlines() if line.startswith("? ")]
+    assert asked == [
+        "Hardware family",
+        "Size",
+        "Hardware family",
+        "Size",
+        "Accelerator",
+        "Operating system",
+        "VPC",
+        "Subnet",
+        "Access",
+        "Deployment name",
+        "Access",
+        "SSH allowed from",
+        "Deployment name",
+        "Tags",
+    ]
+    assert "< goes back" in run.err
+    assert "→ m5.large (default)" in run.err
+    profile = yaml.safe_load(saved.read_text())
+    assert (profile["instance_type"], profile["accelerator"]) == ("m5.large", "eia2.large")
+    assert profile["access"]["mode"] == "ssh" and profile["access"]["key_pair"] == "create"
+    assert profile["name"] == "eia-demo"
+    assert recorder.operations(mutating_only=True) == []

@@ -120,6 +120,10 @@ def test_ctrl_c_at_a_question_leaves_with_130_and_nothing_created(sandbox_home):
         child.expect(question("Hardware family"))
         child.send("1\r")
         child.expect(question("Size"))
+        child.send("<\r")  # back one question, as typed on a real terminal
+        child.expect(question("Hardware family"))
+        child.send("1\r")
+        child.expect(question("Size"))
         child.sendcontrol("c")
         child.expect("Quit: nothing was created.")
         child.expect(pexpect.EOF)

@@ -9,11 +9,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from amazonei_setup.console import Terminal
 from amazonei_setup.errors import InputError
+from amazonei_setup.inputs import ProfileInputs, parse_tags
 from amazonei_setup.record import DeploymentRecord
+
+if TYPE_CHECKING:
+    from amazonei_setup.wizard.context import WizardContext
 
 PROFILE_FLAGS: dict[str, tuple[str, ...]] = {
     # flag dest -> path in the profile document
@@ -42,39 +46,6 @@ class Context:
     hooks: Any
     home: Path
     clients: dict[str, Any] = field(default_factory=dict)  # by region: one session each
-
-
-def parse_tags(pairs: list[str]) -> dict[str, str]:
-    tags = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--tag '{pair}' is not KEY=VALUE", "e.g. --tag workshop=reinvent")
-        tags[key] = value
-    return tags
-
-
-@dataclass
-class ProfileInputs:
-    """What the profile file and the flags fixed, before anything is asked or validated."""
-
-    source: Any  # ProfileSource | None
-    overrides: dict[str, Any]  # flag values, nested like the profile document
-    flag_paths: dict[tuple[str, ...], str]  # profile path -> the flag that set it
-    missing: list[str]  # flags of the required choices nobody fixed
-
-    def fixed(self, path: tuple[str, ...]) -> bool:
-        """True when the file or a flag sets `path` (the wizard does not ask for it)."""
-        documents = [self.overrides] + ([self.source.document] if self.source else [])
-        for document in documents:
-            node: Any = document
-            for part in path:
-                if not isinstance(node, dict) or part not in node:
-                    break
-                node = node[part]
-            else:
-                return True
-        return False
 
 
 def profile_inputs(ctx: Context) -> ProfileInputs:
@@ -118,6 +89,21 @@ def wizard_applies(ctx: Context, inputs: ProfileInputs) -> bool:
     """The wizard takes over when choices are missing, a person is at the terminal, and
     --yes (do not ask) was not given."""
     return bool(inputs.missing) and not ctx.args.yes and bool(ctx.hooks.stdin_is_tty())
+
+
+def wizard_context(ctx: Context) -> WizardContext:
+    """What the wizard needs of this command: its console, state home, clients and seams."""
+    from amazonei_setup.discover import public_ip_lookup
+    from amazonei_setup.wizard.context import WizardContext
+
+    return WizardContext(
+        console=ctx.terminal.err,
+        home=ctx.home,
+        clients_for=lambda region: clients_for(ctx, region),
+        ip_lookup=ctx.hooks.ip_lookup or public_ip_lookup,
+        sandbox=bool(ctx.args.sandbox),
+        aws_profile=ctx.args.aws_profile,
+    )
 
 
 def profile_from_args(ctx: Context, inputs: ProfileInputs | None = None):

@@ -16,6 +16,7 @@ from amazonei_setup.commands.context import (
     teardown_hint,
     wall_clock,
     wizard_applies,
+    wizard_context,
 )
 from amazonei_setup.commands.verify import (
     REPORT_WAIT_S,
@@ -75,7 +76,7 @@ def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
     if save_to is not None:
         check_save_target(save_to, force=bool(args.force))  # before the questions, not after
     try:
-        wizard = run_wizard(ctx, inputs)
+        wizard = run_wizard(wizard_context(ctx), inputs)
     except Quit:
         return quit_wizard(ctx)
     return wizard.profile, wizard, save_to

@@ -1,5 +1,6 @@
 """Asking: a numbered list of options, a questionary prompt that takes the value or its index,
-bad answers explained and asked again, and `q` / Ctrl-C / Ctrl-D leaving at once.
+bad answers explained and asked again, `<` going back one question, an accepted default said
+back, and `q` / Ctrl-C / Ctrl-D leaving at once.
 
 The questionary adapter is the only place that touches prompt_toolkit. Tests drive it through
 prompt_toolkit's pipe input (`create_app_session(input=..., output=DummyOutput())`); off a
@@ -17,11 +18,17 @@ from rich.table import Table
 from rich.text import Text
 
 from amazonei_setup.profile import did_you_mean
-from amazonei_setup.wizard.questions import QUIT_WORDS
+
+QUIT_WORDS = ("q", "quit", "exit")
+BACK_WORD = "<"  # no name, region, CIDR, tag or file path the wizard asks for is '<'
 
 
 class Quit(Exception):
     """The person asked to leave (q, Ctrl-C, Ctrl-D): nothing has been created."""
+
+
+class Back(Exception):
+    """The person asked for the previous question again (`<`)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ class Option:
 
 @dataclass(frozen=True)
 class Answer:
-    value: str
+    value: Any  # an option's value, or what a text question's check made of the text
     typed: bool  # False: Enter took the default
 
 
@@ -88,13 +95,19 @@ class Asker:
     prompter: Prompter
     asked: list[tuple[str, str]] = field(default_factory=list)
 
-    def _line(self, message: str) -> str:
+    def _line(self, message: str, back: bool = True) -> str:
         raw = self.prompter.ask(message)
         self.asked.append((message, raw))
         text = raw.strip()
         if text.lower() in QUIT_WORDS:
             raise Quit
+        if back and text == BACK_WORD:
+            raise Back
         return text
+
+    def _took_default(self, value: str) -> None:
+        """Enter took the default: say which value that was."""
+        self.console.print(Text(f"  → {value} (default)", style="dim"))
 
     def say(self, text: str, style: str = "") -> None:
         self.console.print(Text(text, style=style), soft_wrap=False)
@@ -133,6 +146,7 @@ class Asker:
         while True:
             text = self._line(f"{prompt} [{default}]:" if default else f"{prompt}:")
             if not text and default:
+                self._took_default(default)
                 return Answer(default, typed=False)
             chosen = self._match(text, options)
             if chosen is None:
@@ -185,12 +199,14 @@ class Asker:
             if problem:
                 self.problem(problem)
                 continue
+            if not typed:
+                self._took_default(text)
             return value, typed
 
     def confirm(self, prompt: str) -> bool:
         """y or n (Enter is n); anything else is explained and asked again."""
         while True:
-            text = self._line(f"{prompt} [y/N]:").lower()
+            text = self._line(f"{prompt} [y/N]:", back=False).lower()
             if text in ("y", "yes"):
                 return True
             if text in ("", "n", "no"):

@@ -7,9 +7,13 @@ same records label the answers for `validate_profile`, so a bad value is blamed 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from amazonei_setup.inputs import ProfileInputs
 
 Path = tuple[str, ...]
+Kind = Literal["default", "profile", "flag", "answer"]
 
 # The fields the review lists, in the order of the profile document.
 REVIEWED: tuple[Path, ...] = (
@@ -31,7 +35,7 @@ REVIEWED: tuple[Path, ...] = (
 
 @dataclass(frozen=True)
 class Origin:
-    kind: str  # default | profile | flag | answer
+    kind: Kind
     detail: str = ""
 
     def __str__(self) -> str:
@@ -51,7 +55,7 @@ def lookup(document: Any, path: Path) -> tuple[bool, Any]:
     return True, node
 
 
-def origin_of(path: Path, inputs: Any, answered: dict[Path, Origin]) -> Origin:
+def origin_of(path: Path, inputs: ProfileInputs, answered: dict[Path, Origin]) -> Origin:
     """Flags beat the file; answers fill only what neither fixed; the rest is the default."""
     for fixed_path, flag in inputs.flag_paths.items():
         if path[: len(fixed_path)] == fixed_path:

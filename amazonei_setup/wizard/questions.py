@@ -1,116 +1,138 @@
-"""The wizard's questions as data: their order, the profile fields each one decides, the flag
-that fixes it (so it is not asked), and the hardware families offered at the first question.
+"""What a question is: a small typed object that says when it applies, what it shows (a list
+to choose from, a text field, or nothing to ask), how a typed answer is validated, and how the
+accepted answer is written on the sheet. The flow walks a tuple of them; it knows no question
+by name.
 
-Nothing here talks to AWS or the terminal; `flow` walks this list.
+The callables take the wizard's `State` and return values; none of them prints or prompts, so
+each can be tested on its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from amazonei_setup.catalog import Catalog
+from amazonei_setup.wizard.context import WizardContext
+from amazonei_setup.wizard.lookups import Reads
+from amazonei_setup.wizard.prompts import Answer, Option
+from amazonei_setup.wizard.sheet import Sheet
 
 Path = tuple[str, ...]
 
 
+@dataclass
+class State:
+    """What the questions read: the sheet so far, the catalog, AWS (read-only, remembered)."""
+
+    sheet: Sheet
+    catalog: Catalog
+    aws: Reads
+    ctx: WizardContext
+
+    @property
+    def region(self) -> str:
+        return str(self.sheet.get(("region",)))
+
+    @property
+    def instance_type(self) -> str:
+        return str(self.sheet.get(("instance_type",)))
+
+    def has_eia(self) -> bool:
+        """Will an Elastic Inference accelerator be attached (as the profile stands)?"""
+        accelerator = self.sheet.get(("accelerator",))
+        if accelerator is None:  # the profile's default for hosts that take one
+            return self.catalog.accepts_accelerator(self.instance_type)
+        return str(accelerator).lower() != "none"
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line to tell the person (a note, a warning)."""
+
+    text: str
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A numbered list to choose from; an index, a value or an alias answers it."""
+
+    title: str  # the heading ('' for a follow-up question under the previous heading)
+    options: tuple[Option, ...]
+    default: str | None
+    note: str = ""
+    headers: tuple[str, ...] = ()
+    before: tuple[Line, ...] = ()  # said before the heading
+
+
+@dataclass(frozen=True)
+class Field:
+    """Free text, checked by the question's `validate`."""
+
+    title: str
+    default: str | None
+    note: str = ""
+    before: tuple[Line, ...] = ()
+
+
+def _nothing(sheet: Sheet) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Nothing to ask: the answer follows from what is known. `then` writes it on the sheet."""
+
+    title: str = ""
+    lines: tuple[Line, ...] = ()
+    then: Callable[[Sheet], None] = _nothing
+
+
+Shown = Menu | Field | Settled
+Checked = tuple[Any, str | None]  # (the value, what is wrong with it or None)
+
+
+class Revisit(Exception):
+    """Ask the earlier question `key` again (e.g. the VPC, when none of its subnets can run
+    the chosen type), saying `problem` first."""
+
+    def __init__(self, key: str, problem: str):
+        super().__init__(problem)
+        self.key = key
+        self.problem = problem
+
+
+def always(state: State) -> bool:
+    return True
+
+
+def accept(state: State, text: str) -> Checked:
+    return text, None
+
+
+def record_nothing(state: State, answer: Answer) -> tuple[Line, ...]:
+    return ()
+
+
 @dataclass(frozen=True)
 class Question:
-    key: str  # flow.py has one `_ask_<key>` step per question
+    key: str
     prompt: str  # the words before the [default]
     decides: tuple[Path, ...]  # the profile fields it fills
-    flag: str  # what fixes it on the command line (shown in the review)
-    skip_when_fixed: tuple[Path, ...]  # asked only while none of these is fixed
+    show: Callable[[State], Shown]
+    record: Callable[[State, Answer], tuple[Line, ...]] = record_nothing
+    validate: Callable[[State, str], Checked] = accept  # a Field's answer; a Menu's are its options
+    applies: Callable[[State], bool] = always
+    skip_when_fixed: tuple[Path, ...] | None = None  # None: skipped when what it decides is fixed
 
+    @property
+    def skipped_by(self) -> tuple[Path, ...]:
+        return self.decides if self.skip_when_fixed is None else self.skip_when_fixed
 
-def _q(key: str, prompt: str, decides: tuple[Path, ...], flag: str, skip=None) -> Question:
-    return Question(key, prompt, decides, flag, skip if skip is not None else decides)
-
-
-# The order the issue asks for: hardware → OS → network → access → name → tags → review.
-QUESTIONS: tuple[Question, ...] = (
-    _q("region", "Region", (("region",),), "--region"),
-    _q("family", "Hardware family", (("instance_type",),), "--instance-type"),
-    _q("size", "Size", (("instance_type",),), "--instance-type"),
-    _q("accelerator", "Accelerator", (("accelerator",),), "--accelerator"),
-    _q("os", "Operating system", (("os",),), "--os"),
-    _q("vpc", "VPC", (("network", "vpc"),), "--vpc", (("network", "vpc"), ("network", "subnet"))),
-    _q("subnet", "Subnet", (("network", "subnet"),), "--subnet"),
-    _q(
-        "access",
-        "Access",
-        (("access", "mode"), ("access", "key_pair")),
-        "--access / --key-pair",
-        (("access", "key_pair"),),
-    ),
-    _q("ssh_cidr", "SSH allowed from", (("access", "ssh_cidr"),), "--ssh-cidr"),
-    _q("name", "Deployment name", (("name",),), "--name"),
-    _q("tags", "Tags", (("tags",),), "--tag"),
-)
-
-
-@dataclass(frozen=True)
-class Family:
-    key: str
-    label: str
-    detail: str
-    instance_families: tuple[str, ...]  # empty: the catalog's Elastic Inference hosts
-    default_size: str
-    default_name: str  # deployment name prefix; "" = the instance family (inf1, g4dn, ...)
-
-
-FAMILIES: tuple[Family, ...] = (
-    Family(
-        "eia",
-        "Elastic Inference",
-        "an accelerator attached to an m5/c5 instance",
-        (),
-        "m5.large",
-        "eia",
-    ),
-    Family(
-        "inferentia",
-        "Inferentia",
-        "inf1 / inf2 (NeuronCores)",
-        ("inf1", "inf2"),
-        "inf2.xlarge",
-        "",
-    ),
-    Family(
-        "nvidia",
-        "NVIDIA GPU",
-        "g4dn (T4), g5 (A10G), p2, p3",
-        ("g4dn", "g5", "p2", "p3"),
-        "g4dn.xlarge",
-        "",
-    ),
-    Family("cpu", "CPU only", "m5 / c5, no accelerator", ("m5", "c5"), "m5.large", "cpu"),
-)
-
-# T4 GPUs: the widest framework support at the lowest accelerator price; Elastic Inference is
-# only offered where the region still has it, and never by default (AWS retired it).
-DEFAULT_FAMILY = "nvidia"
-
-
-@dataclass(frozen=True)
-class AccessChoice:
-    key: str
-    label: str
-    mode: str
-
-
-ACCESS_CHOICES: tuple[AccessChoice, ...] = (
-    AccessChoice("ssm", "Session Manager only: no key pair, no open port", "ssm"),
-    AccessChoice("ssh-new", "SSH with a new key pair (private key kept here)", "ssh"),
-    AccessChoice("ssh-existing", "SSH with one of your EC2 key pairs", "ssh"),
-    AccessChoice("ssh-import", "SSH with your public key file, imported", "ssh"),
-)
-DEFAULT_ACCESS = "ssh-new"  # the profile's default (access.mode: ssh, key_pair: create)
-
-PUBLIC_KEY_CANDIDATES = ("~/.ssh/id_ed25519.pub", "~/.ssh/id_ecdsa.pub", "~/.ssh/id_rsa.pub")
-QUIT_WORDS = ("q", "quit", "exit")
-
-
-def question(key: str) -> Question:
-    return next(q for q in QUESTIONS if q.key == key)
-
-
-def family(key: str) -> Family:
-    return next(f for f in FAMILIES if f.key == key)
+    def wanted(self, state: State) -> bool:
+        """Asked (or settled) now: nothing that would skip it is fixed, and it applies."""
+        if any(state.sheet.fixed(path) for path in self.skipped_by):
+            return False
+        return self.applies(state)
