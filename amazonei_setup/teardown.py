@@ -16,6 +16,7 @@ from typing import Any
 
 from amazonei_setup.aws import AwsClients
 from amazonei_setup.engine import Node, order, run_graph
+from amazonei_setup.errors import InputError
 from amazonei_setup.inventory import DeploymentResources, deployment_resources
 from amazonei_setup.ledger import Ledger
 from amazonei_setup.resources.endpoint import other_users
@@ -120,6 +121,17 @@ def plan_teardown(
     )
 
 
+def _added(shown: TeardownPlan, current: TeardownPlan) -> list[str]:
+    """What the current plan would remove that the shown one did not (a kind whose
+    resources appear on their own, like the agents' reports, is expected to grow)."""
+
+    def removals(plan: TeardownPlan) -> set[str]:
+        found = {f"{a.kind} {a.id}" for a in plan.changes if not kind_of(a.kind).appears_on_its_own}
+        return found | {f"private key {p}" for p in plan.key_files}
+
+    return sorted(removals(current) - removals(shown))
+
+
 @dataclass
 class _Teardown:
     """One teardown in progress: what every kind's `remove` may use (`kind.TeardownRun`)."""
@@ -158,10 +170,15 @@ def execute_teardown(
     sleep: Callable[[float], None] = time.sleep,
     reporter: TeardownReporter | None = None,
     wait_timeout_s: float = 600,
+    replan: Callable[[], TeardownPlan] | None = None,
 ) -> list[TeardownAction]:
-    """Carry out the plan in order; returns what was done. Safe to run again after a failure."""
+    """Carry out the plan in order; returns what was done. Safe to run again after a failure.
+
+    With `replan`, the deployment is looked at again once its lock is held: a plan shown
+    before the lock (and before the person confirmed) may be stale — a launch that finished
+    meanwhile added a seat nobody was asked about. Then nothing is removed and the caller
+    says so (exit 2): the person decides on the current plan, not an old one."""
     reporter = reporter or TeardownReporter()
-    run = _Teardown(plan, clients, ledger, sleep, reporter, wait_timeout_s)
     done: list[TeardownAction] = []
 
     def started(node: Node[TeardownStep]) -> None:
@@ -174,6 +191,18 @@ def execute_teardown(
         done.extend(actions)
 
     with ledger.edit(plan.region, plan.name, f"a teardown of '{plan.name}'") as edit:
+        if replan is not None:
+            current = replan()
+            added = _added(plan, current)
+            if added:
+                raise InputError(
+                    f"'{plan.name}' in {plan.region} changed since its teardown was shown: "
+                    + ", ".join(added)
+                    + " appeared; nothing was removed",
+                    "run the same teardown again to see (and confirm) what is there now",
+                )
+            plan = current  # the same or less (removed meanwhile): its fresh view of AWS
+        run = _Teardown(plan, clients, ledger, sleep, reporter, wait_timeout_s)
         if edit.record is not None:
             edit.record.status = "tearing-down"
             edit.save()

@@ -60,3 +60,47 @@ def test_a_name_that_is_a_pattern_or_a_path_is_refused(
     assert f"'{name}' is not a deployment name" in " ".join(capsys.readouterr().err.split())
     assert recorder.calls == []  # refused before any AWS call
     assert "eia-b" in run_cli("status", "--output", "json").out  # nothing else touched
+
+
+def test_a_teardown_stops_when_a_seat_appeared_after_its_plan_was_shown(aws, run_cli, hooks):
+    """The plan is shown (and confirmed) before the lock; a launch that finished meanwhile
+    must not lose its new seat to a teardown nobody confirmed for it."""
+    launch(run_cli)
+    ec2 = boto3.client("ec2", region_name=REGION)
+    looks = {"count": 0}
+
+    def second_seat_lands(**_):  # the re-plan under the lock is the second look
+        looks["count"] += 1
+        if looks["count"] == 2:
+            image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+            tags = {
+                "amazonei-setup:deployment": "eia-workshop",
+                "amazonei-setup:managed": "true",
+                "amazonei-setup:seat": "2",
+            }
+            ec2.run_instances(
+                ImageId=image,
+                InstanceType="m5.large",
+                MinCount=1,
+                MaxCount=1,
+                TagSpecifications=[
+                    {
+                        "ResourceType": "instance",
+                        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                    }
+                ],
+            )
+
+    on_event(hooks, "before-parameter-build.ec2.DescribeInstances", second_seat_lands)
+    result = run_cli("teardown", "eia-workshop", "--yes")
+    assert result.code == 2, result.err
+    flat = " ".join(result.err.split())
+    assert "changed since its teardown was shown" in flat and "nothing was removed" in flat
+    live = [
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] == "running"
+    ]
+    assert len(live) == 2  # neither seat was touched
+    assert run_cli("teardown", "eia-workshop", "--yes").code == 0  # the current plan goes

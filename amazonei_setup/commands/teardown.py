@@ -83,17 +83,20 @@ def _show(ctx: Context, plans: list[Any]) -> None:
 def _execute(ctx: Context, plans: list[Any]) -> list[dict[str, Any]]:
     from amazonei_setup.console import TeardownConsoleReporter
     from amazonei_setup.ledger import Ledger
-    from amazonei_setup.teardown import execute_teardown
+    from amazonei_setup.teardown import execute_teardown, plan_teardown
 
     reporter = TeardownConsoleReporter(ctx.terminal)
+    ledger = Ledger(ctx.home)
     summaries = []
     for plan in plans:
+        clients = clients_for(ctx, plan.region)
         done = execute_teardown(
             plan,
-            clients_for(ctx, plan.region),
-            Ledger(ctx.home),
+            clients,
+            ledger,
             sleep=ctx.hooks.sleep or _real_sleep,
             reporter=reporter,
+            replan=lambda p=plan, c=clients: plan_teardown(c, ledger, ctx.home, p.name, p.region),
         )
         summaries.append(
             {

@@ -181,6 +181,7 @@ class ResourceKind:
     # instances shut down: AWS does not need the instance gone first).
     teardown_ignores: ClassVar[tuple[str, ...]] = ()
     own: ClassVar[bool] = True  # belongs to one deployment alone (not a shared endpoint)
+    appears_on_its_own: ClassVar[bool] = False  # made by the instances, not by a launch
 
     # -- discovery and plan ---------------------------------------------------------------
     def discover(self, look: DiscoverInput) -> Collect | None:

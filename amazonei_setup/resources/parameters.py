@@ -43,6 +43,7 @@ class ReportParameterKind(ResourceKind):
     title = "SSM parameter"
     count_key = "ssm_parameters"
     teardown_after = ("ec2-instance",)  # once no agent can publish any more
+    appears_on_its_own = True
 
     def inventory(
         self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
