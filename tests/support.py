@@ -44,8 +44,13 @@ class AwsRecorder:
             if not mutating_only or (is_mutating(c.operation) and not c.params.get("DryRun"))
         ]
 
-    def of(self, operation: str) -> list[Call]:
-        return [c for c in self.calls if c.operation == operation]
+    def of(self, operation: str, *, dry_runs: bool = False) -> list[Call]:
+        """The calls of `operation` (a DryRun=True call only when asked: it does nothing)."""
+        return [
+            c
+            for c in self.calls
+            if c.operation == operation and (dry_runs or not c.params.get("DryRun"))
+        ]
 
     def clear(self) -> None:
         self.calls.clear()

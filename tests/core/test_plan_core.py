@@ -117,7 +117,7 @@ def test_everything_as_wanted_is_reused_and_costs_no_call(tmp_path):
         "vpc-endpoint": EndpointFound(
             {
                 "id": "vpce-1",
-                "subnets": ["subnet-a"],
+                "subnets": ["subnet-a", "subnet-b"],
                 "groups": ["sg-e"],
                 "tags": {"amazonei-setup:user:demo": "true"},
             }
@@ -184,7 +184,7 @@ def test_each_kind_diffs_what_exists_against_what_is_wanted(tmp_path, found, key
 
 def test_another_deployments_endpoint_is_joined_with_our_subnet_group_and_tag(tmp_path):
     given = profile()
-    endpoint = {"id": "vpce-9", "subnets": ["subnet-b"], "groups": ["sg-x"], "tags": {}}
+    endpoint = {"id": "vpce-9", "subnets": ["subnet-b"], "groups": ["sg-x"], "tags": {}}  # 2b only
     found = {"vpc-endpoint": EndpointFound(endpoint)}
     plan = build_plan(given, discovery(given, tmp_path, **found), CATALOG)
     joined = plan.get("endpoint")
