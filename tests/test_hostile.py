@@ -52,14 +52,20 @@ def test_a_deployment_joining_during_a_teardown_keeps_the_shared_endpoint(aws, r
 def test_a_name_that_is_a_pattern_or_a_path_is_refused(
     aws, run_cli, recorder, capsys, command, name
 ):
-    launch(run_cli, "--name", "eia-b")
-    recorder.clear()
     with pytest.raises(SystemExit) as exited:  # a usage error, as argparse reports them
         run_cli(command, name, "--region", REGION)
     assert exited.value.code == 2
     assert f"'{name}' is not a deployment name" in " ".join(capsys.readouterr().err.split())
-    assert recorder.calls == []  # refused before any AWS call
-    assert "eia-b" in run_cli("status", "--output", "json").out  # nothing else touched
+    assert recorder.calls == []  # refused before any AWS call or file read
+
+
+def test_a_wildcard_teardown_leaves_the_deployment_it_would_have_matched(aws, run_cli, capsys):
+    launch(run_cli, "--name", "eia-b")
+    with pytest.raises(SystemExit):
+        run_cli("teardown", "eia-?", "--region", REGION, "--yes")
+    status = run_cli("status", "eia-b", "--output", "json")
+    [row] = json.loads(status.out)["deployments"]
+    assert [i["state"] for i in row["instances"]] == ["running"]
 
 
 def test_a_teardown_stops_when_a_seat_appeared_after_its_plan_was_shown(aws, run_cli, hooks):
