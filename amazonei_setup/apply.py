@@ -16,13 +16,13 @@ from amazonei_setup.aws import AwsClients
 from amazonei_setup.discover import Discovery
 from amazonei_setup.engine import MAX_PARALLEL_STEPS, Node, run_graph
 from amazonei_setup.errors import AwsFailure, InputError
-from amazonei_setup.expiry import move_expiry
+from amazonei_setup.expiry import move_tags, tag_change
 from amazonei_setup.ledger import Edit, new_record
 from amazonei_setup.plan import Action, Plan, PlannedResource
 from amazonei_setup.profile import Profile
 from amazonei_setup.record import RecordedInstance, RecordedResource
 from amazonei_setup.resources import instance as instance_res
-from amazonei_setup.resources.kind import PAST
+from amazonei_setup.resources.kind import PAST, TagChange
 from amazonei_setup.resources.naming import deployment_tags
 from amazonei_setup.resources.registry import kind_of, kinds
 from amazonei_setup.ttl import expiry_of, utc_clock, utc_iso
@@ -120,7 +120,16 @@ class _Apply:
         self.created_at = record.created_at
         # Expiry = the first launch's created_at + ttl; a changed ttl moves it (see run()).
         self.expires_at = expiry_of(record.created_at, self.profile.ttl)
-        self.moves_expiry = previous is not None and previous.expires_at != self.expires_at
+        # A re-run moves what exists in place: the expiry, and the user's changed tags.
+        self.retagging = (
+            tag_change(
+                previous.profile.get("tags") or {},
+                self.profile.tags,
+                (previous.expires_at, self.expires_at),
+            )
+            if previous is not None
+            else TagChange()
+        )
         record.expires_at = self.expires_at
         self.tags = deployment_tags(
             self.profile.name, self.profile.region, self.profile.tags, self.expires_at
@@ -189,8 +198,8 @@ class _Apply:
     # -- orchestration --------------------------------------------------------------------
 
     def run(self) -> Outcome:
-        if self.moves_expiry:  # before the record says so: a failed move is retried by a re-run
-            move_expiry(self.clients, self.profile.name, self.profile.region, self.expires_at)
+        if self.retagging:  # before the record says so: a failed move is retried by a re-run
+            move_tags(self.clients, self.profile.name, self.profile.region, self.retagging)
         self.edit.save()  # write-ahead: the intent exists before any create
         reporter = self.runtime.reporter
         reporter.plan_started(self.plan)

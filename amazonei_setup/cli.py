@@ -120,6 +120,12 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
         parser.add_argument("--save-profile", metavar="F", help="write the profile as YAML (0600)")
         parser.add_argument("--force", action="store_true", help="overwrite --save-profile F")
         parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="terminate and relaunch instances whose type, accelerator, AMI, key or subnet "
+            "changed (their disks go with them)",
+        )
+        parser.add_argument(
             "--handout",
             metavar="F",
             help="write F.md and F.csv: per seat, how to connect, key file, agent result",

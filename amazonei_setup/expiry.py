@@ -13,7 +13,8 @@ from typing import Any
 from amazonei_setup.aws import AwsClients, aws_errors
 from amazonei_setup.inventory import DeploymentResources, deployment_resources, region_inventory
 from amazonei_setup.record import DeploymentRecord
-from amazonei_setup.resources.naming import TAG_EXPIRES, expiry_tags
+from amazonei_setup.resources.kind import TagChange
+from amazonei_setup.resources.naming import TAG_EXPIRES, tag_list
 from amazonei_setup.resources.registry import kinds
 from amazonei_setup.ttl import parse_time, time_left_s
 
@@ -86,17 +87,33 @@ def _batches(ids: list[str]) -> Iterator[list[str]]:
         yield ids[start : start + EC2_TAG_BATCH]
 
 
-def move_expiry(clients: AwsClients, name: str, region: str, expires_at: str | None) -> None:
-    """Put the new expiry (or, with the ttl gone, none) on everything the deployment already
-    has, found by its tags: one EC2 call for all its EC2 resources, one IAM call each for
-    its role and instance profile."""
+def move_tags(clients: AwsClients, name: str, region: str, change: TagChange) -> None:
+    """Put `change` (a new expiry, or none; the user's changed tags) on everything the
+    deployment already has, found by its tags: one EC2 call for all its EC2 resources, one
+    IAM call each for its role and instance profile."""
     found = deployment_resources(clients, name, region)
     ec2_ids: list[str] = []
-    with aws_errors(f"moving the expiry tag of '{name}'"):
+    with aws_errors(f"moving the tags of '{name}'"):
         for kind in kinds():
-            kind.retag(clients, found, expires_at, ec2_ids)
+            kind.retag(clients, found, change, ec2_ids)
         for batch in _batches(ec2_ids):
-            if expires_at:
-                clients.ec2.create_tags(Resources=batch, Tags=expiry_tags(expires_at))
-            else:
-                clients.ec2.delete_tags(Resources=batch, Tags=[{"Key": TAG_EXPIRES}])
+            if change.put:
+                clients.ec2.create_tags(Resources=batch, Tags=tag_list(change.put))
+            if change.remove:
+                clients.ec2.delete_tags(Resources=batch, Tags=[{"Key": k} for k in change.remove])
+
+
+def tag_change(
+    before: dict[str, str], after: dict[str, str], expiry: tuple[str | None, str | None] | None
+) -> TagChange:
+    """From the user's tags before and after (and the expiry, when it moves)."""
+    change = TagChange(
+        put={k: v for k, v in after.items() if before.get(k) != v},
+        remove=sorted(set(before) - set(after)),
+    )
+    if expiry is not None and expiry[0] != expiry[1]:
+        if expiry[1] is None:
+            change.remove.append(TAG_EXPIRES)
+        else:
+            change.put[TAG_EXPIRES] = expiry[1]
+    return change

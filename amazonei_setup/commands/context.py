@@ -192,6 +192,8 @@ def _plan_expiry(ctx: Context, plan: Any, record: DeploymentRecord | None) -> No
     created_at = record.created_at if record else utc_iso(now)
     plan.expires_at = expiry_of(created_at, profile.ttl)
     plan.expires_in_s = time_left_s(plan.expires_at, now)
+    if record is not None:
+        _note_tag_changes(plan, record.profile.get("tags") or {}, profile.tags)
     before = record.expires_at if record else None
     if record is None or before == plan.expires_at:
         return
@@ -204,6 +206,13 @@ def _plan_expiry(ctx: Context, plan: Any, record: DeploymentRecord | None) -> No
             f"the expiry moves to {plan.expires_at} (ttl {profile.ttl} from the first launch, "
             f"{created_at}): every resource is re-tagged"
         )
+
+
+def _note_tag_changes(plan: Any, before: dict[str, str], after: dict[str, str]) -> None:
+    changed = [f"{k}={v}" for k, v in after.items() if before.get(k) != v]
+    dropped = [f"-{k}" for k in sorted(set(before) - set(after))]
+    if changed or dropped:
+        plan.notes.append("tags change in place on every resource: " + ", ".join(changed + dropped))
 
 
 def teardown_hint(ctx: Context, profile: Any) -> str:

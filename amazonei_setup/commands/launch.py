@@ -90,6 +90,31 @@ def _show_plan(ctx: Context, plan: Any, wizard: Any) -> None:
         ctx.terminal.say(provenance_table(wizard.rows(plan)))
 
 
+def _replacements_allowed(ctx: Context, plan: Any, wizard: Any) -> bool:
+    """A running instance that cannot take a change in place is replaced only when the person
+    says so: --replace, or the wizard's question naming it. Off a terminal without the flag,
+    exit 2 and nothing changes (the record keeps describing what runs)."""
+    replaced = [r for r in plan.resources if r.kind == "ec2-instance" and r.action == "replace"]
+    if not replaced or getattr(ctx.args, "replace", False):
+        return True
+    what = "; ".join(f"{r.name} ({r.id}): {r.why}" for r in replaced)
+    question = f"Replace {len(replaced)} running instance(s)? {what}. Their disks are deleted"
+    if wizard is not None:
+        from amazonei_setup.wizard import Quit
+
+        try:
+            if wizard.confirm(question + ". Replace them?"):
+                return True
+        except Quit:
+            return False
+    raise InputError(
+        f"this launch would replace {len(replaced)} running instance(s), which cannot take the "
+        f"change in place: {what}",
+        "pass --replace to terminate and relaunch them (their disks are deleted), or launch "
+        "with the settings they have; nothing was changed",
+    )
+
+
 def _approved(ctx: Context, wizard: Any) -> bool | None:
     """True to go ahead, False for no; None when the person quit the wizard."""
     if wizard is None:
@@ -129,6 +154,8 @@ def _launch(
         ctx.terminal.say("Dry run: nothing was created.")
         return EXIT_OK
     _show_plan(ctx, plan, wizard)
+    if not _replacements_allowed(ctx, plan, wizard):
+        return quit_wizard(ctx)
     if plan.changes:
         approved = _approved(ctx, wizard)
         if approved is None:

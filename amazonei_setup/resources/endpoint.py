@@ -25,6 +25,7 @@ from amazonei_setup.resources.kind import (
     PlanInput,
     PlannedResource,
     ResourceKind,
+    TagChange,
     TeardownAction,
     TeardownRun,
     TeardownStep,
@@ -372,7 +373,7 @@ class EndpointKind(ResourceKind):
         )
 
     def retag(
-        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+        self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]
     ) -> None:
         """Only the endpoint it created: a joined one carries its creator's expiry."""
         ec2_ids += [

@@ -23,6 +23,7 @@ from amazonei_setup.resources.kind import (
     PlanInput,
     PlannedResource,
     ResourceKind,
+    TagChange,
     TeardownAction,
     TeardownRun,
     TeardownStep,
@@ -34,7 +35,13 @@ from amazonei_setup.resources.launching import (
     launch_request,
     run_one,
 )
-from amazonei_setup.resources.naming import TAG_DEPLOYMENT, TAG_MANAGED, TAG_SEAT, tag_dict
+from amazonei_setup.resources.naming import (
+    TAG_ACCELERATOR,
+    TAG_DEPLOYMENT,
+    TAG_MANAGED,
+    TAG_SEAT,
+    tag_dict,
+)
 from amazonei_setup.waiting import poll
 
 if TYPE_CHECKING:
@@ -58,9 +65,13 @@ class LaunchedInstance:
     private_ip: str | None = None
     launched_at: str | None = None
     tags: dict[str, str] | None = None
+    image_id: str | None = None
+    key_name: str | None = None
+    vpc_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "tags"}
+        hidden = ("tags", "image_id", "key_name", "vpc_id")
+        return {k: v for k, v in self.__dict__.items() if k not in hidden}
 
 
 def from_description(item: dict[str, Any]) -> LaunchedInstance:
@@ -77,6 +88,9 @@ def from_description(item: dict[str, Any]) -> LaunchedInstance:
         private_ip=item.get("PrivateIpAddress"),
         launched_at=str(item["LaunchTime"]) if item.get("LaunchTime") else None,
         tags=tags,
+        image_id=item.get("ImageId"),
+        key_name=item.get("KeyName"),
+        vpc_id=item.get("VpcId"),
     )
 
 
@@ -208,6 +222,27 @@ def _volume_ids(clients: AwsClients, name: str) -> list[str]:
         return [volume["VolumeId"] for page in pages for volume in page["Volumes"]]
 
 
+def replaced_by(found: LaunchedInstance, given: PlanInput, key_name: str | None) -> str:
+    """What a running instance cannot take in place: why it must be replaced, or ""."""
+    profile, discovery = given.profile, given.discovery
+    changes = []
+    if found.instance_type and found.instance_type != profile.instance_type:
+        changes.append(f"instance type {found.instance_type} → {profile.instance_type}")
+    tags = found.tags or {}
+    carried = tags.get(TAG_ACCELERATOR)
+    wanted = profile.accelerator or "none"
+    if carried is not None and carried != wanted:
+        changes.append(f"accelerator {carried} → {wanted}")
+    if found.image_id and found.image_id != discovery.ami.id:
+        changes.append(f"AMI {found.image_id} → {discovery.ami.id}")
+    if (found.key_name or None) != key_name:
+        changes.append(f"key pair {found.key_name or 'none'} → {key_name or 'none'}")
+    subnet = profile.network.subnet
+    if subnet != "auto" and found.subnet_id and found.subnet_id != subnet:
+        changes.append(f"subnet {found.subnet_id} → {subnet}")
+    return "; ".join(changes)
+
+
 class InstanceKind(ResourceKind):
     """One instance per seat, launched after everything it uses exists."""
 
@@ -237,8 +272,12 @@ class InstanceKind(ResourceKind):
             after = shared + ((own_key,) if own_key else ())
             found = by_seat.get(seat)
             action: Action
+            key = given.discovery.keys.get(seat)
+            changed = found and replaced_by(found, given, key.name if key else None)
             if found is None:
                 action, instance_id, why = "create", None, hardware
+            elif changed:
+                action, instance_id, why = "replace", found.id, changed
             elif found.state in ("stopped", "stopping"):
                 action, instance_id, why = "update", found.id, "stopped: will be started"
             else:
@@ -284,6 +323,9 @@ class InstanceKind(ResourceKind):
         if resource.action == "update" and resource.id:
             start(run.clients, [resource.id])
             return resource.id
+        if resource.action == "replace" and resource.id:  # the old one goes first: one seat
+            terminate(run.clients, [resource.id])
+            wait_terminated(run.clients, [resource.id], sleep=run.sleep)
         profile, discovery = run.profile, run.discovery
         seat_key = discovery.keys.get(seat)
         holder = run.get("instance_profile")
@@ -297,7 +339,12 @@ class InstanceKind(ResourceKind):
             key_name=seat_key.name if seat_key else None,
             accelerator=profile.accelerator,
             user_data=run.user_data,
-            tags={**run.tags, TAG_SEAT: str(seat), "Name": f"{profile.name}-{seat}"},
+            tags={
+                **run.tags,
+                TAG_SEAT: str(seat),
+                TAG_ACCELERATOR: profile.accelerator or "none",
+                "Name": f"{profile.name}-{seat}",
+            },
         )
         placements = [Placement(s.id, s.availability_zone) for s in discovery.subnets]
         try:
@@ -337,7 +384,7 @@ class InstanceKind(ResourceKind):
         return str(item.id)
 
     def retag(
-        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+        self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]
     ) -> None:
         ids = [instance.id for instance in found.of(self.kind)]
         ec2_ids += ids + (_volume_ids(clients, found.name) if ids else [])

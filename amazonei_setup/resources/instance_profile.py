@@ -17,6 +17,7 @@ from amazonei_setup.resources.kind import (
     PlanInput,
     PlannedResource,
     ResourceKind,
+    TagChange,
     TeardownAction,
     TeardownRun,
     TeardownStep,
@@ -25,8 +26,6 @@ from amazonei_setup.resources.kind import (
 from amazonei_setup.resources.naming import (
     IAM_PATH,
     TAG_DEPLOYMENT,
-    TAG_EXPIRES,
-    expiry_tags,
     in_region,
     owned_by,
     role_name,
@@ -172,16 +171,16 @@ class InstanceProfileKind(ResourceKind):
         return str(item["arn"])
 
     def retag(
-        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+        self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]
     ) -> None:
         for holder in found.of(self.kind):
             name = holder["name"]
-            if expires_at:
+            if change.put:
                 clients.iam.tag_instance_profile(
-                    InstanceProfileName=name, Tags=expiry_tags(expires_at)
+                    InstanceProfileName=name, Tags=tag_list(change.put)
                 )
-            else:
-                clients.iam.untag_instance_profile(InstanceProfileName=name, TagKeys=[TAG_EXPIRES])
+            if change.remove:
+                clients.iam.untag_instance_profile(InstanceProfileName=name, TagKeys=change.remove)
 
     def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
         holders = found.of(self.kind)

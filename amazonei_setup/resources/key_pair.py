@@ -19,6 +19,7 @@ from amazonei_setup.resources.kind import (
     PlanInput,
     PlannedResource,
     ResourceKind,
+    TagChange,
     TeardownAction,
     TeardownRun,
     TeardownStep,
@@ -237,7 +238,7 @@ class KeyPairKind(ResourceKind):
         )
 
     def retag(
-        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+        self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]
     ) -> None:
         ec2_ids += [p["id"] for p in found.of(self.kind) if p["id"].startswith("key-")]
 

@@ -155,6 +155,17 @@ class TeardownRun(Protocol):
     def other_users(self, endpoint: dict[str, Any]) -> set[str]: ...
 
 
+@dataclass
+class TagChange:
+    """Tags a re-run moves on what exists: a new expiry, the user's changed or dropped tags."""
+
+    put: dict[str, str] = field(default_factory=dict)
+    remove: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.put or self.remove)
+
+
 @dataclass(frozen=True)
 class TeardownStep:
     """One node of the teardown graph: the kind's actions done together, and the steps of
@@ -230,9 +241,10 @@ class ResourceKind:
         return str(item["id"])
 
     def retag(
-        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+        self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]
     ) -> None:
-        """Move the expiry tag: EC2 kinds add their ids to `ec2_ids` (one call for all)."""
+        """Put `change` on the deployment's own resources of this kind: EC2 kinds add their
+        ids to `ec2_ids` (one call for all of them), IAM kinds tag their own."""
 
     def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
         return []

@@ -8,6 +8,7 @@ from typing import Any
 TAG_DEPLOYMENT = "amazonei-setup:deployment"
 TAG_MANAGED = "amazonei-setup:managed"
 TAG_SEAT = "amazonei-setup:seat"
+TAG_ACCELERATOR = "amazonei-setup:accelerator"  # what an instance was launched with (or none)
 TAG_ENDPOINT_USER_PREFIX = "amazonei-setup:user:"
 TAG_REGION = "amazonei-setup:region"
 TAG_EXPIRES = "amazonei-setup:expires-at"  # ISO-8601 UTC; `sweep --expired` reads it

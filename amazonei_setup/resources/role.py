@@ -17,6 +17,7 @@ from amazonei_setup.resources.kind import (
     PlanInput,
     PlannedResource,
     ResourceKind,
+    TagChange,
     TeardownAction,
     TeardownRun,
     TeardownStep,
@@ -25,8 +26,6 @@ from amazonei_setup.resources.kind import (
 from amazonei_setup.resources.naming import (
     IAM_PATH,
     TAG_DEPLOYMENT,
-    TAG_EXPIRES,
-    expiry_tags,
     in_region,
     owned_by,
     report_parameter_prefix,
@@ -270,13 +269,13 @@ class RoleKind(ResourceKind):
         return str(item["arn"])
 
     def retag(
-        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+        self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]
     ) -> None:
         for role in found.of(self.kind):
-            if expires_at:
-                clients.iam.tag_role(RoleName=role["name"], Tags=expiry_tags(expires_at))
-            else:
-                clients.iam.untag_role(RoleName=role["name"], TagKeys=[TAG_EXPIRES])
+            if change.put:
+                clients.iam.tag_role(RoleName=role["name"], Tags=tag_list(change.put))
+            if change.remove:
+                clients.iam.untag_role(RoleName=role["name"], TagKeys=change.remove)
 
     def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
         actions = [

@@ -20,6 +20,7 @@ from amazonei_setup.resources.kind import (
     PlanInput,
     PlannedResource,
     ResourceKind,
+    TagChange,
     TeardownAction,
     TeardownRun,
     TeardownStep,
@@ -310,7 +311,7 @@ class SecurityGroupKind(ResourceKind):
         return grouped([(g["tags"].get(TAG_DEPLOYMENT, "?"), g) for g in groups])
 
     def retag(
-        self, clients: AwsClients, found: Found, expires_at: str | None, ec2_ids: list[str]
+        self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]
     ) -> None:
         ec2_ids += [group["id"] for group in found.of(self.kind)]
 
