@@ -61,7 +61,13 @@ def _global_flags(parser: argparse.ArgumentParser, *, regions: bool = False) -> 
         )
     else:
         group.add_argument("--region", default=sup, help="AWS region, e.g. us-west-2")
-    group.add_argument("--aws-profile", default=sup, help="named AWS credentials profile")
+    group.add_argument(  # --profile as in the AWS CLI; never an abbreviation of --profile-file
+        "--profile",
+        "--aws-profile",
+        dest="aws_profile",
+        default=sup,
+        help="named AWS credentials profile (as the AWS CLI's --profile)",
+    )
     group.add_argument(
         "--endpoint-url", default=sup, help="AWS endpoint override (also AWS_ENDPOINT_URL)"
     )
@@ -135,6 +141,7 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amazonei-setup",
+        allow_abbrev=False,
         description=(
             "Provision AWS inference hardware (Elastic Inference, Inferentia, NVIDIA GPUs) "
             "with a Deep Learning AMI, and remove it without a trace."
@@ -146,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="command")
 
     def sub(name: str, help_text: str, regions: bool = False) -> argparse.ArgumentParser:
-        command = commands.add_parser(name, help=help_text, description=help_text)
+        command = commands.add_parser(
+            name, help=help_text, description=help_text, allow_abbrev=False
+        )
         _global_flags(command, regions=regions)
         return command
 
