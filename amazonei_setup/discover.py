@@ -549,7 +549,9 @@ def _discover(
             chains = [1 + inside(existing), 2]
         permissions = None
         if not clients.target.is_loopback:  # the sandbox has no IAM policy simulator
-            checks = launch_checks(region, account_id, role_name(profile.name, region))
+            checks = launch_checks(
+                region, account_id, role_name(profile.name, region), eia=profile.has_eia
+            )
             permissions = pool.submit(missing_actions, clients, caller_arn, checks)
             chains.append(2)  # who you are, then what you may do
         user_key_found = user_key.result() if user_key is not None else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from amazonei_setup.arns import partition_of
 from amazonei_setup.aws import AwsClients, aws_errors, is_error
 from amazonei_setup.resources.adopt import create_or_adopt
 from amazonei_setup.resources.naming import IAM_PATH, report_parameter_prefix, tag_dict, tag_list
@@ -29,14 +30,6 @@ SESSION_MANAGER_ACTIONS = [
     "ssmmessages:OpenControlChannel",
     "ssmmessages:OpenDataChannel",
 ]
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def instance_policy(
