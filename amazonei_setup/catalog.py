@@ -89,7 +89,13 @@ class Catalog:
         self.ei_retired: str = ei["retired"]
         self.ei_retirement_note: str = ei["retirement_note"]
         self.ei_endpoint_service_template: str = ei["endpoint_service"]
-        self.ei_host_families: tuple[str, ...] = tuple(ei["host_families"])
+        self.ei_host_kinds: tuple[str, ...] = tuple(ei["host_kinds"])
+        # Every catalog family of a host kind, in file order (the wizard offers these).
+        self.ei_host_families: tuple[str, ...] = tuple(
+            family
+            for family, entry in hardware["families"].items()
+            if entry["kind"] in self.ei_host_kinds
+        )
         self.accelerator_aliases: dict[str, str] = dict(ei["aliases"])
         self.accelerators: dict[str, AcceleratorSpec] = {}
         for name, spec in ei["types"].items():
@@ -129,8 +135,9 @@ class Catalog:
         return self.accelerators.get(self.canonical_accelerator(name))
 
     def accepts_accelerator(self, instance_type: str) -> bool:
+        """EI attaches to any instance type (EC2 User Guide); this tool puts it on CPU hosts."""
         spec = self.instance(instance_type)
-        return spec is not None and spec.family in self.ei_host_families
+        return spec is not None and spec.kind in self.ei_host_kinds
 
     def ei_endpoint_service(self, region: str) -> str:
         return self.ei_endpoint_service_template.format(region=region)

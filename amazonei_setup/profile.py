@@ -414,9 +414,9 @@ def _catalog_issues(profile: Profile, catalog: Catalog, locate: _Locator) -> lis
         issues.append(
             locate.issue(
                 ("accelerator",),
-                f"'{profile.accelerator}' cannot be attached to {profile.instance_type} "
-                f"({spec.accelerator_summary()}); set accelerator: none, or use a "
-                f"{'/'.join(catalog.ei_host_families)} instance.",
+                f"'{profile.accelerator}' cannot be attached to {profile.instance_type}: it "
+                f"carries its own accelerator ({spec.accelerator_summary()}); set accelerator: "
+                f"none, or use a CPU instance ({', '.join(catalog.ei_host_families)}).",
             )
         )
     sold_here = any(profile.region in acc.regions for acc in catalog.accelerators.values())
