@@ -6,16 +6,16 @@ what is wrong with the input (exit 2) or with AWS (exit 1).
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from amazonei_setup.amis import ResolvedAmi, resolve_ami
 from amazonei_setup.aws import AwsClients, AwsTarget, aws_errors, is_error
 from amazonei_setup.catalog import Catalog
-from amazonei_setup.errors import AwsFailure, InputError
+from amazonei_setup.errors import InputError
 from amazonei_setup.iam_policy import launch_checks, missing_actions
 from amazonei_setup.profile import Profile
 from amazonei_setup.resources import endpoint as endpoint_res
@@ -31,8 +31,6 @@ from amazonei_setup.resources.naming import (
     role_name,
 )
 
-DEFAULT_ROOT_VOLUME_GIB = 100
-
 
 class EiRetiredError(InputError):
     """The region has no Elastic Inference endpoint service: say why and what to use instead."""
@@ -45,16 +43,6 @@ class Subnet:
     vpc_id: str
     default_for_az: bool
     maps_public_ip: bool
-
-
-@dataclass(frozen=True)
-class ResolvedAmi:
-    id: str
-    name: str
-    source: str
-    root_device_name: str
-    root_volume_gib: int
-    ssh_user: str
 
 
 @dataclass
@@ -266,80 +254,6 @@ def choose_subnets(
         # The chosen subnet first; other eligible AZs stay available for capacity failover.
         eligible = chosen + [s for s in eligible if s.id != wanted]
     return eligible, hidden
-
-
-def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> ResolvedAmi:
-    """SSM public parameter first, then the newest amazon-owned image matching the rule."""
-    rule = catalog.ami_rule(profile.instance_type, profile.accelerator, profile.os)
-    if profile.ami != "auto":
-        image = _describe_image(clients, profile.ami)
-        if image is None:
-            raise InputError(
-                f"AMI {profile.ami} does not exist in {profile.region} (or is not shared with you)",
-                "use ami: auto to find the Deep Learning AMI, or check the id and region",
-            )
-        return _resolved(image, "profile", rule.ssh_user)
-    for parameter in rule.ssm_parameters:
-        with aws_errors(f"reading SSM public parameter {parameter}"):
-            try:
-                image_id = clients.ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
-            except Exception as exc:
-                if is_error(exc, "ParameterNotFound", "AccessDeniedException"):
-                    continue
-                raise
-        image = _describe_image(clients, image_id)
-        if image is not None:
-            return _resolved(image, f"ssm:{parameter}", rule.ssh_user)
-    with aws_errors("searching for the Deep Learning AMI"):
-        images = clients.ec2.describe_images(
-            Owners=list(rule.owners),
-            Filters=[
-                {"Name": "name", "Values": list(rule.name_patterns)},
-                {"Name": "architecture", "Values": ["x86_64"]},
-                {"Name": "root-device-type", "Values": ["ebs"]},
-                {"Name": "state", "Values": ["available"]},
-            ],
-        )["Images"]
-    images = [
-        image
-        for image in images
-        if any(fnmatch.fnmatchcase(image.get("Name", ""), p) for p in rule.name_patterns)
-    ]
-    if not images:
-        raise AwsFailure(
-            f"no {rule.key} Deep Learning AMI for {profile.os} found in {profile.region} "
-            f"(looked for {', '.join(rule.ssm_parameters + rule.name_patterns)})",
-            "pass an AMI id with ami: ami-... in the profile, or try the other os",
-        )
-    newest = max(images, key=lambda image: image.get("CreationDate", ""))
-    return _resolved(newest, "describe_images (newest)", rule.ssh_user)
-
-
-def _describe_image(clients: AwsClients, image_id: str) -> dict[str, Any] | None:
-    with aws_errors(f"describing AMI {image_id}"):
-        try:
-            images = clients.ec2.describe_images(ImageIds=[image_id])["Images"]
-        except Exception as exc:
-            if is_error(exc, "InvalidAMIID.NotFound", "InvalidAMIID.Malformed"):
-                return None
-            raise
-    return images[0] if images else None
-
-
-def _resolved(image: dict[str, Any], source: str, ssh_user: str) -> ResolvedAmi:
-    root = image.get("RootDeviceName") or "/dev/xvda"
-    size = DEFAULT_ROOT_VOLUME_GIB
-    for mapping in image.get("BlockDeviceMappings", []):
-        if mapping.get("DeviceName") == root and mapping.get("Ebs", {}).get("VolumeSize"):
-            size = max(int(mapping["Ebs"]["VolumeSize"]), 8)
-    return ResolvedAmi(
-        id=image["ImageId"],
-        name=image.get("Name", ""),
-        source=source,
-        root_device_name=root,
-        root_volume_gib=size,
-        ssh_user=ssh_user,
-    )
 
 
 def retired_error(clients: AwsClients, catalog: Catalog, profile: Profile) -> EiRetiredError:

@@ -396,6 +396,16 @@ def _catalog_issues(profile: Profile, catalog: Catalog, locate: _Locator) -> lis
     """Checks that need the hardware catalog (types, accelerators, where they were sold)."""
     issues: list[ProfileIssue] = []
     spec = catalog.instance(profile.instance_type)
+    refusal = catalog.refusal(profile.instance_type)
+    if refusal is not None and profile.ami == "auto":
+        issues.append(
+            locate.issue(
+                ("instance_type",),
+                f"{profile.instance_type} cannot be launched with a Deep Learning AMI: "
+                f"{refusal.reason}. Use {' or '.join(refusal.alternatives)} instead "
+                "(or name your own AMI with ami: ami-...).",
+            )
+        )
     if profile.accelerator is None:
         return issues
     accelerator = catalog.accelerator(profile.accelerator)
