@@ -66,14 +66,13 @@ IAM_OWNED = [
     "iam:UntagInstanceProfile",
     "iam:UntagRole",
 ]
-# Calls that can name a role or instance profile that does not exist (yet, or any more): IAM
-# cannot know its path then, and authorizes against `role/NAME`; without these grants discovery
-# and a repeated teardown would get AccessDenied instead of NoSuchEntity.
+# The reads and creates that can name a role or instance profile that does not exist (yet, or
+# any more): IAM cannot know its path then, and authorizes against `role/NAME`; without these
+# grants discovery (and a teardown after the role is gone) gets AccessDenied, not NoSuchEntity.
+# Deletes stay on our path: they only ever act on entities that exist.
 IAM_MAYBE_MISSING = [
     "iam:CreateInstanceProfile",
     "iam:CreateRole",
-    "iam:DeleteInstanceProfile",
-    "iam:DeleteRole",
     "iam:GetInstanceProfile",
     "iam:GetRole",
     "iam:GetRolePolicy",
