@@ -60,6 +60,16 @@ class AmiRule:
     owners: tuple[str, ...]
     name_patterns: tuple[str, ...]
     ssh_user: str
+    include_deprecated: bool = False  # the images are no longer published (hidden by default)
+    max_neuron_sdk: str | None = None  # only images of this Neuron SDK release or older
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Hardware no Deep Learning AMI supports any more, and what to use instead."""
+
+    reason: str
+    alternatives: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,13 @@ class Catalog:
         self.ei_retired: str = ei["retired"]
         self.ei_retirement_note: str = ei["retirement_note"]
         self.ei_endpoint_service_template: str = ei["endpoint_service"]
-        self.ei_host_families: tuple[str, ...] = tuple(ei["host_families"])
+        self.ei_host_kinds: tuple[str, ...] = tuple(ei["host_kinds"])
+        # Every catalog family of a host kind, in file order (the wizard offers these).
+        self.ei_host_families: tuple[str, ...] = tuple(
+            family
+            for family, entry in hardware["families"].items()
+            if entry["kind"] in self.ei_host_kinds
+        )
         self.accelerator_aliases: dict[str, str] = dict(ei["aliases"])
         self.accelerators: dict[str, AcceleratorSpec] = {}
         for name, spec in ei["types"].items():
@@ -105,6 +121,11 @@ class Catalog:
         self._quotas = {k: VcpuQuota(**v) for k, v in hardware["vcpu_quotas"].items()}
         self._os = amis["os"]
         self._ami_rules = amis["rules"]
+        self._rule_for = amis["rule_for"]
+        self._refused = {
+            family: Refusal(" ".join(str(entry["reason"]).split()), tuple(entry["alternatives"]))
+            for family, entry in amis.get("refused_families", {}).items()
+        }
 
     @property
     def prices_as_of(self) -> str:
@@ -129,8 +150,9 @@ class Catalog:
         return self.accelerators.get(self.canonical_accelerator(name))
 
     def accepts_accelerator(self, instance_type: str) -> bool:
+        """EI attaches to any instance type (EC2 User Guide); this tool puts it on CPU hosts."""
         spec = self.instance(instance_type)
-        return spec is not None and spec.family in self.ei_host_families
+        return spec is not None and spec.kind in self.ei_host_kinds
 
     def ei_endpoint_service(self, region: str) -> str:
         return self.ei_endpoint_service_template.format(region=region)
@@ -149,15 +171,19 @@ class Catalog:
         return round(total, 6)
 
     def ami_rule_key(self, instance_type: str, accelerator: str | None) -> str:
-        """Which DLAMI family serves this hardware."""
+        """Which DLAMI family serves this hardware (amis.yaml `rule_for`)."""
         if accelerator:
-            return "eia"
+            return str(self._rule_for["accelerator"])
         spec = self.instance(instance_type)
         if spec is None:
-            return "cpu"
-        if spec.kind == "neuron":
-            return "neuron-inf1" if spec.family == "inf1" else "neuron"
-        return spec.kind
+            return str(self._rule_for["kinds"]["cpu"])
+        by_family = self._rule_for["families"].get(spec.family)
+        return str(by_family or self._rule_for["kinds"][spec.kind])
+
+    def refusal(self, instance_type: str) -> Refusal | None:
+        """Why no Deep Learning AMI can serve this instance type, or None when one can."""
+        spec = self.instance(instance_type)
+        return self._refused.get(spec.family) if spec is not None else None
 
     def ami_rule(self, instance_type: str, accelerator: str | None, os_name: str) -> AmiRule:
         return self._rule(self.ami_rule_key(instance_type, accelerator), os_name)
@@ -179,6 +205,8 @@ class Catalog:
             owners=tuple(rule["owners"]),
             name_patterns=tuple(rule["name_patterns"]),
             ssh_user=self.ssh_user(os_name),
+            include_deprecated=bool(rule.get("include_deprecated", False)),
+            max_neuron_sdk=rule.get("max_neuron_sdk"),
         )
 
     def ssh_user(self, os_name: str) -> str:

@@ -6,16 +6,16 @@ what is wrong with the input (exit 2) or with AWS (exit 1).
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from amazonei_setup.amis import ResolvedAmi, resolve_ami
 from amazonei_setup.aws import AwsClients, AwsTarget, aws_errors, is_error, unless_absent
 from amazonei_setup.catalog import Catalog
-from amazonei_setup.errors import AwsFailure, InputError
+from amazonei_setup.errors import InputError
 from amazonei_setup.iam_policy import launch_checks, missing_actions
 from amazonei_setup.profile import Profile
 from amazonei_setup.record import DeploymentRecord
@@ -29,21 +29,9 @@ from amazonei_setup.resources.registry import kinds
 from amazonei_setup.routes import SESSION_MANAGER_SERVICES, ssm_reachability
 from amazonei_setup.subnets import Subnet, usable_subnets
 
-DEFAULT_ROOT_VOLUME_GIB = 100
-
 
 class EiRetiredError(InputError):
     """The region has no Elastic Inference endpoint service: say why and what to use instead."""
-
-
-@dataclass(frozen=True)
-class ResolvedAmi:
-    id: str
-    name: str
-    source: str
-    root_device_name: str
-    root_volume_gib: int
-    ssh_user: str
 
 
 @dataclass
@@ -205,80 +193,6 @@ def vpc_subnets(clients: AwsClients, vpc_id: str) -> list[Subnet]:
         )
         for s in raw
     ]
-
-
-def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> ResolvedAmi:
-    """SSM public parameter first, then the newest amazon-owned image matching the rule."""
-    rule = catalog.ami_rule(profile.instance_type, profile.accelerator, profile.os)
-    if profile.ami != "auto":
-        image = _describe_image(clients, profile.ami)
-        if image is None:
-            raise InputError(
-                f"AMI {profile.ami} does not exist in {profile.region} (or is not shared with you)",
-                "use ami: auto to find the Deep Learning AMI, or check the id and region",
-            )
-        return _resolved(image, "profile", rule.ssh_user)
-    for parameter in rule.ssm_parameters:
-        with aws_errors(f"reading SSM public parameter {parameter}"):
-            try:
-                image_id = clients.ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
-            except Exception as exc:
-                if is_error(exc, "ParameterNotFound", "AccessDeniedException"):
-                    continue
-                raise
-        image = _describe_image(clients, image_id)
-        if image is not None:
-            return _resolved(image, f"ssm:{parameter}", rule.ssh_user)
-    with aws_errors("searching for the Deep Learning AMI"):
-        images = clients.ec2.describe_images(
-            Owners=list(rule.owners),
-            Filters=[
-                {"Name": "name", "Values": list(rule.name_patterns)},
-                {"Name": "architecture", "Values": ["x86_64"]},
-                {"Name": "root-device-type", "Values": ["ebs"]},
-                {"Name": "state", "Values": ["available"]},
-            ],
-        )["Images"]
-    images = [
-        image
-        for image in images
-        if any(fnmatch.fnmatchcase(image.get("Name", ""), p) for p in rule.name_patterns)
-    ]
-    if not images:
-        raise AwsFailure(
-            f"no {rule.key} Deep Learning AMI for {profile.os} found in {profile.region} "
-            f"(looked for {', '.join(rule.ssm_parameters + rule.name_patterns)})",
-            "pass an AMI id with ami: ami-... in the profile, or try the other os",
-        )
-    newest = max(images, key=lambda image: image.get("CreationDate", ""))
-    return _resolved(newest, "describe_images (newest)", rule.ssh_user)
-
-
-def _describe_image(clients: AwsClients, image_id: str) -> dict[str, Any] | None:
-    with aws_errors(f"describing AMI {image_id}"):
-        try:
-            images = clients.ec2.describe_images(ImageIds=[image_id])["Images"]
-        except Exception as exc:
-            if is_error(exc, "InvalidAMIID.NotFound", "InvalidAMIID.Malformed"):
-                return None
-            raise
-    return images[0] if images else None
-
-
-def _resolved(image: dict[str, Any], source: str, ssh_user: str) -> ResolvedAmi:
-    root = image.get("RootDeviceName") or "/dev/xvda"
-    size = DEFAULT_ROOT_VOLUME_GIB
-    for mapping in image.get("BlockDeviceMappings", []):
-        if mapping.get("DeviceName") == root and mapping.get("Ebs", {}).get("VolumeSize"):
-            size = max(int(mapping["Ebs"]["VolumeSize"]), 8)
-    return ResolvedAmi(
-        id=image["ImageId"],
-        name=image.get("Name", ""),
-        source=source,
-        root_device_name=root,
-        root_volume_gib=size,
-        ssh_user=ssh_user,
-    )
 
 
 def retired_error(clients: AwsClients, catalog: Catalog, profile: Profile) -> EiRetiredError:
@@ -479,7 +393,9 @@ def _discover(
             chains = [1 + inside(), 2]
         permissions = None
         if not clients.target.is_loopback:  # the sandbox has no IAM policy simulator
-            checks = launch_checks(region, account_id, role_name(profile.name, region))
+            checks = launch_checks(
+                region, account_id, role_name(profile.name, region), eia=profile.has_eia
+            )
             permissions = pool.submit(missing_actions, clients, caller_arn, checks)
             chains.append(2)  # who you are, then what you may do
         user_key_found = user_key.result() if user_key is not None else None

@@ -3,12 +3,16 @@ teardown, sweep), and a pre-flight check of it with iam:SimulatePrincipalPolicy.
 
 Every action is named (no `*` action); IAM writes are confined to our path
 (`/amazonei-setup/`), iam:PassRole to our roles and to EC2; EC2 deletes need our tag.
+ARNs are written the way IAM authorizes each call (checked against the Service Authorization
+Reference): an entity that does not exist yet has no path, GetParametersByPath is authorized on
+the path itself, and the partition follows the region.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from amazonei_setup.arns import partition_of
 from amazonei_setup.aws import AwsClients
 from amazonei_setup.resources.naming import IAM_PATH, PREFIX, TAG_EXPIRES, TAG_MANAGED
 
@@ -62,9 +66,27 @@ IAM_OWNED = [
     "iam:UntagInstanceProfile",
     "iam:UntagRole",
 ]
+# The reads and creates that can name a role or instance profile that does not exist (yet, or
+# any more): IAM cannot know its path then, and authorizes against `role/NAME`; without these
+# grants discovery (and a teardown after the role is gone) gets AccessDenied, not NoSuchEntity.
+# Deletes stay on our path: they only ever act on entities that exist.
+IAM_MAYBE_MISSING = [
+    "iam:CreateInstanceProfile",
+    "iam:CreateRole",
+    "iam:GetInstanceProfile",
+    "iam:GetRole",
+    "iam:GetRolePolicy",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:TagInstanceProfile",
+    "iam:TagRole",
+]
+SESSION_MANAGER_DOCUMENT = "SSM-SessionManagerRunShell"  # what `aws ssm start-session` runs
 
 
-def caller_policy() -> dict[str, Any]:
+def caller_policy(region: str | None = None) -> dict[str, Any]:
+    """The policy, its ARNs in the partition of `region` (commercial AWS without one)."""
+    arn = f"arn:{partition_of(region)}"
     managed = {"StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": "true"}}
     requested = {"StringEquals": {f"aws:RequestTag/{TAG_MANAGED}": "true"}}
     return {
@@ -76,11 +98,11 @@ def caller_policy() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": EC2_CREATE,
                 "Resource": [
-                    "arn:aws:ec2:*:*:instance/*",
-                    "arn:aws:ec2:*:*:volume/*",
-                    "arn:aws:ec2:*:*:security-group/*",
-                    "arn:aws:ec2:*:*:key-pair/*",
-                    "arn:aws:ec2:*:*:vpc-endpoint/*",
+                    f"{arn}:ec2:*:*:instance/*",
+                    f"{arn}:ec2:*:*:volume/*",
+                    f"{arn}:ec2:*:*:security-group/*",
+                    f"{arn}:ec2:*:*:key-pair/*",
+                    f"{arn}:ec2:*:*:vpc-endpoint/*",
                 ],
                 "Condition": requested,
             },
@@ -93,13 +115,19 @@ def caller_policy() -> dict[str, Any]:
                     "ec2:RunInstances",
                 ],
                 "Resource": [
-                    "arn:aws:ec2:*::image/*",
-                    "arn:aws:ec2:*:*:vpc/*",
-                    "arn:aws:ec2:*:*:subnet/*",
-                    "arn:aws:ec2:*:*:network-interface/*",
-                    "arn:aws:ec2:*:*:security-group/*",
-                    "arn:aws:ec2:*:*:key-pair/*",
+                    f"{arn}:ec2:*::image/*",
+                    f"{arn}:ec2:*:*:vpc/*",
+                    f"{arn}:ec2:*:*:subnet/*",
+                    f"{arn}:ec2:*:*:network-interface/*",
+                    f"{arn}:ec2:*:*:security-group/*",
+                    f"{arn}:ec2:*:*:key-pair/*",
                 ],
+            },
+            {
+                "Sid": "AttachElasticInference",  # RunInstances with an accelerator
+                "Effect": "Allow",
+                "Action": ["ec2:RunInstances"],
+                "Resource": f"{arn}:elastic-inference:*:*:elastic-inference-accelerator/*",
             },
             {
                 "Sid": "TagOnCreate",
@@ -114,7 +142,13 @@ def caller_policy() -> dict[str, Any]:
                 "Sid": "ShareTheEndpoint",
                 "Effect": "Allow",
                 "Action": ["ec2:CreateTags", "ec2:DeleteTags", "ec2:ModifyVpcEndpoint"],
-                "Resource": "arn:aws:ec2:*:*:vpc-endpoint/*",
+                "Resource": f"{arn}:ec2:*:*:vpc-endpoint/*",
+            },
+            {
+                "Sid": "JoinTheEndpoint",  # ModifyVpcEndpoint names the subnets and groups too
+                "Effect": "Allow",
+                "Action": ["ec2:ModifyVpcEndpoint"],
+                "Resource": [f"{arn}:ec2:*:*:security-group/*", f"{arn}:ec2:*:*:subnet/*"],
             },
             {
                 "Sid": "MoveTheExpiryOfOurs",  # a re-run with another ttl re-tags what exists
@@ -130,7 +164,7 @@ def caller_policy() -> dict[str, Any]:
                 "Sid": "PrivateDnsForTheEndpoint",
                 "Effect": "Allow",
                 "Action": ["ec2:ModifyVpcAttribute"],
-                "Resource": "arn:aws:ec2:*:*:vpc/*",
+                "Resource": f"{arn}:ec2:*:*:vpc/*",
             },
             {
                 "Sid": "ChangeOnlyOurs",
@@ -144,15 +178,24 @@ def caller_policy() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": IAM_OWNED,
                 "Resource": [
-                    f"arn:aws:iam::*:role{IAM_PATH}*",
-                    f"arn:aws:iam::*:instance-profile{IAM_PATH}*",
+                    f"{arn}:iam::*:role{IAM_PATH}*",
+                    f"{arn}:iam::*:instance-profile{IAM_PATH}*",
+                ],
+            },
+            {
+                "Sid": "OurRolesBeforeTheyExist",  # no entity, no path: IAM uses role/NAME
+                "Effect": "Allow",
+                "Action": IAM_MAYBE_MISSING,
+                "Resource": [
+                    f"{arn}:iam::*:role/{PREFIX}-*",
+                    f"{arn}:iam::*:instance-profile/{PREFIX}-*",
                 ],
             },
             {
                 "Sid": "PassOurRolesToEc2",
                 "Effect": "Allow",
                 "Action": ["iam:PassRole"],
-                "Resource": f"arn:aws:iam::*:role{IAM_PATH}*",
+                "Resource": f"{arn}:iam::*:role{IAM_PATH}*",
                 "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
             },
             {
@@ -165,13 +208,35 @@ def caller_policy() -> dict[str, Any]:
                 "Sid": "PublicAmiParameters",
                 "Effect": "Allow",
                 "Action": ["ssm:GetParameter"],
-                "Resource": "arn:aws:ssm:*::parameter/aws/service/*",
+                "Resource": f"{arn}:ssm:*::parameter/aws/service/*",
             },
             {
-                "Sid": "AgentReports",
+                "Sid": "AgentReports",  # GetParametersByPath is authorized on the path itself
                 "Effect": "Allow",
                 "Action": ["ssm:DeleteParameters", "ssm:GetParameter", "ssm:GetParametersByPath"],
-                "Resource": f"arn:aws:ssm:*:*:parameter/{PREFIX}/*",
+                "Resource": [
+                    f"{arn}:ssm:*:*:parameter/{PREFIX}",
+                    f"{arn}:ssm:*:*:parameter/{PREFIX}/*",
+                ],
+            },
+            {
+                "Sid": "SessionManagerToOurs",  # the printed `aws ssm start-session`
+                "Effect": "Allow",
+                "Action": ["ssm:StartSession"],
+                "Resource": f"{arn}:ec2:*:*:instance/*",
+                "Condition": {"StringEquals": {f"ssm:resourceTag/{TAG_MANAGED}": "true"}},
+            },
+            {
+                "Sid": "SessionManagerShell",
+                "Effect": "Allow",
+                "Action": ["ssm:StartSession"],
+                "Resource": f"{arn}:ssm:*:*:document/{SESSION_MANAGER_DOCUMENT}",
+            },
+            {
+                "Sid": "OwnSessions",
+                "Effect": "Allow",
+                "Action": ["ssm:ResumeSession", "ssm:TerminateSession"],
+                "Resource": f"{arn}:ssm:*:*:session/${{aws:userid}}-*",
             },
             {
                 "Sid": "ExplainErrors",
@@ -200,24 +265,35 @@ def principal_arn(caller_arn: str) -> str | None:
     return caller_arn if parts[2] == "iam" else None
 
 
-def launch_checks(region: str, account: str, role_name: str) -> list[tuple[list[str], str]]:
-    """What a launch does, as (actions, a representative resource ARN) groups to simulate."""
-    return [
+def launch_checks(
+    region: str, account: str, role_name: str, *, eia: bool = False
+) -> list[tuple[list[str], str]]:
+    """What a launch does, as (actions, resource ARN) groups to simulate, with the ARNs IAM
+    will use: the role and instance profile do not exist yet, so they carry no path."""
+    arn = f"arn:{partition_of(region)}"
+    ec2 = f"{arn}:ec2:{region}:{account}"
+    checks = [
         (EC2_READ, "*"),
-        (["ec2:RunInstances"], f"arn:aws:ec2:{region}:{account}:instance/*"),
-        (["ec2:CreateSecurityGroup"], f"arn:aws:ec2:{region}:{account}:security-group/*"),
-        (["ec2:CreateKeyPair"], f"arn:aws:ec2:{region}:{account}:key-pair/*"),
-        (["ec2:CreateVpcEndpoint"], f"arn:aws:ec2:{region}:{account}:vpc-endpoint/*"),
+        (["ec2:RunInstances"], f"{ec2}:instance/*"),
+        (["ec2:CreateSecurityGroup"], f"{ec2}:security-group/*"),
+        (["ec2:CreateKeyPair"], f"{ec2}:key-pair/*"),
+        (["ec2:CreateVpcEndpoint"], f"{ec2}:vpc-endpoint/*"),
+        (["iam:GetRole"], f"{arn}:iam::{account}:role/{role_name}"),
+        (["iam:GetInstanceProfile"], f"{arn}:iam::{account}:instance-profile/{role_name}"),
         (
             ["iam:CreateRole", "iam:PutRolePolicy", "iam:TagRole", "iam:PassRole"],
-            f"arn:aws:iam::{account}:role{IAM_PATH}{role_name}",
+            f"{arn}:iam::{account}:role{IAM_PATH}{role_name}",
         ),
         (
             ["iam:CreateInstanceProfile", "iam:AddRoleToInstanceProfile"],
-            f"arn:aws:iam::{account}:instance-profile{IAM_PATH}{role_name}",
+            f"{arn}:iam::{account}:instance-profile{IAM_PATH}{role_name}",
         ),
-        (["ssm:GetParameter"], f"arn:aws:ssm:{region}::parameter/aws/service/deeplearning/*"),
+        (["ssm:GetParameter"], f"{arn}:ssm:{region}::parameter/aws/service/deeplearning/*"),
     ]
+    if eia:
+        accelerators = f"{arn}:elastic-inference:{region}:{account}:elastic-inference-accelerator/*"
+        checks.append((["ec2:RunInstances"], accelerators))
+    return checks
 
 
 # The condition values a real launch sends, so tag- and service-conditioned grants evaluate.

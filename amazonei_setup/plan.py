@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from amazonei_setup.amis import deprecation_note
 from amazonei_setup.catalog import Catalog
 from amazonei_setup.discover import Discovery
 from amazonei_setup.profile import Profile
@@ -146,6 +147,9 @@ def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan
             f"SSH is open to the whole internet ({discovery.ssh_cidr}) because the profile sets "
             "allow_world_ssh: true; anyone can try to log in"
         )
+    deprecated = deprecation_note(discovery.ami)
+    if deprecated:
+        notes.append(deprecated)
     if discovery.missing_actions:
         notes.append(
             "your credentials lack "

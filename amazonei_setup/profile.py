@@ -396,6 +396,16 @@ def _catalog_issues(profile: Profile, catalog: Catalog, locate: _Locator) -> lis
     """Checks that need the hardware catalog (types, accelerators, where they were sold)."""
     issues: list[ProfileIssue] = []
     spec = catalog.instance(profile.instance_type)
+    refusal = catalog.refusal(profile.instance_type)
+    if refusal is not None and profile.ami == "auto":
+        issues.append(
+            locate.issue(
+                ("instance_type",),
+                f"{profile.instance_type} cannot be launched with a Deep Learning AMI: "
+                f"{refusal.reason}. Use {' or '.join(refusal.alternatives)} instead "
+                "(or name your own AMI with ami: ami-...).",
+            )
+        )
     if profile.accelerator is None:
         return issues
     accelerator = catalog.accelerator(profile.accelerator)
@@ -414,9 +424,9 @@ def _catalog_issues(profile: Profile, catalog: Catalog, locate: _Locator) -> lis
         issues.append(
             locate.issue(
                 ("accelerator",),
-                f"'{profile.accelerator}' cannot be attached to {profile.instance_type} "
-                f"({spec.accelerator_summary()}); set accelerator: none, or use a "
-                f"{'/'.join(catalog.ei_host_families)} instance.",
+                f"'{profile.accelerator}' cannot be attached to {profile.instance_type}: it "
+                f"carries its own accelerator ({spec.accelerator_summary()}); set accelerator: "
+                f"none, or use a CPU instance ({', '.join(catalog.ei_host_families)}).",
             )
         )
     sold_here = any(profile.region in acc.regions for acc in catalog.accelerators.values())

@@ -121,7 +121,9 @@ def test_inf1_launch_with_ssm_only_opens_nothing_and_needs_no_key(aws, run_cli, 
     assert "ElasticInferenceAccelerators" not in run.params
     assert "KeyName" not in run.params
     image = ec2().describe_images(ImageIds=[run.params["ImageId"]])["Images"][0]
-    assert image["Name"].startswith("Deep Learning AMI Neuron PyTorch 1.13 (Ubuntu 20.04)")
+    # inf1: the newest multi-framework Neuron DLAMI of SDK <= 2.26 (later ones dropped Inf1).
+    assert image["Name"].startswith("Deep Learning AMI Neuron (Ubuntu 22.04)")
+    assert "Neuron SDK 2.26.0" in image["Description"]
     [group] = ec2().describe_security_groups(GroupIds=[resources["instance_sg"]["id"]])[
         "SecurityGroups"
     ]
@@ -144,7 +146,7 @@ def test_neuron_dlami_comes_from_the_ssm_public_parameter(aws, run_cli, recorder
         "--name", "inf2", "--region", "us-west-2", "--instance-type", "inf2.xlarge",
         "--os", "ubuntu", "--access", "ssm",
     )  # fmt: skip
-    parameter = "/aws/service/neuron/dlami/multi-framework/ubuntu-22.04/latest/image_id"
+    parameter = "/aws/service/neuron/dlami/multi-framework/ubuntu-24.04/latest/image_id"
     assert [c.params["Name"] for c in recorder.of("GetParameter")] == [parameter]
     value = boto3.client("ssm", region_name="us-west-2").get_parameter(Name=parameter)
     [run] = recorder.of("RunInstances")

@@ -7,6 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from amazonei_setup.arns import partition_of
 from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.resources.adopt import create_or_adopt
 from amazonei_setup.resources.kind import (
@@ -57,14 +58,6 @@ SESSION_MANAGER_ACTIONS = [
     "ssmmessages:OpenControlChannel",
     "ssmmessages:OpenDataChannel",
 ]
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def instance_policy(

@@ -4,8 +4,11 @@ moto 5 serves EC2, SSM and IAM well, but three things the tool depends on are mi
 
 1. Deep Learning AMIs. moto bundles a few current Amazon Linux images and no DLAMI at all, and
    `register_image` makes images owned by the caller, so `describe_images(Owners=["amazon"])`
-   never finds one. We insert two amazon-owned images per catalog AMI rule (an older and a newer
-   release, so "newest CreationDate wins" is exercised) straight into the EC2 backend.
+   never finds one. We insert amazon-owned images for every catalog AMI rule (at least an older
+   and a newer release, so "newest CreationDate wins" is exercised) straight into the EC2
+   backend, dated as AWS dates them with the DeprecationTime AWS gives them
+   (`dlami_releases`); DescribeImages then hides deprecated ones unless IncludeDeprecated=True
+   (`deprecation`), as EC2 does: moto does neither.
    moto also stamps its bundled images with the time they were loaded as CreationDate, which
    would make them outrank every real release; those that match a catalog pattern get the date
    written in their name instead (`al2023-ami-2023.11.20260427.1-...` -> 2026-04-27).
@@ -42,6 +45,8 @@ from moto.ssm.models import Parameter, ssm_backends
 
 from amazonei_setup.catalog import AmiRule, Catalog, load_catalog
 from amazonei_setup.sandbox import ec2_strict
+from amazonei_setup.sandbox.deprecation import install as install_deprecation
+from amazonei_setup.sandbox.dlami_releases import LINES, description, iso
 
 SANDBOX_ACCOUNT_ID = "123456789012"  # moto's default account
 AMAZON_OWNER_ID = "898082745236"  # the account that publishes the Deep Learning AMIs
@@ -71,13 +76,14 @@ class _Release:
 def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
     """Make `region` of `account_id` look like the real region (idempotent, thread-safe)."""
     catalog = load_catalog()
+    install_deprecation()
     with _SEED_LOCK:
         ec2 = ec2_backends[account_id][region]
         ssm = ssm_backends[account_id][region]
         for rule in ami_rules(catalog):
-            newest = _seed_rule_images(ec2, region, rule)
+            images = _seed_rule_images(ec2, region, rule)
             for name in rule.ssm_parameters:
-                _put_public_parameter(ssm, account_id, name, newest)
+                _put_public_parameter(ssm, account_id, name, _parameter_image(name, images))
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
         ec2_strict.install()
         ec2_strict.give_default_vpc_internet(ec2)
@@ -91,11 +97,39 @@ def ami_rules(catalog: Catalog) -> Iterator[AmiRule]:
 # --- Deep Learning AMIs --------------------------------------------------------------------
 
 
-def _seed_rule_images(ec2: Any, region: str, rule: AmiRule) -> Ami:
-    """Two releases of the rule's first name pattern; returns the newer image."""
-    older, newer = _releases(_date_bundled_images(ec2, rule))
-    images = [_ensure_image(ec2, region, rule, release) for release in (older, newer)]
-    return images[-1]
+def _seed_rule_images(ec2: Any, region: str, rule: AmiRule) -> list[Ami]:
+    """The releases of each name pattern of the rule that dlami_releases dates like AWS (with
+    their deprecation); two generic releases of the first pattern otherwise."""
+    images = []
+    for pattern in rule.name_patterns:
+        line = LINES.get(pattern)
+        if line is not None:
+            for entry in line.releases:
+                release = _Release(entry.created, version=entry.label, minor=entry.label)
+                deprecated = line.deprecation(entry)
+                images.append(
+                    _ensure_image(ec2, region, rule, pattern, release, deprecated, entry.neuron_sdk)
+                )
+        elif pattern == rule.name_patterns[0]:
+            for release in _releases(_date_bundled_images(ec2, rule)):
+                images.append(_ensure_image(ec2, region, rule, pattern, release))
+    return images
+
+
+def _parameter_image(name: str, images: list[Ami]) -> Ami:
+    """The image a public parameter names: the newest of its line (OS, framework version)."""
+    hints = []
+    for found in re.finditer(r"ubuntu-(\d+\.\d+)|(amazon-linux-2023)|pytorch-(\d+\.\d+)", name):
+        ubuntu, al2023, pytorch = found.groups()
+        hints.append(
+            f"(Ubuntu {ubuntu})"
+            if ubuntu
+            else "(Amazon Linux 2023)"
+            if al2023
+            else f"PyTorch {pytorch} "
+        )
+    fitting = [i for i in images if all(hint in (i.name or "") for hint in hints)] or images
+    return max(fitting, key=lambda image: image.creation_date)
 
 
 def _date_bundled_images(ec2: Any, rule: AmiRule) -> list[datetime]:
@@ -126,8 +160,16 @@ def _releases(other_dates: list[datetime]) -> tuple[_Release, _Release]:
     )
 
 
-def _ensure_image(ec2: Any, region: str, rule: AmiRule, release: _Release) -> Ami:
-    name = _image_name(rule.name_patterns[0], release)
+def _ensure_image(
+    ec2: Any,
+    region: str,
+    rule: AmiRule,
+    pattern: str,
+    release: _Release,
+    deprecated: datetime | None = None,
+    neuron_sdk: str | None = None,
+) -> Ami:
+    name = _image_name(pattern, release)
     ami_id = image_id(region, name)
     if ami_id not in ec2.amis:
         owner_id, owner_alias = _owner(rule)
@@ -135,7 +177,7 @@ def _ensure_image(ec2: Any, region: str, rule: AmiRule, release: _Release) -> Am
             ec2,
             ami_id,
             name=name,
-            description=f"{name} ({SEED_MARK})",
+            description=description(name, neuron_sdk, SEED_MARK),
             owner_id=owner_id,
             owner_alias=owner_alias,
             public=True,
@@ -148,6 +190,8 @@ def _ensure_image(ec2: Any, region: str, rule: AmiRule, release: _Release) -> Am
             root_device_name="/dev/sda1" if rule.os == "ubuntu" else "/dev/xvda",
             region_name=ec2.describe_availability_zones()[0].name,  # where its snapshot lives
         )
+        if deprecated is not None:  # serialized as DeprecationTime (see sandbox.deprecation)
+            ec2.amis[ami_id].deprecation_time = iso(deprecated)
     return ec2.amis[ami_id]
 
 

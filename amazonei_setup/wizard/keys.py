@@ -14,7 +14,9 @@ from pathlib import Path
 from amazonei_setup.aws import AwsClients, aws_errors
 from amazonei_setup.resources.naming import key_pair_name, tag_specifications
 
-KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384")
+# EC2 ImportKeyPair takes RSA and ED25519 keys only (EC2 User Guide, "Import a public key").
+KEY_TYPES = ("ssh-ed25519", "ssh-rsa")
+_REFUSED = {"ecdsa-sha2-": "ECDSA", "sk-ecdsa-sha2-": "ECDSA", "ssh-dss": "DSA", "sk-ssh-": "FIDO"}
 MAX_PUBLIC_KEY_BYTES = 16 * 1024
 
 
@@ -44,6 +46,14 @@ def read_public_key(path_text: str) -> PublicKey:
         raise ValueError(f"{path} is a private key: name the .pub file next to it")
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     parts = lines[0].split() if len(lines) == 1 else []
+    refused = next(
+        (kind for p, kind in _REFUSED.items() if parts[:1] and parts[0].startswith(p)), None
+    )
+    if refused:
+        raise ValueError(
+            f"{path} holds a {parts[0]} ({refused}) key; EC2 imports only RSA and ED25519 keys: "
+            "name an id_ed25519.pub or id_rsa.pub, or make one with `ssh-keygen -t ed25519`"
+        )
     if len(parts) < 2 or parts[0] not in KEY_TYPES:
         raise ValueError(
             f"{path} is not an OpenSSH public key (one line: {' | '.join(KEY_TYPES[:2])} AAAA…)"
