@@ -59,6 +59,16 @@ def discovery(given: Profile, tmp_path: Path, **found) -> Discovery:
     )
 
 
+def seat_one(state: str, **changes) -> LaunchedInstance:
+    """Seat 1 as launched for `profile()`: its type, key and AMI."""
+    found = LaunchedInstance("i-1", 1, "us-west-2a", "subnet-a", state, "m5.large")
+    found.key_name, found.image_id = "amazonei-setup-demo", AMI.id
+    found.tags = {"amazonei-setup:accelerator": "eia1.large"}
+    for name, value in changes.items():
+        setattr(found, name, value)
+    return found
+
+
 def actions(plan) -> dict[str, str]:
     return {r.key: r.action for r in plan.resources}
 
@@ -125,9 +135,7 @@ def test_everything_as_wanted_is_reused_and_costs_no_call(tmp_path):
         "key-pair": KeyPairsFound(
             {"amazonei-setup-demo": {"id": "key-1"}}, {"amazonei-setup-demo"}
         ),
-        "ec2-instance": [
-            LaunchedInstance("i-1", 1, "us-west-2a", "subnet-a", "running", "m5.large")
-        ],
+        "ec2-instance": [seat_one("running")],
     }
     plan = build_plan(given, discovery(given, tmp_path, **found), CATALOG)
     assert set(actions(plan).values()) == {"reuse"}
@@ -163,11 +171,7 @@ def test_everything_as_wanted_is_reused_and_costs_no_call(tmp_path):
             "the private key is not in the state home",
         ),
         (
-            {
-                "ec2-instance": [
-                    LaunchedInstance("i-1", 1, "us-west-2a", "subnet-a", "stopped", "m5.large")
-                ]
-            },
+            {"ec2-instance": [seat_one("stopped")]},
             "instance:1",
             "update",
             "stopped: will be started",
@@ -224,3 +228,27 @@ def test_a_named_key_pair_is_reused_never_created(tmp_path):
     key = plan.get("key_pair")
     assert key is not None and (key.action, key.details.owned) == ("reuse", False)
     assert key.why == "your existing key pair (never modified)"
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"instance_type": "m5.xlarge"}, "instance type m5.xlarge → m5.large"),
+        ({"tags": {"amazonei-setup:accelerator": "none"}}, "accelerator none → eia1.large"),
+        ({"image_id": "ami-00000000"}, f"AMI ami-00000000 → {AMI.id}"),
+        ({"key_name": "other"}, "key pair other → amazonei-setup-demo"),
+    ],
+)
+def test_what_a_running_instance_cannot_take_in_place_is_a_replace(tmp_path, changes, why):
+    given = profile()
+    found = {"ec2-instance": [seat_one("running", **changes)]}
+    plan = build_plan(given, discovery(given, tmp_path, **found), CATALOG)
+    seat = plan.get("instance:1")
+    assert seat is not None and (seat.action, seat.id, seat.why) == ("replace", "i-1", why)
+
+
+def test_session_manager_access_replaces_an_instance_launched_with_a_key(tmp_path):
+    given = profile(access={"mode": "ssm"})
+    found = {"ec2-instance": [seat_one("running")]}
+    seat = build_plan(given, discovery(given, tmp_path, **found), CATALOG).get("instance:1")
+    assert seat is not None and seat.why == "key pair amazonei-setup-demo → none"
