@@ -297,7 +297,8 @@ class SimulatedInstances:
         instance.record(instance_type=moto_instance.instance_type)
         script = self._our_script(moto_instance)
         root = private_dir(instance.root)
-        hardware = fake_tools.install(root, moto_instance.instance_type)
+        eia = bool(instance.facts.eia_types)
+        hardware = fake_tools.install(root, moto_instance.instance_type, eia=eia)
         for folder in ("var/log", "var/lib/cloud/instance/scripts"):
             (root / folder).mkdir(parents=True, exist_ok=True)
         script_path = Path(instance.status["script"])
@@ -369,6 +370,7 @@ class SimulatedInstances:
             "AMAZONEI_SETUP_ROOT": str(root),
             "AMAZONEI_AGENT_IMDS_ENDPOINT": imds_endpoint,
             "AMAZONEI_AGENT_DEV_DIR": str(root / "dev"),
+            "AMAZONEI_AGENT_ROOT": str(root),
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIAL,
             "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIAL,
