@@ -38,7 +38,7 @@ ROOT_ENV = "AMAZONEI_AGENT_ROOT"
 CACHE_ENV = "AMAZONEI_AGENT_CACHE_DIR"
 WORKER_MARK = "AMAZONEI-WORKER "
 WORKER_SOURCE = ""  # bundle.py puts worker.py's source here: the shipped agent is one file
-FRAMEWORK_TIMEOUT_S = 60.0
+FRAMEWORK_TIMEOUT_S = 45.0
 _CONDA = ("home/*/anaconda3/envs/", "opt/conda/envs/")
 # (worker backend, environment glob under the root), tried in this order. Neuron: the DLAMI's
 # venvs (torch-neuronx for inf2/trn1, torch-neuron for inf1) and the older conda environments;
@@ -106,8 +106,8 @@ def candidates(kind: str, instance_type: str | None = None, root: str | None = N
                     shown = "/" + os.path.relpath(env, root)
                     found.append({"backend": backend, "env": shown, "python": python})
     if os.path.abspath(root) == "/":
-        own = {"neuron": ["neuronx", "neuron"], "nvidia": ["cuda"], "eia": ["pytorch-ei"]}
-        for backend in own.get(kind, []):
+        own = {"neuronx": "neuronx", "neuron1": "neuron", "nvidia": "cuda", "eia": "pytorch-ei"}
+        for backend in [own[key] for key in keys if key in own]:
             found.append({"backend": backend, "env": sys.prefix, "python": sys.executable})
     return found
 

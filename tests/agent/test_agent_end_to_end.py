@@ -189,3 +189,22 @@ def test_the_worker_parses_as_python_3_6_and_keeps_its_kinds_backends(kind):
     keys = {k.value for k in table.value.keys}
     every = set().union(*WORKER_BACKENDS.values())
     assert keys == (every if kind is None else set(WORKER_BACKENDS[kind]))
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "accelerator"),
+    [("m5.large", "eia2.medium"), ("inf2.xlarge", None), ("g4dn.xlarge", None)],
+)
+def test_the_user_data_fits_ec2s_16_kb_with_room_to_spare(instance_type, accelerator):
+    from amazonei_setup.profile import validate_profile
+    from amazonei_setup.userdata import USER_DATA_LIMIT_BYTES, decode_user_data, render_user_data
+
+    document = {"name": "workshop-reinvent-2019", "region": "us-west-2"}
+    document.update(instance_type=instance_type, access={"mode": "ssm"})
+    if accelerator:
+        document["accelerator"] = accelerator
+    payload = render_user_data(validate_profile(None, document), b"k" * 32)
+    assert len(payload) <= USER_DATA_LIMIT_BYTES - 600
+    script = decode_user_data(payload)
+    kind = "eia" if accelerator else ("neuron" if instance_type.startswith("inf") else "nvidia")
+    assert {"eia": "pytorch-ei", "neuron": "neuronx", "nvidia": "cuda"}[kind] in script

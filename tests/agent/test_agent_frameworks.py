@@ -137,3 +137,15 @@ def test_inf1_looks_only_at_torch_neuron_environments(hardware, tools, capsys):
     code, report = agent(capsys, "--expect", "inf1.xlarge")
     assert code == 1 and report["status"] == "degraded"
     assert [a for a in report["smoke_test"]["attempts"] if a.get("environment")] == []
+
+
+def test_under_the_real_root_the_agents_own_python_comes_last(tmp_path, monkeypatch):
+    import sys
+
+    from amazonei_setup.agent.frameworks import candidates
+
+    monkeypatch.delenv("AMAZONEI_AGENT_ROOT", raising=False)
+    own = [c for c in candidates("neuron", "inf1.xlarge") if c["python"] == sys.executable]
+    assert [c["backend"] for c in own] == ["neuron"]  # torch-neuron only on inf1
+    moved = candidates("nvidia", "g4dn.xlarge", root=str(tmp_path))
+    assert moved == []  # a moved root is the whole machine: nothing of this one is looked at
