@@ -149,3 +149,34 @@ def test_under_the_real_root_the_agents_own_python_comes_last(tmp_path, monkeypa
     assert [c["backend"] for c in own] == ["neuron"]  # torch-neuron only on inf1
     moved = candidates("nvidia", "g4dn.xlarge", root=str(tmp_path))
     assert moved == []  # a moved root is the whole machine: nothing of this one is looked at
+
+
+def _python(version: str) -> str | None:
+    import glob
+    import subprocess
+
+    for path in sorted(glob.glob(f"/root/.pyenv/versions/{version}*/bin/python{version}")):
+        if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
+            return path
+    return None
+
+
+PY36 = _python("3.6")
+
+
+@pytest.mark.skipif(PY36 is None, reason="no Python 3.6 here")
+@pytest.mark.parametrize("how", ["module", "bundle"])
+def test_the_worker_runs_in_a_python_3_6_ei_environment(
+    how, hardware, tools, agent_process, monkeypatch
+):
+    """The EI conda environments are Python 3.6: the worker must run there and say what is
+    missing (here: torch), not die on syntax."""
+    hardware("eia")
+    env = tools.root / "home/ec2-user/anaconda3/envs/amazonei_pytorch_p36/bin"
+    env.mkdir(parents=True)
+    (env / "python").symlink_to(PY36)
+    run = agent_process(how, "--expect", "eia1.large", *ARGS)
+    assert run.code == 1 and run.report["status"] == "degraded", run.stderr
+    [attempt] = [a for a in run.report["smoke_test"]["attempts"] if a.get("environment")]
+    assert attempt["environment"] == "/home/ec2-user/anaconda3/envs/amazonei_pytorch_p36"
+    assert (attempt["outcome"], attempt["reason"]) == ("unusable", "not installed (torch)")
