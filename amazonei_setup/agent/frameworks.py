@@ -38,7 +38,7 @@ ROOT_ENV = "AMAZONEI_AGENT_ROOT"
 CACHE_ENV = "AMAZONEI_AGENT_CACHE_DIR"
 WORKER_MARK = "AMAZONEI-WORKER "
 WORKER_SOURCE = ""  # bundle.py puts worker.py's source here: the shipped agent is one file
-FRAMEWORK_TIMEOUT_S = 45.0
+FRAMEWORK_TIMEOUT_S = 90.0  # an upper bound for a first Neuron compile, not a typical run
 _CONDA = ("home/*/anaconda3/envs/", "opt/conda/envs/")
 # (worker backend, environment glob under the root), tried in this order. Neuron: the DLAMI's
 # venvs (torch-neuronx for inf2/trn1, torch-neuron for inf1) and the older conda environments;
