@@ -299,15 +299,19 @@ def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardwar
     from amazonei_setup.reports import p50_latency_ms, ran_where_priced
 
     table = Table(
-        title=f"Agent reports ({hardware})", title_justify="left", box=None, pad_edge=False
+        title=f"Agent reports ({hardware})",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+        collapse_padding=True,  # fits 80 columns with the speed-up shown
     )
     speedups = any(
         isinstance(((r or {}).get("smoke_test") or {}).get("speedup"), int | float)
         for r in reports.values()
     )
-    columns = ["instance", "status", "accelerator", "model ran on", "p50", "$/100k"]
+    columns = ["instance", "status", "accelerator", "ran on", "p50", "$/100k"]
     if speedups:
-        columns.insert(5, "speed-up")
+        columns.insert(5, "×CPU")
     for column in columns:
         table.add_column(column, no_wrap=True)
     for instance_id, report in reports.items():
@@ -328,8 +332,7 @@ def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardwar
             instance_id,
             Text(str(report.get("status")), style="green" if ok else "bold red"),
             kind,
-            f"{smoke.get('framework', '?')}/{smoke.get('device', '?')}"
-            + (" (simulated)" if smoke.get("simulated") else ""),
+            str(smoke.get("device") or "?"),
             f"{latency:.3f} ms" if latency is not None else "",
         ]
         if speedups:
