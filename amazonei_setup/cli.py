@@ -192,12 +192,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="deployments whose time-to-live has passed (recorded or found by tags)",
     )
     estimate = sub("estimate", "cost per 100k inferences for a hardware option")
-    estimate.add_argument("--instance-type")
+    estimate.add_argument(
+        "--instance-type", help="the hardware; with --report, for a report made outside EC2"
+    )
     estimate.add_argument("--accelerator")
     estimate.add_argument("--latency-ms", type=float, help="latency per inference")
     estimate.add_argument("--report", metavar="F", help="an agent report: its hardware and p50")
     estimate.add_argument(
-        "--rank", action="store_true", help="rank every catalog option at this latency"
+        "--rank",
+        action="store_true",
+        help="list every catalog option beside it (a cost only where a latency is known)",
     )
     sub("iam-policy", "print the least-privilege IAM policy this tool needs (JSON)")
     sandbox = sub("sandbox", "the embedded local AWS (moto on 127.0.0.1)")

@@ -291,18 +291,22 @@ def expired_table(rows: list[dict[str, Any]], regions: list[str], delete: bool) 
 def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardware: str) -> Table:
     """Per seat: did the accelerator check pass, what ran the model, how fast, what it costs."""
     from amazonei_setup.costs import cost_per_100k
-    from amazonei_setup.reports import p50_latency_ms
+    from amazonei_setup.reports import p50_latency_ms, ran_where_priced
 
     table = Table(
-        title=f"Agent reports ({hardware})", title_justify="left", box=None, pad_edge=False
+        title=f"Agent reports ({hardware})",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+        collapse_padding=True,  # fits 80 columns with the speed-up shown
     )
     speedups = any(
         isinstance(((r or {}).get("smoke_test") or {}).get("speedup"), int | float)
         for r in reports.values()
     )
-    columns = ["instance", "status", "accelerator", "model ran on", "p50", "$/100k"]
+    columns = ["instance", "status", "accelerator", "ran on", "p50", "$/100k"]
     if speedups:
-        columns.insert(5, "speed-up")
+        columns.insert(5, "×CPU")
     for column in columns:
         table.add_column(column, no_wrap=True)
     for instance_id, report in reports.items():
@@ -317,13 +321,13 @@ def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardwar
             kind += " (simulated)"
         ok = report.get("status") == "passed"
         cost = ""
-        if latency is not None and price_per_hour is not None:
+        if ran_where_priced(report) and latency is not None and price_per_hour is not None:
             cost = money(cost_per_100k(price_per_hour, latency), 4)
         row = [
             instance_id,
             Text(str(report.get("status")), style="green" if ok else "bold red"),
             kind,
-            f"{smoke.get('framework', '?')}/{smoke.get('device', '?')}",
+            str(smoke.get("device") or "?"),
             f"{latency:.3f} ms" if latency is not None else "",
         ]
         if speedups:
@@ -342,46 +346,54 @@ def report_failures(reports: dict[str, Any]) -> list[Text]:
 
 
 def ranking_chart(options: list[Any], limit: int | None = None) -> Group:
-    """Cost per 100k inferences per hardware option, with a bar each, cheapest first; the
-    cheapest and the fastest named in words (as the 2019 workshop charted them)."""
-    shown = options[:limit] if limit else options
-    most = max((o.cost_per_100k_usd for o in shown), default=0) or 1
-    latencies = {o.latency_ms for o in shown}
-    title = "Cost per 100k inferences"
-    if len(latencies) == 1:
-        title += f" at {next(iter(latencies)):.2f} ms each"
+    """Cost per 100k inferences per hardware option, with a bar each, cheapest first; each
+    latency labelled measured, given or missing (no cost without one); the measured rows always
+    shown; the cheapest and the fastest named in words (as the 2019 workshop charted them)."""
+    shown = list(options[:limit] if limit else options)
+    shown += [o for o in options if o.measured and o not in shown]
+    costs = [o.cost_per_100k_usd for o in shown if o.cost_per_100k_usd is not None]
+    most = max(costs, default=0) or 1
+    basis = next((o.price_basis for o in shown if o.price_basis), "")
+    title = "Cost per 100k inferences" + (f" ({basis}s)" if basis else "")
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
     table.add_column("hardware", no_wrap=True)
     table.add_column("$/hour", justify="right", no_wrap=True)
-    if len(latencies) > 1:
-        table.add_column("latency", justify="right", no_wrap=True)
+    table.add_column("latency", justify="right", no_wrap=True)
+    table.add_column("source", no_wrap=True)
     table.add_column("$/100k", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True, width=BAR_WIDTH)
     for option in shown:
-        bar = Text("█" * max(1, round(BAR_WIDTH * option.cost_per_100k_usd / most)))
+        cost = option.cost_per_100k_usd
+        bar = Text("█" * max(1, round(BAR_WIDTH * cost / most)) if cost is not None else "")
         bar.stylize("cyan" if option.measured else "dim")
-        row = [
-            option.hardware + (" (measured)" if option.measured else ""),
+        table.add_row(
+            option.hardware,
             f"{option.price_per_hour_usd:.4f}",
-        ]
-        if len(latencies) > 1:
-            row.append(f"{option.latency_ms:.2f} ms")
-        table.add_row(*row, f"{option.cost_per_100k_usd:.4f}", bar)
-    cheapest = options[0]
-    measured = [o for o in options if o.measured]
-    lines = [
-        Text(
-            f"Cheapest: {cheapest.hardware} at ${cheapest.cost_per_100k_usd:.4f} per 100k "
-            "inferences."
+            f"{option.latency_ms:.2f} ms" if option.latency_ms is not None else "—",
+            option.latency_source,
+            f"{cost:.4f}" if cost is not None else "—",
+            bar,
         )
-    ]
+    lines = []
+    costed = [o for o in options if o.cost_per_100k_usd is not None]
+    if costed:
+        cheapest = costed[0]
+        lines.append(
+            Text(
+                f"Cheapest: {cheapest.hardware} at ${cheapest.cost_per_100k_usd:.4f} per 100k "
+                f"inferences ({cheapest.latency_source} latency)."
+            )
+        )
+    measured = [o for o in options if o.measured and o.latency_ms is not None]
     if measured:
         fastest = min(measured, key=lambda o: o.latency_ms)
         lines.append(Text(f"Fastest measured: {fastest.hardware} at {fastest.latency_ms:.2f} ms."))
-    if any(not o.measured for o in shown):
+    if any(o.latency_ms is None for o in shown):
         lines.append(
             Text(
-                "Unmeasured rows assume the measured latency: an estimate, not a benchmark.", "dim"
+                "Rows with a missing latency have no cost: measure them (launch, verify) or give "
+                "--latency-ms.",
+                "dim",
             )
         )
     return Group(table, *lines)

@@ -70,3 +70,17 @@ def p50_latency_ms(report: dict[str, Any] | None) -> float | None:
     latency = smoke.get("latency_ms") or {}
     value = latency.get("p50")
     return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def ran_where_priced(report: dict[str, Any] | None) -> bool:
+    """False when an accelerator was expected but the model ran on the CPU (a degraded report):
+    its latency is not the accelerator's and must not be priced as the accelerator's."""
+    kind = ((report or {}).get("accelerator") or {}).get("kind")
+    smoke = (report or {}).get("smoke_test") or {}
+    return kind in (None, "none") or smoke.get("on_accelerator") is not False
+
+
+def priced_latency_ms(report: dict[str, Any] | None) -> float | None:
+    """The p50 latency to price the report's hardware with, or None (no latency, or not measured
+    on that hardware)."""
+    return p50_latency_ms(report) if ran_where_priced(report) else None

@@ -40,11 +40,14 @@ def agent_config(profile: Profile) -> dict[str, object]:
 def render_script(profile: Profile) -> str:
     """The bootstrap script with the agent inlined (no agent at all when it is disabled)."""
     from amazonei_setup.agent.bundle import build_single_file
+    from amazonei_setup.agent.catalog import kind_of_instance
 
     if not profile.agent.enabled:
         return "#!/bin/bash\n# amazonei-setup: the agent is disabled for this deployment\n"
     template = Template((templates_dir() / "user-data" / "bootstrap.sh").read_text())
-    agent = build_single_file()
+    agent = build_single_file(
+        "eia" if profile.accelerator else kind_of_instance(profile.instance_type)
+    )
     return template.substitute(
         deployment=profile.name,
         expect=profile.accelerator or profile.instance_type,

@@ -441,7 +441,7 @@ def test_user_data_over_16_kb_is_refused_before_anything_is_created(
 
     from amazonei_setup.agent import bundle
 
-    monkeypatch.setattr(bundle, "build_single_file", lambda: "# " + os.urandom(20000).hex())
+    monkeypatch.setattr(bundle, "build_single_file", lambda *_: "# " + os.urandom(20000).hex())
     result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA_PROFILE)
     assert result.code == 2
     assert "gzip'd; EC2 accepts at most 16384" in " ".join(result.err.split())

@@ -46,8 +46,8 @@ WAIT_S = 30.0
 BASH_OWN = {"PWD", "SHLVL", "_", "OLDPWD"}
 INSTANCE_ENV = {
     "PATH", "HOME", "LANG", "AMAZONEI_SETUP_ROOT", "AMAZONEI_AGENT_IMDS_ENDPOINT",
-    "AMAZONEI_AGENT_DEV_DIR", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-    "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED",
+    "AMAZONEI_AGENT_DEV_DIR", "AMAZONEI_AGENT_ROOT", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED",
 }  # fmt: skip
 needs_proc = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
 
@@ -217,10 +217,17 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
     assert set(status) == set(STATUS_FIELDS)
     assert status["state"] == "exited" and status["ran"] is True, status
     assert status["exit_code"] == 0 and status["reason"] is None
-    assert status["tools"] == ["python3", "neuron-ls"]
+    assert status["tools"] == ["python3", "neuron-ls", "opt/aws_neuron_venv_pytorch/bin/python"]
     assert status["pid"] is None and status["imds_endpoint"] is None
     report = _report(ssm, instance_id)
     assert report["status"] == "passed", report["reason"]
+    smoke = report["smoke_test"]  # discovery found the simulated DLAMI's torch-neuron venv
+    assert (smoke["device"], smoke["framework"], smoke["simulated"]) == (
+        "neuron",
+        "torch-neuron",
+        True,
+    )
+    assert smoke["environment"] == "/opt/aws_neuron_venv_pytorch" and smoke["on_accelerator"]
     accelerator = report["accelerator"]
     assert accelerator["kind"] == "neuron" and accelerator["ok"] is True
     assert accelerator["simulated"] is True
@@ -244,6 +251,12 @@ def test_signed_g4dn_launch_sees_a_simulated_gpu(sandbox: tuple[Path, SandboxInf
     assert report["status"] == "passed", report["reason"]
     assert report["accelerator"]["kind"] == "nvidia" and report["accelerator"]["simulated"]
     assert report["accelerator"]["found"]["gpus"][0]["name"] == "Tesla T4"
+    smoke = report["smoke_test"]
+    assert (smoke["device"], smoke["environment"], smoke["simulated"]) == (
+        "cuda:0",
+        "/opt/pytorch",
+        True,
+    )
 
 
 def test_eia_launch_gets_an_association_in_imds_and_passes(
@@ -258,9 +271,16 @@ def test_eia_launch_gets_an_association_in_imds_and_passes(
     )
     status = _wait_status(home, instance_id)
     assert status["elastic_inference_accelerators"] == ["eia1.large"]
-    assert status["tools"] == ["python3"] and status["exit_code"] == 0
+    env = "home/ec2-user/anaconda3/envs/amazonei_pytorch_latest_p37"
+    assert status["tools"] == ["python3", f"{env}/bin/python"] and status["exit_code"] == 0
     report = _report(ssm, instance_id)
     assert report["status"] == "passed", report["reason"]
+    smoke = report["smoke_test"]
+    assert (smoke["device"], smoke["framework"], smoke["environment"]) == (
+        "eia:0",
+        "pytorch-ei",
+        "/" + env,
+    )
     assert report["accelerator"]["kind"] == "eia" and report["accelerator"]["simulated"]
     [association] = report["accelerator"]["found"]["associations"]
     assert association["type"] == "eia1.large" and association["id"].startswith("eia-")
@@ -337,6 +357,7 @@ def test_instance_environment_is_built_from_scratch(sandbox: tuple[Path, Sandbox
     assert env["AWS_ENDPOINT_URL"] == info.endpoint
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert env["AMAZONEI_AGENT_IMDS_ENDPOINT"].startswith("http://127.0.0.1:")
+    assert env["AMAZONEI_AGENT_ROOT"] == str(root)  # framework environments are looked for here
     assert env["AWS_EC2_METADATA_DISABLED"] == "true" and env["AWS_DEFAULT_REGION"] == REGION
     assert env["HOME"] == env["AMAZONEI_SETUP_ROOT"] == str(root)
     assert env["AMAZONEI_AGENT_DEV_DIR"] == str(root / "dev")

@@ -5,7 +5,9 @@ The modules are concatenated in dependency order and made small for the 16 KB of
 docstrings, comments and annotations dropped, definitions `main` never reaches left out, standard
 library imports hoisted and de-duplicated, the package's own relative imports removed (every
 top-level name is unique across the modules, which this checks), one-space indentation, and a
-`__main__` footer. Behaviour is unchanged: tests/agent runs both and compares the reports."""
+`__main__` footer. worker.py, which runs inside other Pythons (3.6 and up), travels as the string
+`WORKER_SOURCE`, slimmed the same way. Behaviour is unchanged: tests/agent runs both and compares
+the reports."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import gzip
 import re
 from pathlib import Path
 
-MODULES = ("catalog", "report", "imds", "probes", "model", "cli")
+MODULES = ("catalog", "report", "imds", "probes", "model", "frameworks", "cli")
+WORKER, WORKER_NAME = "worker", "WORKER_SOURCE"  # worker.py rides in the bundle as a string
 AGENT_DIR = Path(__file__).resolve().parent
 ENTRY_POINT = "main"
 
@@ -88,9 +91,75 @@ def _reachable(definitions: list[tuple[list[str], ast.stmt]]) -> set[str]:
     return seen
 
 
-def build_single_file() -> str:
+def _one_space(code: str) -> str:
+    return re.sub(r"^(?:    )+", lambda m: " " * (len(m.group(0)) // 4), code, flags=re.M)
+
+
+# The worker's backends an agent built for one accelerator kind needs (None: all of them).
+WORKER_BACKENDS = {
+    "neuron": ("neuronx", "neuron"),
+    "nvidia": ("cuda",),
+    "eia": ("pytorch-ei", "mxnet-ei", "tf-ei"),
+    "none": (),
+}
+
+
+# Per kind, the keys kept in frameworks.py's tables (the environments searched, the hints).
+FRAMEWORK_KEYS = {
+    "neuron": ("neuronx", "neuron1", "neuron"),
+    "nvidia": ("nvidia",),
+    "eia": ("eia",),
+    "none": (),
+}
+
+
+def _keep_keys(node: ast.stmt, name: str, keys: tuple[str, ...]) -> None:
+    """`name = {...}` keeps only the entries whose key is in `keys`."""
+    if isinstance(node, ast.Assign) and _defined(node) == [name]:
+        table = node.value
+        if not isinstance(table, ast.Dict):
+            raise BundleError(f"{name} is not a dict literal")
+        pairs = [
+            (k, v)
+            for k, v in zip(table.keys, table.values, strict=True)
+            if getattr(k, "value", None) in keys
+        ]
+        node.value = ast.Dict(keys=[k for k, _ in pairs], values=[v for _, v in pairs])
+
+
+class _NoHelp(ast.NodeTransformer):
+    """argparse help texts stay in the package (`python3 -m amazonei_setup.agent --help`); the
+    shipped file lists its options without them, for room in the user data."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        node.keywords = [k for k in node.keywords if k.arg not in ("help", "description")]
+        return node
+
+
+def worker_source(kind: str | None = None) -> str:
+    """worker.py without docstrings, one-space indented (it must still parse as Python 3.6);
+    for one accelerator kind, only that kind's backends and what they use."""
+    tree = _Slim().visit(ast.parse((AGENT_DIR / f"{WORKER}.py").read_text(encoding="utf-8")))
+    if kind is not None:
+        for node in tree.body:
+            _keep_keys(node, "BACKENDS", WORKER_BACKENDS[kind])
+        definitions = (ast.FunctionDef, ast.ClassDef)
+        needed = set().union(*(_used(n) for n in tree.body if not isinstance(n, definitions)))
+        grown = True
+        while grown:
+            kept = [n for n in tree.body if not isinstance(n, definitions) or n.name in needed]
+            more = set().union(*(_used(n) for n in kept))
+            grown = not more <= needed
+            needed |= more
+        tree.body = kept
+    return _one_space(ast.unparse(tree)) + "\n"
+
+
+def build_single_file(kind: str | None = None) -> str:
     """The agent's source as one file: `python3 agent.py --json ...` behaves exactly like
-    `python3 -m amazonei_setup.agent --json ...`."""
+    `python3 -m amazonei_setup.agent --json ...`. With `kind` (eia, neuron, nvidia, none) it
+    carries only the framework code that accelerator needs, to fit the user data."""
     from .report import AGENT_VERSION
 
     imports: list[ast.stmt] = []
@@ -113,6 +182,11 @@ def build_single_file() -> str:
                 imports.append(node)
                 continue
             names = _defined(node)
+            if names == [WORKER_NAME] and isinstance(node, ast.Assign):
+                node.value = ast.Constant(worker_source(kind))
+            if kind is not None:
+                _keep_keys(node, "ENVIRONMENTS", FRAMEWORK_KEYS[kind])
+                _keep_keys(node, "INSTALL_HINTS", FRAMEWORK_KEYS[kind])
             if not names:
                 raise BundleError(f"{module}.py: top-level statement other than a definition")
             for name in names:
@@ -123,7 +197,7 @@ def build_single_file() -> str:
                 owners[name] = module
             definitions.append((names, node))
     keep = _reachable(definitions)
-    body = [node for names, node in definitions if keep.intersection(names)]
+    body = [_NoHelp().visit(node) for names, node in definitions if keep.intersection(names)]
     used = set().union(*(_used(node) for node in body)) | {"sys"}
     header: list[str] = []
     for node in imports:
@@ -132,7 +206,7 @@ def build_single_file() -> str:
         if text and text not in header:
             header.append(text)
     code = ast.unparse(ast.Module(body=body, type_ignores=[]))
-    code = re.sub(r"^(?:    )+", lambda m: " " * (len(m.group(0)) // 4), code, flags=re.M)
+    code = _one_space(code)
     return (
         f"#!/usr/bin/env python3\n# amazonei-setup agent {AGENT_VERSION}, generated by "
         "amazonei_setup.agent.bundle: do not edit\nfrom __future__ import annotations\n"

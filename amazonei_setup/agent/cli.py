@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from .catalog import parse_expect
-from .imds import ImdsClient, read_instance
-from .model import run_smoke_test
+from .catalog import normalize_eia_type, parse_expect
+from .frameworks import FRAMEWORK_TIMEOUT_S, INSTALL_HINTS, agent_root, run_smoke
+from .imds import ImdsClient, ImdsError, read_associations, read_instance
 from .probes import PROBE_TIMEOUT_S, probe_eia, probe_neuron, probe_nvidia
 from .report import (
     AGENT_VERSION,
@@ -23,6 +23,7 @@ from .report import (
     check,
     console_lines,
     publish_report,
+    publish_with_retry,
     report_json,
     scrub,
 )
@@ -35,8 +36,33 @@ def _log(message: str) -> None:
     sys.stderr.flush()
 
 
+def expected_from_imds(client: ImdsClient, instance_type: str | None) -> str:
+    """Without --expect: what IMDS says the instance carries, an EI association first."""
+    try:
+        associations = read_associations(client)
+    except ImdsError:
+        associations = []
+    if associations:
+        return normalize_eia_type(associations[0]["type"] or "eia")
+    return instance_type or "none"
+
+
+def _on_accelerator_check(kind: str, smoke: dict) -> dict:
+    if smoke.get("on_accelerator"):
+        said = f"{smoke['framework']} in {smoke['environment']} ran it on {smoke['device']}"
+        return check("model_on_accelerator", True, said)
+    tried = "; ".join(
+        f"{a.get('environment', '')} {a['framework']}: {a['outcome']}, {a['reason']}"
+        for a in smoke.get("attempts", [])
+        if a.get("environment")
+    )
+    tried = tried or f"no framework environment found under {agent_root()}"
+    said = f"no framework could run the model on the {kind} accelerator ({tried}); ran on cpu"
+    return check("model_on_accelerator", False, said)
+
+
 def run_agent(
-    expect: str = "none",
+    expect: str | None = None,
     instance_type: str | None = None,
     smoke_test: bool = True,
     runs: int = DEFAULT_RUNS,
@@ -44,15 +70,21 @@ def run_agent(
     probe_timeout: float = PROBE_TIMEOUT_S,
     imds: ImdsClient | None = None,
     deployment: str | None = None,
+    framework_timeout: float = FRAMEWORK_TIMEOUT_S,
 ) -> dict:
     """Probe, smoke-test and return the report (already scrubbed of secrets). `expect` is
-    eia|neuron|nvidia|none, an instance type or an accelerator type (ValueError otherwise);
-    `instance_type` is the type launched, when the expectation names only an accelerator."""
+    eia|neuron|nvidia|none, an instance type or an accelerator type (ValueError otherwise), or
+    None for what IMDS says; `instance_type` is the type launched, when the expectation names
+    only an accelerator. Status: passed, failed, or degraded (the accelerator is there but no
+    framework environment could run the model on it)."""
     clock = time.monotonic()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    spec = parse_expect(expect)
     client = imds or ImdsClient()
     instance = read_instance(client)
+    source = "given"
+    if expect is None:
+        expect, source = expected_from_imds(client, instance["type"]), "imds"
+    spec = parse_expect(expect)
     checks = []
     wanted = spec["instance_type"] or instance_type
     if wanted and instance["type"]:
@@ -72,14 +104,17 @@ def run_agent(
     failed = [c["reason"] for c in probe["checks"] if not c["ok"]]
     reason = "; ".join(failed or [c["reason"] for c in probe["checks"]]) or "CPU only"
     accelerator = {"kind": kind, "expected": spec["spec"], "ok": not failed, "reason": reason}
+    accelerator["expected_from"] = source
     accelerator.update(found=probe["found"], simulated=probe["simulated"])
     if smoke_test:
         _log(f"smoke test: {runs} runs after {warmup} warm-up")
         try:
-            smoke = run_smoke_test(kind, runs, warmup)
+            smoke = run_smoke(kind, wanted or instance["type"], runs, warmup, framework_timeout)
         except Exception as error:  # a broken framework must give a report, not a traceback
             smoke = {"ok": False, "skipped": False, "reason": f"{type(error).__name__}: {error}"}
         checks.append(check("smoke_test", smoke["ok"], smoke.get("reason") or ""))
+        if kind != "none":
+            checks.append(_on_accelerator_check(kind, smoke))
     else:
         smoke = {"ok": None, "skipped": True, "latency_ms": None, "reason": "skipped by request"}
     versions = {"python": platform.python_version(), "agent": AGENT_VERSION}
@@ -88,10 +123,14 @@ def run_agent(
     if kind == "nvidia" and probe["found"]:
         versions["nvidia_driver"] = probe["found"]["driver_version"]
     failures = [f"{c['name']}: {c['reason']}" for c in checks if not c["ok"]]
+    status = "failed" if failures else "passed"
+    if failures and all(f.startswith("model_on_accelerator:") for f in failures):
+        status = "degraded"
     report = {
         "schema": REPORT_SCHEMA,
-        "status": "failed" if failures else "passed",
+        "status": status,
         "reason": failures[0] if failures else None,
+        "remedy": INSTALL_HINTS.get(kind) if status == "degraded" else None,
         "deployment": deployment,
         "accelerator": accelerator,
         "smoke_test": smoke,
@@ -110,13 +149,18 @@ def summary_lines(report: dict) -> list:
     simulated = " (simulated)" if accelerator["simulated"] else ""
     lines.append(f"accelerator {accelerator['expected']}{simulated}: {accelerator['reason']}")
     if smoke.get("latency_ms"):
-        line = f"smoke test {smoke['framework']} on {smoke['device']}: "
-        line += f"p50 {smoke['latency_ms']['p50']} ms, {smoke['throughput_per_s']} inferences/s"
+        latency, where = smoke["latency_ms"], smoke["device"]
+        where += " (simulated)" if smoke.get("simulated") else ""
+        line = f"smoke test {smoke['framework']} in {smoke.get('environment')} on {where}: "
+        line += f"p50 {latency['p50']} / p90 {latency['p90']} / p99 {latency['p99']} ms"
+        line += f", load {smoke['load_s']} s" if smoke.get("load_s") is not None else ""
         if smoke.get("speedup"):
             line += f", {smoke['speedup']}x the CPU ({smoke['cpu_latency_ms']['p50']} ms)"
         lines.append(line)
     for item in report["checks"]:
         lines.append(f"  [{'ok' if item['ok'] else 'FAILED'}] {item['name']}: {item['reason']}")
+    if report.get("remedy"):
+        lines.append(f"to use the accelerator: {report['remedy']}")
     return lines
 
 
@@ -159,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("--runs", type=_count, help=f"timed runs (default {DEFAULT_RUNS})")
     add("--warmup", type=_count, help=f"warm-up runs (default {DEFAULT_WARMUP})")
     add("--probe-timeout", type=float, default=PROBE_TIMEOUT_S, help="seconds per probe")
+    add(
+        "--framework-timeout",
+        type=float,
+        default=FRAMEWORK_TIMEOUT_S,
+        help="seconds per framework environment's smoke run (compile included)",
+    )
     add("--version", action="version", version=f"amazonei-agent {AGENT_VERSION}")
     return parser
 
@@ -167,13 +217,21 @@ def _pick(flag: object, config: dict, key: str, default: object = None) -> objec
     return flag if flag is not None else config.get(key, default)
 
 
-def main(argv: list | None = None, publisher: Callable[..., object] | None = None) -> int:
-    """`publisher(report, parameter_name, region)` replaces publish_report (tests inject one)."""
+def main(
+    argv: list | None = None,
+    publisher: Callable[..., object] | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> int:
+    """`publisher(report, parameter_name, region)` replaces publish_report, `sleep`/`clock` the
+    waits between its retries (tests inject them)."""
     args = build_parser().parse_args(argv)
     try:
         config = load_config(args.config) if args.config else {}
-        expect = str(_pick(args.expect, config, "expect", "none"))
-        parse_expect(expect)
+        expect = _pick(args.expect, config, "expect")
+        if expect is not None:
+            expect = str(expect)
+            parse_expect(expect)
     except (OSError, ValueError) as error:
         _log(f"bad input: {error}")
         return 2
@@ -186,6 +244,7 @@ def main(argv: list | None = None, publisher: Callable[..., object] | None = Non
         warmup=int(_pick(args.warmup, config, "warmup", DEFAULT_WARMUP)),
         probe_timeout=args.probe_timeout,
         deployment=config.get("deployment"),
+        framework_timeout=args.framework_timeout,
     )
     parameter = args.publish or config.get("report_parameter")
     prefix, instance_id = config.get("report_parameter_prefix"), report["instance"]["id"]
@@ -218,7 +277,9 @@ def main(argv: list | None = None, publisher: Callable[..., object] | None = Non
         return code
     region = args.region or config.get("region") or report["instance"]["region"]
     try:
-        means = (publisher or publish_report)(report, parameter, region)
+        means = publish_with_retry(
+            lambda: (publisher or publish_report)(report, parameter, region), sleep, clock, _log
+        )
         _log(f"report published to SSM parameter {parameter} ({means})")
     except PublishError as error:
         _log(f"publish failed: {error}")

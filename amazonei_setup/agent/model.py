@@ -1,12 +1,13 @@
-"""The smoke test: a small CNN with seeded weights, a pure-Python reference, and the best backend
-present (PyTorch on CUDA, Neuron trace, PyTorch on an EI accelerator, ONNX Runtime, NumPy, pure
-Python) checked against the reference and timed. Every framework is optional and imported late."""
+"""The smoke test: a small CNN with seeded weights, its pure-Python reference (the answer every
+framework is held to), and the CPU backends run in the agent's own process (ONNX Runtime, NumPy,
+pure Python), timed. Accelerators run it in their own environments: frameworks.py, worker.py."""
 
 from __future__ import annotations
 
 import math
 import operator
 import platform
+import sys
 import time
 
 SEED = 2019
@@ -16,10 +17,6 @@ POOLED = CONV_OUT * 6 * 6
 RTOL, ATOL = 1e-3, 1e-4  # float32 against the float64 reference
 MODEL_NAME = "conv3x3(3-8)+relu+avgpool2+fc(288-32)+relu+fc(32-10); xorshift32 seed 2019"
 SHAPES = {"conv_w": (CONV_OUT, 3, 3, 3), "fc1_w": (HIDDEN, POOLED), "fc2_w": (CLASSES, HIDDEN)}
-
-
-class BackendUnavailable(Exception):
-    """This backend cannot run here (no device, no driver)."""
 
 
 def _xorshift32(seed: int):
@@ -128,101 +125,6 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _torch_module(torch, weights: dict):
-    nn = torch.nn
-    model = nn.Sequential(
-        nn.Conv2d(3, CONV_OUT, 3, padding=1),
-        nn.ReLU(),
-        nn.AvgPool2d(2),
-        nn.Flatten(),
-        nn.Linear(POOLED, HIDDEN),
-        nn.ReLU(),
-        nn.Linear(HIDDEN, CLASSES),
-    )
-    with torch.no_grad():
-        for index, name in ((0, "conv"), (4, "fc1"), (6, "fc2")):
-            layer = model[index]
-            layer.weight.copy_(torch.tensor(weights[name + "_w"]).reshape(layer.weight.shape))
-            layer.bias.copy_(torch.tensor(weights[name + "_b"]))
-    return model.eval()
-
-
-def _torch_input(torch, x: list):
-    return torch.tensor(x, dtype=torch.float32).reshape(1, *INPUT_SHAPE)
-
-
-def backend_torch_cuda(weights: dict, x: list) -> tuple:
-    import torch
-
-    if not torch.cuda.is_available():
-        raise BackendUnavailable(f"torch {torch.__version__}: CUDA is not available")
-    try:  # TF32 would round beyond the float32 tolerance
-        torch.backends.cudnn.allow_tf32 = False
-        torch.backends.cuda.matmul.allow_tf32 = False
-    except AttributeError:
-        pass
-    model, data = _torch_module(torch, weights).cuda(), _torch_input(torch, x).cuda()
-
-    def run() -> list:  # input resident on the GPU; the copy back to the host synchronises
-        with torch.no_grad():
-            return model(data).cpu().reshape(-1).tolist()
-
-    name = torch.cuda.get_device_name(0)
-    return run, {
-        "framework": "pytorch",
-        "framework_version": torch.__version__,
-        "device": "cuda",
-        "device_name": name,
-    }
-
-
-def backend_neuron(weights: dict, x: list) -> tuple:
-    import torch
-
-    try:
-        import torch_neuronx as neuron
-
-        framework, trace, args = "torch-neuronx", neuron.trace, ["--auto-cast", "none"]
-    except ImportError:
-        import torch_neuron as neuron  # inf1: registers torch.neuron
-
-        framework, trace, args = "torch-neuron", torch.neuron.trace, ["--fast-math", "none"]
-    data = _torch_input(torch, x)
-    model = trace(_torch_module(torch, weights), data, compiler_args=args)  # fp32: no auto-cast
-
-    def run() -> list:
-        with torch.no_grad():
-            return model(data).reshape(-1).tolist()
-
-    version = getattr(neuron, "__version__", torch.__version__)
-    return run, {
-        "framework": framework,
-        "framework_version": version,
-        "device": "neuron",
-        "device_name": "NeuronCore",
-    }
-
-
-def backend_torch_eia(weights: dict, x: list) -> tuple:
-    """PyTorch built for Elastic Inference (the 2019 `use_ei=True` path): TorchScript on eia:0.
-    A stock PyTorch refuses the target device, and the next backend is tried."""
-    import torch
-
-    data = _torch_input(torch, x)
-    model = torch.jit.trace(_torch_module(torch, weights), data)
-
-    def run() -> list:
-        with torch.no_grad(), torch.jit.optimized_execution(True, {"target_device": "eia:0"}):
-            return model(data).reshape(-1).tolist()
-
-    return run, {
-        "framework": "pytorch-ei",
-        "framework_version": torch.__version__,
-        "device": "eia",
-        "device_name": "eia:0",
-    }
-
-
 def backend_onnxruntime(weights: dict, x: list) -> tuple:
     import numpy as np
     import onnxruntime
@@ -281,9 +183,6 @@ def backend_python(weights: dict, x: list) -> tuple:
 
 
 BACKENDS = (
-    ("pytorch-cuda", backend_torch_cuda),
-    ("neuron", backend_neuron),
-    ("pytorch-ei", backend_torch_eia),
     ("onnxruntime", backend_onnxruntime),
     ("numpy", backend_numpy),
     ("python", backend_python),
@@ -331,66 +230,64 @@ def compare(output: list, reference: list, rtol: float = RTOL, atol: float = ATO
 def _why(error: BaseException) -> str:
     if isinstance(error, ImportError):
         return f"not installed ({getattr(error, 'name', None) or error})"
-    text = (
-        f"{type(error).__name__}: {error}"
-        if not isinstance(error, BackendUnavailable)
-        else str(error)
-    )
-    return text[:300]
+    return f"{type(error).__name__}: {error}"[:300]
+
+
+def smoke_result(runs: int, warmup: int, attempts: list) -> dict:
+    """The smoke test's fields that do not depend on where it ran."""
+    result = {"ok": False, "skipped": False, "model": MODEL_NAME, "batch_size": 1}
+    result.update(tolerance={"rtol": RTOL, "atol": ATOL}, runs=runs, warmup=warmup)
+    result.update(attempts=attempts, on_accelerator=False, simulated=False, load_s=None)
+    return result
+
+
+def cpu_baseline(runs: int, warmup: int, attempts: list, backends: tuple | None = None) -> tuple:
+    """(framework, latencies) of the model on the CPU for the speed-up; (None, None) if none ran."""
+    for name, backend in CPU_BACKENDS if backends is None else backends:
+        try:
+            run, info = backend(make_weights(), make_input())
+            return info["framework"], time_runs(run, runs, warmup)
+        except Exception as failure:
+            attempts.append({"framework": name, "outcome": "crashed", "reason": _why(failure)})
+    return None, None
 
 
 def run_smoke_test(
-    kind: str = "none",
-    runs: int = 50,
-    warmup: int = 5,
-    backends: tuple | None = None,
-    cpu_backends: tuple | None = None,
+    runs: int = 50, warmup: int = 5, backends: tuple | None = None, attempts: list | None = None
 ) -> dict:
-    """Run the model on the first backend that works, compare to the reference, time it; when
-    it ran on an accelerator, time the CPU path too and report the speed-up."""
+    """The model on the CPU, in this process: ONNX Runtime, NumPy or pure Python, whichever is
+    first to run; its answer compared to the reference and timed."""
     weights, x = make_weights(), make_input()
     reference = reference_forward(weights, x)
-    result = {"ok": False, "skipped": False, "model": MODEL_NAME, "batch_size": 1}
-    result.update(tolerance={"rtol": RTOL, "atol": ATOL}, runs=runs, warmup=warmup, attempts=[])
+    result = smoke_result(runs, warmup, list(attempts or []))
     chosen = None
     for name, backend in BACKENDS if backends is None else backends:
-        if name == "pytorch-ei" and kind != "eia":
-            continue
         try:
+            start = time.perf_counter()
             run, info = backend(weights, x)
             output = run()
         except Exception as error:  # this backend cannot run here: say why, try the next
-            result["attempts"].append({"framework": name, "reason": _why(error)})
+            outcome = "not installed" if isinstance(error, ImportError) else "crashed"
+            result["attempts"].append(
+                {"framework": name, "outcome": outcome, "reason": _why(error)}
+            )
             continue
-        chosen = (name, run, info, output)
+        chosen = (run, info, output, time.perf_counter() - start)
         break
     if chosen is None:
         result["reason"] = "no backend could run the model"
         return result
-    name, run, info, output = chosen
+    run, info, output, load_s = chosen
     ok, error = compare(output, reference)
     samples = time_runs(run, runs, warmup)
     result.update(info)
     result.update(ok=ok, max_abs_error=error, latency_ms=latency_summary(samples))
+    result.update(load_s=round(load_s, 3), environment=sys.prefix)
     result["throughput_per_s"] = round(len(samples) * 1000.0 / sum(samples), 2)
-    result["on_accelerator"] = info["device"] != "cpu"
     result["reason"] = (
         f"{info['framework']} on {info['device']} matches the reference"
         if ok
         else f"{info['framework']} differs from the reference beyond rtol {RTOL}/atol {ATOL} "
         f"(max abs error {error})"
     )
-    if result["on_accelerator"]:
-        for cpu_name, cpu_backend in CPU_BACKENDS if cpu_backends is None else cpu_backends:
-            try:
-                cpu_run, cpu_info = cpu_backend(weights, x)
-                cpu_samples = time_runs(cpu_run, runs, warmup)
-            except Exception as failure:
-                result["attempts"].append({"framework": cpu_name, "reason": _why(failure)})
-                continue
-            result["cpu_framework"] = cpu_info["framework"]
-            result["cpu_latency_ms"] = latency_summary(cpu_samples)
-            accelerated = result["latency_ms"]["p50"] or 1e-9
-            result["speedup"] = round(result["cpu_latency_ms"]["p50"] / accelerated, 3)
-            break
     return result

@@ -20,6 +20,7 @@ SIMULATED_MARKER = "AMAZONEI-SETUP-SIMULATED"
 DEV_DIR_ENV = "AMAZONEI_AGENT_DEV_DIR"
 NEURON_BIN = "/opt/aws/neuron/bin"  # where aws-neuronx-tools installs, often not on PATH
 PROBE_TIMEOUT_S = 20.0
+NEURON_LS_JSON_FLAGS = (["--output-format", "json"], ["--json-output"])
 
 
 def _tail(text: str, limit: int = 400) -> str:
@@ -82,7 +83,8 @@ def probe_eia(client: ImdsClient, eia_type: str | None) -> dict:
 
 
 def parse_neuron_ls(text: str) -> list:
-    """`neuron-ls --json-output` -> [{index, cores, memory_bytes}]; ValueError when unreadable."""
+    """`neuron-ls --output-format json` (or the older `--json-output`) -> [{index, cores,
+    memory_bytes}]; ValueError when unreadable."""
     data = json.loads(text)
     if isinstance(data, dict):  # tolerate a wrapping object around the device list
         data = data.get("neuron_devices", data.get("devices"))
@@ -106,7 +108,10 @@ def probe_neuron(instance_type: str | None, timeout: float = PROBE_TIMEOUT_S) ->
     """neuron-ls lists devices; their NeuronCores match the catalog; /dev/neuron* exist."""
     expected = NEURON_CORES.get(instance_type or "")
     checks, found = [], None
-    tool = run_tool(["neuron-ls", "--json-output"], timeout)
+    for flag in NEURON_LS_JSON_FLAGS:  # Neuron 2.34 dropped --json-output: newest first
+        tool = run_tool(["neuron-ls", *flag], timeout)
+        if tool["reason"] or (tool["rc"] == 0 and tool["stdout"].lstrip().startswith(("[", "{"))):
+            break
     if tool["reason"]:
         checks.append(check("neuron_ls", False, tool["reason"]))
     elif tool["rc"] != 0 or not tool["stdout"].strip():

@@ -22,8 +22,35 @@ _SECRET_PATTERNS = re.compile(
 )
 
 
+# Right after boot the instance profile's credentials may not be there yet, or IAM not yet
+# propagated: these errors are retried for a few minutes, with bounded backoff.
+_TRANSIENT = ("AccessDenied", "Unable to locate credentials", "NoCredentials", "credentials")
+PUBLISH_RETRY_S, PUBLISH_FIRST_DELAY_S, PUBLISH_MAX_DELAY_S = 300.0, 2.0, 30.0
+
+
 class PublishError(Exception):
     """The report could not be written to the SSM parameter."""
+
+
+def publish_with_retry(
+    publish: Callable[[], str],
+    sleep: Callable[[float], object],
+    clock: Callable[[], float],
+    log: Callable[[str], None] = lambda message: None,
+) -> str:
+    """`publish()`, again after 2, 4, 8 ... 30 s while it fails for want of credentials or
+    permissions, for at most PUBLISH_RETRY_S; any other failure is raised at once."""
+    start, delay = clock(), PUBLISH_FIRST_DELAY_S
+    while True:
+        try:
+            return publish()
+        except PublishError as error:
+            transient = any(mark in str(error) for mark in _TRANSIENT)
+            if not transient or clock() - start + delay > PUBLISH_RETRY_S:
+                raise
+            log(f"publish failed ({error}); retrying in {delay:g} s")
+        sleep(delay)
+        delay = min(delay * 2, PUBLISH_MAX_DELAY_S)
 
 
 def check(name: str, ok: bool, reason: str) -> dict:

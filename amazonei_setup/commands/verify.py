@@ -75,7 +75,7 @@ def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> No
     from amazonei_setup.catalog import load_catalog
     from amazonei_setup.costs import rank_options
     from amazonei_setup.render import ranking_chart, report_failures, reports_table
-    from amazonei_setup.reports import p50_latency_ms
+    from amazonei_setup.reports import priced_latency_ms
 
     catalog = load_catalog()
     profile = record.profile
@@ -86,23 +86,33 @@ def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> No
     ctx.terminal.say(reports_table(reports, price, hardware))
     for line in report_failures(reports):
         ctx.terminal.err.print(line, soft_wrap=True)
-    latencies = [p50_latency_ms(r) for r in reports.values() if r and r.get("status") == "passed"]
+    latencies = [
+        priced_latency_ms(r) for r in reports.values() if r and r.get("status") == "passed"
+    ]
     latencies = [latency for latency in latencies if latency is not None]
     if latencies and price is not None:
         latency = sorted(latencies)[len(latencies) // 2]
-        options = rank_options(catalog, [(hardware, price, latency)], latency)
+        options = rank_options(catalog, [(hardware, price, latency, "measured")])
         ctx.terminal.say(ranking_chart(options, limit=8))
 
 
 def outcome_of(reports: dict[str, Any], name: str) -> int:
-    """0 when every agent passed; raises for failed (exit 3) or missing (exit 1) reports."""
+    """0 when every agent passed; raises for failed or degraded (exit 3) or missing (exit 1)
+    reports. Degraded: the accelerator is there but no framework could run the model on it."""
     failed = [i for i, r in reports.items() if r is not None and r.get("status") != "passed"]
     missing = [i for i, r in reports.items() if r is None]
     if failed:
         reasons = "; ".join(f"{i}: {reports[i].get('reason') or 'no reason given'}" for i in failed)
+        degraded = all(reports[i].get("status") == "degraded" for i in failed)
+        remedies = sorted({str(reports[i]["remedy"]) for i in failed if reports[i].get("remedy")})
+        what = (
+            "the accelerator is there but the model did not run on it"
+            if degraded
+            else "the agent's checks failed"
+        )
         raise AgentCheckFailed(
-            f"the agent's checks failed ({reasons})",
-            f"the agent's log is /var/log/amazonei-agent.log on the "
+            f"{what} ({reasons})",
+            "; ".join([*remedies, ""]) + f"the agent's log is /var/log/amazonei-agent.log on the "
             f"instance; `amazonei-setup verify {name}` reads the reports again",
         )
     if missing:

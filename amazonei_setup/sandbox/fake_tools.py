@@ -5,6 +5,11 @@
   catalog's device and NeuronCore counts, and `dev/neuron<N>` per device.
 - NVIDIA types (g4dn/g5/p2/p3): `bin/nvidia-smi` answering the agent's `--query-gpu` with one CSV
   line per GPU (`Tesla T4, 15360 MiB, 535.183.01`), in the real format.
+- A framework environment laid out as on the DLAMI (`opt/aws_neuronx_venv_pytorch_2_5` on
+  inf2/trn1, `opt/aws_neuron_venv_pytorch` on inf1, `opt/pytorch` on GPUs,
+  `home/ec2-user/anaconda3/envs/amazonei_pytorch_latest_p37` with an EI accelerator) whose
+  `bin/python` answers the agent's worker protocol with the reference model, on the simulated
+  device, `"simulated": true`.
 - `dev/console`: a regular file standing in for the serial console.
 Every simulated tool writes `AMAZONEI-SETUP-SIMULATED` on stderr, so the report says so.
 """
@@ -42,8 +47,75 @@ class Hardware:
     dev_nodes: tuple[str, ...]
 
 
-def install(root: Path, instance_type: str) -> Hardware:
-    """Write the instance's tools into `root/bin` and its devices into `root/dev`."""
+# (environment under the root, framework, device) per simulated accelerator.
+FRAMEWORK_ENVS = {
+    "inf1": ("opt/aws_neuron_venv_pytorch", "torch-neuron", "neuron"),
+    "neuron": ("opt/aws_neuronx_venv_pytorch_2_5", "torch-neuronx", "neuron"),
+    "nvidia": ("opt/pytorch", "pytorch", "cuda:0"),
+    "eia": ("home/ec2-user/anaconda3/envs/amazonei_pytorch_latest_p37", "pytorch-ei", "eia:0"),
+}
+BEHAVIOURS = ("correct", "wrong", "crash", "hang", "unusable")
+
+
+def framework_python(framework: str, device: str, behaviour: str = "correct") -> str:
+    """A stand-in `bin/python` for a framework environment: it reads the agent's worker job on
+    stdin and answers with the reference model's output and timings, `simulated: true`; or it
+    answers wrongly, crashes, hangs or says it cannot use the device (`behaviour`)."""
+    if behaviour not in BEHAVIOURS:
+        raise ValueError(f"behaviour {behaviour!r}; known: {', '.join(BEHAVIOURS)}")
+    package_parent = str(Path(__file__).resolve().parents[2])
+    return f"""#!{sys.executable}
+import json, sys, time
+sys.path.insert(0, {package_parent!r})
+from amazonei_setup.agent.model import reference_forward
+behaviour = {behaviour!r}
+job = json.loads(sys.stdin.read())
+if behaviour == "hang":
+    time.sleep(3600)
+if behaviour == "crash":
+    sys.stderr.write("Segmentation fault (simulated)\\n")
+    sys.exit(139)
+if behaviour == "unusable":
+    answer = {{"ok": False, "unusable": "the simulated device is busy"}}
+else:
+    start = time.perf_counter()
+    output = reference_forward(job["weights"], job["x"])
+    if behaviour == "wrong":
+        output = [value + 1.0 for value in output]
+    load_s = time.perf_counter() - start
+
+    def timed():
+        samples = []
+        for _ in range(job["runs"]):
+            start = time.perf_counter()
+            reference_forward(job["weights"], job["x"])
+            samples.append((time.perf_counter() - start) * 1000.0)
+        return samples
+
+    answer = {{"ok": True, "framework": {framework!r}, "framework_version": "0.0-simulated",
+              "device": {device!r}, "device_name": {device!r} + " (simulated)",
+              "simulated": True, "output": output, "load_s": load_s,
+              "samples_ms": timed(), "cpu_samples_ms": timed(), "cpu_framework": "python"}}
+print("{SIMULATED_MARKER}")
+print("AMAZONEI-WORKER " + json.dumps(answer))
+"""
+
+
+def install_framework(
+    root: Path, key: str, behaviour: str = "correct", env: str | None = None
+) -> Path:
+    """A simulated framework environment for `key` (inf1, neuron, nvidia, eia) under `root`;
+    returns its `bin/python`."""
+    default_env, framework, device = FRAMEWORK_ENVS[key]
+    python = root / (env or default_env) / "bin" / "python"
+    python.parent.mkdir(parents=True, exist_ok=True)
+    _write_tool(python, framework_python(framework, device, behaviour))
+    return python
+
+
+def install(root: Path, instance_type: str, eia: bool = False) -> Hardware:
+    """Write the instance's tools into `root/bin`, its devices into `root/dev` and its
+    framework environment where the DLAMI has it."""
     bin_dir, dev_dir = root / "bin", root / "dev"
     bin_dir.mkdir(parents=True, exist_ok=True)
     dev_dir.mkdir(parents=True, exist_ok=True)
@@ -61,6 +133,10 @@ def install(root: Path, instance_type: str) -> Hardware:
     elif spec is not None and spec.kind == "nvidia":
         _write_tool(bin_dir / "nvidia-smi", _nvidia_smi(spec))
         tools.append("nvidia-smi")
+    key = "eia" if eia else ("inf1" if instance_type.startswith("inf1.") else kind)
+    if key in FRAMEWORK_ENVS:
+        install_framework(root, key)
+        tools.append(FRAMEWORK_ENVS[key][0] + "/bin/python")
     return Hardware(kind=kind, tools=tuple(tools), dev_nodes=tuple(nodes))
 
 
@@ -125,7 +201,7 @@ def _neuron_ls(spec: InstanceSpec) -> str:
 # neuron-ls of a simulated {spec.instance_type} (amazonei-setup sandbox)
 echo {SIMULATED_MARKER} >&2
 for arg in "$@"; do
-  if [ "$arg" = "-j" ] || [ "$arg" = "--json-output" ]; then
+  if [ "$arg" = "json" ] || [ "$arg" = "-j" ] || [ "$arg" = "--json-output" ]; then
     cat <<'NEURON_LS_JSON'
 {listing}
 NEURON_LS_JSON

@@ -22,14 +22,12 @@ import concurrent.futures
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
 import threading
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +37,9 @@ from amazonei_setup.paths import private_dir, write_private, write_private_json
 from amazonei_setup.sandbox import fake_tools
 from amazonei_setup.sandbox.control import DUMMY_CREDENTIAL
 from amazonei_setup.sandbox.imds import ImdsEmulator, metadata_for
+from amazonei_setup.sandbox.launch_facts import INSTANCE_ID, LaunchFacts
+from amazonei_setup.sandbox.launch_facts import form_list as form_list  # re-exported
+from amazonei_setup.sandbox.launch_facts import instance_ids_in as instance_ids_in  # re-exported
 from amazonei_setup.userdata import decode_user_data, sandbox_signing_key, verify
 
 _log = logging.getLogger("amazonei_setup.sandbox.instances")
@@ -58,62 +59,6 @@ DEFAULT_WORKERS = 4
 DEFAULT_TIMEOUT_S = 120.0
 KILL_GRACE_S = 1.5  # SIGTERM, then SIGKILL to the script's whole process group
 _WAIT_SLICE_S = 0.25  # how often a running script's worker looks for a stop request
-_EIA_TYPE = re.compile(r"^ElasticInferenceAccelerator\.(\d+)\.Type$")
-_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
-
-
-# --- what the request tells --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LaunchFacts:
-    """What RunInstances asked for that moto does not keep: the Elastic Inference accelerators."""
-
-    eia_types: tuple[str, ...] = ()
-
-    @classmethod
-    def from_form(cls, form: Mapping[str, list[str]]) -> LaunchFacts:
-        """From the query form (`ElasticInferenceAccelerator.1.Type=eia1.large&...1.Count=1`)."""
-        found = []
-        for key, values in form.items():
-            match = _EIA_TYPE.match(key)
-            if not match or not values or not values[0].strip():
-                continue
-            index = match.group(1)
-            try:
-                count = int((form.get(f"ElasticInferenceAccelerator.{index}.Count") or ["1"])[0])
-            except ValueError:
-                count = 1
-            found.append((int(index), [values[0].strip().lower()] * max(count, 1)))
-        return cls(eia_types=tuple(t for _, types in sorted(found) for t in types))
-
-
-def form_list(form: Mapping[str, list[str]], name: str) -> list[str]:
-    """`InstanceId.1=..&InstanceId.2=..` -> the values, in order."""
-    pattern = re.compile(rf"^{re.escape(name)}\.(\d+)$")
-    indexed = [(int(m.group(1)), v[0]) for k, v in form.items() if (m := pattern.match(k)) and v]
-    return [value for _, value in sorted(indexed)]
-
-
-def instance_ids_in(response_xml: bytes) -> list[str]:
-    """The ids of `instancesSet/item/instanceId` in a RunInstances response (any namespace)."""
-    try:
-        document = ET.fromstring(response_xml)
-    except ET.ParseError:
-        return []
-    found = []
-    for element in document.iter():
-        if _local(element.tag) != "instancesSet":
-            continue
-        for item in element:
-            for child in item:
-                if _local(child.tag) == "instanceId" and _INSTANCE_ID.match(child.text or ""):
-                    found.append(child.text or "")
-    return found
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
 
 
 # --- one simulated instance --------------------------------------------------------------
@@ -190,7 +135,7 @@ class SimulatedInstances:
     ) -> None:
         """Queue each new instance; returns at once (the RunInstances answer must not wait)."""
         for instance_id in instance_ids:
-            if not _INSTANCE_ID.match(instance_id):
+            if not INSTANCE_ID.match(instance_id):
                 continue
             folder = private_dir(self.folder / instance_id)
             instance = _Instance(instance_id, account_id, region, facts, folder)
@@ -297,7 +242,8 @@ class SimulatedInstances:
         instance.record(instance_type=moto_instance.instance_type)
         script = self._our_script(moto_instance)
         root = private_dir(instance.root)
-        hardware = fake_tools.install(root, moto_instance.instance_type)
+        eia = bool(instance.facts.eia_types)
+        hardware = fake_tools.install(root, moto_instance.instance_type, eia=eia)
         for folder in ("var/log", "var/lib/cloud/instance/scripts"):
             (root / folder).mkdir(parents=True, exist_ok=True)
         script_path = Path(instance.status["script"])
@@ -369,6 +315,7 @@ class SimulatedInstances:
             "AMAZONEI_SETUP_ROOT": str(root),
             "AMAZONEI_AGENT_IMDS_ENDPOINT": imds_endpoint,
             "AMAZONEI_AGENT_DEV_DIR": str(root / "dev"),
+            "AMAZONEI_AGENT_ROOT": str(root),
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIAL,
             "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIAL,

@@ -184,10 +184,18 @@ def fake_imds():
 
 @dataclass
 class FakeTools:
-    """A directory of fake executables, the only one on PATH; `dev` stands in for /dev."""
+    """A directory of fake executables, the only one on PATH; `dev` stands in for /dev, `root`
+    for / (AMAZONEI_AGENT_ROOT: where framework environments are looked for, empty at first)."""
 
     bin: Path
     dev: Path
+    root: Path
+
+    def framework(self, key: str, behaviour: str = "correct", env: str | None = None) -> Path:
+        """A fake framework environment under the root (see sandbox.fake_tools)."""
+        from amazonei_setup.sandbox.fake_tools import install_framework
+
+        return install_framework(self.root, key, behaviour, env)
 
     def install(self, name: str, stdout: str = "", stderr: str = "", code: int = 0) -> Path:
         """An executable that records its argv, prints the given text and exits `code`."""
@@ -229,9 +237,12 @@ def closed_port() -> int:
 def tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, closed_port: int) -> FakeTools:
     """Fake tools first (and alone) on PATH, an empty fake /dev, IMDS pointed at a closed
     loopback port until a test starts a fake one; the agent never sees the real machine."""
-    fake = FakeTools(tmp_path / "bin", tmp_path / "dev")
+    fake = FakeTools(tmp_path / "bin", tmp_path / "dev", tmp_path / "root")
     fake.bin.mkdir()
     fake.dev.mkdir()
+    fake.root.mkdir()
+    monkeypatch.setenv("AMAZONEI_AGENT_ROOT", str(fake.root))
+    monkeypatch.setenv("AMAZONEI_AGENT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", str(fake.bin))
     monkeypatch.setenv("AMAZONEI_AGENT_DEV_DIR", str(fake.dev))
     monkeypatch.setenv("AMAZONEI_AGENT_IMDS_ENDPOINT", f"http://127.0.0.1:{closed_port}")

@@ -11,15 +11,34 @@ from amazonei_setup.agent.report import PublishError, parse_console
 
 
 class Publisher:
-    def __init__(self, fail: bool = False):
+    """Fails `fail` times (True: always) with `error`, then publishes."""
+
+    def __init__(self, fail: bool | int = False, error: str = "AccessDeniedException"):
         self.calls: list[tuple[dict, str, str | None]] = []
-        self.fail = fail
+        self.fail, self.error = fail, error
 
     def __call__(self, report: dict, parameter_name: str, region: str | None) -> str:
         self.calls.append((report, parameter_name, region))
-        if self.fail:
-            raise PublishError("ssm put-parameter: AccessDeniedException")
+        if self.fail is True or len(self.calls) <= int(self.fail):
+            raise PublishError(f"ssm put-parameter: {self.error}")
         return "fake"
+
+
+class FakeTime:
+    """sleep() advances clock(): no real waiting."""
+
+    def __init__(self) -> None:
+        self.now, self.sleeps = 0.0, []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+TIME = FakeTime()
 
 
 LAST_STDERR = {}
@@ -28,7 +47,9 @@ LAST_STDERR = {}
 def run(capsys, *argv: str, publisher: Publisher | None = None) -> tuple[int, dict]:
     """main() with --json; the report it printed; its stderr kept in LAST_STDERR["text"]."""
     capsys.readouterr()
-    code = main(["--json", "--runs", "3", "--warmup", "1", *argv], publisher=publisher)
+    TIME.__init__()
+    argv = ["--json", "--runs", "3", "--warmup", "1", *argv]
+    code = main(argv, publisher=publisher, sleep=TIME.sleep, clock=TIME.clock)
     captured = capsys.readouterr()
     LAST_STDERR["text"] = captured.err
     return code, json.loads(captured.out)
@@ -44,6 +65,7 @@ def test_expect_none_without_imds_passes_on_the_cpu(tools, capsys):
         "reason": "CPU only",
         "found": None,
         "simulated": False,
+        "expected_from": "given",
     }
     assert report["smoke_test"]["ok"] is True and report["smoke_test"]["device"] == "cpu"
     assert report["instance"]["id"] is None and "IMDS unreachable" in report["instance"]["reason"]
@@ -99,8 +121,10 @@ def test_nvidia_passes_with_a_t4(tools, fake_imds, samples, monkeypatch, capsys)
     imds = fake_imds(samples.metadata("g4dn.xlarge"))
     monkeypatch.setenv("AMAZONEI_AGENT_IMDS_ENDPOINT", imds.url)
     tools.install("nvidia-smi", stdout=samples.t4)
+    tools.framework("nvidia")
     code, report = run(capsys, "--expect", "g4dn.xlarge")
     assert code == 0, report["checks"]
+    assert report["smoke_test"]["device"] == "cuda:0" and report["smoke_test"]["on_accelerator"]
     assert report["versions"]["nvidia_driver"] == "535.183.01"
     assert report["accelerator"]["found"]["gpus"][0]["name"] == "Tesla T4"
 
@@ -222,3 +246,24 @@ def test_without_json_a_summary_is_printed(tools, capsys):
     assert main(["--runs", "2", "--warmup", "0"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("status passed\n") and "[ok] smoke_test" in out
+
+
+def test_publishing_retries_while_the_instance_profile_propagates(tools, capsys):
+    publisher = Publisher(fail=2, error="An error occurred (AccessDeniedException)")
+    code, _ = run(capsys, "--expect", "none", "--publish", "/p/r", publisher=publisher)
+    assert code == 0 and len(publisher.calls) == 3
+    assert TIME.sleeps == [2.0, 4.0]
+    assert "retrying in 2 s" in LAST_STDERR["text"]
+
+
+def test_publishing_gives_up_after_the_retry_window(tools, capsys):
+    publisher = Publisher(fail=True, error="Unable to locate credentials")
+    code, _ = run(capsys, "--expect", "none", "--publish", "/p/r", publisher=publisher)
+    assert code == 1 and "publish failed" in LAST_STDERR["text"]
+    assert sum(TIME.sleeps) <= 300 and max(TIME.sleeps) == 30.0
+
+
+def test_other_publishing_errors_are_not_retried(tools, capsys):
+    publisher = Publisher(fail=True, error="ParameterMaxVersionLimitExceeded")
+    code, _ = run(capsys, "--expect", "none", "--publish", "/p/r", publisher=publisher)
+    assert code == 1 and len(publisher.calls) == 1 and TIME.sleeps == []

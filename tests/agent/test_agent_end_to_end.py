@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import glob
 import gzip
+import re
 import shutil
 import subprocess
 
@@ -40,12 +41,14 @@ def inf1(tools, fake_imds, samples, monkeypatch):
     )
     tools.neuron_ls(samples.inf1)
     tools.neuron_devices(1)
+    tools.framework("inf1")
 
 
 @pytest.fixture
 def eia(tools, fake_imds, samples, monkeypatch):
     items = samples.metadata("m5.xlarge", eia_type="eia2.medium")
     monkeypatch.setenv("AMAZONEI_AGENT_IMDS_ENDPOINT", fake_imds(items).url)
+    tools.framework("eia")
 
 
 @pytest.fixture
@@ -111,18 +114,20 @@ def test_the_bundle_and_the_module_agree(request, agent_process, scenario):
     assert set(module.report["smoke_test"]) == set(bundle.report["smoke_test"])
 
 
-def test_the_bundle_is_one_self_contained_small_file():
-    source = build_single_file()
+@pytest.mark.parametrize("kind", [None, "eia", "neuron", "nvidia", "none"])
+def test_the_bundle_is_one_self_contained_small_file(kind):
+    source = build_single_file(kind)
     tree = ast.parse(source, feature_version=(3, 8))
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             assert node.level == 0 and not (node.module or "").startswith("amazonei_setup")
         if isinstance(node, ast.Import):
             assert not any(a.name.startswith("amazonei_setup") for a in node.names)
-    assert source == build_single_file()  # reproducible: user data does not churn
+    assert source == build_single_file(kind)  # reproducible: user data does not churn
     sizes = bundle_sizes(source)
-    assert sizes["raw_bytes"] < 40_000
-    assert sizes["gzip_bytes"] < 11_000
+    # EC2 takes 16 KB of user data; the bootstrap and config around the agent need ~0.8 KB
+    assert sizes["raw_bytes"] < 50_000
+    assert sizes["gzip_bytes"] < (15_500 if kind is None else 14_800)
     assert gzip.decompress(gzip.compress(source.encode())).decode() == source
 
 
@@ -159,8 +164,47 @@ def test_runs_on_python_3_8_with_the_pure_reference(inf1, agent_process, how):
     assert run.report["smoke_test"]["ok"] is True
 
 
-@pytest.mark.parametrize("flag", ["--version", "--help"])
-def test_the_bundle_answers_like_the_module(agent_process, flag):
-    module, bundle = agent_process("module", flag), agent_process("bundle", flag)
+def test_the_bundle_answers_like_the_module(agent_process):
+    module, bundle = agent_process("module", "--version"), agent_process("bundle", "--version")
     assert module.code == bundle.code == 0
     assert module.stdout == bundle.stdout and "amazonei-agent" in module.stdout
+
+
+def test_the_bundle_lists_the_same_options_without_their_help_texts(agent_process):
+    module, bundle = agent_process("module", "--help"), agent_process("bundle", "--help")
+    assert module.code == bundle.code == 0
+    flags = set(re.findall(r"--[a-z-]+", module.stdout))
+    assert "--framework-timeout" in flags and flags == set(re.findall(r"--[a-z-]+", bundle.stdout))
+    assert "seconds per probe" in module.stdout and "seconds per probe" not in bundle.stdout
+
+
+@pytest.mark.parametrize("kind", [None, "eia", "neuron", "nvidia"])
+def test_the_worker_parses_as_python_3_6_and_keeps_its_kinds_backends(kind):
+    from amazonei_setup.agent.bundle import WORKER_BACKENDS, worker_source
+
+    source = worker_source(kind)
+    tree = ast.parse(source, feature_version=(3, 6))
+    assigns = [n for n in tree.body if isinstance(n, ast.Assign)]
+    table = next(n for n in assigns if n.targets[0].id == "BACKENDS")
+    keys = {k.value for k in table.value.keys}
+    every = set().union(*WORKER_BACKENDS.values())
+    assert keys == (every if kind is None else set(WORKER_BACKENDS[kind]))
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "accelerator"),
+    [("m5.large", "eia2.medium"), ("inf2.xlarge", None), ("g4dn.xlarge", None)],
+)
+def test_the_user_data_fits_ec2s_16_kb_with_room_to_spare(instance_type, accelerator):
+    from amazonei_setup.profile import validate_profile
+    from amazonei_setup.userdata import USER_DATA_LIMIT_BYTES, decode_user_data, render_user_data
+
+    document = {"name": "workshop-reinvent-2019", "region": "us-west-2"}
+    document.update(instance_type=instance_type, access={"mode": "ssm"})
+    if accelerator:
+        document["accelerator"] = accelerator
+    payload = render_user_data(validate_profile(None, document), b"k" * 32)
+    assert len(payload) <= USER_DATA_LIMIT_BYTES - 600
+    script = decode_user_data(payload)
+    kind = "eia" if accelerator else ("neuron" if instance_type.startswith("inf") else "nvidia")
+    assert {"eia": "pytorch-ei", "neuron": "neuronx", "nvidia": "cuda"}[kind] in script

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -32,7 +33,23 @@ def test_inf1_xlarge_has_four_neuroncores(tools, samples):
     assert probe["found"]["memory_bytes"] == 8589934592
     assert probe["found"]["dev_nodes"] == [str(tools.dev / "neuron0")]
     assert probe["simulated"] is False
-    assert tools.calls("neuron-ls") == [["--json-output"]]
+    assert tools.calls("neuron-ls") == [["--output-format", "json"]]
+
+
+def test_an_older_neuron_ls_is_asked_with_json_output(tools, samples):
+    """Before Neuron 2.34 `--output-format json` is an unknown flag; `--json-output` works."""
+    script = tools.bin / "neuron-ls"
+    script.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        "if sys.argv[1:] != ['--json-output']:\n"
+        "    sys.exit('neuron-ls: unknown option ' + sys.argv[1])\n"
+        f"print({json.dumps(samples.inf2)!r})\n"
+    )
+    script.chmod(0o755)
+    tools.neuron_devices(1)
+    probe = probe_neuron("inf2.xlarge")
+    assert all(c["ok"] for c in probe["checks"]), probe
+    assert probe["found"]["neuron_cores"] == 2
 
 
 def test_inf2_xlarge_has_two(tools, samples):
