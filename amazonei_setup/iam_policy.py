@@ -15,57 +15,34 @@ from typing import Any
 from amazonei_setup.arns import partition_of
 from amazonei_setup.aws import AwsClients
 from amazonei_setup.resources.naming import IAM_PATH, PREFIX, TAG_EXPIRES, TAG_MANAGED
+from amazonei_setup.resources.registry import kinds
 
-EC2_READ = [
+
+def kind_actions(group: str) -> list[str]:
+    """Every kind's caller actions of one group (`ResourceKind.caller_actions`)."""
+    return sorted({action for kind in kinds() for action in kind.caller_actions.get(group, ())})
+
+
+# Discovery's own reads (the account, not one kind): regions, VPCs, subnets and their routes,
+# the AMI.
+DISCOVERY_READ = [
     "ec2:DescribeImages",
     "ec2:DescribeInstanceTypeOfferings",
-    "ec2:DescribeInstances",
-    "ec2:DescribeKeyPairs",
     "ec2:DescribeRegions",
-    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeRouteTables",
     "ec2:DescribeSubnets",
-    "ec2:DescribeVpcAttribute",
-    "ec2:DescribeVpcEndpointServices",
-    "ec2:DescribeVpcEndpoints",
-    "ec2:DescribeVolumes",
     "ec2:DescribeVpcs",
 ]
-EC2_CREATE = [  # only with our managed tag in the request
-    "ec2:CreateKeyPair",
-    "ec2:CreateSecurityGroup",
-    "ec2:CreateVpcEndpoint",
-    "ec2:ImportKeyPair",
-    "ec2:RunInstances",
-]
-EC2_OWNED = [  # only on resources that carry our managed tag
-    "ec2:AuthorizeSecurityGroupIngress",
-    "ec2:DeleteKeyPair",
-    "ec2:DeleteSecurityGroup",
-    "ec2:DeleteVpcEndpoints",
-    "ec2:RevokeSecurityGroupIngress",
-    "ec2:StartInstances",
-    "ec2:TerminateInstances",
-]
-IAM_OWNED = [
-    "iam:AddRoleToInstanceProfile",
-    "iam:CreateInstanceProfile",
-    "iam:CreateRole",
-    "iam:DeleteInstanceProfile",
-    "iam:DeleteRole",
-    "iam:DeleteRolePolicy",
-    "iam:DetachRolePolicy",
-    "iam:GetInstanceProfile",
-    "iam:GetRole",
-    "iam:GetRolePolicy",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-    "iam:PutRolePolicy",
-    "iam:RemoveRoleFromInstanceProfile",
-    "iam:TagInstanceProfile",
-    "iam:TagRole",
-    "iam:UntagInstanceProfile",
-    "iam:UntagRole",
-]
+
+
+def ec2_read() -> list[str]:
+    return sorted({*DISCOVERY_READ, *kind_actions("read")})
+
+
+EC2_READ = ec2_read()
+EC2_CREATE = kind_actions("create")  # only with our managed tag in the request
+EC2_OWNED = kind_actions("owned")  # only on resources that carry our managed tag
+IAM_OWNED = kind_actions("iam")  # only under our IAM path
 # The reads and creates that can name a role or instance profile that does not exist (yet, or
 # any more): IAM cannot know its path then, and authorizes against `role/NAME`; without these
 # grants discovery (and a teardown after the role is gone) gets AccessDenied, not NoSuchEntity.
@@ -92,11 +69,11 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "Discover", "Effect": "Allow", "Action": EC2_READ, "Resource": "*"},
+            {"Sid": "Discover", "Effect": "Allow", "Action": ec2_read(), "Resource": "*"},
             {
                 "Sid": "CreateTaggedResources",
                 "Effect": "Allow",
-                "Action": EC2_CREATE,
+                "Action": kind_actions("create"),
                 "Resource": [
                     f"{arn}:ec2:*:*:instance/*",
                     f"{arn}:ec2:*:*:volume/*",
@@ -135,7 +112,9 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
                 "Action": ["ec2:CreateTags"],
                 "Resource": "*",
                 "Condition": {
-                    "StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in EC2_CREATE]}
+                    "StringEquals": {
+                        "ec2:CreateAction": [a.split(":")[1] for a in kind_actions("create")]
+                    }
                 },
             },
             {
@@ -161,6 +140,16 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
                 },
             },
             {
+                "Sid": "MoveTheUserTagsOfOurs",  # a re-run with changed tags re-tags in place
+                "Effect": "Allow",
+                "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
+                "Resource": "*",
+                "Condition": {
+                    **managed,
+                    "ForAllValues:StringNotLike": {"aws:TagKeys": [f"{PREFIX}:*"]},
+                },
+            },
+            {
                 "Sid": "PrivateDnsForTheEndpoint",
                 "Effect": "Allow",
                 "Action": ["ec2:ModifyVpcAttribute"],
@@ -169,14 +158,14 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
             {
                 "Sid": "ChangeOnlyOurs",
                 "Effect": "Allow",
-                "Action": EC2_OWNED,
+                "Action": kind_actions("owned"),
                 "Resource": "*",
                 "Condition": managed,
             },
             {
                 "Sid": "OurRolesOnly",
                 "Effect": "Allow",
-                "Action": IAM_OWNED,
+                "Action": kind_actions("iam"),
                 "Resource": [
                     f"{arn}:iam::*:role{IAM_PATH}*",
                     f"{arn}:iam::*:instance-profile{IAM_PATH}*",
@@ -213,7 +202,7 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
             {
                 "Sid": "AgentReports",  # GetParametersByPath is authorized on the path itself
                 "Effect": "Allow",
-                "Action": ["ssm:DeleteParameters", "ssm:GetParameter", "ssm:GetParametersByPath"],
+                "Action": kind_actions("ssm"),
                 "Resource": [
                     f"{arn}:ssm:*:*:parameter/{PREFIX}",
                     f"{arn}:ssm:*:*:parameter/{PREFIX}/*",
@@ -238,6 +227,7 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
                 "Action": ["ssm:ResumeSession", "ssm:TerminateSession"],
                 "Resource": f"{arn}:ssm:*:*:session/${{aws:userid}}-*",
             },
+            *_other_services(),
             {
                 "Sid": "ExplainErrors",
                 "Effect": "Allow",
@@ -250,6 +240,14 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
             },
         ],
     }
+
+
+def _other_services() -> list[dict[str, Any]]:
+    """Kinds of other services (none built in): their actions, named one by one."""
+    actions = kind_actions("other")
+    if not actions:
+        return []
+    return [{"Sid": "OtherKinds", "Effect": "Allow", "Action": actions, "Resource": "*"}]
 
 
 def principal_arn(caller_arn: str) -> str | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -53,6 +53,14 @@ class ModelBucketKind(ResourceKind):
     title = "S3 bucket"
     count_key = "s3_buckets"
     after = ("iam-role",)
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "other": (
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:GetBucketTagging",
+            "s3:PutBucketTagging",
+        )
+    }
 
     def discover(self, look: DiscoverInput) -> Collect:
         found = look.pool.submit(bucket_tags, look.clients, bucket_name(look.profile.name))
@@ -145,3 +153,12 @@ def test_a_registered_kind_is_planned_applied_inventoried_shown_and_torn_down(
     assert "deleted s3-bucket" in " ".join(gone.err.split())
     operations = recorder.operations(mutating_only=True)
     assert operations.index("DeleteBucket") < operations.index("DeleteRole")  # reversed
+
+
+def test_a_registered_kind_brings_its_iam_actions_into_the_printed_policy(run_cli, monkeypatch):
+    before = json.loads(run_cli("iam-policy").out)
+    assert "s3:CreateBucket" not in json.dumps(before)
+    monkeypatch.setattr(registry, "REGISTRY", [*registry.REGISTRY, ModelBucketKind()])
+    after = json.loads(run_cli("iam-policy").out)
+    statement = next(s for s in after["Statement"] if s["Sid"] == "OtherKinds")
+    assert statement["Action"] == sorted(ModelBucketKind.caller_actions["other"])

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
 from amazonei_setup.errors import AwsFailure
@@ -237,6 +237,11 @@ class EndpointKind(ResourceKind):
     """The Elastic Inference PrivateLink endpoint, shared by every deployment in the VPC."""
 
     kind = "vpc-endpoint"
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "read": ("ec2:DescribeVpcEndpointServices", "ec2:DescribeVpcEndpoints"),
+        "create": ("ec2:CreateVpcEndpoint",),
+        "owned": ("ec2:DeleteVpcEndpoints",),
+    }
     title = "VPC endpoint"
     count_key = "endpoints"
     after = ("security-group", "vpc-attribute")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
 from amazonei_setup.catalog import load_catalog
@@ -247,6 +247,16 @@ class InstanceKind(ResourceKind):
     """One instance per seat, launched after everything it uses exists."""
 
     kind = "ec2-instance"
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "read": (
+            "ec2:DescribeImages",
+            "ec2:DescribeInstanceTypeOfferings",
+            "ec2:DescribeInstances",
+            "ec2:DescribeVolumes",
+        ),
+        "create": ("ec2:RunInstances",),
+        "owned": ("ec2:StartInstances", "ec2:TerminateInstances"),
+    }
     title = "instance"
     count_key = "instances"
     after = ("iam-instance-profile", "security-group", "vpc-endpoint", "key-pair")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.resources.adopt import create_or_adopt
@@ -111,6 +111,17 @@ class InstanceProfileKind(ResourceKind):
     """Hands the role (of the same name) to the instances."""
 
     kind = "iam-instance-profile"
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "iam": (
+            "iam:AddRoleToInstanceProfile",
+            "iam:CreateInstanceProfile",
+            "iam:DeleteInstanceProfile",
+            "iam:GetInstanceProfile",
+            "iam:RemoveRoleFromInstanceProfile",
+            "iam:TagInstanceProfile",
+            "iam:UntagInstanceProfile",
+        )
+    }
     title = "instance profile"
     count_key = "instance_profiles"
     after = ("iam-role",)

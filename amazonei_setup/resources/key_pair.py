@@ -6,7 +6,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.paths import write_private
@@ -147,6 +147,11 @@ class KeyPairKind(ResourceKind):
     named key pair, shared and never modified."""
 
     kind = "key-pair"
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "read": ("ec2:DescribeKeyPairs",),
+        "create": ("ec2:CreateKeyPair", "ec2:ImportKeyPair"),
+        "owned": ("ec2:DeleteKeyPair",),
+    }
     title = "key pair"
     count_key = "key_pairs"
     teardown_ignores = ("ec2-instance",)  # deleting a key pair does not wait for instances

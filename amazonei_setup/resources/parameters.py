@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.aws import AwsClients, aws_errors
 from amazonei_setup.resources.kind import (
@@ -40,6 +40,9 @@ def delete(clients: AwsClients, names: list[str]) -> None:
 
 class ReportParameterKind(ResourceKind):
     kind = "ssm-parameter"
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "ssm": ("ssm:DeleteParameters", "ssm:GetParameter", "ssm:GetParametersByPath")
+    }
     title = "SSM parameter"
     count_key = "ssm_parameters"
     teardown_after = ("ec2-instance",)  # once no agent can publish any more

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.arns import partition_of
 from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
@@ -195,6 +195,21 @@ class RoleKind(ResourceKind):
     """The instance role: created with the deployment, its inline policy kept as planned."""
 
     kind = "iam-role"
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "iam": (
+            "iam:CreateRole",
+            "iam:DeleteRole",
+            "iam:DeleteRolePolicy",
+            "iam:DetachRolePolicy",
+            "iam:GetRole",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "iam:PutRolePolicy",
+            "iam:TagRole",
+            "iam:UntagRole",
+        )
+    }
     title = "IAM role"
     count_key = "iam_roles"
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.errors import AwsFailure
@@ -214,6 +214,15 @@ class SecurityGroupKind(ResourceKind):
     group (HTTPS from the instance group only)."""
 
     kind = "security-group"
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "read": ("ec2:DescribeSecurityGroups",),
+        "create": ("ec2:CreateSecurityGroup",),
+        "owned": (
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:DeleteSecurityGroup",
+            "ec2:RevokeSecurityGroupIngress",
+        ),
+    }
     title = "security group"
     count_key = "security_groups"
 

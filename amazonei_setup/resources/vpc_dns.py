@@ -4,7 +4,7 @@ tool switches them on when missing and never switches them off (other workloads 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from amazonei_setup.aws import AwsClients, aws_errors
 from amazonei_setup.resources.kind import ApplyRun, PlanInput, PlannedResource, ResourceKind
@@ -40,6 +40,7 @@ class VpcDnsKind(ResourceKind):
     """The VPC's two DNS attributes, switched on for the endpoint's private DNS; never undone."""
 
     kind = "vpc-attribute"
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {"read": ("ec2:DescribeVpcAttribute",)}
     title = "VPC attribute"
 
     def plan(self, given: PlanInput) -> list[PlannedResource]:
