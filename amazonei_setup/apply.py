@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from amazonei_setup.aws import AwsClients
-from amazonei_setup.discover import Discovery
+from amazonei_setup.discover import Discovery, own_resources_exist
 from amazonei_setup.engine import MAX_PARALLEL_STEPS, Node, run_graph
 from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.expiry import move_tags, tag_change
@@ -283,7 +283,7 @@ def apply_plan(plan: Plan, runtime: Runtime, edit: Edit) -> Outcome:
             "nothing was created; `amazonei-setup iam-policy` prints the policy this tool needs",
             code="AccessDenied",
         )
-    if edit.record is None and plan.discovery.existing.any():
+    if edit.record is None and own_resources_exist(plan.discovery.existing):
         raise InputError(
             f"a deployment named '{profile.name}' already exists in {profile.region} but is "
             f"not recorded in {runtime.home} (another machine's, or a lost state home)",

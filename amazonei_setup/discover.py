@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from amazonei_setup.amis import ResolvedAmi, resolve_ami
 from amazonei_setup.aws import AwsClients, AwsTarget, aws_errors, is_error, unless_absent
 from amazonei_setup.catalog import Catalog
+from amazonei_setup.discovered import Discovery, Existing, SeatKey
 from amazonei_setup.errors import InputError
 from amazonei_setup.iam_policy import launch_checks, missing_actions
 from amazonei_setup.profile import Profile
@@ -34,66 +35,14 @@ class EiRetiredError(InputError):
     """The region has no Elastic Inference endpoint service: say why and what to use instead."""
 
 
-@dataclass
-class Existing:
-    """What the deployment already has in AWS, by kind (each kind's own shape), for reuse on
-    re-runs. A kind that was not looked up reads as None."""
-
-    found: dict[str, Any] = field(default_factory=dict)
-
-    def of(self, kind: str) -> Any:
-        return self.found.get(kind)
-
-    def any(self) -> bool:
-        """Does anything of this deployment's own already exist (a shared endpoint aside)?"""
-        return any(_present(self.found.get(kind.kind)) for kind in kinds() if kind.own)
+def own_resources_exist(existing: Existing) -> bool:
+    """Does anything of this deployment's own already exist (a shared endpoint aside)?"""
+    return any(_present(existing.of(kind.kind)) for kind in kinds() if kind.own)
 
 
 def _present(found: Any) -> bool:
     pairs = getattr(found, "pairs", None)  # key pairs: the ones that exist
     return bool(pairs) if pairs is not None else bool(found)
-
-
-@dataclass(frozen=True)
-class SeatKey:
-    """The key pair a seat's instance is launched with; `path` is None for the user's own."""
-
-    name: str
-    path: Path | None
-
-
-@dataclass
-class Discovery:
-    account_id: str
-    caller_arn: str
-    region: str
-    vpc_id: str
-    vpc_is_default: bool
-    offered_azs: list[str]
-    ei_azs: list[str] | None
-    subnets: list[Subnet]
-    hidden_subnets: list[tuple[Subnet, str]]
-    ami: ResolvedAmi
-    ssh_cidr: str | None
-    existing: Existing
-    keys: dict[int, SeatKey]  # by seat; empty with SSM access
-    missing_actions: list[str] | None = None  # None: the caller's permissions were not checked
-    user_key_tags: dict[str, str] = field(default_factory=dict)  # a named key pair's tags
-    depth: int = 0  # sequential rounds of AWS calls this discovery took
-
-    def facts(self) -> dict[str, Any]:
-        """What a re-run of the same deployment reuses instead of looking up again: the same
-        VPC, subnets and AMI keep every seat alike, and an idempotent re-run cheap."""
-        return {
-            "account_id": self.account_id,
-            "vpc_id": self.vpc_id,
-            "vpc_is_default": self.vpc_is_default,
-            "offered_azs": self.offered_azs,
-            "ei_azs": self.ei_azs,
-            "subnets": [asdict(s) for s in self.subnets],
-            "hidden_subnets": [[asdict(s), reason] for s, reason in self.hidden_subnets],
-            "ami": asdict(self.ami),
-        }
 
 
 IpLookup = Callable[[AwsTarget], str]

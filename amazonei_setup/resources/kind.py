@@ -20,7 +20,7 @@ from amazonei_setup.aws import AwsClients
 
 if TYPE_CHECKING:
     from amazonei_setup.catalog import Catalog
-    from amazonei_setup.discover import Discovery
+    from amazonei_setup.discovered import Discovery
     from amazonei_setup.ledger import Ledger
     from amazonei_setup.profile import Profile
 

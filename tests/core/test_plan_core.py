@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from amazonei_setup.amis import ResolvedAmi
 from amazonei_setup.catalog import load_catalog
-from amazonei_setup.discover import Discovery, Existing, ResolvedAmi, SeatKey, Subnet
+from amazonei_setup.discovered import Discovery, Existing, SeatKey
 from amazonei_setup.plan import build_plan
 from amazonei_setup.profile import Profile
 from amazonei_setup.resources.endpoint import EndpointFound
@@ -17,6 +18,7 @@ from amazonei_setup.resources.instance import LaunchedInstance
 from amazonei_setup.resources.key_pair import KeyPairsFound
 from amazonei_setup.resources.role import instance_policy
 from amazonei_setup.resources.security_group import https_from_group, ssh_rule
+from amazonei_setup.subnets import Subnet
 
 CATALOG = load_catalog()
 SUBNET_A = Subnet("subnet-a", "us-west-2a", "vpc-1", True, True)
