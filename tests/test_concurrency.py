@@ -89,8 +89,9 @@ step, fired = sys.argv[1], []
 def factory(target):
     session = boto3.Session(region_name=target.region, aws_access_key_id="testing",
                             aws_secret_access_key="testing")
-    def after(model, **_):
-        if model.name == step and not fired:
+    def after(model, parsed=None, **_):
+        dry_run = (parsed or {}).get("Error", {}).get("Code") == "DryRunOperation"
+        if model.name == step and not fired and not dry_run:
             fired.append(step)
             os.kill(os.getpid(), signal.SIGINT)  # a real signal, as from Ctrl-C
     session.events.register("after-call.*.*", after)
