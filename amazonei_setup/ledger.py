@@ -78,10 +78,30 @@ class Ledger:
             ) from None
 
     def all(self) -> list[DeploymentRecord]:
-        if not self.root.exists():
-            return []
-        records = [self._read(path) for path in sorted(self.root.glob("*/*.json"))]
-        return [record for record in records if record is not None]
+        """Every readable record; a damaged one never stops the others (`damaged()` names
+        it, and its deployment can still be torn down by its tags)."""
+        records = []
+        for path in self._paths():
+            try:
+                record = self._read(path)
+            except InputError:
+                continue
+            if record is not None:
+                records.append(record)
+        return records
+
+    def damaged(self) -> list[InputError]:
+        """One error per record that cannot be read, naming the file and the fault."""
+        faults = []
+        for path in self._paths():
+            try:
+                self._read(path)
+            except InputError as fault:
+                faults.append(fault)
+        return faults
+
+    def _paths(self) -> list[Path]:
+        return sorted(self.root.glob("*/*.json")) if self.root.exists() else []
 
     @contextmanager
     def edit(self, region: str, name: str, doing: str) -> Iterator[Edit]:

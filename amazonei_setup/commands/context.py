@@ -249,11 +249,15 @@ def recorded(ctx: Context, name: str | None) -> list[DeploymentRecord]:
     given but not recorded."""
     from amazonei_setup.ledger import Ledger
 
-    records = Ledger(ctx.home).all()
+    ledger = Ledger(ctx.home)
+    records = ledger.all()
     if ctx.args.region:
         records = [r for r in records if r.region == ctx.args.region]
     if name:
         records = [r for r in records if r.name == name]
+        damaged = [f for f in ledger.damaged() if f"/{name}.json " in f.message]
+        if not records and damaged:
+            raise damaged[0]
         if not records:
             raise InputError(
                 f"no deployment named '{name}' is recorded in {ctx.home}",

@@ -8,12 +8,16 @@ from amazonei_setup.errors import EXIT_OK
 
 def cmd_status(ctx: Context) -> int:
     from amazonei_setup.catalog import load_catalog
+    from amazonei_setup.ledger import Ledger
     from amazonei_setup.overview import deployment_row
     from amazonei_setup.render import deployments_table
     from amazonei_setup.resources import instance as instance_res
 
     catalog = load_catalog()
     records = recorded(ctx, ctx.args.name)
+    if not ctx.args.name:
+        for fault in Ledger(ctx.home).damaged():
+            ctx.terminal.err.print(f"! skipped: {fault.message}", soft_wrap=True, markup=False)
     now = wall_clock(ctx)()
     rows = [
         deployment_row(

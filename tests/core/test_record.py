@@ -109,3 +109,17 @@ def test_status_and_teardown_work_from_a_schema_1_record(aws, run_cli):
     gone = run_cli("teardown", "eia-workshop", "--yes")
     assert gone.code == 0, gone.err
     assert not path.exists()
+
+
+def test_a_damaged_record_spoils_nothing_else(aws, run_cli):
+    deployments = run_cli.home / "deployments" / "us-west-2"
+    deployments.mkdir(parents=True)
+    (deployments / "eia-workshop.json").write_text(json.dumps(v1_document(run_cli.home)))
+    (deployments / "broken.json").write_text('{"name": "broken"')  # truncated
+    listed = run_cli("status", "--output", "json")
+    assert listed.code == 0, listed.err
+    assert [r["name"] for r in json.loads(listed.out)["deployments"]] == ["eia-workshop"]
+    assert "broken.json is damaged" in " ".join(listed.err.split())
+    named = run_cli("status", "broken")
+    assert named.code == 2 and "broken.json is damaged" in " ".join(named.err.split())
+    assert run_cli("teardown", "eia-workshop", "--yes").code == 0  # the other one still goes
