@@ -23,7 +23,7 @@ from moto import mock_aws
 from moto.ec2.models import ec2_backends
 
 from amazonei_setup.paths import templates_dir, write_private_json
-from amazonei_setup.sandbox import control, server
+from amazonei_setup.sandbox import control, form, server
 from amazonei_setup.sandbox.control import SandboxError, SandboxInfo
 from amazonei_setup.sandbox.seed import SANDBOX_ACCOUNT_ID, SEED_MARK, seed_region
 
@@ -305,9 +305,9 @@ def _middleware() -> tuple[server.SeedingMiddleware, list[tuple[str, str]], list
 
 def test_credential_scope_reads_key_and_region() -> None:
     header = _signed("eu-west-1")["HTTP_AUTHORIZATION"]
-    assert server.credential_scope(header) == ("AKIDEXAMPLE", "eu-west-1")
-    assert server.credential_scope("") is None
-    assert server.credential_scope("Bearer token") is None
+    assert form.credential_scope(header) == ("AKIDEXAMPLE", "eu-west-1")
+    assert form.credential_scope("") is None
+    assert form.credential_scope("Bearer token") is None
 
 
 def test_middleware_seeds_each_region_once_even_under_concurrency(

@@ -17,7 +17,12 @@ from amazonei_setup.commands.context import (
     wall_clock,
     wizard_applies,
 )
-from amazonei_setup.commands.verify import REPORT_WAIT_S, outcome_of, wait_and_show
+from amazonei_setup.commands.verify import (
+    REPORT_WAIT_S,
+    outcome_of,
+    wait_and_show,
+    write_handout_note,
+)
 from amazonei_setup.console import RichReporter
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, SetupError
 from amazonei_setup.ledger import Ledger
@@ -138,20 +143,6 @@ def _launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> in
     finally:  # failed checks too: the handout shows which seats need help
         if args.handout:
             write_handout_note(ctx, Path(args.handout), profile.region, profile.name)
-
-
-def write_handout_note(ctx: Context, target: Path, region: str, name: str) -> None:
-    """Write the handout from the record (agent results included) and say where it is."""
-    from amazonei_setup.handout import write_handout
-
-    record = Ledger(ctx.home).load(region, name)
-    if record is None:
-        return
-    markdown, table = write_handout(target, record)
-    ctx.terminal.err.print(
-        f"Handout for {len(record.get('instances', []))} seat(s): {markdown} and {table}",
-        soft_wrap=True,
-    )
 
 
 def _apply(ctx: Context, clients: Any, plan: Any, profile: Any) -> Any:

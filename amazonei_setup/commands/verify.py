@@ -3,6 +3,7 @@ report from SSM, show it with the cost per 100k inferences, and say pass or fail
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from amazonei_setup.commands.context import Context, clients_for, recorded
@@ -99,14 +100,27 @@ def outcome_of(reports: dict[str, Any], name: str) -> int:
     return EXIT_OK
 
 
+def write_handout_note(ctx: Context, target: Path, region: str, name: str) -> None:
+    """Write the handout from the record (agent results included) and say where it is."""
+    from amazonei_setup.handout import write_handout
+    from amazonei_setup.ledger import Ledger
+
+    record = Ledger(ctx.home).load(region, name)
+    if record is None:
+        return
+    markdown, table = write_handout(target, record)
+    ctx.terminal.err.print(
+        f"Handout for {len(record.get('instances', []))} seat(s): {markdown} and {table}",
+        soft_wrap=True,
+    )
+
+
 def cmd_verify(ctx: Context) -> int:
     from amazonei_setup.resources import instance as instance_res
 
     name = ctx.args.name
     record = recorded(ctx, name)[0]
     if ctx.args.handout:
-        from pathlib import Path
-
         from amazonei_setup.handout import check_handout_target
 
         check_handout_target(Path(ctx.args.handout))
@@ -118,10 +132,6 @@ def cmd_verify(ctx: Context) -> int:
         ctx, clients, record, [i.id for i in instances], wait_s=float(ctx.args.wait)
     )
     if ctx.args.handout:
-        from pathlib import Path
-
-        from amazonei_setup.commands.launch import write_handout_note
-
         write_handout_note(ctx, Path(ctx.args.handout), record["region"], name)
     if ctx.terminal.json:
         ctx.terminal.emit_json({"deployment": name, "region": record["region"], "reports": reports})
