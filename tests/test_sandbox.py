@@ -437,14 +437,16 @@ def test_boto3_finds_seeded_dlamis_and_ei_through_the_endpoint(
     assert code == "InvalidServiceName"
 
 
-def test_sandbox_environment_points_boto3_at_the_sandbox(
+def test_environment_variables_alone_point_boto3_at_the_sandbox(
     sandbox: tuple[Path, SandboxInfo], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _, info = sandbox
-    environment = control.sandbox_environment(info)
-    assert environment["AWS_ENDPOINT_URL"] == info.endpoint
-    assert environment["AWS_ACCESS_KEY_ID"] == environment["AWS_SECRET_ACCESS_KEY"] == "testing"
-    assert "AWS_DEFAULT_REGION" not in environment
+    environment = {  # what a user exports to reach the sandbox with boto3 or the AWS CLI
+        "AWS_ENDPOINT_URL": info.endpoint,
+        "AWS_ACCESS_KEY_ID": control.DUMMY_CREDENTIAL,
+        "AWS_SECRET_ACCESS_KEY": control.DUMMY_CREDENTIAL,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
