@@ -21,12 +21,19 @@ from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from support import AwsRecorder, FakeClock  # noqa: E402
+from support import (  # noqa: E402
+    AwsRecorder,
+    FakeClock,
+    reset_moto_without_rebuilding,
+    share_botocore_models,
+)
 
 from amazonei_setup.cli import Hooks, main  # noqa: E402
 from amazonei_setup.sandbox.seed import seed_region  # noqa: E402
 
 CALLER_IP = "198.51.100.7"
+share_botocore_models()
+reset_moto_without_rebuilding()
 
 
 @pytest.fixture
