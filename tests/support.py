@@ -245,3 +245,17 @@ def sample_report(status: str = "passed", reason: str | None = None) -> dict[str
             "latency_ms": {"p50": 222.78, "p90": 230.0, "p99": 240.0},
         },
     }
+
+
+def main_in_process(capsys: Any, *argv: str) -> Any:
+    """The console program's `main` called here with no test seams (a real session, e.g. to the
+    sandbox over HTTP), its output captured: what a subprocess would show, without starting
+    an interpreter that imports boto3 again. Returns a subprocess.CompletedProcess."""
+    import subprocess
+
+    from amazonei_setup.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(list(argv), code, out, err)
