@@ -103,3 +103,8 @@ def run_cli(hooks: Hooks, tmp_path, capsys):
 
     run.home = home  # type: ignore[attr-defined]
     return run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow first (stable otherwise): xdist hands tests out in this order."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

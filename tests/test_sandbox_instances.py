@@ -370,6 +370,7 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(imds, timeout=2)
 
 
+@pytest.mark.slow
 def test_stopping_the_sandbox_kills_running_instances(tmp_path: Path) -> None:
     info = control.start(tmp_path, timeout_s=60)
     try:

@@ -365,6 +365,7 @@ def _counts(cli: Callable[..., Any], home: Path) -> dict[str, Any]:
     return json.loads(done.stdout)["throttle_counts"]
 
 
+@pytest.mark.slow
 def test_twenty_seat_workshop_survives_a_throttling_sandbox(
     throttled_home: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ):
