@@ -96,7 +96,6 @@ class Catalog:
                     **size,
                 )
         ei = hardware["elastic_inference"]
-        self.ei_retired: str = ei["retired"]
         self.ei_retirement_note: str = ei["retirement_note"]
         self.ei_endpoint_service_template: str = ei["endpoint_service"]
         self.ei_host_kinds: tuple[str, ...] = tuple(ei["host_kinds"])

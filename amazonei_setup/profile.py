@@ -515,8 +515,3 @@ def validate_profile(
     if issues:
         raise ProfileError(_sorted(issues))
     return profile
-
-
-def load_profile(path: str | Path, catalog: Catalog | None = None) -> Profile:
-    """Read and validate a profile file in one step."""
-    return validate_profile(read_profile_file(path), catalog=catalog)

@@ -61,10 +61,6 @@ def wait_for_reports(
     return reports
 
 
-def passed(report: dict[str, Any] | None) -> bool:
-    return bool(report) and report.get("status") == "passed"  # type: ignore[union-attr]
-
-
 def p50_latency_ms(report: dict[str, Any] | None) -> float | None:
     smoke = (report or {}).get("smoke_test") or {}
     latency = smoke.get("latency_ms") or {}

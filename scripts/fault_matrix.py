@@ -26,7 +26,14 @@ for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from support import REGION, AwsRecorder, FakeClock, leftovers  # noqa: E402
+from support import (  # noqa: E402
+    REGION,
+    AwsRecorder,
+    FakeClock,
+    leftovers,
+    reset_moto_without_rebuilding,
+    share_botocore_models,
+)
 
 from amazonei_setup.cli import Hooks, main  # noqa: E402
 from amazonei_setup.sandbox.seed import seed_region  # noqa: E402
@@ -35,6 +42,8 @@ PROFILE = str(REPO / "templates" / "profiles" / "eia-workshop.yaml")
 NAME = "eia-workshop"
 LAUNCH = ["launch", "--yes", "--no-wait", "--profile-file", PROFILE]
 TEARDOWN = ["teardown", NAME, "--region", REGION, "--yes"]
+share_botocore_models()
+reset_moto_without_rebuilding()
 
 
 @dataclass(frozen=True)

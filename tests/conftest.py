@@ -17,16 +17,36 @@ os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 os.environ["COLUMNS"] = "160"  # tables wide enough that a cell's text stays on one line
 
+import functools  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
-from support import AwsRecorder, FakeClock  # noqa: E402
+from support import (  # noqa: E402
+    AwsRecorder,
+    FakeClock,
+    reset_moto_without_rebuilding,
+    share_botocore_models,
+)
 
+from amazonei_setup.agent import bundle  # noqa: E402
 from amazonei_setup.cli import Hooks, main  # noqa: E402
 from amazonei_setup.sandbox.seed import seed_region  # noqa: E402
 
 CALLER_IP = "198.51.100.7"
+share_botocore_models()
+reset_moto_without_rebuilding()
+
+
+_bundle_once = functools.cache(bundle.build_single_file)
+
+
+@pytest.fixture(autouse=True)
+def _agent_bundle_built_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """Every launch inlines the agent, built from its source by an AST walk (~0.4 s): outside
+    the agent's own tests (tests/agent/, which build it for real), build it once per process."""
+    if "agent" not in request.node.path.parent.parts[-1:]:
+        monkeypatch.setattr(bundle, "build_single_file", _bundle_once)
 
 
 @pytest.fixture
@@ -83,3 +103,8 @@ def run_cli(hooks: Hooks, tmp_path, capsys):
 
     run.home = home  # type: ignore[attr-defined]
     return run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow first (stable otherwise): xdist hands tests out in this order."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -5,17 +5,78 @@ with fault injection, a fake clock, and an independent count of what a deploymen
 from __future__ import annotations
 
 import json
+import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.exceptions import ClientError
 
 from amazonei_setup.aws import is_mutating
 from amazonei_setup.resources.naming import IAM_PATH, TAG_DEPLOYMENT
 
 REGION = "us-west-2"
+
+
+class _SearchPaths(list):
+    """A loader's search paths that stay unique: boto3 appends its own on every new session."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+    def extend(self, paths: Any) -> None:
+        for path in paths:
+            self.append(path)
+
+
+_LOADERS: dict[str | None, botocore.loaders.Loader] = {}
+_LOADERS_LOCK = threading.Lock()
+
+
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    with _LOADERS_LOCK:
+        if search_path_string not in _LOADERS:
+            paths = _SearchPaths()
+            if search_path_string:
+                paths.extend(os.path.expanduser(p) for p in search_path_string.split(os.pathsep))
+            _LOADERS[search_path_string] = botocore.loaders.Loader(extra_search_paths=paths)
+        return _LOADERS[search_path_string]
+
+
+def _drop_account(backends: Any) -> None:
+    """Forget one account's region backends; a service with its own clean-up still runs it."""
+    from moto.core.base_backend import BaseBackend
+
+    for backend in list(backends.values()):
+        if type(backend).reset is not BaseBackend.reset:
+            backend.reset()
+    backends.clear()
+
+
+def reset_moto_without_rebuilding() -> None:
+    """Make moto's reset drop the backends instead of rebuilding each one first.
+
+    moto resets by re-running every region backend's __init__ (EC2's loads ~4000 bundled
+    images, about 0.4 s per region) and then discards them all: the next request builds fresh
+    ones anyway. Every in-process test ends with that reset, so the rebuild is skipped."""
+    from moto.core.base_backend import AccountSpecificBackend
+
+    AccountSpecificBackend.reset = _drop_account  # type: ignore[method-assign]
+
+
+def share_botocore_models() -> None:
+    """Parse each botocore model once per test process, not once per session.
+
+    botocore's JSON models are megabytes (EC2's alone takes ~0.3 s to parse) and each session
+    parses them again; the tool makes a session per command and region, and moto replaces
+    boto3's default session on every start. They are read-only data, so every session in this
+    process may share one loader."""
+    botocore.session.create_loader = _shared_loader  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -194,3 +255,17 @@ def sample_report(status: str = "passed", reason: str | None = None) -> dict[str
             "latency_ms": {"p50": 222.78, "p90": 230.0, "p99": 240.0},
         },
     }
+
+
+def main_in_process(capsys: Any, *argv: str) -> Any:
+    """The console program's `main` called here with no test seams (a real session, e.g. to the
+    sandbox over HTTP), its output captured: what a subprocess would show, without starting
+    an interpreter that imports boto3 again. Returns a subprocess.CompletedProcess."""
+    import subprocess
+
+    from amazonei_setup.cli import main
+
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(list(argv), code, out, err)

@@ -1,6 +1,7 @@
 """Real processes at once against the sandbox: two launches with different names both succeed
 and share one endpoint; the same name twice at once is refused; and a real SIGINT in the middle
-of a launch leaves a deployment that resumes and tears down to nothing."""
+of a launch leaves a deployment that resumes and tears down to nothing. What runs alone
+afterwards (the resume, the teardowns) calls the same `main` in-process."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import child_env, nothing_left
+from support import child_env, main_in_process, nothing_left
 
 from amazonei_setup.sandbox import control
 
@@ -42,12 +43,23 @@ def start(home: Path, *argv: str) -> subprocess.Popen:
     )
 
 
+@pytest.fixture
+def alone(capsys):
+    """Run the CLI in-process against the sandbox, when nothing else runs at the same time."""
+
+    def run(home: Path, *argv: str) -> tuple[int, str, str]:
+        done = main_in_process(capsys, "--home", str(home), "--sandbox", *argv)
+        return done.returncode, done.stdout, done.stderr
+
+    return run
+
+
 def finish(process: subprocess.Popen) -> tuple[int, str, str]:
     out, err = process.communicate(timeout=180)
     return process.returncode, out, err
 
 
-def test_two_launches_with_different_names_at_once_share_one_endpoint(sandbox_env):
+def test_two_launches_with_different_names_at_once_share_one_endpoint(sandbox_env, alone):
     home = sandbox_env
     runs = [
         start(home, "launch", "--profile-file", EIA, "--name", name, "--yes", "--output", "json")
@@ -62,19 +74,19 @@ def test_two_launches_with_different_names_at_once_share_one_endpoint(sandbox_en
     assert actions == ["created", "updated"], "the second one joined, and says so"
     assert all(d["instances"][0]["report"]["status"] == "passed" for d in documents)
     for name in ("team-a", "team-b"):
-        code, _, err = finish(start(home, "teardown", name, "--yes"))
+        code, _, err = alone(home, "teardown", name, "--yes")
         assert code == 0, err
         assert nothing_left(name, home)
 
 
-def test_the_same_name_twice_at_once_is_refused(sandbox_env):
+def test_the_same_name_twice_at_once_is_refused(sandbox_env, alone):
     home = sandbox_env
     runs = [start(home, "launch", "--profile-file", EIA, "--name", "twice", "--yes") for _ in "ab"]
     results = [finish(run) for run in runs]
     assert sorted(code for code, _, _ in results) == [0, 2]
     refused = next(err for code, _, err in results if code == 2)
     assert "'twice' in us-west-2 is busy: a launch of 'twice'" in " ".join(refused.split())
-    code, _, err = finish(start(home, "teardown", "twice", "--yes"))
+    code, _, err = alone(home, "teardown", "twice", "--yes")
     assert code == 0, err
     assert nothing_left("twice", home)
 
@@ -102,7 +114,7 @@ sys.exit(main(sys.argv[2:], Hooks(session_factory=factory)))
 
 
 @pytest.mark.parametrize("step", ["CreateRole", "CreateVpcEndpoint", "RunInstances"])
-def test_sigint_to_a_real_launch_then_resume_and_teardown(sandbox_env, step):
+def test_sigint_to_a_real_launch_then_resume_and_teardown(sandbox_env, alone, step):
     home = sandbox_env
     name = f"sig-{step.lower()}"
     argv = ["--home", str(home), "--sandbox", "launch", "--profile-file", EIA, "--name", name]
@@ -118,8 +130,8 @@ def test_sigint_to_a_real_launch_then_resume_and_teardown(sandbox_env, step):
     assert "Traceback" not in interrupted.stderr
     record = json.loads((home / "deployments" / "us-west-2" / f"{name}.json").read_text())
     assert record["status"] == "incomplete"
-    code, _, err = finish(start(home, "launch", "--profile-file", EIA, "--name", name, "--yes"))
+    code, _, err = alone(home, "launch", "--profile-file", EIA, "--name", name, "--yes")
     assert code == 0, err
-    code, _, err = finish(start(home, "teardown", name, "--yes"))
+    code, _, err = alone(home, "teardown", name, "--yes")
     assert code == 0, err
     assert nothing_left(name, home)

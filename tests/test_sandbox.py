@@ -23,7 +23,7 @@ from moto import mock_aws
 from moto.ec2.models import ec2_backends
 
 from amazonei_setup.paths import templates_dir, write_private_json
-from amazonei_setup.sandbox import control, server
+from amazonei_setup.sandbox import control, form, server
 from amazonei_setup.sandbox.control import SandboxError, SandboxInfo
 from amazonei_setup.sandbox.seed import SANDBOX_ACCOUNT_ID, SEED_MARK, seed_region
 
@@ -339,9 +339,9 @@ def _middleware() -> tuple[server.SeedingMiddleware, list[tuple[str, str]], list
 
 def test_credential_scope_reads_key_and_region() -> None:
     header = _signed("eu-west-1")["HTTP_AUTHORIZATION"]
-    assert server.credential_scope(header) == ("AKIDEXAMPLE", "eu-west-1")
-    assert server.credential_scope("") is None
-    assert server.credential_scope("Bearer token") is None
+    assert form.credential_scope(header) == ("AKIDEXAMPLE", "eu-west-1")
+    assert form.credential_scope("") is None
+    assert form.credential_scope("Bearer token") is None
 
 
 def test_middleware_seeds_each_region_once_even_under_concurrency(
@@ -471,14 +471,16 @@ def test_boto3_finds_seeded_dlamis_and_ei_through_the_endpoint(
     assert code == "InvalidServiceName"
 
 
-def test_sandbox_environment_points_boto3_at_the_sandbox(
+def test_environment_variables_alone_point_boto3_at_the_sandbox(
     sandbox: tuple[Path, SandboxInfo], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     _, info = sandbox
-    environment = control.sandbox_environment(info)
-    assert environment["AWS_ENDPOINT_URL"] == info.endpoint
-    assert environment["AWS_ACCESS_KEY_ID"] == environment["AWS_SECRET_ACCESS_KEY"] == "testing"
-    assert "AWS_DEFAULT_REGION" not in environment
+    environment = {  # what a user exports to reach the sandbox with boto3 or the AWS CLI
+        "AWS_ENDPOINT_URL": info.endpoint,
+        "AWS_ACCESS_KEY_ID": control.DUMMY_CREDENTIAL,
+        "AWS_SECRET_ACCESS_KEY": control.DUMMY_CREDENTIAL,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))

@@ -1,5 +1,6 @@
 """The same engine through the moto HTTP server on 127.0.0.1 (the sandbox), driven as a user
-drives it: the real console program in a subprocess, with `--sandbox`."""
+drives it with `--sandbox`: the first test runs the real console program in a subprocess; the
+others call the same `main` in-process (no interpreter start-up), still over HTTP."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support import child_env
+from support import child_env, main_in_process
 
 from amazonei_setup.sandbox import control
 
@@ -28,6 +29,7 @@ def sandbox_home(tmp_path_factory):
 
 
 def cli(home: Path, *argv: str) -> subprocess.CompletedProcess:
+    """The console program itself, in a fresh interpreter."""
     return subprocess.run(
         [sys.executable, "-m", "amazonei_setup", "--home", str(home), "--sandbox", *argv],
         capture_output=True,
@@ -35,6 +37,16 @@ def cli(home: Path, *argv: str) -> subprocess.CompletedProcess:
         env=child_env(),
         timeout=120,
     )
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]):
+    """The same program in-process, still over HTTP to the sandbox."""
+
+    def call(home: Path, *argv: str, sandbox: bool = True) -> subprocess.CompletedProcess:
+        return main_in_process(capsys, "--home", str(home), *(["--sandbox"] * sandbox), *argv)
+
+    return call
 
 
 def sandbox_client(home: Path, service: str):
@@ -86,8 +98,8 @@ def test_eia_workshop_launches_on_the_sandbox_and_prints_how_to_connect(sandbox_
     assert cli(sandbox_home, "status", "--output", "json").stdout.count("eia-workshop") == 0
 
 
-def test_inf1_launch_json_and_status_through_http(sandbox_home):
-    done = cli(
+def test_inf1_launch_json_and_status_through_http(sandbox_home, run):
+    done = run(
         sandbox_home, "launch", "--profile-file", str(PROFILES / "inf1-ssm.yaml"),
         "--yes", "--output", "json",
     )  # fmt: skip
@@ -96,25 +108,25 @@ def test_inf1_launch_json_and_status_through_http(sandbox_home):
     assert document["deployment"] == "inf1-demo"
     [instance] = document["instances"]
     assert instance["connect"].startswith("aws ssm start-session --target i-")
-    status = cli(sandbox_home, "status", "--output", "json")
+    status = run(sandbox_home, "status", "--output", "json")
     assert status.returncode == 0, status.stderr
     rows = {row["name"]: row for row in json.loads(status.stdout)["deployments"]}
     assert rows["inf1-demo"]["instances"][0]["state"] == "running"
     assert rows["inf1-demo"]["hardware"] == "inf1.xlarge"
 
 
-def test_rerun_through_http_reuses_everything(sandbox_home):
+def test_rerun_through_http_reuses_everything(sandbox_home, run):
     profile = str(PROFILES / "inf1-ssm.yaml")
-    first = cli(sandbox_home, "launch", "--profile-file", profile, "--yes", "--output", "json")
-    second = cli(sandbox_home, "launch", "--profile-file", profile, "--yes", "--output", "json")
+    first = run(sandbox_home, "launch", "--profile-file", profile, "--yes", "--output", "json")
+    second = run(sandbox_home, "launch", "--profile-file", profile, "--yes", "--output", "json")
     assert first.returncode == second.returncode == 0, second.stderr
     again = json.loads(second.stdout)
     assert {r["action"] for r in again["resources"].values()} == {"reused"}
     assert again["instances"][0]["id"] == json.loads(first.stdout)["instances"][0]["id"]
 
 
-def test_plan_json_on_the_sandbox_for_a_retired_region(sandbox_home):
-    done = cli(
+def test_plan_json_on_the_sandbox_for_a_retired_region(sandbox_home, run):
+    done = run(
         sandbox_home, "plan", "--name", "old", "--region", "eu-central-1",
         "--instance-type", "m5.large", "--accelerator", "eia1.medium",
     )  # fmt: skip
@@ -122,12 +134,9 @@ def test_plan_json_on_the_sandbox_for_a_retired_region(sandbox_home):
     assert "AWS retired the service in April 2024" in " ".join(done.stderr.split())
 
 
-def test_sandbox_status_json_contract(sandbox_home):
-    done = subprocess.run(
-        [sys.executable, "-m", "amazonei_setup", "--home", str(sandbox_home), "sandbox", "status",
-         "--output", "json"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+def test_sandbox_status_json_contract(sandbox_home, run):
+    done = run(sandbox_home, "sandbox", "status", "--output", "json", sandbox=False)
+    assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     assert document["running"] is True
     assert document["endpoint"].startswith("http://127.0.0.1:")

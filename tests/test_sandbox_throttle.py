@@ -7,9 +7,8 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.parsers import create_parser
-from support import FakeClock, child_env, leftovers, nothing_left
+from support import FakeClock, leftovers, main_in_process, nothing_left
 
 from amazonei_setup.errors import EXIT_INPUT, InputError
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, TAG_SEAT
@@ -276,27 +275,24 @@ E2E_SEATS = 20
 E2E_NAME = "eia-workshop"
 
 
-def cli(home: Path, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "amazonei_setup", "--home", str(home), *argv],
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        timeout=timeout,
-    )
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """The console program, in-process (the sandbox server it starts is still a process)."""
+
+    def call(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+        return main_in_process(capsys, "--home", str(home), *argv)
+
+    return call
 
 
-def test_sandbox_start_refuses_a_malformed_throttle(tmp_path: Path):
+def test_sandbox_start_refuses_a_malformed_throttle(
+    tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+):
     done = cli(tmp_path, "sandbox", "start", "--throttle", "fast")
     assert done.returncode == EXIT_INPUT
     assert "'fast' is not BURST:RATE" in done.stderr and "Traceback" not in done.stderr
-    from_env = subprocess.run(
-        [sys.executable, "-m", "amazonei_setup", "--home", str(tmp_path), "sandbox", "start"],
-        capture_output=True,
-        text=True,
-        env=child_env(AMAZONEI_SANDBOX_THROTTLE="10"),
-        timeout=60,
-    )
+    monkeypatch.setenv("AMAZONEI_SANDBOX_THROTTLE", "10")
+    from_env = cli(tmp_path, "sandbox", "start")
     assert from_env.returncode == EXIT_INPUT
     assert "AMAZONEI_SANDBOX_THROTTLE '10' is not BURST:RATE" in from_env.stderr
     assert control.status(tmp_path) is None  # nothing was started
@@ -332,7 +328,7 @@ def throttled_home(tmp_path_factory: pytest.TempPathFactory) -> Iterable[Path]:
         control.stop(home)
 
 
-def test_status_reports_the_setting_and_counts(throttled_home: Path):
+def test_status_reports_the_setting_and_counts(throttled_home: Path, cli: Callable[..., Any]):
     started = cli(
         throttled_home, "sandbox", "start", "--throttle", E2E_THROTTLE, "--output", "json"
     )
@@ -363,19 +359,20 @@ def _client(endpoint: str, service: str) -> Any:
     )
 
 
-def _counts(home: Path) -> dict[str, Any]:
+def _counts(cli: Callable[..., Any], home: Path) -> dict[str, Any]:
     done = cli(home, "sandbox", "status", "--output", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)["throttle_counts"]
 
 
+@pytest.mark.slow
 def test_twenty_seat_workshop_survives_a_throttling_sandbox(
-    throttled_home: Path, monkeypatch: pytest.MonkeyPatch
+    throttled_home: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
 ):
     home = throttled_home
     info = control.start(home, throttle=E2E_THROTTLE)
     assert info.throttle == E2E_THROTTLE
-    before = _counts(home)["throttled"]
+    before = _counts(cli, home)["throttled"]
     started = time.monotonic()
     launched = cli(
         home, "--sandbox", "launch", "--profile-file", str(PROFILE),
@@ -384,7 +381,7 @@ def test_twenty_seat_workshop_survives_a_throttling_sandbox(
     launch_s = time.monotonic() - started
     assert launched.returncode == 0, launched.stderr
     assert "Traceback" not in launched.stderr
-    after_launch = _counts(home)
+    after_launch = _counts(cli, home)
     assert after_launch["throttled"] > before, after_launch  # the launch was throttled
 
     ec2 = _client(info.endpoint, "ec2")
@@ -409,7 +406,7 @@ def test_twenty_seat_workshop_survives_a_throttling_sandbox(
     removed = cli(home, "--sandbox", "teardown", E2E_NAME, "--yes")
     teardown_s = time.monotonic() - started
     assert removed.returncode == 0, removed.stderr
-    counts = _counts(home)
+    counts = _counts(cli, home)
     # support.leftovers makes default boto3 clients: point them at the sandbox, retrying.
     monkeypatch.setenv("AWS_ENDPOINT_URL", info.endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)

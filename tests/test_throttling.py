@@ -8,6 +8,7 @@ import itertools
 import time
 from pathlib import Path
 
+import pytest
 from botocore.awsrequest import AWSResponse
 from moto.core.models import botocore_stubber
 from support import nothing_left
@@ -71,6 +72,7 @@ def throttle_half(hooks):
     return throttled
 
 
+@pytest.mark.slow
 def test_launch_and_teardown_survive_throttling_on_half_the_calls(aws, run_cli, hooks, recorder):
     throttled = throttle_half(hooks)
     started = time.monotonic()

@@ -119,16 +119,6 @@ def status(home: Path) -> SandboxInfo | None:
     return SandboxInfo(recorded.endpoint, recorded.port, recorded.pid, running, recorded.throttle)
 
 
-def sandbox_environment(info: SandboxInfo) -> dict[str, str]:
-    """Environment variables that point boto3 (and the AWS CLI) at the sandbox."""
-    return {
-        "AWS_ENDPOINT_URL": info.endpoint,
-        "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIAL,
-        "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIAL,
-        "AWS_EC2_METADATA_DISABLED": "true",  # never look for credentials at 169.254.169.254
-    }
-
-
 # --- state file ---------------------------------------------------------------------------
 
 

@@ -183,14 +183,6 @@ class SimulatedInstances:
             elif instance.process is not None:  # a worker too slow to reap its script
                 _signal_group(instance.process, signal.SIGKILL)
 
-    def wait_idle(self, timeout_s: float) -> bool:
-        """Whether every queued instance was dealt with within `timeout_s` (tests use it)."""
-        with self._lock:
-            futures = list(self._futures)
-        futures = [f for f in futures if not f.cancelled()]
-        _, pending = concurrent.futures.wait(futures, timeout=timeout_s)
-        return not pending
-
     # --- the work -------------------------------------------------------------------------
 
     def _initial_status(self, instance: _Instance) -> dict[str, Any]:

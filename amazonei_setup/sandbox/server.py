@@ -11,11 +11,9 @@ rate-limited as AWS does it (throttle.py).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -23,10 +21,10 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
 
 from amazonei_setup.paths import write_private_json
 from amazonei_setup.sandbox.control import HEALTH_PATH, SERVICE_ID, THROTTLE_PATH
+from amazonei_setup.sandbox.form import credential_scope, credential_service, read_form
 
 if TYPE_CHECKING:
     from amazonei_setup.sandbox.instances import SimulatedInstances
@@ -41,11 +39,7 @@ VALIDATION_FLAGS = (
     "MOTO_ENABLE_KEYPAIR_VALIDATION",
     "MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION",
 )
-# SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20261121/us-west-2/ec2/aws4_request, ..."
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
-_SERVICE = re.compile(r"Credential=[^/,\s]+/\d{8}/[a-z0-9-]+/([a-z0-9-]+)/")
 _WATCHED_ACTIONS = ("RunInstances", "TerminateInstances")
-_MAX_FORM_BYTES = 1 << 20  # RunInstances with 16 KB of user data is ~25 KB
 
 Seeder = Callable[[str, str], None]
 StartResponse = Callable[..., Any]
@@ -86,7 +80,7 @@ class SeedingMiddleware:
         self.ensure_seeded(account_id, scope[1])
         if self.instances is None or credential_service(authorization) != "ec2":
             return self.app(environ, start_response)
-        form = _read_form(environ)
+        form = read_form(environ)
         action = (form.get("Action") or [""])[0]
         if action not in _WATCHED_ACTIONS:
             return self.app(environ, start_response)
@@ -169,45 +163,6 @@ class SeedingMiddleware:
         body = json.dumps({"service": SERVICE_ID, "pid": os.getpid()}).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
-
-
-def credential_scope(authorization: str) -> tuple[str, str] | None:
-    """(access key id, region) of a SigV4 Authorization header, or None when unsigned."""
-    match = _CREDENTIAL.search(authorization)
-    return (match.group(1), match.group(2)) if match else None
-
-
-def credential_service(authorization: str) -> str | None:
-    """The service a SigV4 Authorization header was signed for ("ec2", "ssm", ...)."""
-    match = _SERVICE.search(authorization)
-    return match.group(1) if match else None
-
-
-def _read_form(environ: dict[str, Any]) -> dict[str, list[str]]:
-    """The request's query form (query string and url-encoded body), putting the body back in
-    `wsgi.input` so that moto reads it as if nobody had."""
-    form = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
-    if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
-        return form
-    if not str(environ.get("CONTENT_TYPE", "")).startswith("application/x-www-form-urlencoded"):
-        return form
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return form
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or -1)
-    except ValueError:
-        length = -1
-    if length < 0 and not environ.get("wsgi.input_terminated"):
-        return form  # no length and no end marker: leave the body to moto untouched
-    if length > _MAX_FORM_BYTES:
-        return form
-    body = stream.read(length) if length >= 0 else stream.read()  # chunked: read to its end
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    for key, values in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items():
-        form.setdefault(key, []).extend(values)
-    return form
 
 
 def _account_id(environ: dict[str, Any], access_key: str) -> str:

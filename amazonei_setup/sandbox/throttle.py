@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from amazonei_setup.errors import InputError
-from amazonei_setup.sandbox.server import _read_form, credential_service
+from amazonei_setup.sandbox.form import credential_service, read_form
 
 ENV_VAR = "AMAZONEI_SANDBOX_THROTTLE"
 OFF = "off"
@@ -248,7 +248,7 @@ def api_call(environ: dict[str, Any]) -> tuple[str, str, str] | None:
     target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
     if target:  # JSON protocol: "AmazonSSM.PutParameter"
         return service, "json", target.rpartition(".")[2]
-    action = (_read_form(environ).get("Action") or [""])[0]
+    action = (read_form(environ).get("Action") or [""])[0]
     return (service, "query", action) if action else None
 
 
