@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from amazonei_setup.errors import InputError
 
 if TYPE_CHECKING:  # pydantic and yaml load only when a profile is read
-    from amazonei_setup.profile import ProfileSource
+    from amazonei_setup.profile_file import ProfileSource
 
 Path = tuple[str, ...]
 

@@ -68,7 +68,7 @@ def test_p3_gets_the_proprietary_driver_dlami(aws):
 
     from amazonei_setup.amis import resolve_ami
     from amazonei_setup.catalog import load_catalog
-    from amazonei_setup.profile import validate_profile
+    from amazonei_setup.profile_checks import validate_profile
 
     session = boto3.Session(region_name="us-west-2")
     clients = SimpleNamespace(ec2=session.client("ec2"), ssm=session.client("ssm"))

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from amazonei_setup.cli import Hooks, main
 from amazonei_setup.errors import ProfileError
-from amazonei_setup.profile import read_profile_file, validate_profile
+from amazonei_setup.profile_checks import validate_profile
+from amazonei_setup.profile_file import read_profile_file
 
 KEYS = ["name", "region", "instance_type", "accelerator", "os", "ami", "network", "access",
         "seats", "tags", "agent", "ttl", "reigon", "extra"]  # fmt: skip

@@ -24,7 +24,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from amazonei_setup.profile import validate_profile
+from amazonei_setup.profile_checks import validate_profile
 from amazonei_setup.sandbox import control, fake_tools, server
 from amazonei_setup.sandbox.control import SandboxInfo
 from amazonei_setup.sandbox.imds import ImdsEmulator, metadata_for

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from amazonei_setup.catalog import load_catalog
 from amazonei_setup.inputs import ProfileInputs
-from amazonei_setup.profile import ProfileSource
+from amazonei_setup.profile_file import ProfileSource
 from amazonei_setup.subnets import Subnet
 from amazonei_setup.wizard.context import WizardContext
 from amazonei_setup.wizard.lookups import Vpc

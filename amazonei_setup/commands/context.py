@@ -50,7 +50,7 @@ class Context:
 
 def profile_inputs(ctx: Context) -> ProfileInputs:
     """Read the profile file (if any) and collect the flags on top of it; validates nothing."""
-    from amazonei_setup.profile import read_profile_file
+    from amazonei_setup.profile_file import read_profile_file
 
     args = ctx.args
     source = read_profile_file(args.profile_file) if args.profile_file else None
@@ -108,7 +108,7 @@ def wizard_context(ctx: Context) -> WizardContext:
 
 def profile_from_args(ctx: Context, inputs: ProfileInputs | None = None):
     """File first, then flags on top; exit 2 naming each missing choice and its flag."""
-    from amazonei_setup.profile import validate_profile
+    from amazonei_setup.profile_checks import validate_profile
 
     inputs = inputs or profile_inputs(ctx)
     if inputs.missing:

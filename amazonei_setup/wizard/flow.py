@@ -123,7 +123,7 @@ def _introduce(asker: Asker, sheet: Sheet) -> None:
 
 def _finish(state: State, asker: Asker) -> WizardResult:
     """The answers as a validated Profile; a public key file named as its key pair."""
-    from amazonei_setup.profile import merge_documents, validate_profile
+    from amazonei_setup.profile_checks import merge_documents, validate_profile
 
     sheet, inputs = state.sheet, state.sheet.inputs
     if sheet.key_file is not None:

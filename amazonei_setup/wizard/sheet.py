@@ -61,7 +61,7 @@ class Sheet:
         return self.inputs.fixed(path)
 
     def set(self, path: Path, value: Any, origin: Origin) -> None:
-        from amazonei_setup.profile import merge_documents
+        from amazonei_setup.profile_checks import merge_documents
 
         self.answers = merge_documents(self.answers, nested(path, value))
         self.origins[path] = origin
@@ -75,7 +75,7 @@ class Sheet:
 
     def document(self) -> dict[str, Any]:
         """The profile document as it stands: the file, the answers, the flags on top."""
-        from amazonei_setup.profile import merge_documents
+        from amazonei_setup.profile_checks import merge_documents
 
         merged = merge_documents(self._source_document(), self.answers)
         return merge_documents(merged, self.inputs.overrides)
@@ -83,7 +83,7 @@ class Sheet:
     def problem(self, path: Path, value: Any, catalog: Catalog) -> str | None:
         """What validate_profile says about `value` at `path` (None: nothing), judged with the
         rest of the profile as it stands and placeholders for what is not chosen yet."""
-        from amazonei_setup.profile import merge_documents, validate_profile
+        from amazonei_setup.profile_checks import merge_documents, validate_profile
 
         document = merge_documents(self.document(), nested(path, value))
         for key, placeholder in PLACEHOLDERS.items():
