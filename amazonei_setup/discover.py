@@ -166,7 +166,8 @@ def retired_error(clients: AwsClients, catalog: Catalog, profile: Profile) -> Ei
         + "; ".join(options)
         + ".",
         f"run again with --instance-type {first} --accelerator none "
-        "(or set instance_type and accelerator: none in the profile); nothing was created",
+        "(or set instance_type and accelerator: none in the profile), or with --accelerator "
+        f"none alone to keep {profile.instance_type} CPU-only; nothing was created",
     )
 
 

@@ -72,7 +72,8 @@ def deployment_row(
         "status": record.status,
         "agent": _agent_summary(record),
         "instances": [_seat(i, record) for i in live],
-        "price_per_hour_usd": price,
+        "price_per_hour_usd": price,  # one seat
+        "total_per_hour_usd": None if price is None else round(price * profile.get("seats", 1), 6),
         "cost_so_far_usd": None if cost is None else round(cost, 4),
         "age_hours": round(_hours(_parse(record.created_at), now), 2),
         "created_at": record.created_at,

@@ -162,16 +162,24 @@ def deployments_table(rows: list[dict[str, Any]]) -> Table:
         name = Text(row["name"])
         name.append(f"\n{row['hardware']}", style="dim")
         cost = Text(money(row["cost_so_far_usd"], 2))
-        cost.append(f"\n{money(row['price_per_hour_usd'])}/h", style="dim")
+        cost.append(f"\n{money(row['price_per_hour_usd'])}/h per seat", style="dim")
+        if row["seats"] > 1:
+            cost.append(f"\n{money(row['total_per_hour_usd'])}/h in all", style="dim")
+        seats = plural(row["seats"], "seat")
         table.add_row(
             name,
             row["region"],
-            f"{running}\nof {row['seats']} seat(s)",
+            f"{running}\nof {seats}",
             row.get("agent") or "—",
             age_and_time_left(row),
             cost,
         )
     return table
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 seat', '2 seats'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def age_and_time_left(row: dict[str, Any]) -> Text:

@@ -168,11 +168,49 @@ def cmd_teardown(ctx: Context) -> int:
     from amazonei_setup.teardown import plan_teardown
 
     ledger = Ledger(ctx.home)
+    if ctx.args.name:
+        _known_or_suggest(ctx, ledger)
     plans = [
         plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
         for name, region in _targets(ctx)
     ]
+    if ctx.args.name and all(p.nothing_to_do for p in plans):
+        _refuse_unknown(ctx, ledger, [p.region for p in plans])
     return _finish(ctx, plans, "Tear down")
+
+
+def _suggestion(ctx: Context, ledger: Any) -> str | None:
+    from amazonei_setup.profile import did_you_mean
+
+    return did_you_mean(ctx.args.name, sorted({r.name for r in ledger.all()}))
+
+
+def _known_or_suggest(ctx: Context, ledger: Any) -> None:
+    """A NAME with no record and no --region: a typo of a recorded one is named at once."""
+    name = ctx.args.name
+    regions = getattr(ctx.args, "regions", None) or getattr(ctx.args, "all_regions", False)
+    if regions or any(r.name == name for r in ledger.all()):
+        return
+    hint = _suggestion(ctx, ledger)
+    if hint:
+        raise InputError(
+            f"no deployment named '{name}' is recorded in {ctx.home}",
+            f"{hint} (or pass --region R to look for '{name}' by its tags)",
+        )
+
+
+def _refuse_unknown(ctx: Context, ledger: Any, regions: list[str]) -> None:
+    """Nothing of NAME in the records or in any tags, and a recorded name close to it: a typo,
+    said as such (exit 2). Without a near miss it is a teardown already done: nothing to do."""
+    name = ctx.args.name
+    hint = _suggestion(ctx, ledger)
+    if hint is None:
+        return
+    raise InputError(
+        f"no deployment named '{name}' exists: not in {ctx.home}'s records, and no resource "
+        f"in {', '.join(regions)} carries its tags",
+        hint,
+    )
 
 
 def cmd_sweep(ctx: Context) -> int:
