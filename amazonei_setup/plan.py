@@ -14,6 +14,7 @@ from amazonei_setup.amis import deprecation_note
 from amazonei_setup.catalog import Catalog
 from amazonei_setup.discover import Discovery
 from amazonei_setup.profile import Profile
+from amazonei_setup.profile_checks import reach, too_wide
 from amazonei_setup.resources.kind import Action, PlanInput, PlannedResource
 from amazonei_setup.resources.registry import kind_of, kinds
 
@@ -142,10 +143,10 @@ def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan
         notes.append(
             f"subnet {first.id} gives no public IP: SSH needs a VPN/bastion, or use --access ssm"
         )
-    if profile.access.mode == "ssh" and discovery.ssh_cidr in ("0.0.0.0/0", "::/0"):
+    if profile.access.mode == "ssh" and discovery.ssh_cidr and too_wide(discovery.ssh_cidr):
         notes.append(
-            f"SSH is open to the whole internet ({discovery.ssh_cidr}) because the profile sets "
-            "allow_world_ssh: true; anyone can try to log in"
+            f"SSH is open to {reach(discovery.ssh_cidr)} ({discovery.ssh_cidr}) because the "
+            "profile sets allow_world_ssh: true; anyone there can try to log in"
         )
     deprecated = deprecation_note(discovery.ami)
     if deprecated:

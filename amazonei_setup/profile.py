@@ -19,7 +19,6 @@ from amazonei_setup.ttl import NONE_WORDS, TTL_ALLOWED, parse_ttl
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 TAG_PREFIXES_RESERVED = ("aws:", "amazonei-setup:")
-WORLD_CIDRS = ("0.0.0.0/0", "::/0")
 MAX_SEATS = 200
 
 

@@ -4,6 +4,7 @@ a suggestion when the value is a near miss."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -13,7 +14,6 @@ from amazonei_setup.catalog import Catalog, load_catalog
 from amazonei_setup.errors import ProfileError, ProfileIssue
 from amazonei_setup.profile import (
     MAX_SEATS,
-    WORLD_CIDRS,
     Profile,
     did_you_mean,
     show_value,
@@ -210,15 +210,38 @@ def _catalog_issues(profile: Profile, catalog: Catalog, locate: _Locator) -> lis
     return issues
 
 
+# The widest SSH source accepted without allow_world_ssh: an organisation's range fits, a
+# slice of the internet does not (0.0.0.0/1 + 128.0.0.0/1, ::/1, 2000::/3, ::ffff:0:0/96).
+WIDEST_PREFIX = {4: 16, 6: 48}
+
+
+def too_wide(cidr: str) -> bool:
+    if cidr == "auto":
+        return False
+    network = ipaddress.ip_network(cidr, strict=False)
+    mapped = getattr(network.network_address, "ipv4_mapped", None)
+    if network.version == 6 and mapped is not None:  # ::ffff:a.b.c.d/N is IPv4 /N-96
+        return network.prefixlen - 96 < WIDEST_PREFIX[4]
+    return network.prefixlen < WIDEST_PREFIX[network.version]
+
+
+def reach(cidr: str) -> str:
+    """How much of the internet a too-wide source is, in words."""
+    if ipaddress.ip_network(cidr, strict=False).prefixlen == 0:
+        return "the whole internet"
+    widest = f"/{WIDEST_PREFIX[4]} for IPv4, /{WIDEST_PREFIX[6]} for IPv6"
+    return f"a large part of the internet (wider than {widest})"
+
+
 def _access_issues(profile: Profile, locate: _Locator) -> list[ProfileIssue]:
     access = profile.access
     issues = []
-    if access.mode == "ssh" and access.ssh_cidr in WORLD_CIDRS and not access.allow_world_ssh:
+    if access.mode == "ssh" and too_wide(access.ssh_cidr) and not access.allow_world_ssh:
         issues.append(
             locate.issue(
                 ("access", "ssh_cidr"),
-                f"'{access.ssh_cidr}' opens SSH to the whole internet; use 'auto' (your IP /32) "
-                "or a narrow block, or set access.allow_world_ssh: true if you really mean it.",
+                f"'{access.ssh_cidr}' opens SSH to {reach(access.ssh_cidr)}; use 'auto' (your "
+                "IP /32) or a narrow block, or set access.allow_world_ssh: true if you mean it.",
             )
         )
     if access.mode == "ssm":

@@ -57,3 +57,28 @@ def test_a_key_given_twice_is_refused_not_silently_overwritten(run_cli, tmp_path
     path = tmp_path / "twice.yaml"
     path.write_text(BASE + "seats: 2\naccelerator: none\nseats: 20\n")
     assert "key 'seats' is given twice (lines 4 and 6); keep one" in refused(run_cli, path)
+
+
+@pytest.mark.parametrize(
+    "cidr", ["0.0.0.0/1", "128.0.0.0/1", "10.0.0.0/8", "::/1", "2000::/3", "::ffff:0.0.0.0/96"]
+)
+def test_ssh_from_a_slice_of_the_internet_is_refused_like_the_whole_of_it(
+    run_cli, tmp_path, recorder, cidr
+):
+    result = run_cli(
+        "plan", "--name", "demo", "--region", "us-west-2", "--instance-type", "m5.large",
+        "--ssh-cidr", cidr,
+    )  # fmt: skip
+    assert result.code == 2, result.err
+    flat = " ".join(result.err.split())
+    assert "opens SSH to a large part of the internet" in flat  # cidr as normalised
+    assert "allow_world_ssh" in flat and recorder.calls == []
+
+
+@pytest.mark.parametrize("cidr", ["10.1.0.0/16", "203.0.113.7/32", "2001:db8::/48"])
+def test_an_organisations_range_is_still_accepted(aws, run_cli, cidr):
+    result = run_cli(
+        "plan", "--name", "demo", "--region", "us-west-2", "--instance-type", "m5.large",
+        "--ssh-cidr", cidr, "--output", "json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
