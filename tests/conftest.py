@@ -45,7 +45,7 @@ _bundle_once = functools.cache(bundle.build_single_file)
 def _agent_bundle_built_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     """Every launch inlines the agent, built from its source by an AST walk (~0.4 s): outside
     the agent's own tests (tests/agent/, which build it for real), build it once per process."""
-    if "agent" not in request.node.path.parent.parts[-1:]:
+    if request.node.path.parent.name != "agent":
         monkeypatch.setattr(bundle, "build_single_file", _bundle_once)
 
 
