@@ -46,19 +46,22 @@ class RichReporter:
         self._progress: Any = None
         self._task: Any = None
         self._seats = 0
-        self._counts = {"key-pair": 0, "ec2-instance": 0, "running": 0}
+        self._counts: dict[str, int] = {"running": 0}  # by kind, plus instances seen running
+        self._seat_kind = ""
 
     def plan_started(self, plan: Any) -> None:
-        seats = [r for r in plan.resources if r.kind == "ec2-instance"]
+        from amazonei_setup.resources.registry import kinds
+
+        self._seat_kind = next(k.kind for k in kinds() if k.is_seat)
+        seats = [r for r in plan.resources if r.kind == self._seat_kind]
         if len(seats) < 2:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         self._seats = len(seats)
-        self._counts["ec2-instance"] = sum(r.action == "reuse" for r in seats)
-        self._counts["key-pair"] = sum(
-            r.action == "reuse" for r in plan.resources if r.kind == "key-pair"
-        )
+        for resource in plan.resources:  # what exists already counts as done
+            if resource.per_seat and resource.action == "reuse":
+                self._counts[resource.kind] = self._counts.get(resource.kind, 0) + 1
         self._progress = Progress(
             TextColumn("  seats"),
             BarColumn(),
@@ -70,17 +73,19 @@ class RichReporter:
         self._progress.start()
 
     def _describe(self) -> str:
-        keys = self._counts["key-pair"]
-        return (
-            f"launched · {keys} key pair(s) · {self._counts['running']} running"
-            if keys
-            else f"launched · {self._counts['running']} running"
-        )
+        """'launched · 6 key pair(s) · 4 running': each per-seat kind made so far by its title."""
+        from amazonei_setup.resources.registry import kinds
+
+        made = [
+            f"{self._counts[k.kind]} {k.title}(s)"
+            for k in kinds()
+            if not k.is_seat and self._counts.get(k.kind)
+        ]
+        return " · ".join(["launched", *made, f"{self._counts['running']} running"])
 
     def _advance(self) -> None:
-        self._progress.update(
-            self._task, completed=self._counts["ec2-instance"], description=self._describe()
-        )
+        done = self._counts.get(self._seat_kind, 0)
+        self._progress.update(self._task, completed=done, description=self._describe())
 
     def step_started(self, resource: Any) -> None:
         from rich.text import Text

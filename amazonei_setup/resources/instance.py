@@ -247,6 +247,7 @@ class InstanceKind(ResourceKind):
     """One instance per seat, launched after everything it uses exists."""
 
     kind = "ec2-instance"
+    is_seat = True
     caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
         "read": (
             "ec2:DescribeImages",

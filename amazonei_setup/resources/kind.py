@@ -197,6 +197,7 @@ class ResourceKind:
     # resources with our tag), "iam" (our IAM path), "ssm" (our parameter path), "other".
     caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {}
     appears_on_its_own: ClassVar[bool] = False  # made by the instances, not by a launch
+    is_seat: ClassVar[bool] = False  # one per seat: what a workshop's progress bar counts
 
     # -- discovery and plan ---------------------------------------------------------------
     def discover(self, look: DiscoverInput) -> Collect | None:
