@@ -97,6 +97,9 @@ import boto3
 from amazonei_setup.cli import Hooks, main
 
 step, fired = sys.argv[1], []
+# A process started in the background by a shell inherits SIGINT ignored, and Python then
+# installs no KeyboardInterrupt handler: put Ctrl-C's usual meaning back, as a terminal has it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def factory(target):
     session = boto3.Session(region_name=target.region, aws_access_key_id="testing",
