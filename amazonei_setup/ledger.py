@@ -116,7 +116,13 @@ class Ledger:
         it never goes stale. With `wait_s`, waits that long (with backoff) before refusing."""
         folder = private_dir(self.root.parent / "locks")
         path = folder / f"{region}--{name}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:  # never through a link: a planted one would have its target truncated
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise InputError(
+                f"the lock file {path} cannot be opened ({exc.strerror})",
+                "remove it if it is a link; the tool makes its own lock files",
+            ) from None
         try:
             if not _acquire(fd, wait_s):
                 holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another run"

@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from amazonei_setup.catalog import load_catalog
 from amazonei_setup.ttl import NONE_WORDS, TTL_ALLOWED, parse_ttl
@@ -20,6 +20,9 @@ from amazonei_setup.ttl import NONE_WORDS, TTL_ALLOWED, parse_ttl
 NAME_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
 TAG_PREFIXES_RESERVED = ("aws:", "amazonei-setup:")
 MAX_SEATS = 200
+# A resource takes 50 tags; the tool's own on an instance: deployment, managed, region,
+# expires-at, seat, accelerator and Name.
+MAX_USER_TAGS = 50 - 7
 
 
 @lru_cache(maxsize=1)
@@ -109,7 +112,7 @@ class Profile(_Strict):
     ami: str = "auto"
     network: Network = Field(default_factory=Network)
     access: Access = Field(default_factory=Access)
-    seats: int = Field(default=1, ge=1, le=MAX_SEATS)
+    seats: StrictInt = Field(default=1, ge=1, le=MAX_SEATS)  # `seats: true` is not 1
     tags: dict[str, str] = Field(default_factory=dict)
     agent: Agent = Field(default_factory=Agent)
     ttl: str | None = None  # e.g. 4h: `sweep --expired` removes the deployment after that
@@ -172,6 +175,11 @@ class Profile(_Strict):
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_USER_TAGS:
+            raise ValueError(
+                f"{len(value)} tags are too many: AWS takes 50 per resource and the tool adds "
+                f"its own {50 - MAX_USER_TAGS}, so at most {MAX_USER_TAGS} are yours"
+            )
         for key, tag_value in value.items():
             if key.lower().startswith(TAG_PREFIXES_RESERVED):
                 raise ValueError(f"tag key '{key}' uses a reserved prefix (aws:, amazonei-setup:)")

@@ -82,3 +82,37 @@ def test_an_organisations_range_is_still_accepted(aws, run_cli, cidr):
         "--ssh-cidr", cidr, "--output", "json",
     )  # fmt: skip
     assert result.code == 0, result.err
+
+
+def test_seats_true_is_not_one_seat(run_cli, tmp_path):
+    path = tmp_path / "seats.yaml"
+    path.write_text(BASE + "seats: true\n")
+    assert "seats" in refused(run_cli, path)
+
+
+def test_more_tags_than_aws_takes_are_refused_before_anything_exists(run_cli, tmp_path, recorder):
+    path = tmp_path / "tags.yaml"
+    path.write_text(BASE + "tags:\n" + "".join(f"  k{i}: v\n" for i in range(44)))
+    assert "44 tags are too many" in refused(run_cli, path) and "at most 43" in refused(
+        run_cli, path
+    )
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize("latency", ["inf", "nan", "-1"])
+def test_a_latency_that_is_not_a_number_of_milliseconds_is_refused(run_cli, latency):
+    result = run_cli("estimate", "--instance-type", "m5.large", f"--latency-ms={latency}")
+    assert result.code == 2, result.err
+    assert "positive, finite number of milliseconds" in result.err and "$inf" not in result.out
+
+
+def test_a_planted_link_in_place_of_a_lock_file_is_never_followed(aws, run_cli, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    locks = run_cli.home / "locks"
+    locks.mkdir(parents=True)
+    (locks / "us-west-2--demo.lock").symlink_to(victim)
+    flags = ("--instance-type", "m5.large", "--accelerator", "none", "--yes", "--no-wait")
+    result = run_cli("launch", "--name", "demo", "--region", "us-west-2", *flags)
+    assert result.code == 2, result.err
+    assert "cannot be opened" in result.err and victim.read_text() == "precious"

@@ -5,6 +5,7 @@ the catalog's other options beside it, each latency labelled measured, given or 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,10 @@ def cmd_estimate(ctx: Context) -> int:
             f"'{accelerator}' is not an Elastic Inference accelerator",
             "use one of " + ", ".join(sorted(catalog.accelerators)),
         )
-    if not latency_ms > 0:
-        raise InputError("--latency-ms must be a positive number of milliseconds")
+    if not (latency_ms > 0 and math.isfinite(latency_ms)):  # nan and inf are not latencies
+        raise InputError(
+            f"--latency-ms must be a positive, finite number of milliseconds, not {latency_ms}"
+        )
     price = catalog.price_per_hour(instance_type, accelerator)
     if price is None:
         raise InputError(f"the catalog has no price for {instance_type}")
