@@ -10,6 +10,7 @@ from pathlib import Path
 from amazonei_setup.errors import InputError
 from amazonei_setup.paths import write_private
 from amazonei_setup.record import DeploymentRecord, RecordedInstance
+from amazonei_setup.untrusted import plain, spreadsheet_cell
 
 COLUMNS = ("seat", "instance_id", "availability_zone", "address", "connect", "key_file", "agent")
 
@@ -67,12 +68,12 @@ def render_csv(rows: list[dict[str, str]]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows([{k: spreadsheet_cell(v) for k, v in row.items()} for row in rows])
     return buffer.getvalue()
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return plain(text).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(record: DeploymentRecord, rows: list[dict[str, str]]) -> str:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from amazonei_setup.resources.registry import kind_of
+from amazonei_setup.untrusted import plain
 
 ACTION_STYLE = {
     "create": "green",
@@ -319,7 +320,7 @@ def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardwar
         table.add_column(column, no_wrap=True)
     for instance_id, report in reports.items():
         if report is None:
-            table.add_row(instance_id, Text("no report yet", style="yellow"))
+            table.add_row(Text(plain(instance_id)), Text("no report yet", style="yellow"))
             continue
         accelerator = report.get("accelerator") or {}
         smoke = report.get("smoke_test") or {}
@@ -331,11 +332,11 @@ def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardwar
         cost = ""
         if ran_where_priced(report) and latency is not None and price_per_hour is not None:
             cost = money(cost_per_100k(price_per_hour, latency), 4)
-        row = [
-            instance_id,
-            Text(str(report.get("status")), style="green" if ok else "bold red"),
-            kind,
-            str(smoke.get("device") or "?"),
+        row: list[Text | str] = [  # what the agent wrote is shown as text, never as markup
+            Text(plain(instance_id)),
+            Text(plain(report.get("status")), style="green" if ok else "bold red"),
+            Text(plain(kind)),
+            Text(plain(smoke.get("device") or "?")),
             f"{latency:.3f} ms" if latency is not None else "",
         ]
         if speedups:
@@ -349,7 +350,7 @@ def report_failures(reports: dict[str, Any]) -> list[Text]:
     lines = []
     for instance_id, report in reports.items():
         if report and report.get("status") != "passed":
-            lines.append(Text(f"{instance_id}: {report.get('reason')}", style="red"))
+            lines.append(Text(plain(f"{instance_id}: {report.get('reason')}"), style="red"))
     return lines
 
 

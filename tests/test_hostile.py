@@ -3,6 +3,7 @@ and names that EC2 filters or the state home would read as patterns or paths."""
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -110,3 +111,27 @@ def test_a_teardown_stops_when_a_seat_appeared_after_its_plan_was_shown(aws, run
     ]
     assert len(live) == 2  # neither seat was touched
     assert run_cli("teardown", "eia-workshop", "--yes").code == 0  # the current plan goes
+
+
+def test_a_hostile_agent_report_cannot_drive_the_terminal_or_a_spreadsheet(
+    aws, run_cli, hooks, tmp_path
+):
+    """An instance's workload can write its own report (issue 15 point 10): its strings are
+    shown as text, without escape sequences, and no handout cell starts a formula."""
+    from support import agent_publishes, sample_report
+
+    def hostile(instance_id: str) -> dict:
+        report = sample_report('=HYPERLINK("http://x")', "\x1b]0;pwned\x07\x1b[2J[bold red]boom")
+        report["smoke_test"]["device"] = "[link=http://x]cuda:0[/link]"
+        return report
+
+    agent_publishes(hooks, hostile)
+    handout = tmp_path / "seats.csv"
+    result = run_cli("launch", "--profile-file", EIA, "--yes", "--handout", str(handout))
+    assert result.code == 3  # not "passed"
+    shown = result.out + result.err
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "[bold red]boom" in shown  # shown as the text it is, not applied as markup
+    assert "[link=http://x]cuda:0[/link]" in shown
+    [row] = list(csv.DictReader(handout.open()))
+    assert row["agent"].startswith("'=HYPERLINK")  # a spreadsheet shows it as text

@@ -10,6 +10,7 @@ from amazonei_setup.commands.context import Context, clients_for, recorded
 from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
 from amazonei_setup.ledger import Ledger
 from amazonei_setup.record import DeploymentRecord
+from amazonei_setup.untrusted import plain
 
 REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes, not hours
 
@@ -102,7 +103,9 @@ def outcome_of(reports: dict[str, Any], name: str) -> int:
     failed = [i for i, r in reports.items() if r is not None and r.get("status") != "passed"]
     missing = [i for i, r in reports.items() if r is None]
     if failed:
-        reasons = "; ".join(f"{i}: {reports[i].get('reason') or 'no reason given'}" for i in failed)
+        reasons = "; ".join(
+            plain(f"{i}: {reports[i].get('reason') or 'no reason given'}") for i in failed
+        )
         degraded = all(reports[i].get("status") == "degraded" for i in failed)
         remedies = sorted({str(reports[i]["remedy"]) for i in failed if reports[i].get("remedy")})
         what = (
