@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from amazonei_setup import __version__
-from amazonei_setup.errors import AwsFailure
+from amazonei_setup.errors import AwsFailure, InputError
 
 if TYPE_CHECKING:
     import boto3
@@ -39,8 +39,15 @@ SessionFactory = Callable[[AwsTarget], "boto3.Session"]
 
 def default_session(target: AwsTarget) -> boto3.Session:
     import boto3
+    from botocore.exceptions import ProfileNotFound
 
-    return boto3.Session(profile_name=target.profile_name, region_name=target.region)
+    try:
+        return boto3.Session(profile_name=target.profile_name, region_name=target.region)
+    except ProfileNotFound:
+        raise InputError(
+            f"there is no AWS profile named '{target.profile_name}' in your AWS config",
+            "`aws configure list-profiles` lists them; `aws configure --profile NAME` makes one",
+        ) from None
 
 
 class AwsClients:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from amazonei_setup.errors import InputError
 
 HOME_ENV = "AMAZONEI_SETUP_HOME"
 
@@ -15,8 +18,22 @@ def state_home(override: str | os.PathLike[str] | None = None) -> Path:
     """The state home (--home, then $AMAZONEI_SETUP_HOME, then ~/.amazonei-setup), made 0700."""
     raw = override or os.environ.get(HOME_ENV) or Path.home() / ".amazonei-setup"
     home = Path(raw).expanduser()
-    home.mkdir(parents=True, exist_ok=True)
-    home.chmod(0o700)
+    if not home.exists() and not home.is_symlink():
+        return private_dir(home)  # made here: 0700, parents too
+    # An existing folder is the user's: its mode stays (`--home /tmp` must not become 0700),
+    # but one that others may write to could have records and keys planted or swapped.
+    if not home.is_dir():
+        raise InputError(
+            f"the state home {home} is not a folder",
+            "pass --home with a folder (it is made if missing), or drop --home",
+        )
+    mode = home.stat().st_mode
+    if mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise InputError(
+            f"others can write to the state home {home} (mode {stat.filemode(mode)}), so they "
+            "could change its records and private keys",
+            "use a folder only you can write (e.g. --home ~/.amazonei-setup, made 0700)",
+        )
     return home
 
 

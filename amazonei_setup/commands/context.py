@@ -116,11 +116,24 @@ def profile_from_args(ctx: Context, inputs: ProfileInputs | None = None):
     return validate_profile(inputs.source, inputs.overrides, inputs.flag_paths)
 
 
+def check_endpoint_url(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in url:
+        raise InputError(
+            f"'{url}' is not an endpoint URL (--endpoint-url or AWS_ENDPOINT_URL)",
+            "give one like https://ec2.us-west-2.amazonaws.com or http://127.0.0.1:5000",
+        )
+
+
 def target_for(ctx: Context, region: str):
     from amazonei_setup.aws import AwsTarget
 
     args = ctx.args
     endpoint = args.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if endpoint and not args.sandbox:
+        check_endpoint_url(endpoint)
     if args.sandbox:
         from amazonei_setup.sandbox import control
 

@@ -299,6 +299,10 @@ def import_key(ctx: Context, clients: Any, wizard: Any) -> None:
 
 
 def check_save_target(path: Path, force: bool) -> None:
+    if path.is_dir():
+        raise InputError(
+            f"--save-profile {path} is a folder", "give a file name, e.g. --save-profile demo.yaml"
+        )
     if path.exists() and not force:
         raise InputError(f"{path} exists", "pass --force to overwrite it, or choose another file")
 
