@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import zlib
 from pathlib import Path
 from string import Template
 
@@ -87,10 +88,17 @@ def render_user_data(profile: Profile, signing_key: bytes | None = None) -> byte
     return payload
 
 
+MAX_SCRIPT_BYTES = 1024 * 1024  # ours is ~60 KB unzipped; a gzip bomb stops here
+
+
 def decode_user_data(payload: bytes) -> str:
-    """The script inside user data as EC2 returns it (after base64): gunzip when gzip'd."""
+    """The script inside user data as EC2 returns it (after base64): gunzip when gzip'd, at
+    most MAX_SCRIPT_BYTES of it (16 KB of gzip can unpack to gigabytes)."""
     if payload.startswith(GZIP_MAGIC):
-        payload = gzip.decompress(payload)
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        payload = inflate.decompress(payload, MAX_SCRIPT_BYTES)
+        if inflate.unconsumed_tail:
+            raise ValueError(f"the user data unpacks to more than {MAX_SCRIPT_BYTES} bytes")
     return payload.decode("utf-8")
 
 

@@ -162,3 +162,21 @@ def test_session_manager_access_from_a_subnet_with_no_way_to_ssm_is_refused(
         )
     result = run_cli(*argv)
     assert result.code == 0, result.err
+
+
+def test_user_data_over_16_kb_is_refused_as_ec2_does(ec2, image):
+    with pytest.raises(ClientError, match="limited to 16384 bytes") as raised:
+        run(ec2, image, UserData="x" * (16 * 1024 + 1))
+    assert raised.value.response["Error"]["Code"] == "InvalidParameterValue"
+    run(ec2, image, UserData="x" * (16 * 1024))  # the limit itself is fine
+
+
+def test_a_gzip_bomb_in_user_data_unpacks_no_further_than_a_script_can_be():
+    import gzip
+
+    from amazonei_setup.userdata import MAX_SCRIPT_BYTES, decode_user_data
+
+    bomb = gzip.compress(b"#" * (64 * 1024 * 1024))  # 64 MB of '#', about 64 KB gzip'd
+    with pytest.raises(ValueError, match=f"more than {MAX_SCRIPT_BYTES} bytes"):
+        decode_user_data(bomb)
+    assert decode_user_data(gzip.compress(b"#!/bin/sh\n")) == "#!/bin/sh\n"

@@ -623,3 +623,19 @@ def test_state_pointing_away_from_loopback_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(SandboxError):
         control.status(tmp_path)
+
+
+def test_the_server_runs_without_any_of_the_callers_aws_credentials(
+    sandbox: tuple[Path, SandboxInfo],
+) -> None:
+    """Issue 15 point 13: this test process has AWS_ACCESS_KEY_ID and friends set (conftest);
+    the server it started has none of them and no credentials file to fall back on."""
+    _, info = sandbox
+    raw = Path(f"/proc/{info.pid}/environ").read_bytes().split(b"\0")
+    env = dict(item.decode().split("=", 1) for item in raw if b"=" in item)
+    assert os.environ.get("AWS_ACCESS_KEY_ID")  # the caller has some
+    assert not {k for k in env if k.startswith("AWS_")} - {
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    }
+    assert env["AWS_CONFIG_FILE"] == env["AWS_SHARED_CREDENTIALS_FILE"] == os.devnull

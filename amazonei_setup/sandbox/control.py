@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -195,6 +195,14 @@ def _server_command(ready: Path, home: Path | None = None) -> list[str]:
     return command + (["--home", str(home)] if home is not None else [])
 
 
+def server_environment(outer: Mapping[str, str]) -> dict[str, str]:
+    """The caller's environment without anything that reaches a real AWS account: no AWS_*
+    variable (keys, session token, profile, endpoint) and no AWS config or credentials file."""
+    env = {k: v for k, v in outer.items() if not k.startswith("AWS_")}
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return env
+
+
 def _spawn(
     folder: Path, ready: Path, home: Path | None = None, throttle: str | None = None
 ) -> subprocess.Popen[bytes]:
@@ -202,7 +210,7 @@ def _spawn(
     `throttle` (BURST:RATE, None for off) reaches it through the environment."""
     from amazonei_setup.sandbox.throttle import ENV_VAR
 
-    env = dict(os.environ)
+    env = server_environment(os.environ)
     env.pop(ENV_VAR, None)
     if throttle is not None:
         env[ENV_VAR] = throttle

@@ -3,6 +3,7 @@
 - **ClientToken**: EC2 keeps a token at least 24 hours after the instance terminates. The same
   token with the same parameters returns the first reservation, even a terminated one; other
   parameters with it answer `IdempotentParameterMismatch`. moto stores the token and ignores it.
+- **User data** of at most 16 KB before base64; moto takes any size.
 - **Elastic Inference accelerators**: one per instance, of a real type. moto accepts any type
   and any count (ten million cost 1.1 GB), and ignores them.
 - **The default VPC** has an internet gateway and a main route `0.0.0.0/0` through it (EC2 User
@@ -52,6 +53,7 @@ def install() -> None:
         original = InstanceResponse.run_instances
 
         def run_instances(self: Any) -> ActionResult:
+            check_user_data(self._get_param("UserData"))
             check_accelerators(self.querystring)
             token = self._get_param("ClientToken")
             if not token or self._get_bool_param("DryRun", False):
@@ -71,6 +73,15 @@ def install() -> None:
 
         InstanceResponse.run_instances = run_instances  # type: ignore[method-assign]
         _INSTALLED.append(True)
+
+
+USER_DATA_LIMIT = 16 * 1024  # bytes, before base64 (EC2 User Guide, "Run commands at launch")
+
+
+def check_user_data(encoded: str | None) -> None:
+    """EC2 refuses user data over 16 KB (measured before base64) before doing anything."""
+    if encoded and len(encoded) * 3 // 4 - encoded.count("=") > USER_DATA_LIMIT:
+        raise InvalidParameterValue(f"User data is limited to {USER_DATA_LIMIT} bytes")
 
 
 def check_accelerators(form: dict[str, list[str]]) -> None:
