@@ -9,8 +9,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from amazonei_setup import __version__
@@ -18,6 +16,7 @@ from amazonei_setup.errors import (
     EXIT_INTERRUPTED,
     SetupError,
 )
+from amazonei_setup.seams import Hooks
 
 COMMANDS = (
     "launch",
@@ -30,19 +29,6 @@ COMMANDS = (
     "iam-policy",
     "sandbox",
 )
-
-
-@dataclass
-class Hooks:
-    """Seams for tests: how sessions are made, the caller's IP, sleeping, TTY detection, and
-    the wall clock (`now`, UTC) that dates deployments and judges their time-to-live."""
-
-    session_factory: Callable[..., Any] | None = None
-    ip_lookup: Callable[..., str] | None = None
-    sleep: Callable[[float], None] | None = None
-    clock: Callable[[], float] | None = None
-    now: Callable[[], datetime] | None = None  # default: datetime.now(timezone.utc)
-    stdin_is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
 
 
 # ---------------------------------------------------------------------------------------------

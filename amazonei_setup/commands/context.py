@@ -15,6 +15,7 @@ from amazonei_setup.console import Terminal
 from amazonei_setup.errors import InputError
 from amazonei_setup.inputs import ProfileInputs, parse_tags
 from amazonei_setup.record import DeploymentRecord
+from amazonei_setup.seams import Hooks
 
 if TYPE_CHECKING:
     from amazonei_setup.wizard.context import WizardContext
@@ -43,7 +44,7 @@ SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": 
 class Context:
     args: argparse.Namespace
     terminal: Terminal
-    hooks: Any
+    hooks: Hooks
     home: Path
     clients: dict[str, Any] = field(default_factory=dict)  # by region: one session each
 
