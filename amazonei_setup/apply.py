@@ -22,6 +22,7 @@ from amazonei_setup.plan import Action, Plan, PlannedResource
 from amazonei_setup.profile import Profile
 from amazonei_setup.record import RecordedInstance, RecordedResource
 from amazonei_setup.resources import instance as instance_res
+from amazonei_setup.resources.claim import home_id
 from amazonei_setup.resources.kind import PAST, TagChange
 from amazonei_setup.resources.naming import deployment_tags
 from amazonei_setup.resources.registry import kind_of, kinds
@@ -118,6 +119,7 @@ class _Apply:
             utc_iso(runtime.now()),  # the injectable clock
         )
         self.created_at = record.created_at
+        self.home_id = home_id(runtime.home)
         # Expiry = the first launch's created_at + ttl; a changed ttl moves it (see run()).
         self.expires_at = expiry_of(record.created_at, self.profile.ttl)
         # A re-run moves what exists in place: the expiry, and the user's changed tags.
@@ -222,8 +224,12 @@ class _Apply:
             reporter.step_finished(r, resource_id)
 
         try:
+            gates = tuple(r.key for r in self.plan.resources if kind_of(r.kind).gate)
             run_graph(
-                [Node(r.key, r, r.depends_on) for r in self.plan.resources],
+                [
+                    Node(r.key, r, r.depends_on if r.key in gates else (*gates, *r.depends_on))
+                    for r in self.plan.resources
+                ],
                 lambda node: kind_of(node.item.kind).apply(self, node.item),
                 started=lambda node: reporter.step_started(node.item),
                 finished=finished,
@@ -291,5 +297,5 @@ def apply_plan(plan: Plan, runtime: Runtime, edit: Edit) -> Outcome:
             f"{profile.name} --region {profile.region}`",
         )
     for kind in kinds():
-        kind.preflight(runtime.clients, plan.resources, plan)
+        kind.preflight(runtime.clients, plan, runtime.home)
     return _Apply(plan, runtime, edit).run()

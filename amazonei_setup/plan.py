@@ -66,8 +66,10 @@ class Plan:
         return [r for r in self.resources if r.action != "reuse"]
 
     def _longest_chain(self, weight: Callable[[PlannedResource], int]) -> int:
-        """The heaviest chain of dependent resources, each weighing `weight(resource)`."""
-        by_key = {r.key: r for r in self.resources}
+        """The heaviest chain of dependent resources, each weighing `weight(resource)`; a
+        gate (the name's claim) comes before every chain."""
+        gates = [r for r in self.resources if kind_of(r.kind).gate]
+        by_key = {r.key: r for r in self.resources if r not in gates}
         total: dict[str, int] = {}
 
         def visit(key: str) -> int:
@@ -77,7 +79,8 @@ class Plan:
                 total[key] = weight(resource) + max(parents, default=0)
             return total[key]
 
-        return max((visit(r.key) for r in self.resources), default=0)
+        first = sum(weight(r) for r in gates)
+        return first + max((visit(key) for key in by_key), default=0)
 
     def critical_path_depth(self) -> int:
         """The longest chain of dependent changes: the lower bound on sequential AWS steps."""

@@ -89,7 +89,10 @@ def teardown_graph(steps: list[TeardownStep]) -> list[Node[TeardownStep]]:
         by_kind.setdefault(step.kind, []).append(step.key)
     nodes = []
     for step in steps:
-        first = [key for other in _dependents(kind_of(step.kind)) for key in by_kind.get(other, [])]
+        kind = kind_of(step.kind)
+        first = [key for other in _dependents(kind) for key in by_kind.get(other, [])]
+        if kind.gate:  # made first at launch: removed last
+            first = [s.key for s in steps if s.kind != step.kind]
         nodes.append(Node(step.key, step, (*step.after, *first)))
     return order(nodes)
 

@@ -180,6 +180,7 @@ def leftovers(name: str, home: Path | None = None) -> dict[str, int]:
         if p["InstanceProfileName"].endswith(f"-{name}")
     ]
     params = ssm.get_parameters_by_path(Path=f"/amazonei-setup/{name}", Recursive=True)
+    claims = ssm.get_parameters_by_path(Path="/amazonei-setup/.claims")["Parameters"]
     counts = {
         "instances": len(instances),
         "security_groups": len(ec2.describe_security_groups(Filters=by_tag)["SecurityGroups"]),
@@ -188,6 +189,7 @@ def leftovers(name: str, home: Path | None = None) -> dict[str, int]:
         "roles": len(roles),
         "instance_profiles": len(holders),
         "ssm_parameters": len(params["Parameters"]),
+        "claims": len([c for c in claims if c["Name"].endswith(f"/{name}")]),
     }
     if home is not None:
         counts["records"] = len(list((home / "deployments").glob(f"*/{name}.json")))

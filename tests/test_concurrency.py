@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
 from support import child_env, main_in_process, nothing_left
 
@@ -89,6 +90,50 @@ def test_the_same_name_twice_at_once_is_refused(sandbox_env, alone):
     code, _, err = alone(home, "teardown", "twice", "--yes")
     assert code == 0, err
     assert nothing_left("twice", home)
+
+
+def test_two_state_homes_launching_one_name_at_once_leave_one_deployment(
+    sandbox, sandbox_env, tmp_path, alone
+):
+    """Issue 15 point 3: a second machine (another state home, the same account) launching
+    the same name at the same moment. The name is claimed in AWS first, atomically: one
+    launch wins, the other stops before it has made anything (34e039e made two seat-1
+    instances on one role, and one home's key file no longer matched)."""
+    home, endpoint = sandbox
+    other = tmp_path / "other-machine"
+    argv = ["launch", "--profile-file", EIA, "--name", "both", "--yes", "--no-wait"]
+    mine = start(home, *argv)
+    theirs = subprocess.Popen(
+        [sys.executable, "-m", "amazonei_setup", "--home", str(other), "--endpoint-url", endpoint,
+         "--region", "us-west-2", *argv],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=child_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"),
+    )  # fmt: skip
+    results = [finish(mine), finish(theirs)]
+    assert sorted(code for code, _, _ in results) == [0, 2], [err for _, _, err in results]
+    refused = " ".join(next(err for code, _, err in results if code == 2).split())
+    assert "is claimed by another state home" in refused or "not recorded in" in refused
+    ec2 = boto3.client("ec2", region_name="us-west-2")
+    live = [
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+        and {"Key": "amazonei-setup:deployment", "Value": "both"} in i.get("Tags", [])
+    ]
+    assert len(live) == 1  # one deployment, one seat 1
+    winner = home if results[0][0] == 0 else other
+    if winner == home:
+        code, _, _ = alone(home, "teardown", "both", "--yes")
+    else:
+        code = subprocess.run(
+            [sys.executable, "-m", "amazonei_setup", "--home", str(other), "--endpoint-url",
+             endpoint, "teardown", "both", "--region", "us-west-2", "--yes"],
+            capture_output=True, text=True,
+            env=child_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"),
+        ).returncode  # fmt: skip
+    assert code == 0
+    assert nothing_left("both", winner)
 
 
 SIGINT_AFTER = """

@@ -18,6 +18,7 @@ spec.loader.exec_module(fault_matrix)
 Step = fault_matrix.Step
 
 LAUNCH_STEPS = [
+    Step("PutParameter", 1),  # the name's claim, before anything else
     Step("CreateRole", 1),
     Step("CreateSecurityGroup", 1),
     Step("CreateKeyPair", 1),
@@ -41,6 +42,7 @@ TEARDOWN_STEPS = [
     Step("DeleteRolePolicy", 1),
     Step("DeleteRole", 1),
     Step("DeleteParameters", 1),
+    Step("DeleteParameter", 1),  # the name's claim, last
 ]
 
 

@@ -307,13 +307,13 @@ class InstanceKind(ResourceKind):
             )
         return planned
 
-    def preflight(self, clients: AwsClients, planned: list[PlannedResource], plan: Any) -> None:
+    def preflight(self, clients: AwsClients, plan: Any, home: Path) -> None:
         """An Elastic Inference service endpoint in the region does not prove this account
         may launch accelerators (EI takes no new customers): ask EC2 with a dry run of the
         real request before anything is created."""
         profile, discovery = plan.profile, plan.discovery
         if not profile.has_eia or not any(
-            r.kind == self.kind and r.action == "create" for r in planned
+            r.kind == self.kind and r.action in ("create", "replace") for r in plan.resources
         ):
             return
         check_accelerator(

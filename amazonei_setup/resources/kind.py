@@ -130,6 +130,7 @@ class ApplyRun(Protocol):
     ids: dict[str, str]
     user_data: bytes | None
     created_at: str
+    home_id: str
     sleep: Callable[[float], None]
 
     def note(self, message: str) -> None: ...
@@ -198,6 +199,7 @@ class ResourceKind:
     caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {}
     appears_on_its_own: ClassVar[bool] = False  # made by the instances, not by a launch
     is_seat: ClassVar[bool] = False  # one per seat: what a workshop's progress bar counts
+    gate: ClassVar[bool] = False  # made before every other kind, removed after all of them
 
     # -- discovery and plan ---------------------------------------------------------------
     def discover(self, look: DiscoverInput) -> Collect | None:
@@ -214,7 +216,7 @@ class ResourceKind:
         """The note on a plan row that folds many seats' resources into one."""
         return first.why
 
-    def preflight(self, clients: AwsClients, planned: list[PlannedResource], plan: Any) -> None:
+    def preflight(self, clients: AwsClients, plan: Any, home: Path) -> None:
         """Ask AWS, before anything is created, whether the planned changes can succeed;
         raise a typed error when they cannot."""
 

@@ -55,9 +55,9 @@ class ReportParameterKind(ResourceKind):
 
     def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
         names = find(clients, f"/{PREFIX}/")
-        return grouped(
-            [(n.strip("/").split("/")[1], n) for n in names if len(n.strip("/").split("/")) >= 2]
-        )
+        parts = [(n, n.strip("/").split("/")) for n in names]
+        # A deployment name has no '.': `/amazonei-setup/.claims/` is the claim kind's.
+        return grouped([(p[1], n) for n, p in parts if len(p) >= 2 and not p[1].startswith(".")])
 
     def tags_of(self, item: Any) -> dict[str, str]:
         return {}

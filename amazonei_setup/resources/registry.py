@@ -5,6 +5,7 @@ inventory, teardown and expiry iterate over this list: a new kind is added here 
 from __future__ import annotations
 
 from amazonei_setup.resources import (
+    claim,
     endpoint,
     instance,
     instance_profile,
@@ -17,6 +18,7 @@ from amazonei_setup.resources import (
 from amazonei_setup.resources.kind import ResourceKind
 
 REGISTRY: list[ResourceKind] = [
+    claim.KIND,
     role.KIND,
     instance_profile.KIND,
     security_group.KIND,

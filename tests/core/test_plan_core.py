@@ -79,6 +79,7 @@ def test_a_new_eia_deployment_creates_every_kind_in_dependency_order(tmp_path):
     given = profile()
     plan = build_plan(given, discovery(given, tmp_path), CATALOG)
     assert actions(plan) == {
+        "claim": "create",
         "role": "create",
         "instance_profile": "create",
         "instance_sg": "create",
@@ -97,15 +98,15 @@ def test_a_new_eia_deployment_creates_every_kind_in_dependency_order(tmp_path):
         "endpoint",
         "key_pair:1",
     }
-    # the longest chain of calls: each group created then given its ingress, the endpoint
-    # looked for then created, the instance run, then the one look that sees it running
-    assert plan.critical_path_calls() == 2 + 2 + 2 + 1 + 1
+    # the longest chain of calls: the name claimed, each group created then given its ingress,
+    # the endpoint looked for then created, the instance run, then the look that sees it run
+    assert plan.critical_path_calls() == 1 + 2 + 2 + 2 + 1 + 1
 
 
 def test_ssm_access_without_an_accelerator_has_no_key_no_endpoint_and_no_ingress(tmp_path):
     given = profile(accelerator="none", access={"mode": "ssm"})
     plan = build_plan(given, discovery(given, tmp_path), CATALOG)
-    assert set(actions(plan)) == {"role", "instance_profile", "instance_sg", "instance:1"}
+    assert set(actions(plan)) == {"claim", "role", "instance_profile", "instance_sg", "instance:1"}
     group = plan.get("instance_sg")
     assert group is not None and group.details.wanted == set()
     assert group.why == "no inbound access (SSM only)"
@@ -117,6 +118,7 @@ def test_everything_as_wanted_is_reused_and_costs_no_call(tmp_path):
     policy = instance_policy("demo", "us-west-2", "123456789012", eia=True, ssm_access=False)
     name = "amazonei-setup-us-west-2-demo"
     found = {
+        "deployment-claim": "this-home",
         "iam-role": {"arn": f"arn:aws:iam::1:role/{name}", "name": name, "policy": policy},
         "iam-instance-profile": {"arn": "arn:ip", "name": name, "roles": [name]},
         "security-group": {
