@@ -81,7 +81,11 @@ class ClaimKind(ResourceKind):
         name = claim_name(given.profile.name)
         held = given.discovery.existing.of(self.kind)
         if held is None:
-            return [PlannedResource("claim", self.kind, name, "create", why="the name, first")]
+            return [
+                PlannedResource(
+                    "claim", self.kind, name, "create", why="claims the name before anything else"
+                )
+            ]
         return [PlannedResource("claim", self.kind, name, "reuse", name, details=held)]
 
     def preflight(self, clients: AwsClients, plan: Any, home: Path) -> None:
