@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
 from amazonei_setup.catalog import AmiRule, Catalog
 from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.profile import Profile
@@ -55,13 +55,15 @@ def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> Reso
         )
     for parameter in rule.ssm_parameters:
         with aws_errors(f"reading SSM public parameter {parameter}"):
-            try:
-                image_id = clients.ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
-            except Exception as exc:
-                if is_error(exc, "ParameterNotFound", "AccessDeniedException"):
-                    continue
-                raise
-        image = _describe_image(clients, image_id)  # by id: found even when deprecated
+            found = unless_absent(
+                lambda p=parameter: clients.ssm.get_parameter(Name=p),
+                "ParameterNotFound",
+                "AccessDeniedException",
+            )
+        if found is None:
+            continue
+        # By id: found even when deprecated.
+        image = _describe_image(clients, found["Parameter"]["Value"])
         if image is not None and _fits(rule, image):
             return _resolved(image, f"ssm:{parameter}", rule.ssh_user)
     images = [image for image in _search(clients, rule) if _fits(rule, image)]
@@ -130,12 +132,12 @@ def _search(clients: AwsClients, rule: AmiRule) -> list[dict[str, Any]]:
 
 def _describe_image(clients: AwsClients, image_id: str) -> dict[str, Any] | None:
     with aws_errors(f"describing AMI {image_id}"):
-        try:
-            images = clients.ec2.describe_images(ImageIds=[image_id])["Images"]
-        except Exception as exc:
-            if is_error(exc, "InvalidAMIID.NotFound", "InvalidAMIID.Malformed"):
-                return None
-            raise
+        found = unless_absent(
+            lambda: clients.ec2.describe_images(ImageIds=[image_id]),
+            "InvalidAMIID.NotFound",
+            "InvalidAMIID.Malformed",
+        )
+    images = found["Images"] if found else []
     return images[0] if images else None
 
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error
+from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
 from amazonei_setup.resources.naming import report_parameter_prefix
 from amazonei_setup.waiting import poll
 
@@ -20,12 +20,10 @@ def fetch_report(clients: AwsClients, deployment: str, instance_id: str) -> dict
     """The instance's report, or None while it has not published one."""
     name = report_parameter(deployment, instance_id)
     with aws_errors(f"reading the agent report {name}"):
-        try:
-            value = clients.ssm.get_parameter(Name=name)["Parameter"]["Value"]
-        except Exception as exc:
-            if is_error(exc, "ParameterNotFound"):
-                return None
-            raise
+        found = unless_absent(lambda: clients.ssm.get_parameter(Name=name), "ParameterNotFound")
+    if found is None:
+        return None
+    value = found["Parameter"]["Value"]
     try:
         report = json.loads(value)
     except ValueError:

@@ -93,13 +93,12 @@ def delete(clients: AwsClients, profile_name: str, roles: list[str] | None = Non
         roles = found["roles"]
     with aws_errors(f"deleting instance profile {profile_name}"):
         for role in roles:
-            try:
-                clients.iam.remove_role_from_instance_profile(
-                    InstanceProfileName=profile_name, RoleName=role
-                )
-            except Exception as exc:
-                if not is_error(exc, "NoSuchEntity"):
-                    raise
+            unless_absent(
+                lambda r=role: clients.iam.remove_role_from_instance_profile(
+                    InstanceProfileName=profile_name, RoleName=r
+                ),
+                "NoSuchEntity",
+            )
         deleted = unless_absent(
             lambda: clients.iam.delete_instance_profile(InstanceProfileName=profile_name),
             "NoSuchEntity",

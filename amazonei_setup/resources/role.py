@@ -106,14 +106,11 @@ def find(clients: AwsClients, role_name: str) -> dict[str, Any] | None:
         if found is None:
             return None
         role = found["Role"]
-        try:
-            document = clients.iam.get_role_policy(RoleName=role_name, PolicyName=POLICY_NAME)[
-                "PolicyDocument"
-            ]
-        except Exception as exc:
-            if not is_error(exc, "NoSuchEntity"):
-                raise
-            document = None
+        policy = unless_absent(
+            lambda: clients.iam.get_role_policy(RoleName=role_name, PolicyName=POLICY_NAME),
+            "NoSuchEntity",
+        )
+        document = policy["PolicyDocument"] if policy else None
     if isinstance(document, str):
         from urllib.parse import unquote
 
