@@ -225,3 +225,14 @@ def unless_absent(call: Callable[[], T], *codes: str) -> T | None:
         if is_error(exc, *codes):
             return None
         raise
+
+
+def configured_region(aws_profile: str | None) -> str | None:
+    """The region as the AWS CLI resolves it when --region is not given: AWS_REGION, then
+    AWS_DEFAULT_REGION, then the named profile's `region` (None when none says)."""
+    try:
+        import botocore.session
+
+        return botocore.session.Session(profile=aws_profile).get_config_variable("region")
+    except Exception:  # an unknown --profile is reported when AWS is first called
+        return None

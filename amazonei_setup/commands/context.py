@@ -72,8 +72,19 @@ def profile_inputs(ctx: Context) -> ProfileInputs:
         overrides["tags"] = {**base_tags, **tags} if isinstance(base_tags, dict) else tags
         flags[("tags",)] = "--tag"
     document = {**(source.document if source else {}), **overrides}
+    if document.get("region") in (None, "") and (region := default_region(ctx)):
+        overrides["region"] = document["region"] = region  # as the AWS CLI resolves it
+        flags[("region",)] = "the AWS configuration's region"
     missing = [flag for key, flag in REQUIRED_FIELDS.items() if document.get(key) in (None, "")]
     return ProfileInputs(source=source, overrides=overrides, flag_paths=flags, missing=missing)
+
+
+def default_region(ctx: Context) -> str | None:
+    """Without --region: AWS_REGION, AWS_DEFAULT_REGION or the named profile's region, as the
+    AWS CLI takes it (never for the sandbox's own credentials' sake: it has no config)."""
+    from amazonei_setup.aws import configured_region
+
+    return configured_region(ctx.args.aws_profile)
 
 
 def missing_choices_error(ctx: Context, inputs: ProfileInputs) -> InputError:

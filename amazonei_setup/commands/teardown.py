@@ -9,6 +9,7 @@ from amazonei_setup.commands.context import (
     Context,
     clients_for,
     confirm,
+    default_region,
     parse_tags,
     wall_clock,
 )
@@ -28,7 +29,10 @@ def _regions(ctx: Context, fallback: list[str]) -> list[str]:
     regions = list(args.regions or [])
     if args.region and args.region not in regions:
         regions.append(args.region)
-    return regions or sorted(set(fallback))
+    if regions or fallback:
+        return regions or sorted(set(fallback))
+    configured = default_region(ctx)  # as the AWS CLI: AWS_REGION, AWS_DEFAULT_REGION, profile
+    return [configured] if configured else []
 
 
 def _targets(ctx: Context) -> list[tuple[str, str]]:

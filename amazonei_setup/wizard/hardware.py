@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from amazonei_setup.aws import configured_region
 from amazonei_setup.catalog import Catalog
 from amazonei_setup.errors import InputError
 from amazonei_setup.wizard.choices import DEFAULT_FAMILY, FAMILIES, Family, family
@@ -19,16 +20,6 @@ from amazonei_setup.wizard.questions import (
     State,
 )
 from amazonei_setup.wizard.sheet import Sheet
-
-
-def configured_region(aws_profile: str | None) -> str | None:
-    """The region of the AWS configuration (AWS_REGION, AWS_DEFAULT_REGION, the profile)."""
-    try:
-        import botocore.session
-
-        return botocore.session.Session(profile=aws_profile).get_config_variable("region")
-    except Exception:  # an unknown --aws-profile is reported when AWS is first called
-        return None
 
 
 def family_types(catalog: Catalog, fam: Family) -> list[str]:
