@@ -52,18 +52,6 @@ def order(nodes: Iterable[Node[T]]) -> list[Node[T]]:
     return ordered
 
 
-def reverse(nodes: Iterable[Node[T]]) -> list[Node[T]]:
-    """The same graph with every edge turned around: what depended on a node goes first."""
-    nodes = list(nodes)
-    keys = {node.key for node in nodes}
-    before: dict[str, list[str]] = {node.key: [] for node in nodes}
-    for node in nodes:
-        for dependency in node.after:
-            if dependency in keys:
-                before[dependency].append(node.key)
-    return [Node(node.key, node.item, tuple(before[node.key])) for node in nodes]
-
-
 def run_graph(
     nodes: Iterable[Node[T]],
     step: Callable[[Node[T]], R],

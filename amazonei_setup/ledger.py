@@ -80,28 +80,25 @@ class Ledger:
     def all(self) -> list[DeploymentRecord]:
         """Every readable record; a damaged one never stops the others (`damaged()` names
         it, and its deployment can still be torn down by its tags)."""
-        records = []
-        for path in self._paths():
-            try:
-                record = self._read(path)
-            except InputError:
-                continue
-            if record is not None:
-                records.append(record)
-        return records
+        return self._scan()[0]
 
     def damaged(self) -> list[InputError]:
         """One error per record that cannot be read, naming the file and the fault."""
-        faults = []
-        for path in self._paths():
+        return self._scan()[1]
+
+    def _scan(self) -> tuple[list[DeploymentRecord], list[InputError]]:
+        records: list[DeploymentRecord] = []
+        faults: list[InputError] = []
+        paths = sorted(self.root.glob("*/*.json")) if self.root.exists() else []
+        for path in paths:
             try:
-                self._read(path)
+                record = self._read(path)
             except InputError as fault:
                 faults.append(fault)
-        return faults
-
-    def _paths(self) -> list[Path]:
-        return sorted(self.root.glob("*/*.json")) if self.root.exists() else []
+                continue
+            if record is not None:
+                records.append(record)
+        return records, faults
 
     @contextmanager
     def edit(self, region: str, name: str, doing: str) -> Iterator[Edit]:

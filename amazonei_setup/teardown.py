@@ -20,7 +20,7 @@ from amazonei_setup.errors import InputError
 from amazonei_setup.inventory import DeploymentResources, deployment_resources
 from amazonei_setup.ledger import Ledger
 from amazonei_setup.resources.endpoint import other_users
-from amazonei_setup.resources.kind import ResourceKind, TeardownAction, TeardownStep, Verb
+from amazonei_setup.resources.kind import ResourceKind, TeardownAction, TeardownStep
 from amazonei_setup.resources.registry import kind_of, kinds
 
 __all__ = ["TeardownAction", "TeardownPlan", "TeardownReporter", "execute_teardown"]
@@ -47,9 +47,6 @@ class TeardownPlan:
     @property
     def nothing_to_do(self) -> bool:
         return not self.changes and not self.record_exists and not self.key_files
-
-    def planned(self, verb: Verb, kind: str) -> list[TeardownAction]:
-        return [a for a in self.actions if a.verb == verb and a.kind == kind]
 
     def to_dict(self) -> dict[str, Any]:
         return {

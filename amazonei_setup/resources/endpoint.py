@@ -38,6 +38,7 @@ from amazonei_setup.resources.naming import (
     endpoint_sg_name,
     endpoint_user_tag,
     tag_dict,
+    tag_filters,
     tag_list,
     tag_specifications,
 )
@@ -356,10 +357,7 @@ class EndpointKind(ResourceKind):
         self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
     ) -> Future[list[Any]]:
         user_tag = endpoint_user_tag(name)
-        managed = [
-            {"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]},
-            {"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]},
-        ]
+        managed = tag_filters(name)
 
         def ours() -> list[Any]:
             used = find_tagged(clients, [{"Name": "tag-key", "Values": [user_tag]}])
@@ -368,7 +366,7 @@ class EndpointKind(ResourceKind):
         return pool.submit(ours)
 
     def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
-        found = find_tagged(clients, [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}])
+        found = find_tagged(clients, tag_filters())
         return grouped(
             [
                 (user, endpoint)

@@ -38,9 +38,9 @@ from amazonei_setup.resources.launching import (
 from amazonei_setup.resources.naming import (
     TAG_ACCELERATOR,
     TAG_DEPLOYMENT,
-    TAG_MANAGED,
     TAG_SEAT,
     tag_dict,
+    tag_filters,
 )
 from amazonei_setup.waiting import poll
 
@@ -105,7 +105,7 @@ def find_tagged(clients: AwsClients, filters: list[dict[str, Any]]) -> list[Laun
         pages = clients.ec2.get_paginator("describe_instances").paginate(
             Filters=[
                 *filters,
-                {"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]},
+                *tag_filters(),
                 {"Name": "instance-state-name", "Values": LIVE_STATES},
             ]
         )
@@ -213,10 +213,7 @@ class SeatDetails:
 
 def _volume_ids(clients: AwsClients, name: str) -> list[str]:
     """The instances' root volumes: tagged at launch, so their expiry moves with the rest."""
-    filters = [
-        {"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]},
-        {"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]},
-    ]
+    filters = tag_filters(name)
     with aws_errors("listing the deployment's volumes"):
         pages = clients.ec2.get_paginator("describe_volumes").paginate(Filters=filters)
         return [volume["VolumeId"] for page in pages for volume in page["Volumes"]]
@@ -390,9 +387,6 @@ class InstanceKind(ResourceKind):
 
     def tags_of(self, item: Any) -> dict[str, str]:
         return dict(item.tags or {})
-
-    def item_id(self, item: Any) -> str:
-        return str(item.id)
 
     def retag(
         self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]

@@ -30,6 +30,7 @@ from amazonei_setup.resources.naming import (
     TAG_MANAGED,
     key_pair_names_pattern,
     tag_dict,
+    tag_filters,
     tag_specifications,
 )
 
@@ -139,9 +140,6 @@ class KeyDetails:
     seat: int | None = None
 
 
-MANAGED = [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}]
-
-
 class KeyPairKind(ResourceKind):
     """One created key pair per seat (each attendee gets only their own key), or the user's
     named key pair, shared and never modified."""
@@ -234,12 +232,11 @@ class KeyPairKind(ResourceKind):
     def inventory(
         self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
     ) -> Future[list[Any]]:
-        by_name = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]}]
-        return pool.submit(find_tagged, clients, [*by_name, *MANAGED])
+        return pool.submit(find_tagged, clients, tag_filters(name))
 
     def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
         return grouped(
-            [(p["tags"].get(TAG_DEPLOYMENT, "?"), p) for p in find_tagged(clients, MANAGED)]
+            [(p["tags"].get(TAG_DEPLOYMENT, "?"), p) for p in find_tagged(clients, tag_filters())]
         )
 
     def retag(

@@ -244,9 +244,6 @@ class ResourceKind:
     def tags_of(self, item: Any) -> dict[str, str]:
         return dict(item.get("tags") or {})
 
-    def item_id(self, item: Any) -> str:
-        return str(item["id"])
-
     def retag(
         self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]
     ) -> None:

@@ -77,6 +77,14 @@ def endpoint_user_tag(name: str) -> str:
     return f"{TAG_ENDPOINT_USER_PREFIX}{name}"
 
 
+def tag_filters(deployment: str | None = None) -> list[dict[str, Any]]:
+    """EC2 filters for what carries our managed tag (and, given one, the deployment's name)."""
+    filters: list[dict[str, Any]] = [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}]
+    if deployment is not None:
+        filters.insert(0, {"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [deployment]})
+    return filters
+
+
 def owned_by(tags: dict[str, str] | None, name: str, region: str) -> bool:
     """Carries our managed tag and this deployment's name (and region, where recorded)."""
     tags = tags or {}

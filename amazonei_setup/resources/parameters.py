@@ -62,9 +62,6 @@ class ReportParameterKind(ResourceKind):
     def tags_of(self, item: Any) -> dict[str, str]:
         return {}
 
-    def item_id(self, item: Any) -> str:
-        return str(item)
-
     def teardown(self, found: Found, home: Path, ledger: Ledger) -> list[TeardownStep]:
         actions = tuple(TeardownAction("delete", self.kind, n, n) for n in found.of(self.kind))
         if not actions and not found.of("ec2-instance"):

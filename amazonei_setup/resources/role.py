@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from amazonei_setup.arns import partition_of
 from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.resources.adopt import create_or_adopt
+from amazonei_setup.resources.iam_named import by_deployment, deployments_own
 from amazonei_setup.resources.kind import (
     ApplyRun,
     Collect,
@@ -22,13 +23,9 @@ from amazonei_setup.resources.kind import (
     TeardownAction,
     TeardownRun,
     TeardownStep,
-    grouped,
 )
 from amazonei_setup.resources.naming import (
     IAM_PATH,
-    TAG_DEPLOYMENT,
-    in_region,
-    owned_by,
     report_parameter_prefix,
     role_name,
     tag_dict,
@@ -255,23 +252,13 @@ class RoleKind(ResourceKind):
     def inventory(
         self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
     ) -> Future[list[Any]]:
-        def ours() -> list[Any]:
-            found = find(clients, role_name(name, region))
-            return [found] if found and owned_by(found.get("tags"), name, region) else []
-
-        return pool.submit(ours)
+        return pool.submit(deployments_own, find, clients, name, region)
 
     def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
         with aws_errors("listing IAM roles"):
             pages = clients.iam.get_paginator("list_roles").paginate(PathPrefix=IAM_PATH)
             names = [role["RoleName"] for page in pages for role in page["Roles"]]
-        found = [find(clients, name) for name in names]
-        return grouped(
-            [(f["tags"].get(TAG_DEPLOYMENT, "?"), f) for f in found if in_region(f, region)]
-        )
-
-    def item_id(self, item: Any) -> str:
-        return str(item["arn"])
+        return by_deployment(find, clients, names, region)
 
     def retag(
         self, clients: AwsClients, found: Found, change: TagChange, ec2_ids: list[str]

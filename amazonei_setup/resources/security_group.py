@@ -28,10 +28,10 @@ from amazonei_setup.resources.kind import (
 )
 from amazonei_setup.resources.naming import (
     TAG_DEPLOYMENT,
-    TAG_MANAGED,
     endpoint_sg_name,
     instance_sg_name,
     tag_dict,
+    tag_filters,
     tag_specifications,
 )
 
@@ -206,9 +206,6 @@ class GroupDetails:
     wanted: set[Rule] = field(default_factory=set)
 
 
-MANAGED = [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}]
-
-
 class SecurityGroupKind(ResourceKind):
     """The instance group (SSH from one address, or nothing) and, with an EIA, the endpoint
     group (HTTPS from the instance group only)."""
@@ -312,11 +309,10 @@ class SecurityGroupKind(ResourceKind):
     def inventory(
         self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
     ) -> Future[list[Any]]:
-        by_name = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [name]}]
-        return pool.submit(find_tagged, clients, [*by_name, *MANAGED])
+        return pool.submit(find_tagged, clients, tag_filters(name))
 
     def region_inventory(self, clients: AwsClients, region: str) -> dict[str, list[Any]]:
-        groups = find_tagged(clients, MANAGED)
+        groups = find_tagged(clients, tag_filters())
         return grouped([(g["tags"].get(TAG_DEPLOYMENT, "?"), g) for g in groups])
 
     def retag(

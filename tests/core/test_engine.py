@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from amazonei_setup.engine import CycleError, Node, order, reverse, run_graph
+from amazonei_setup.engine import CycleError, Node, order, run_graph
 from amazonei_setup.resources.instance import LaunchedInstance
 from amazonei_setup.resources.kind import Found
 from amazonei_setup.resources.registry import kinds
@@ -26,15 +26,6 @@ def test_a_cycle_is_refused_before_anything_runs():
     with pytest.raises(CycleError, match="a, b"):
         run_graph(nodes, lambda node: ran.append(node.key))
     assert ran == []
-
-
-def test_reverse_turns_every_edge_around():
-    nodes = [Node("role", 0), Node("profile", 0, ("role",)), Node("instance", 0, ("profile",))]
-    assert {n.key: n.after for n in reverse(nodes)} == {
-        "role": ("profile",),
-        "profile": ("instance",),
-        "instance": (),
-    }
 
 
 def test_independent_steps_run_at_once_up_to_the_bound_and_never_beyond():
