@@ -111,6 +111,12 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
             "--no-wait", action="store_true", help="return once launched; do not wait for the agent"
         )
         parser.add_argument("--save-profile", metavar="F", help="write the profile as YAML (0600)")
+        parser.add_argument(
+            "--engine",
+            choices=("direct", "cloudformation"),
+            default="direct",
+            help="direct (default): the tool makes each resource; cloudformation: one stack",
+        )
         parser.add_argument("--force", action="store_true", help="overwrite --save-profile F")
         parser.add_argument(
             "--replace",
@@ -238,6 +244,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         args.command = "launch"
         for flag in ("profile_file", "dry_run", "no_wait", "save_profile", "force", "handout"):
             setattr(args, flag, getattr(args, flag, None))
+        args.engine = getattr(args, "engine", None) or "direct"
     return args
 
 

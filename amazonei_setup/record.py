@@ -49,6 +49,16 @@ class RecordedInstance(BaseModel):
     agent: str | None = None
 
 
+class RecordedStack(BaseModel):
+    """The CloudFormation stack that holds a deployment made with `--engine cloudformation`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    status: str = "unknown"
+
+
 class DeploymentRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -72,6 +82,10 @@ class DeploymentRecord(BaseModel):
     # answers a repeated token with the first instance (even terminated), so each attempt
     # gets its own, and a retry of the same call (botocore's) keeps it.
     launch_tokens: dict[str, str] = Field(default_factory=dict)
+    # None: the direct engine. "cloudformation": `stack` holds every resource; `resources`
+    # and `instances` mirror it in the direct engine's shape (connect and verify read those).
+    engine: str | None = None
+    stack: RecordedStack | None = None
 
     @property
     def has_expiry_field(self) -> bool:
@@ -83,6 +97,7 @@ class DeploymentRecord(BaseModel):
 
     def to_document(self) -> dict[str, Any]:
         exclude = set() if self.has_expiry_field else {"expires_at"}
+        exclude |= {key for key in ("engine", "stack") if getattr(self, key) is None}
         return self.model_dump(mode="json", exclude=exclude)
 
 
