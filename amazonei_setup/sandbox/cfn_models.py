@@ -8,6 +8,7 @@
   template's version like RunInstances does (image, type, groups, user data, IMDS options,
   block devices, tags), with the same user-data and accelerator limits as the sandbox's
   RunInstances (ec2_strict).
+- **Outputs** of a stack made by a change set: moto keeps none; here, the template's.
 - **A failed resource**: moto raises out of ExecuteChangeSet and leaves what it made. AWS answers
   the call, then marks the resource CREATE_FAILED with the reason and rolls the stack back
   (ROLLBACK_COMPLETE): so does this.
