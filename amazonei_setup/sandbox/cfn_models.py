@@ -8,6 +8,8 @@
   template's version like RunInstances does (image, type, groups, user data, IMDS options,
   block devices, tags), with the same user-data and accelerator limits as the sandbox's
   RunInstances (ec2_strict).
+- **AWS::IAM::Role inline policies**: moto stores the document as a Python dict's repr, which
+  GetRolePolicy then returns; AWS returns JSON (URL-encoded). Stored as JSON here.
 - **Outputs** of a stack made by a change set: moto keeps none; here, the template's.
 - **A failed resource**: moto raises out of ExecuteChangeSet and leaves what it made. AWS answers
   the call, then marks the resource CREATE_FAILED with the reason and rolls the stack back
@@ -20,6 +22,7 @@ answers on the server): their agent publishes no report in the sandbox.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -29,6 +32,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.ec2.exceptions import InvalidParameterValue
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.instances import Instance
+from moto.iam.models import Role
 from moto.ssm.models import ssm_backends
 
 from amazonei_setup.sandbox.ec2_strict import EIA_TYPES, check_user_data
@@ -258,6 +262,15 @@ def install() -> None:
             return launch_from_template(original, resource_name, cloudformation_json, *args, **kw)
 
         Instance.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+        role_create = Role.create_from_cloudformation_json
+
+        def role(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any):
+            for policy in cloudformation_json.get("Properties", {}).get("Policies", []):
+                if not isinstance(policy.get("PolicyDocument"), str):
+                    policy["PolicyDocument"] = json.dumps(policy["PolicyDocument"])
+            return role_create(resource_name, cloudformation_json, *args, **kw)
+
+        Role.create_from_cloudformation_json = classmethod(role)  # type: ignore[method-assign,assignment]
         parsing.parse_and_create_resource = _named_failure(parsing.parse_and_create_resource)
         CloudFormationBackend.execute_change_set = _rolled_back(  # type: ignore[method-assign]
             CloudFormationBackend.execute_change_set
