@@ -33,6 +33,8 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     for logical_id in ("InstanceRole", "ElasticInferenceEndpoint", "KeyPairSeat1", "InstanceSeat1"):
         assert logical_id in shown
     assert shown.index("Change set") < shown.index("CREATE_COMPLETE")
+    # the stack's events are the progress: one line per resource made
+    assert "CREATE_COMPLETE InstanceSeat1 (AWS::EC2::Instance)" in shown
     record = Ledger(run_cli.home).load(REGION, "eia-workshop")
     assert record.engine == "cloudformation" and record.stack.status == "CREATE_COMPLETE"
     (seat,) = record.instances
@@ -51,6 +53,7 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     assert dry.code == 0 and "InstanceSeat1" in dry.out + dry.err and _stacks()
     gone = run_cli("teardown", "eia-workshop", "--yes")
     assert gone.code == 0, gone.out + gone.err
+    assert "DELETE_COMPLETE KeyPairSeat1 (AWS::EC2::KeyPair)" in gone.out + gone.err
     assert _stacks() == []
     assert nothing_left("eia-workshop", run_cli.home), leftovers("eia-workshop", run_cli.home)
 
