@@ -48,7 +48,14 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     assert instance["MetadataOptions"]["HttpTokens"] == "required"
     status = run_cli("status", "eia-workshop")
     assert "stack amazonei-setup-eia-workshop: CREATE_COMPLETE" in status.out + status.err
-    assert "drift: unavailable" in status.out + status.err
+    assert "drift: IN_SYNC" in status.out + status.err
+    # someone opens SSH to the world by hand: status reports the drift
+    group = next(r.id for r in record.resources.values() if r.name == "InstanceSecurityGroup")
+    ec2.authorize_security_group_ingress(
+        GroupId=group, IpProtocol="tcp", FromPort=22, ToPort=22, CidrIp="0.0.0.0/0"
+    )
+    drifted = run_cli("status", "eia-workshop")
+    assert "drift: DRIFTED: InstanceSecurityGroup MODIFIED" in drifted.out + drifted.err
     dry = run_cli("teardown", "eia-workshop", "--dry-run")
     assert dry.code == 0 and "InstanceSeat1" in dry.out + dry.err and _stacks()
     gone = run_cli("teardown", "eia-workshop", "--yes")
@@ -108,3 +115,28 @@ def test_a_rerun_changes_only_what_changed(aws, run_cli):
     assert (run_cli.home / "keys" / REGION / "amazonei-setup-eia-workshop.seat2.pem").exists()
     assert run_cli("teardown", "eia-workshop", "--yes").code == 0
     assert nothing_left("eia-workshop", run_cli.home), leftovers("eia-workshop", run_cli.home)
+
+
+def test_a_stack_that_never_settles_times_out_with_backoff_and_no_real_wait(clock):
+    import pytest
+
+    from amazonei_setup.cloudformation import stack as cfn
+    from amazonei_setup.errors import AwsFailure
+
+    class Stuck:
+        def describe_stack_events(self, StackName):
+            return {"StackEvents": []}
+
+        def describe_stacks(self, StackName):
+            return {"Stacks": [{"StackStatus": "CREATE_IN_PROGRESS"}]}
+
+    class Clients:
+        def client(self, service):
+            return Stuck()
+
+    with pytest.raises(AwsFailure, match="has not finished in time"):
+        cfn.wait_settled(
+            Clients(), "s", set(), on_event=print, sleep=clock.sleep, clock=clock, timeout_s=600
+        )
+    assert clock.sleeps[1] > clock.sleeps[0] and max(clock.sleeps) <= 10
+    assert sum(clock.sleeps) == pytest.approx(600)

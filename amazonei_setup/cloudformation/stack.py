@@ -22,6 +22,7 @@ CAPABILITIES = ["CAPABILITY_NAMED_IAM"]  # the role and instance profile carry o
 STACK_TIMEOUT_S = 3600
 CHANGE_SET_TIMEOUT_S = 300
 Sleep = Callable[[float], None]
+Clock = Callable[[], float]
 OnEvent = Callable[[dict[str, Any]], None]
 
 
@@ -77,6 +78,7 @@ def create_change_set(
     tags: dict[str, str],
     *,
     sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
 ) -> ChangeSet:
     """CreateChangeSet (CREATE for a new stack or one only under review, else UPDATE), waited
     for; a change set with no changes comes back with an empty list, not an error."""
@@ -102,7 +104,9 @@ def create_change_set(
         return None if found["Status"] in ("CREATE_PENDING", "CREATE_IN_PROGRESS") else found
 
     with aws_errors(f"reading change set of stack {name}"):
-        described = poll(ready, timeout_s=CHANGE_SET_TIMEOUT_S, sleep=sleep, on_timeout=_slow)
+        described = poll(
+            ready, timeout_s=CHANGE_SET_TIMEOUT_S, sleep=sleep, clock=clock, on_timeout=_slow
+        )
     assert described is not None
     reason = str(described.get("StatusReason") or "")
     if described["Status"] == "FAILED" and "didn't contain changes" not in reason:
@@ -151,6 +155,7 @@ def execute(
     *,
     on_event: OnEvent,
     sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
     timeout_s: float = STACK_TIMEOUT_S,
 ) -> StackResult:
     """ExecuteChangeSet, then stream the stack's events until it settles."""
@@ -159,7 +164,13 @@ def execute(
     with aws_errors("executing the change set"):
         cfn.execute_change_set(ChangeSetName=change_set.id)
     return wait_settled(
-        clients, change_set.stack_id, seen, on_event=on_event, sleep=sleep, timeout_s=timeout_s
+        clients,
+        change_set.stack_id,
+        seen,
+        on_event=on_event,
+        sleep=sleep,
+        clock=clock,
+        timeout_s=timeout_s,
     )
 
 
@@ -169,6 +180,7 @@ def delete(
     *,
     on_event: OnEvent,
     sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
     timeout_s: float = STACK_TIMEOUT_S,
 ) -> StackResult:
     """DeleteStack, waited for to DELETE_COMPLETE (or DELETE_FAILED, with the reason)."""
@@ -177,7 +189,7 @@ def delete(
     with aws_errors(f"deleting stack {stack_id}"):
         cfn.delete_stack(StackName=stack_id)
     return wait_settled(
-        clients, stack_id, seen, on_event=on_event, sleep=sleep, timeout_s=timeout_s
+        clients, stack_id, seen, on_event=on_event, sleep=sleep, clock=clock, timeout_s=timeout_s
     )
 
 
@@ -188,6 +200,7 @@ def wait_settled(
     *,
     on_event: OnEvent,
     sleep: Sleep,
+    clock: Clock,
     timeout_s: float,
 ) -> StackResult:
     """Poll the stack's events (new ones, oldest first, to `on_event`) until it is no longer
@@ -210,7 +223,7 @@ def wait_settled(
         return None if stack["StackStatus"].endswith("_IN_PROGRESS") else stack
 
     with aws_errors(f"following stack {stack_id}"):
-        stack = poll(settled, timeout_s=timeout_s, sleep=sleep, on_timeout=_slow)
+        stack = poll(settled, timeout_s=timeout_s, sleep=sleep, clock=clock, on_timeout=_slow)
     assert stack is not None
     status = stack["StackStatus"]
     ok = status in ("CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE")
@@ -240,7 +253,7 @@ def resources(clients: AwsClients, stack_id: str) -> list[dict[str, str]]:
 
 
 def drifted(
-    clients: AwsClients, stack_id: str, *, sleep: Sleep = time.sleep
+    clients: AwsClients, stack_id: str, *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic
 ) -> list[dict[str, str]] | None:
     """DetectStackDrift, waited for: the resources that drifted ([] when in sync), or None when
     drift detection is not available (the sandbox: moto does not implement it)."""
@@ -257,7 +270,9 @@ def drifted(
         return None if found["DetectionStatus"] == "DETECTION_IN_PROGRESS" else found
 
     with aws_errors(f"detecting drift of stack {stack_id}"):
-        status = poll(done, timeout_s=CHANGE_SET_TIMEOUT_S, sleep=sleep, on_timeout=_slow)
+        status = poll(
+            done, timeout_s=CHANGE_SET_TIMEOUT_S, sleep=sleep, clock=clock, on_timeout=_slow
+        )
         assert status is not None
         if status.get("StackDriftStatus") != "DRIFTED":
             return []

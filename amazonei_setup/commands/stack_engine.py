@@ -21,10 +21,11 @@ from amazonei_setup.errors import EXIT_OK, AwsFailure
 PHYSICAL_KINDS = {"AWS::EC2::Instance": "ec2-instance", "AWS::EC2::KeyPair": "key-pair"}
 
 
-def _sleep(ctx: Context) -> Any:
+def _waits(ctx: Context) -> dict[str, Any]:
+    """The sleep and clock every wait uses: the hooks' in tests (nothing waits for real)."""
     import time
 
-    return ctx.hooks.sleep or time.sleep
+    return {"sleep": ctx.hooks.sleep or time.sleep, "clock": ctx.hooks.clock or time.monotonic}
 
 
 def _on_event(ctx: Context) -> Any:
@@ -69,9 +70,8 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
         parameters["ImageId"] = discovery.ami.id
     name = cfn.stack_name(profile.name)
     tags = deployment_tags(profile.name, profile.region, profile.tags)
-    sleep = _sleep(ctx)
     change_set = cfn.create_change_set(
-        clients, name, template_json(template), parameters, tags, sleep=sleep
+        clients, name, template_json(template), parameters, tags, **_waits(ctx)
     )
     ctx.terminal.say(change_table(name, change_set))
     if not change_set.changes:
@@ -107,7 +107,7 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
     edit.record = record
     edit.save()  # write-ahead: a failed or interrupted stack can always be torn down
     ctx.terminal.say(f"Stack {name}: executing the change set")
-    result = cfn.execute(clients, change_set, on_event=_on_event(ctx), sleep=sleep)
+    result = cfn.execute(clients, change_set, on_event=_on_event(ctx), **_waits(ctx))
     record.stack.status = result.status
     if result.failure:
         record.status = "incomplete"
@@ -204,7 +204,7 @@ def teardown_stack(ctx: Context, record: Any) -> int:
         ctx.terminal.say("Nothing was changed.")
         return EXIT_OK
     if live:
-        result = cfn.delete(clients, record.stack.id, on_event=_on_event(ctx), sleep=_sleep(ctx))
+        result = cfn.delete(clients, record.stack.id, on_event=_on_event(ctx), **_waits(ctx))
         if result.failure:
             raise AwsFailure(
                 f"stack {record.stack.name} could not be deleted: {result.failure}",
@@ -231,7 +231,7 @@ def stack_status(ctx: Context, record: Any) -> None:
     ctx.terminal.err.print(f"stack {record.stack.name}: {status}", soft_wrap=True, markup=False)
     if not live:
         return
-    drift = cfn.drifted(clients, record.stack.id, sleep=_sleep(ctx))
+    drift = cfn.drifted(clients, record.stack.id, **_waits(ctx))
     if drift is None:
         line = "drift: unavailable here (the sandbox's CloudFormation has no drift detection)"
     elif drift:

@@ -11,6 +11,7 @@
 - **AWS::IAM::Role inline policies**: moto stores the document as a Python dict's repr, which
   GetRolePolicy then returns; AWS returns JSON (URL-encoded). Stored as JSON here.
 - **Outputs** of a stack made by a change set: moto keeps none; here, the template's.
+- **Drift detection**: moto has none; cfn_drift.py compares with the state the stack last set.
 - **Events**: moto reports only the stack's own; here each resource created or deleted too.
 - **A failed resource**: moto raises out of ExecuteChangeSet and leaves what it made. AWS answers
   the call, then marks the resource CREATE_FAILED with the reason and rolls the stack back
@@ -36,6 +37,7 @@ from moto.ec2.models.instances import Instance
 from moto.iam.models import Role
 from moto.ssm.models import ssm_backends
 
+from amazonei_setup.sandbox import cfn_drift
 from amazonei_setup.sandbox.ec2_strict import EIA_TYPES, check_user_data
 
 KEY_PARAMETER_PREFIX = "/ec2/keypair/"
@@ -265,6 +267,7 @@ def _refresh_outputs(backend: CloudFormationBackend, change_set_name: str) -> No
     stack = backend.stacks[change_set.stack_id]
     stack._parse_template()
     stack.output_map = stack._create_output_map()
+    cfn_drift.remember(stack)  # what drift detection compares with
 
 
 def _resource_event(
@@ -322,4 +325,5 @@ def install() -> None:
         CloudFormationBackend.execute_change_set = _rolled_back(  # type: ignore[method-assign]
             CloudFormationBackend.execute_change_set
         )
+        cfn_drift.install()
         _INSTALLED.append(True)
