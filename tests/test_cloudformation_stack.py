@@ -25,7 +25,7 @@ def _stacks() -> list[str]:
 
 
 def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
-    launched = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes")
+    launched = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait")
     shown = launched.out + launched.err
     assert launched.code == 0, shown
     # the change set, shown before anything was made
@@ -89,7 +89,7 @@ def test_a_failed_resource_rolls_back_exits_1_and_teardown_leaves_nothing(aws, r
 
     backend = ec2_backends["123456789012"][REGION]
     backend.run_instances = refuse  # the stack's instance fails; what came before rolls back
-    failed = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes")
+    failed = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait")
     del backend.run_instances
     shown = failed.out + failed.err
     assert failed.code == 1, shown
@@ -103,10 +103,12 @@ def test_a_failed_resource_rolls_back_exits_1_and_teardown_leaves_nothing(aws, r
 
 
 def test_a_rerun_changes_only_what_changed(aws, run_cli):
-    assert run_cli("launch", *EIA, "--engine", "cloudformation", "--yes").code == 0
-    same = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes")
+    assert run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait").code == 0
+    same = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait")
     assert same.code == 0 and "up to date: nothing to change" in same.out + same.err
-    more = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--seats", "2")
+    more = run_cli(
+        "launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait", "--seats", "2"
+    )
     shown = more.out + more.err
     assert more.code == 0 and "(UPDATE)" in shown, shown
     assert "KeyPairSeat2" in shown and "InstanceSeat1" not in shown.split("executing")[0]

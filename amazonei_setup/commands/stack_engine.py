@@ -126,7 +126,20 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
         f"Stack {name} is {result.status}. `amazonei-setup verify {profile.name}` reads the "
         f"agents' reports; `amazonei-setup teardown {profile.name}` deletes the stack."
     )
-    return EXIT_OK
+    if not profile.agent.enabled or ctx.args.no_wait:
+        return EXIT_OK
+    from amazonei_setup.commands.verify import (
+        REPORT_WAIT_S,
+        outcome_of,
+        record_agents,
+        wait_and_show,
+    )
+
+    ids = [seat.id for seat in record.instances]
+    reports = wait_and_show(ctx, clients, record, ids, wait_s=REPORT_WAIT_S)
+    record_agents(record, reports)
+    edit.save()
+    return outcome_of(reports, profile.name)  # as a direct launch: exit 3 when a check failed
 
 
 def _mirror(ctx: Context, clients: Any, profile: Any, record: Any, plan: Any) -> None:

@@ -18,14 +18,15 @@
   (ROLLBACK_COMPLETE): so does this.
 
 Installed once per process by `sandbox.seed.seed_region` (server and in-process tests alike).
-Instances made by a stack are not run by the simulated-instance runner (it watches RunInstances
-answers on the server): their agent publishes no report in the sandbox.
+The server's simulated-instance runner watches RunInstances answers; a stack's instances reach
+it through `watch` instead (launched, with their accelerators, and deleted).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -43,6 +44,24 @@ from amazonei_setup.sandbox.ec2_strict import EIA_TYPES, check_user_data
 KEY_PARAMETER_PREFIX = "/ec2/keypair/"
 _LOCK = threading.Lock()
 _INSTALLED: list[bool] = []
+# (account, region, instance id, EIA types) for each launch; instance ids for each deletion
+Launched = Callable[[str, str, str, tuple[str, ...]], None]
+Deleted = Callable[[list[str]], None]
+_WATCHERS: list[tuple[Launched, Deleted]] = []
+
+
+def watch(launched: Launched, deleted: Deleted) -> None:
+    """Be told of every instance a stack launches or deletes (the server's simulated runner)."""
+    with _LOCK:
+        _WATCHERS.append((launched, deleted))
+
+
+def _tell(event: int, *args: Any) -> None:
+    for watcher in list(_WATCHERS):
+        try:
+            watcher[event](*args)
+        except Exception:  # a watcher never fails the stack
+            continue
 
 
 class StackKeyPair(CloudFormationModel):
@@ -167,6 +186,8 @@ def launch_from_template(
             iam_instance_profile_name=holder.get("Name"),
             iam_instance_profile_arn=holder.get("Arn"),
         )
+    eias = tuple(a.get("Type", "") for a in properties.get("ElasticInferenceAccelerators", []))
+    _tell(0, account_id, region, instance.id, eias)
     return instance
 
 
@@ -206,6 +227,8 @@ def _deleted_events(delete: Any) -> Any:
 
     def wrapped(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
         delete(self, parsed_resource, resource_json)
+        if resource_json.get("Type") == "AWS::EC2::Instance":
+            _tell(1, [str(getattr(parsed_resource, "id", ""))])
         # DeleteStack takes the stack out of the backend's list first: it names itself (install)
         stack = getattr(self, "deleting_stack", None) or _stack_of(
             self._account_id, self._region_name, self.stack_id

@@ -223,7 +223,16 @@ def serve(
     if home is not None:
         from amazonei_setup.sandbox.instances import SimulatedInstances
 
-        app.instances = SimulatedInstances(home, endpoint)
+        app.instances = simulated = SimulatedInstances(home, endpoint)
+        from amazonei_setup.sandbox import cfn_models
+        from amazonei_setup.sandbox.launch_facts import LaunchFacts
+
+        cfn_models.watch(  # a stack's instances run their user data like RunInstances' do
+            lambda account, region, instance_id, eias: simulated.launched(
+                account, region, [instance_id], LaunchFacts(eia_types=eias)
+            ),
+            simulated.terminated,
+        )
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True
     )
