@@ -115,6 +115,33 @@ def test_inf1_launch_json_and_status_through_http(sandbox_home, run):
     assert rows["inf1-demo"]["hardware"] == "inf1.xlarge"
 
 
+def test_a_stack_through_http_runs_its_agent_and_leaves_nothing(sandbox_home, run):
+    """--engine cloudformation on the sandbox server: the stack's instance runs its signed
+    user data like a RunInstances one, its agent's report arrives, and teardown empties it."""
+    done = run(
+        sandbox_home, "launch", "--profile-file", str(PROFILES / "inf1-ssm.yaml"),
+        "--name", "inf1-stack", "--engine", "cloudformation", "--yes", "--output", "json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["stack"]["status"] == "CREATE_COMPLETE"
+    [instance] = document["instances"]
+    assert instance["report"]["status"] == "passed"
+    assert "CREATE_COMPLETE InstanceSeat1 (AWS::EC2::Instance)" in done.stderr
+    gone = run(sandbox_home, "teardown", "inf1-stack", "--yes")
+    assert gone.returncode == 0, gone.stderr
+    cfn = sandbox_client(sandbox_home, "cloudformation")
+    live = [
+        s["StackName"]
+        for s in cfn.list_stacks()["StackSummaries"]
+        if s["StackStatus"] != "DELETE_COMPLETE"
+    ]
+    assert live == []
+    ec2 = sandbox_client(sandbox_home, "ec2")
+    (reservation,) = ec2.describe_instances(InstanceIds=[instance["id"]])["Reservations"]
+    assert reservation["Instances"][0]["State"]["Name"] == "terminated"
+
+
 def test_rerun_through_http_reuses_everything(sandbox_home, run):
     profile = str(PROFILES / "inf1-ssm.yaml")
     first = run(sandbox_home, "launch", "--profile-file", profile, "--yes", "--output", "json")

@@ -126,20 +126,34 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
         f"Stack {name} is {result.status}. `amazonei-setup verify {profile.name}` reads the "
         f"agents' reports; `amazonei-setup teardown {profile.name}` deletes the stack."
     )
-    if not profile.agent.enabled or ctx.args.no_wait:
-        return EXIT_OK
-    from amazonei_setup.commands.verify import (
-        REPORT_WAIT_S,
-        outcome_of,
-        record_agents,
-        wait_and_show,
-    )
+    reports: dict[str, Any] = {}
+    try:
+        if profile.agent.enabled and not ctx.args.no_wait:
+            from amazonei_setup.commands.verify import REPORT_WAIT_S, record_agents, wait_and_show
 
-    ids = [seat.id for seat in record.instances]
-    reports = wait_and_show(ctx, clients, record, ids, wait_s=REPORT_WAIT_S)
-    record_agents(record, reports)
-    edit.save()
-    return outcome_of(reports, profile.name)  # as a direct launch: exit 3 when a check failed
+            ids = [seat.id for seat in record.instances]
+            reports = wait_and_show(ctx, clients, record, ids, wait_s=REPORT_WAIT_S)
+            record_agents(record, reports)
+            edit.save()
+            from amazonei_setup.commands.verify import outcome_of
+
+            return outcome_of(reports, profile.name)  # as a direct launch: 3 when a check failed
+        return EXIT_OK
+    finally:
+        if ctx.terminal.json:  # the launch's document, as a direct launch prints one
+            ctx.terminal.emit_json(
+                {
+                    "deployment": profile.name,
+                    "region": profile.region,
+                    "engine": "cloudformation",
+                    "stack": record.stack.model_dump(),
+                    "outputs": result.outputs,
+                    "instances": [
+                        {**seat.model_dump(), "report": reports.get(seat.id)}
+                        for seat in record.instances
+                    ],
+                }
+            )
 
 
 def _mirror(ctx: Context, clients: Any, profile: Any, record: Any, plan: Any) -> None:
