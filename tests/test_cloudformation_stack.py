@@ -142,3 +142,16 @@ def test_a_stack_that_never_settles_times_out_with_backoff_and_no_real_wait(cloc
         )
     assert clock.sleeps[1] > clock.sleeps[0] and max(clock.sleeps) <= 10
     assert sum(clock.sleeps) == pytest.approx(600)
+
+
+def test_a_vpc_with_another_deployments_endpoint_is_refused_before_anything(aws, run_cli):
+    """AWS refuses a second private-DNS endpoint for one service in a VPC: the direct engine
+    shares it, a stack cannot, so the launch stops at once and says what to do."""
+    direct = run_cli("launch", *EIA, "--yes", "--no-wait", "--name", "direct-one")
+    assert direct.code == 0, direct.err
+    refused = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait")
+    shown = refused.out + refused.err
+    assert refused.code == 2 and "already has an Elastic Inference endpoint" in shown, shown
+    assert "direct engine" in shown and "Traceback" not in shown
+    assert _stacks() == []
+    assert nothing_left("eia-workshop", run_cli.home)

@@ -58,6 +58,7 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
 
     clients, plan = discover_and_plan(ctx, profile, edit.record)
     discovery = plan.discovery
+    check_vpc_fits_a_stack(plan, edit.record)
     key = None
     if ctx.args.sandbox:  # the sandbox runs only user data signed with the home's key
         from amazonei_setup.userdata import sandbox_signing_key
@@ -154,6 +155,31 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
                     ],
                 }
             )
+
+
+def check_vpc_fits_a_stack(plan: Any, record: Any) -> None:
+    """What the template cannot change in a VPC, refused before anything is made (exit 2): a
+    private-DNS Elastic Inference endpoint another deployment made (AWS refuses a second one
+    for the same service: the direct engine shares it), and DNS attributes that are off."""
+    from amazonei_setup.errors import InputError
+
+    vpc = plan.discovery.vpc_id
+    endpoint = plan.get("endpoint")
+    ours = {r.id for r in record.resources.values()} if record is not None else set()
+    if endpoint is not None and endpoint.id and endpoint.id not in ours:
+        raise InputError(
+            f"VPC {vpc} already has an Elastic Inference endpoint ({endpoint.id}) with private "
+            "DNS; AWS refuses a stack's own endpoint beside it",
+            "launch this deployment with the direct engine (it shares that endpoint), "
+            "or choose another VPC with --vpc",
+        )
+    if plan.get("vpc_dns") is not None and plan.get("vpc_dns").action != "reuse":
+        raise InputError(
+            f"VPC {vpc} has DNS support or DNS hostnames off; the endpoint's private DNS needs "
+            "both, and a template cannot turn them on",
+            f"turn them on (aws ec2 modify-vpc-attribute --vpc-id {vpc} "
+            "--enable-dns-hostnames), or launch with the direct engine, which does",
+        )
 
 
 def _mirror(ctx: Context, clients: Any, profile: Any, record: Any, plan: Any) -> None:
