@@ -123,3 +123,17 @@ def test_a_damaged_record_spoils_nothing_else(aws, run_cli):
     named = run_cli("status", "broken")
     assert named.code == 2 and "broken.json is damaged" in " ".join(named.err.split())
     assert run_cli("teardown", "eia-workshop", "--yes").code == 0  # the other one still goes
+
+
+def test_a_stack_record_round_trips_and_a_direct_one_gains_no_keys(tmp_path):
+    """engine and stack are optional schema-2 fields: present only for a CloudFormation
+    deployment, so direct records (and schema-1 ones migrated) read and write as before."""
+    direct = parse_record(v1_document(tmp_path))
+    assert direct.engine is None and direct.stack is None
+    assert "engine" not in direct.to_document() and "stack" not in direct.to_document()
+    stacked = direct.model_copy(deep=True)
+    stacked.engine = "cloudformation"
+    stacked.stack = {"id": "arn:aws:cloudformation:us-west-2:1:stack/x/1", "name": "x"}
+    again = parse_record(json.loads(json.dumps(stacked.to_document())))
+    assert again.engine == "cloudformation" and again.stack.name == "x"
+    assert again.stack.status == "unknown"
