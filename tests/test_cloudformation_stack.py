@@ -102,8 +102,14 @@ def test_a_failed_resource_rolls_back_exits_1_and_teardown_leaves_nothing(aws, r
     assert nothing_left("eia-workshop", run_cli.home), leftovers("eia-workshop", run_cli.home)
 
 
-def test_a_rerun_changes_only_what_changed(aws, run_cli):
-    assert run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait").code == 0
+def test_a_rerun_changes_only_what_changed(aws, run_cli, tmp_path):
+    handout = tmp_path / "seats"
+    first = run_cli(
+        "launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait",
+        "--handout", str(handout),
+    )  # fmt: skip
+    assert first.code == 0
+    assert "amazonei-setup-eia-workshop.pem" in (tmp_path / "seats.md").read_text()
     same = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--no-wait")
     assert same.code == 0 and "up to date: nothing to change" in same.out + same.err
     more = run_cli(

@@ -58,9 +58,7 @@ def cmd_launch(ctx: Context) -> int:
     ledger = Ledger(ctx.home)
     with ledger.edit(profile.region, profile.name, f"a launch of '{profile.name}'") as edit:
         if getattr(ctx.args, "engine", "direct") == "cloudformation":
-            from amazonei_setup.commands.stack_engine import launch_stack
-
-            return launch_stack(ctx, profile, edit)
+            return _launch_stack(ctx, profile, wizard, save_to, edit)
         return _launch(ctx, profile, wizard, save_to, edit)
 
 
@@ -117,6 +115,19 @@ def _replacements_allowed(ctx: Context, plan: Any, wizard: Any) -> bool:
         "pass --replace to terminate and relaunch them (their disks are deleted), or launch "
         "with the settings they have; nothing was changed",
     )
+
+
+def _launch_stack(ctx: Context, profile: Any, wizard: Any, save_to: Path | None, edit: Edit) -> int:
+    """The CloudFormation engine, with the same --save-profile and --handout as a direct one."""
+    from amazonei_setup.commands.stack_engine import launch_stack
+
+    if wizard is not None and save_to is not None:
+        save_profile(profile, save_to, force=True)  # checked before the questions
+    try:
+        return launch_stack(ctx, profile, edit)
+    finally:
+        if ctx.args.handout and edit.record is not None and edit.record.instances:
+            write_handout_note(ctx, Path(ctx.args.handout), edit.record)
 
 
 def _approved(ctx: Context, wizard: Any) -> bool | None:
