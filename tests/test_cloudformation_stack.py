@@ -39,7 +39,12 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     assert record.engine == "cloudformation" and record.stack.status == "CREATE_COMPLETE"
     (seat,) = record.instances
     assert seat.id.startswith("i-") and seat.connect.startswith("ssh -i ")
-    (key,) = [r for r in record.resources.values() if r.private_key]
+    # the direct engine's record shape: connect and verify read a stack's record alike
+    assert {"role", "instance_profile", "instance_sg", "endpoint_sg", "endpoint"} <= set(
+        record.resources
+    )
+    assert record.resources["instance:1"].id == seat.id
+    key = record.resources["key_pair:1"]
     key_file = run_cli.home / "keys" / REGION / "amazonei-setup-eia-workshop.pem"
     assert key.private_key == str(key_file) and "PRIVATE KEY" in key_file.read_text()
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -50,7 +55,7 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     assert "stack amazonei-setup-eia-workshop: CREATE_COMPLETE" in status.out + status.err
     assert "drift: IN_SYNC" in status.out + status.err
     # someone opens SSH to the world by hand: status reports the drift
-    group = next(r.id for r in record.resources.values() if r.name == "InstanceSecurityGroup")
+    group = record.resources["instance_sg"].id
     ec2.authorize_security_group_ingress(
         GroupId=group, IpProtocol="tcp", FromPort=22, ToPort=22, CidrIp="0.0.0.0/0"
     )
@@ -161,3 +166,9 @@ def test_a_vpc_with_another_deployments_endpoint_is_refused_before_anything(aws,
     assert "direct engine" in shown and "Traceback" not in shown
     assert _stacks() == []
     assert nothing_left("eia-workshop", run_cli.home)
+
+
+def test_a_ttl_is_refused_for_a_stack_before_anything(aws, run_cli):
+    refused = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--ttl", "4h")
+    assert refused.code == 2 and "time-to-live" in refused.out + refused.err
+    assert _stacks() == [] and nothing_left("eia-workshop", run_cli.home)

@@ -63,6 +63,30 @@ def key_logical_id(seat: int) -> str:
     return f"KeyPairSeat{seat}"
 
 
+# The direct engine's record key and kind of each logical id (seats: `<prefix>:<seat>`), so a
+# stack's record reads like a direct launch's.
+DIRECT_SHAPE = {
+    ROLE: ("role", "iam-role"),
+    INSTANCE_PROFILE: ("instance_profile", "iam-instance-profile"),
+    INSTANCE_SG: ("instance_sg", "security-group"),
+    ENDPOINT_SG: ("endpoint_sg", "security-group"),
+    ENDPOINT: ("endpoint", "vpc-endpoint"),
+    LAUNCH_TEMPLATE: ("launch_template", "launch-template"),
+    "KeyPairSeat": ("key_pair", "key-pair"),
+    "InstanceSeat": ("instance", "ec2-instance"),
+}
+
+
+def direct_shape(logical_id: str) -> tuple[str, str, int | None]:
+    """(record key, kind, seat) of a logical id, as the direct engine records that resource."""
+    prefix, _, seat = logical_id.partition("Seat")
+    if seat.isdigit():
+        key, kind = DIRECT_SHAPE[prefix + "Seat"]
+        return f"{key}:{seat}", kind, int(seat)
+    key, kind = DIRECT_SHAPE.get(logical_id, (logical_id, logical_id))
+    return key, kind, None
+
+
 def key_fetch_command(key_pair_id: str, key_file: str) -> str:
     """How to fetch a template-made key pair's private key (CloudFormation keeps it in SSM)."""
     return (

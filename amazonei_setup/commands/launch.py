@@ -121,6 +121,11 @@ def _launch_stack(ctx: Context, profile: Any, wizard: Any, save_to: Path | None,
     """The CloudFormation engine, with the same --save-profile and --handout as a direct one."""
     from amazonei_setup.commands.stack_engine import launch_stack
 
+    if profile.ttl is not None:  # sweep --expired removes resources one by one, not stacks
+        raise InputError(
+            "a time-to-live is not supported with --engine cloudformation",
+            "drop --ttl (or ttl: in the profile); `teardown NAME` deletes the stack",
+        )
     if wizard is not None and save_to is not None:
         save_profile(profile, save_to, force=True)  # checked before the questions
     try:

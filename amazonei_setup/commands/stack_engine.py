@@ -18,8 +18,6 @@ from amazonei_setup.commands.context import (
 )
 from amazonei_setup.errors import EXIT_OK, AwsFailure
 
-PHYSICAL_KINDS = {"AWS::EC2::Instance": "ec2-instance", "AWS::EC2::KeyPair": "key-pair"}
-
 
 def _waits(ctx: Context) -> dict[str, Any]:
     """The sleep and clock every wait uses: the hooks' in tests (nothing waits for real)."""
@@ -187,6 +185,7 @@ def _mirror(ctx: Context, clients: Any, profile: Any, record: Any, plan: Any) ->
     key pair's private key is fetched from SSM and written 0600 like a direct launch's."""
     from amazonei_setup.apply import connect_command
     from amazonei_setup.cloudformation import stack as cfn
+    from amazonei_setup.cloudformation.template import direct_shape
     from amazonei_setup.discovered import SeatKey
     from amazonei_setup.paths import write_private
     from amazonei_setup.record import RecordedInstance, RecordedResource
@@ -196,17 +195,10 @@ def _mirror(ctx: Context, clients: Any, profile: Any, record: Any, plan: Any) ->
     resources = cfn.resources(clients, record.stack.id)
     record.resources = {}
     for item in resources:
-        kind = PHYSICAL_KINDS.get(item["type"], item["type"])
-        seat = (
-            int(item["logical_id"].rsplit("Seat", 1)[1]) if "Seat" in item["logical_id"] else None
-        )
+        key, kind, seat = direct_shape(item["logical_id"])
+        name = f"{profile.name}-{seat}" if kind == "ec2-instance" else item["id"]
         entry = RecordedResource(
-            kind=kind,
-            name=item["logical_id"],
-            id=item["id"],
-            action="created",
-            owned=True,
-            seat=seat,
+            kind=kind, name=name, id=item["id"], action="created", owned=True, seat=seat
         )
         if item["type"] == "AWS::EC2::KeyPair":
             found = clients.ec2.describe_key_pairs(KeyNames=[item["id"]])["KeyPairs"][0]
@@ -217,7 +209,7 @@ def _mirror(ctx: Context, clients: Any, profile: Any, record: Any, plan: Any) ->
             write_private(path, secret)
             entry.private_key = str(path)
             plan.discovery.keys[seat] = SeatKey(name=item["id"], path=path)
-        record.resources[f"{kind}:{item['logical_id']}"] = entry
+        record.resources[key] = entry
     ids = [r["id"] for r in resources if r["type"] == "AWS::EC2::Instance"]
     record.instances = []
     for found in sorted(instance_res.describe(clients, ids), key=lambda i: i.id):
