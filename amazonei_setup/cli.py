@@ -24,6 +24,7 @@ COMMANDS = (
     "status",
     "verify",
     "teardown",
+    "connect",
     "sweep",
     "estimate",
     "iam-policy",
@@ -156,6 +157,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0, metavar="S", help="wait up to S seconds for reports"
     )
     verify.add_argument("--handout", metavar="F", help="rewrite F.md and F.csv with the results")
+    connect = sub(
+        "connect",
+        "a shell on a seat's instance: runs the ssh or Session Manager command (replacing "
+        "this process); in the sandbox, whose instances are simulated, only prints it, marked "
+        "simulated (exit 0)",
+    )
+    connect.add_argument("name", type=deployment_name, help="the deployment")
+    connect.add_argument(
+        "--seat", type=int, default=1, metavar="N", help="which seat's instance (default 1)"
+    )
+    connect.add_argument(
+        "--print", action="store_true", help="print the command on stdout; run nothing"
+    )
     teardown = sub("teardown", "remove everything a deployment created", regions=True)
     teardown.add_argument("name", nargs="?", type=deployment_name, help="the deployment to remove")
     teardown.add_argument("--all", action="store_true", help="every deployment found")
@@ -241,6 +255,7 @@ HANDLERS = {
     "teardown": ("amazonei_setup.commands.teardown", "cmd_teardown"),
     "sweep": ("amazonei_setup.commands.teardown", "cmd_sweep"),
     "verify": ("amazonei_setup.commands.verify", "cmd_verify"),
+    "connect": ("amazonei_setup.commands.connect", "cmd_connect"),
     "estimate": ("amazonei_setup.commands.estimate", "cmd_estimate"),
     "iam-policy": ("amazonei_setup.commands.iam_policy", "cmd_iam_policy"),
     "sandbox": ("amazonei_setup.commands.sandbox", "cmd_sandbox"),

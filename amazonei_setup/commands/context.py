@@ -284,8 +284,13 @@ def recorded(ctx: Context, name: str | None) -> list[DeploymentRecord]:
         if not records and damaged:
             raise damaged[0]
         if not records:
+            from amazonei_setup.profile import did_you_mean
+
+            known = sorted({r.name for r in ledger.all()})
+            hint = did_you_mean(name, known)
             raise InputError(
                 f"no deployment named '{name}' is recorded in {ctx.home}",
-                "`amazonei-setup status` lists them (add --region R if there are several)",
+                (f"{hint} " if hint else "")
+                + "`amazonei-setup status` lists them (add --region R if there are several)",
             )
     return records
