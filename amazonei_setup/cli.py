@@ -1,6 +1,8 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete looks for this in the entry point's module)
 """Command line: argument parsing, exit codes and the terminal. Everything else is a library.
 
-Kept import-light: boto3, moto and rich load only when a command needs them, so `--help` is fast.
+Kept import-light: boto3, moto and rich load only when a command needs them, so `--help` is fast;
+argcomplete only when the shell asks for completions (_ARGCOMPLETE set; see completion.py).
 """
 
 from __future__ import annotations
@@ -234,7 +236,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         argv
     ):
         argv.insert(0, "launch")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a Tab press: answer and exit
+        from amazonei_setup.completion import autocomplete
+
+        autocomplete(parser)
+    args = parser.parse_args(argv)
     for key, value in GLOBAL_DEFAULTS.items():
         if not hasattr(args, key):
             setattr(args, key, value)
