@@ -259,14 +259,19 @@ def teardown_hint(ctx: Context, profile: Any) -> str:
 
 
 def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:
-    """Ask on a terminal; off a terminal only --yes proceeds (exit 2 otherwise)."""
+    """Ask on a terminal, as the wizard asks (Asker.confirm: y/yes/n/no, Enter is no); off a
+    terminal only --yes proceeds (exit 2 otherwise). q or Ctrl-C there is an interrupt (130)."""
     if ctx.args.yes:
         return True
     if not ctx.hooks.stdin_is_tty():
         raise InputError(f"{why} and needs confirmation", flag_hint)
-    from rich.prompt import Confirm
+    from amazonei_setup.wizard.prompts import Asker, Quit, terminal_prompter
 
-    return Confirm.ask(question, console=ctx.terminal.err, default=False)
+    console = ctx.terminal.err
+    try:
+        return Asker(console, terminal_prompter(console)).confirm(question)
+    except Quit:
+        raise KeyboardInterrupt from None
 
 
 def recorded(ctx: Context, name: str | None) -> list[DeploymentRecord]:

@@ -53,6 +53,21 @@ def cmd_launch(ctx: Context) -> int:
         from amazonei_setup.handout import check_handout_target
 
         check_handout_target(Path(ctx.args.handout))
+    from amazonei_setup.wizard.prompts import Back, Quit
+
+    while True:
+        try:
+            return _locked_launch(ctx, profile, wizard, save_to)
+        except Back:  # `<` at the review: nothing was created; the last question again
+            try:
+                wizard = wizard.back()
+            except Quit:
+                return quit_wizard(ctx)
+            profile = wizard.profile
+
+
+def _locked_launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> int:
+    """The launch under the deployment's lock (a dry run takes none: it changes nothing)."""
     if ctx.args.dry_run:
         return _launch(ctx, profile, wizard, save_to, None)
     ledger = Ledger(ctx.home)
