@@ -98,7 +98,7 @@ def test_eia_workshop_launches_on_the_sandbox_and_prints_how_to_connect(sandbox_
     assert cli(sandbox_home, "status", "--output", "json").stdout.count("eia-workshop") == 0
 
 
-def test_inf1_launch_json_and_status_through_http(sandbox_home, run):
+def test_inf1_launch_json_status_and_connect_through_http(sandbox_home, run, capsys):
     done = run(
         sandbox_home, "launch", "--profile-file", str(PROFILES / "inf1-ssm.yaml"),
         "--yes", "--output", "json",
@@ -113,6 +113,19 @@ def test_inf1_launch_json_and_status_through_http(sandbox_home, run):
     rows = {row["name"]: row for row in json.loads(status.stdout)["deployments"]}
     assert rows["inf1-demo"]["instances"][0]["state"] == "running"
     assert rows["inf1-demo"]["hardware"] == "inf1.xlarge"
+    # connect: the instance is simulated, so the command is shown, marked so, and not run.
+    from amazonei_setup.cli import Hooks, main
+
+    ran: list[list[str]] = []
+    code = main(["--home", str(sandbox_home), "--sandbox", "connect", "inf1-demo"], Hooks(
+        replace_process=ran.append
+    ))  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0 and ran == [], err
+    endpoint = control.status(sandbox_home).endpoint
+    assert out.strip() == instance["connect"]  # one builder for both
+    assert out.split()[-2:] == ["--endpoint-url", endpoint]
+    assert "simulated" in err and "nothing was run" in err
 
 
 def test_rerun_through_http_reuses_everything(sandbox_home, run):
