@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from support import sandbox_keys
 
 from amazonei_setup.profile_checks import validate_profile
 from amazonei_setup.sandbox import control, fake_tools, server
@@ -99,13 +100,8 @@ def _alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def _clients(info: SandboxInfo) -> tuple[Any, Any]:
-    options = {
-        "region_name": REGION,
-        "endpoint_url": info.endpoint,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
+def _clients(home: Path, info: SandboxInfo) -> tuple[Any, Any]:
+    options = {"region_name": REGION, "endpoint_url": info.endpoint, **sandbox_keys(home)}
     return boto3.client("ec2", **options), boto3.client("ssm", **options)
 
 
@@ -244,7 +240,7 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
+    ec2, ssm = _clients(home, info)
     user_data = render_user_data(_profile("inf1.xlarge"), sandbox_signing_key(home))
     instance_id = _launch(ec2, "inf1.xlarge", user_data)
     status = _wait_status(home, instance_id)
@@ -277,7 +273,7 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
 
 def test_signed_g4dn_launch_sees_a_simulated_gpu(sandbox: tuple[Path, SandboxInfo]) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
+    ec2, ssm = _clients(home, info)
     user_data = render_user_data(_profile("g4dn.xlarge"), sandbox_signing_key(home))
     instance_id = _launch(ec2, "g4dn.xlarge", user_data, image="Nvidia")
     assert _wait_status(home, instance_id)["exit_code"] == 0
@@ -297,7 +293,7 @@ def test_eia_launch_gets_an_association_in_imds_and_passes(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
+    ec2, ssm = _clients(home, info)
     user_data = render_user_data(_profile("m5.large", "eia1.large"), sandbox_signing_key(home))
     eia = [{"Type": "eia1.large", "Count": 1}]
     instance_id = _launch(
@@ -324,7 +320,7 @@ def test_eia_profile_without_an_accelerator_in_the_request_fails(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
+    ec2, ssm = _clients(home, info)
     user_data = render_user_data(_profile("m5.large", "eia1.large"), sandbox_signing_key(home))
     instance_id = _launch(ec2, "m5.large", user_data, image="Amazon Linux 2")
     status = _wait_status(home, instance_id)
@@ -349,7 +345,7 @@ def test_user_data_that_is_not_ours_never_runs(
     sandbox: tuple[Path, SandboxInfo], tmp_path: Path, case: str, reason: str
 ) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
+    ec2, ssm = _clients(home, info)
     canary = tmp_path / "canary"
     script = f'#!/bin/bash\ntouch {canary}\ntouch "$AMAZONEI_SETUP_ROOT/canary" /tmp/{case}-$$\n'
     user_data: bytes | None = {
@@ -371,7 +367,7 @@ def test_user_data_that_is_not_ours_never_runs(
 
 def test_instance_environment_is_built_from_scratch(sandbox: tuple[Path, SandboxInfo]) -> None:
     home, info = sandbox
-    ec2, _ = _clients(info)
+    ec2, _ = _clients(home, info)
     script = (
         "#!/bin/bash\n"
         'env > "$AMAZONEI_SETUP_ROOT/env.txt"\n'
@@ -410,7 +406,7 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     home, info = sandbox
-    ec2, _ = _clients(info)
+    ec2, _ = _clients(home, info)
     instance_id = _launch(ec2, "inf1.xlarge", _sleeper(sandbox_signing_key(home)))
     running = _wait_status(home, instance_id, ("running", *FINAL_STATES))
     assert running["state"] == "running", running
@@ -435,7 +431,7 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
 def test_stopping_the_sandbox_kills_running_instances(tmp_path: Path) -> None:
     info = control.start(tmp_path, timeout_s=60)
     try:
-        ec2, _ = _clients(info)
+        ec2, _ = _clients(tmp_path, info)
         instance_id = _launch(ec2, "inf1.xlarge", _sleeper(sandbox_signing_key(tmp_path)))
         running = _wait_status(tmp_path, instance_id, ("running", *FINAL_STATES))
         assert running["state"] == "running", running
@@ -696,7 +692,7 @@ def test_report_parameter_is_missing_for_an_unknown_instance(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     """Sanity of the helper the negative tests rely on: a missing report is an error."""
-    _, info = sandbox
-    _, ssm = _clients(info)
+    home, info = sandbox
+    _, ssm = _clients(home, info)
     with pytest.raises(ClientError):
         _report(ssm, "i-0000000000000000f")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support import child_env, main_in_process
+from support import child_env, main_in_process, sandbox_keys
 
 from amazonei_setup.sandbox import control
 
@@ -56,8 +56,7 @@ def sandbox_client(home: Path, service: str):
         service,
         region_name="us-west-2",
         endpoint_url=info.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **sandbox_keys(home),
     )
 
 
