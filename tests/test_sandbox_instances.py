@@ -71,11 +71,16 @@ def _poll(done: Callable[[], Any], timeout_s: float = WAIT_S) -> Any:
 
 
 def _status(home: Path, instance_id: str) -> dict[str, Any] | None:
-    path = home / "sandbox" / "instances" / instance_id / "status.json"
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
+    """The instance's status.json: in its folder while it lives, in the logs once it is gone."""
+    for path in (
+        home / "sandbox" / "instances" / instance_id / "status.json",
+        home / "sandbox" / "logs" / f"{instance_id}.status.json",
+    ):
+        try:
+            return json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            continue
+    return None
 
 
 def _wait_status(home: Path, instance_id: str, states: tuple[str, ...] = FINAL_STATES) -> dict:
@@ -423,6 +428,13 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
     status = _wait_status(home, instance_id)
     assert status["state"] == "killed" and "terminated" in status["reason"]
     assert _poll(lambda: not _alive(running["pid"]) and not _alive(child), 5)
+    # Its folder goes with it; its status and output log stay, in the bounded logs folder.
+    folder = home / "sandbox" / "instances" / instance_id
+    assert _poll(lambda: not folder.exists(), 10), list(folder.rglob("*"))
+    kept = _status(home, instance_id)
+    assert kept is not None and kept["state"] == "killed" and kept["root"] is None
+    assert Path(kept["output_log"]).parent == home / "sandbox" / "logs"
+    assert Path(kept["output_log"]).is_file()
     with pytest.raises(OSError):
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(imds, timeout=2)
 
@@ -444,6 +456,7 @@ def test_stopping_the_sandbox_kills_running_instances(tmp_path: Path) -> None:
     status = _status(tmp_path, instance_id)
     assert status is not None and status["state"] == "killed"
     assert "sandbox stopped" in status["reason"]
+    assert list((tmp_path / "sandbox" / "instances").iterdir()) == []  # no folder outlives it
 
 
 @needs_proc
@@ -696,3 +709,28 @@ def test_report_parameter_is_missing_for_an_unknown_instance(
     _, ssm = _clients(home, info)
     with pytest.raises(ClientError):
         _report(ssm, "i-0000000000000000f")
+
+
+def test_gone_instances_leave_bounded_logs_and_no_folder(tmp_path: Path) -> None:
+    from amazonei_setup.sandbox.instance_logs import KEPT_INSTANCES, archive_all
+
+    instances, logs = tmp_path / "instances", tmp_path / "logs"
+    for n in range(KEPT_INSTANCES + 5):
+        folder = instances / f"i-{n:017x}"
+        (folder / "root" / "var" / "log").mkdir(parents=True)
+        (folder / "root" / "var" / "log" / "cloud-init-output.log").write_text(f"run {n}\n")
+        (folder / "status.json").write_text(json.dumps({"state": "exited", "root": "x"}))
+        os.utime(folder / "status.json", (n, n))
+    secret = tmp_path / "secret"
+    secret.write_text("not a log")
+    linked = instances / f"i-{0:017x}" / "root" / "dev"
+    linked.mkdir()
+    (linked / "console").symlink_to(secret)  # a script's link is never followed nor moved
+    archive_all(instances, logs)
+    assert list(instances.iterdir()) == [] and secret.read_text() == "not a log"
+    kept = sorted(logs.glob("*.status.json"))
+    assert len(kept) == KEPT_INSTANCES  # the newest ones
+    assert not (logs / f"i-{0:017x}.status.json").exists()
+    newest = json.loads((logs / f"i-{KEPT_INSTANCES + 4:017x}.status.json").read_text())
+    assert newest["root"] is None and Path(newest["output_log"]).read_text() == "run 24\n"
+    assert not list(logs.glob("*.console.log"))

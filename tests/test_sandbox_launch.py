@@ -94,6 +94,9 @@ def test_eia_workshop_launches_on_the_sandbox_and_prints_how_to_connect(sandbox_
     assert report["smoke_test"]["latency_ms"]["p50"] > 0
     removed = cli(sandbox_home, "teardown", "eia-workshop", "--yes")
     assert removed.returncode == 0, removed.stderr
+    # The simulated instance's folder went with it (teardown waits for the termination).
+    assert not (sandbox_home / "sandbox" / "instances" / instance_id).exists()
+    assert (sandbox_home / "sandbox" / "logs" / f"{instance_id}.status.json").is_file()
     assert cli(sandbox_home, "status", "--output", "json").stdout.count("eia-workshop") == 0
 
 

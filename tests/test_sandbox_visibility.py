@@ -125,6 +125,8 @@ def test_a_sandbox_launch_is_visible_and_stop_warns_before_deleting_it(
         assert stopped.returncode == 0, stopped.stderr
         assert json.loads(stopped.stdout)["deployments_lost"] == ["inf1-demo (us-west-2)"]
         assert control.status(home) is None
+        assert list((home / "sandbox" / "instances").iterdir()) == []  # no folder outlives it
+        assert list((home / "sandbox" / "logs").glob("i-*.status.json"))  # its logs do
 
         after = _run(capsys, home, "status")
         assert after.returncode == 0, after.stderr

@@ -3,8 +3,8 @@
 State lives in `<home>/sandbox/`: `sandbox.json` (pid, port, endpoint; 0600), `server.log`,
 `credentials.json` (the owner's access key and secret: the server answers only requests signed
 with them, credentials.py), `user-data.key` (the key user data is signed with; the server runs
-only what it signs) and
-`instances/<id>/` (each simulated instance: status.json and its root directory).
+only what it signs), `instances/<id>/` (each live simulated instance: status.json and its root
+directory) and `logs/` (what is kept of instances that are gone: status and logs, bounded).
 `start(home, throttle="BURST:RATE")` (or AMAZONEI_SANDBOX_THROTTLE) starts a server that rate-limits
 API calls as AWS does (throttle.py); `throttle_counts` asks it what it refused.
 The server only ever listens on 127.0.0.1, and a pid is signalled only after checking that it
@@ -90,6 +90,8 @@ def start(home: Path, timeout_s: float = 30, throttle: str | None = None) -> San
             return current
         if current is not None:
             _terminate(current.pid, timeout_s=5)  # ours but not answering: do not leave it
+            _kill_orphaned_instances(home)
+        _clear_instances(home)  # what a server that died left behind
         _state_file(home).unlink(missing_ok=True)
         # The tool signs user data with this key and the server checks it, and the server
         # answers only requests signed with these credentials: create both first.
@@ -111,8 +113,16 @@ def stop(home: Path, timeout_s: float = 10) -> bool:
     stopped = _terminate(current.pid, timeout_s)
     # The server kills its instances' scripts as it stops; a server killed outright could not.
     _kill_orphaned_instances(home)
+    _clear_instances(home)
     _state_file(home).unlink(missing_ok=True)
     return stopped
+
+
+def _clear_instances(home: Path) -> None:
+    """No instance folder outlives its server: their logs go to `sandbox/logs/` (bounded)."""
+    from amazonei_setup.sandbox.instance_logs import archive_all, logs_dir
+
+    archive_all(home / "sandbox" / "instances", logs_dir(home))
 
 
 def status(home: Path) -> SandboxInfo | None:

@@ -18,8 +18,6 @@ Each instance's record is `<home>/sandbox/instances/<id>/status.json` (see `STAT
 
 from __future__ import annotations
 
-import base64
-import binascii
 import concurrent.futures
 import contextlib
 import logging
@@ -46,10 +44,12 @@ from amazonei_setup.sandbox.identities import (
     profile_role,
 )
 from amazonei_setup.sandbox.imds import ImdsEmulator, iam_metadata, instance_metadata
+from amazonei_setup.sandbox.instance_logs import archive, archive_all, logs_dir
 from amazonei_setup.sandbox.launch_facts import INSTANCE_ID, LaunchFacts
 from amazonei_setup.sandbox.launch_facts import form_list as form_list  # re-exported
 from amazonei_setup.sandbox.launch_facts import instance_ids_in as instance_ids_in  # re-exported
-from amazonei_setup.userdata import decode_user_data, sandbox_signing_key, verify
+from amazonei_setup.sandbox.signed_script import NotOurs, our_script
+from amazonei_setup.userdata import sandbox_signing_key
 
 _log = logging.getLogger("amazonei_setup.sandbox.instances")
 
@@ -73,10 +73,6 @@ _WAIT_SLICE_S = 0.25  # how often a running script's worker looks for a stop req
 # --- one simulated instance --------------------------------------------------------------
 
 
-class NotOurs(Exception):
-    """The user data is not a script this sandbox may run; the message says why."""
-
-
 @dataclass
 class _Instance:
     instance_id: str
@@ -89,14 +85,25 @@ class _Instance:
     stop_reason: str | None = None  # set when it must die: terminated, reset, sandbox stopping
     stop_requested: threading.Event = field(default_factory=threading.Event)
     future: concurrent.futures.Future[None] | None = None
+    retire_when_done: bool = False  # terminated or reset while its worker still ran
+    gone: bool = False  # its folder was archived: nothing is written there any more
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def root(self) -> Path:
         return self.folder / "root"
 
     def record(self, **changes: Any) -> None:
-        self.status.update(changes)
-        write_private_json(self.folder / STATUS_FILE, self.status)
+        with self.write_lock:
+            self.status.update(changes)
+            if not self.gone:  # an archived instance's folder must not come back
+                write_private_json(self.folder / STATUS_FILE, self.status)
+
+    def retire(self, logs: Path) -> None:
+        """Its status and logs to `logs`, its folder deleted (instance_logs.py)."""
+        with self.write_lock:
+            self.gone = True
+            archive(self.folder, logs)
 
 
 def _now() -> str:
@@ -128,6 +135,7 @@ class SimulatedInstances:
         self.endpoint = endpoint
         self.timeout_s = timeout_s
         self.folder = private_dir(home / "sandbox" / "instances")
+        self.logs = logs_dir(home)
         self._key = signing_key if signing_key is not None else sandbox_signing_key(home)
         self._backend = backend  # (account, region, instance id) -> moto Instance; tests inject
         self.identities = identities if identities is not None else REGISTRY
@@ -167,18 +175,26 @@ class SimulatedInstances:
         instance_ids = list(instance_ids)
         self.identities.forget(instance_ids)  # its role credentials stop working
         for instance_id in instance_ids:
-            with self._lock:
-                instance = self._instances.get(instance_id)
+            self._retire(instance_id, "the instance was terminated")
+
+    def _retire(self, instance_id: str, reason: str) -> None:
+        """Stop its script; its folder goes now, or once its worker is done with it."""
+        if not INSTANCE_ID.match(instance_id):
+            return
+        with self._lock:
+            instance = self._instances.get(instance_id)
             if instance is not None:
-                self._stop(instance, "the instance was terminated")
+                instance.retire_when_done = True
+        if instance is not None:
+            self._stop(instance, reason)
+        else:
+            archive(self.folder / instance_id, self.logs)
 
     def reset(self) -> None:
         """moto was reset: its instances are gone, so their scripts and credentials too."""
         self.identities.clear()
-        with self._lock:
-            instances = list(self._instances.values())
-        for instance in instances:
-            self._stop(instance, "the sandbox was reset")
+        for folder in sorted(self.folder.iterdir()):
+            self._retire(folder.name, "the sandbox was reset")
 
     def shutdown(self, wait_s: float = 3.0) -> None:
         """Kill every running script (and its children), then give the workers a moment to
@@ -198,6 +214,8 @@ class SimulatedInstances:
                 instance.record(state="not_run", reason=reason, finished_at=_now())
             elif instance.process is not None:  # a worker too slow to reap its script
                 _signal_group(instance.process, signal.SIGKILL)
+            instance.retire(self.logs)
+        archive_all(self.folder, self.logs)  # and those whose scripts had ended
 
     # --- the work -------------------------------------------------------------------------
 
@@ -242,13 +260,15 @@ class SimulatedInstances:
         finally:
             with self._lock:
                 self._instances.pop(instance.instance_id, None)
+            if instance.retire_when_done:  # set under the lock, before the pop
+                instance.retire(self.logs)
 
     def _run(self, instance: _Instance) -> None:
         if instance.stop_reason:
             raise NotOurs(f"{instance.stop_reason} before its user data ran")
         moto_instance = self._moto_instance(instance)
         instance.record(instance_type=moto_instance.instance_type)
-        script = self._our_script(moto_instance)
+        script = our_script(moto_instance, self._key)
         root = private_dir(instance.root)
         eia = bool(instance.facts.eia_types)
         hardware = fake_tools.install(root, moto_instance.instance_type, eia=eia)
@@ -305,28 +325,6 @@ class SimulatedInstances:
             return backend.get_instance(instance.instance_id)
         except Exception as error:
             raise NotOurs(f"the sandbox cannot find the instance in EC2: {error}") from None
-
-    def _our_script(self, moto_instance: Any) -> str:
-        """The user data as a script, when it carries a valid signature; NotOurs otherwise."""
-        encoded = getattr(moto_instance, "user_data", None)
-        if encoded is None or encoded == "":
-            raise NotOurs("the instance has no user data")
-        if hasattr(encoded, "as_bytes"):  # moto 5: Base64EncodedString
-            encoded = encoded.as_bytes()
-        elif isinstance(encoded, list):  # older moto kept a list of strings
-            encoded = encoded[0] if encoded else b""
-        if isinstance(encoded, str):
-            encoded = encoded.encode("ascii", "replace")
-        try:
-            script = decode_user_data(base64.b64decode(encoded, validate=True))
-        except (binascii.Error, ValueError, OSError, EOFError) as error:
-            raise NotOurs(f"the user data is not a script this tool rendered ({error})") from None
-        if not verify(script, self._key):
-            raise NotOurs(
-                "the user data carries no valid amazonei-setup signature for this sandbox; "
-                "only user data rendered with the key in the state home runs"
-            )
-        return script
 
     def _environment(self, root: Path, imds_endpoint: str, instance: _Instance) -> dict[str, str]:
         """Built from scratch: nothing of the server's own environment reaches the script."""
