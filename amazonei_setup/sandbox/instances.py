@@ -13,7 +13,8 @@ launched with an instance profile gets its role's own temporary credentials from
 (identities.py keeps them, so the server knows which instance signed a request); the agent inside
 publishes its report to the sandbox's SSM with them, as it would on AWS.
 
-Each instance's record is `<home>/sandbox/instances/<id>/status.json` (see `STATUS_FIELDS`).
+Each instance's record is `<home>/sandbox/instances/<id>/status.json` (see `STATUS_FIELDS`); once
+the instance is gone its folder is deleted, the record and logs kept in `<home>/sandbox/logs/`.
 """
 
 from __future__ import annotations
@@ -261,6 +262,7 @@ class SimulatedInstances:
             with self._lock:
                 self._instances.pop(instance.instance_id, None)
             if instance.retire_when_done:  # set under the lock, before the pop
+                self.identities.forget([instance.instance_id])  # issued after it was gone
                 instance.retire(self.logs)
 
     def _run(self, instance: _Instance) -> None:
