@@ -207,7 +207,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub("iam-policy", "print the least-privilege IAM policy this tool needs (JSON)")
     sandbox = sub("sandbox", "the embedded local AWS (moto on 127.0.0.1)")
-    sandbox.add_argument("action", choices=("start", "stop", "status"))
+    sandbox.add_argument(
+        "action",
+        choices=("start", "stop", "status", "env"),
+        help="env: print the shell exports (endpoint, this home's keys, region) for the AWS CLI",
+    )
+    sandbox.add_argument(
+        "--force",
+        action="store_true",
+        help="stop: even with deployments still in the sandbox (they are deleted with it)",
+    )
     sandbox.add_argument(
         "--throttle",
         metavar="BURST:RATE",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support import child_env, main_in_process
+from support import child_env, main_in_process, sandbox_keys
 
 from amazonei_setup.sandbox import control
 
@@ -56,8 +56,7 @@ def sandbox_client(home: Path, service: str):
         service,
         region_name="us-west-2",
         endpoint_url=info.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **sandbox_keys(home),
     )
 
 
@@ -95,6 +94,9 @@ def test_eia_workshop_launches_on_the_sandbox_and_prints_how_to_connect(sandbox_
     assert report["smoke_test"]["latency_ms"]["p50"] > 0
     removed = cli(sandbox_home, "teardown", "eia-workshop", "--yes")
     assert removed.returncode == 0, removed.stderr
+    # The simulated instance's folder went with it (teardown waits for the termination).
+    assert not (sandbox_home / "sandbox" / "instances" / instance_id).exists()
+    assert (sandbox_home / "sandbox" / "logs" / f"{instance_id}.status.json").is_file()
     assert cli(sandbox_home, "status", "--output", "json").stdout.count("eia-workshop") == 0
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support import child_env
+from support import child_env, sandbox_keys
 
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT
 from amazonei_setup.sandbox import control
@@ -77,8 +77,7 @@ def sandbox_ec2(home: Path):
         "ec2",
         region_name="us-west-2",
         endpoint_url=info.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **sandbox_keys(home),
     )
 
 

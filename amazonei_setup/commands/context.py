@@ -37,7 +37,6 @@ PROFILE_FLAGS: dict[str, tuple[str, ...]] = {
     "ttl": ("ttl",),
 }
 REQUIRED_FIELDS = {"name": "--name", "region": "--region", "instance_type": "--instance-type"}
-SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass
@@ -168,13 +167,22 @@ def _new_clients(ctx: Context, region: str):
     target = target_for(ctx, region)
     factory = ctx.hooks.session_factory
     if factory is None and ctx.args.sandbox:
-
-        def factory(target):  # the sandbox never sees real credentials
-            import boto3
-
-            return boto3.Session(region_name=target.region, **SANDBOX_CREDENTIALS)
-
+        factory = sandbox_sessions(ctx)
     return AwsClients(target, factory)
+
+
+def sandbox_sessions(ctx: Context) -> Callable[[Any], Any]:
+    """Sessions for the sandbox: never real credentials, only this state home's own."""
+    from amazonei_setup.sandbox.credentials import sandbox_credentials
+
+    credentials = sandbox_credentials(ctx.home)
+
+    def factory(target: Any) -> Any:
+        import boto3
+
+        return boto3.Session(region_name=target.region, **credentials.boto3_kwargs())
+
+    return factory
 
 
 def wall_clock(ctx: Context) -> Callable[[], datetime]:

@@ -233,8 +233,13 @@ def _apply(ctx: Context, clients: Any, plan: Any, profile: Any, edit: Edit) -> A
         reporter.close()
     if not ctx.terminal.json:
         ctx.terminal.say(outcome_panel(profile, outcome, plan.cost))
-        for line in command_lines(outcome, remove):
+        lines = command_lines(outcome, remove)
+        if ctx.args.sandbox:  # the sandbox's instances are simulated: nothing to log in to
+            lines[0] = Text(f"Connect {SIMULATED_CONNECT}:", style="bold")
+        for line in lines:
             ctx.terminal.err.print(line, soft_wrap=True)
+        if ctx.args.sandbox:
+            sandbox_note(ctx, clients)
     return outcome
 
 
@@ -329,3 +334,19 @@ def save_profile(profile: Any, path: Path, force: bool) -> None:
 
     check_save_target(path, force)
     write_private(path, yaml.safe_dump(profile.to_document(), sort_keys=False))
+
+
+SIMULATED_CONNECT = "(simulated: the sandbox runs no real instance to connect to)"
+
+
+def sandbox_note(ctx: Context, clients: Any) -> None:
+    """Say that a local server keeps running, where, and how to stop it."""
+    from amazonei_setup.commands.sandbox import sandbox_command
+
+    ctx.terminal.err.print(
+        f"A local sandbox server (simulated AWS, nothing billed) is running at "
+        f"{clients.target.endpoint_url} and stays up after this command; stop it with: "
+        f"{sandbox_command(ctx, 'stop')}",
+        soft_wrap=True,
+        markup=False,
+    )
