@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from amazonei_setup.commands.context import Context
+from rich.text import Text
+
+from amazonei_setup.commands.context import Context, followup
 from amazonei_setup.errors import EXIT_OK, InputError
 
 
@@ -26,7 +28,7 @@ def cmd_sandbox(ctx: Context) -> int:
         if ctx.terminal.json:
             ctx.terminal.emit_json(document)
         else:
-            ctx.terminal.say("sandbox stopped" if was_running else "sandbox was not running")
+            ctx.terminal.result("sandbox stopped" if was_running else "sandbox was not running")
         return EXIT_OK
     else:
         found = control.status(ctx.home)
@@ -35,7 +37,10 @@ def cmd_sandbox(ctx: Context) -> int:
             if ctx.terminal.json:
                 ctx.terminal.emit_json(document)
             else:
-                ctx.terminal.say("sandbox not started; `amazonei-setup sandbox start` starts it")
+                start = followup(ctx, "sandbox", "start")
+                ctx.terminal.result(
+                    Text(f"sandbox not started; `{start}` starts it"), soft_wrap=True
+                )
             return EXIT_OK
         info = found
     counts = control.throttle_counts(info) if info.running else None
@@ -43,9 +48,9 @@ def cmd_sandbox(ctx: Context) -> int:
         ctx.terminal.emit_json({**info.to_dict(), "throttle_counts": counts})
     else:
         state = "running" if info.running else "not running"
-        ctx.terminal.say(f"sandbox {state} at {info.endpoint} (pid {info.pid})")
+        ctx.terminal.result(f"sandbox {state} at {info.endpoint} (pid {info.pid})")
         if info.throttle is not None:
-            ctx.terminal.say(_throttle_line(info.throttle, counts))
+            ctx.terminal.result(_throttle_line(info.throttle, counts))
     return EXIT_OK
 
 

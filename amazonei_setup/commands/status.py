@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.text import Text
+
 from amazonei_setup.commands.context import Context, clients_for, recorded, wall_clock
 from amazonei_setup.errors import EXIT_OK
 
@@ -17,7 +19,7 @@ def cmd_status(ctx: Context) -> int:
     records = recorded(ctx, ctx.args.name)
     if not ctx.args.name:
         for fault in Ledger(ctx.home).damaged():
-            ctx.terminal.err.print(f"! skipped: {fault.message}", soft_wrap=True, markup=False)
+            ctx.terminal.say(Text(f"! skipped: {fault.message}"), soft_wrap=True)
     now = wall_clock(ctx)()
     rows = [
         deployment_row(
@@ -31,14 +33,14 @@ def cmd_status(ctx: Context) -> int:
     if ctx.terminal.json:
         ctx.terminal.emit_json({"deployments": rows})
     elif rows:
-        ctx.terminal.say(deployments_table(rows))
+        ctx.terminal.result(deployments_table(rows))
         if ctx.args.name:
             from amazonei_setup.render import seat_connect_lines, seats_table
 
             for row in rows:
-                ctx.terminal.say(seats_table(row))
+                ctx.terminal.result(seats_table(row))
                 for line in seat_connect_lines(row):
-                    ctx.terminal.err.print(line, soft_wrap=True)
+                    ctx.terminal.result(Text(line), soft_wrap=True)
     else:
-        ctx.terminal.say(f"No deployments recorded in {ctx.home}.")
+        ctx.terminal.result(Text(f"No deployments recorded in {ctx.home}."), soft_wrap=True)
     return EXIT_OK
