@@ -258,9 +258,8 @@ def teardown_summary(summaries: list[dict[str, Any]]) -> Group:
     return Group(*lines)
 
 
-def sweep_table(
-    rows: list[dict[str, Any]], regions: list[str], delete_command: str
-) -> Group | Text:
+def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Text:
+    """Orphans found by their tags; the command that removes them is printed after it."""
     if not rows:
         return Text(f"No orphaned resources in {', '.join(regions)}.")
     table = Table(
@@ -272,13 +271,10 @@ def sweep_table(
     for row in rows:
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
         table.add_row(row["deployment"], row["region"], counts)
-    hint = Text(f"Remove them with `{delete_command}` (it shows the plan first).")
-    return Group(table, hint)
+    return table
 
 
-def expired_table(
-    rows: list[dict[str, Any]], regions: list[str], delete: bool, delete_command: str
-) -> Group | Text:
+def expired_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Text:
     """sweep --expired: each deployment past its time-to-live, and how long ago it expired."""
     from amazonei_setup.ttl import parse_time, short_duration
 
@@ -298,10 +294,7 @@ def expired_table(
             "record" if row["recorded"] else "tags only",
             counts or "none (only the record)",
         )
-    if delete:
-        return table
-    hint = Text(f"Remove them with `{delete_command}` (it shows the plan).")
-    return Group(table, hint)
+    return table
 
 
 def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardware: str) -> Table:

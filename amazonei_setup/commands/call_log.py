@@ -25,7 +25,8 @@ def log_calls(session: Any, region: str, log: Callable[[str], None]) -> Any:
         if isinstance(context, dict):
             context[_ATTEMPTS] = attempts
 
-    def after_call(parsed: Any, context: dict[str, Any], **_: Any) -> None:
+    def after_call(parsed: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
+        context.setdefault(_OPERATION, (model.service_model.service_name, model.name))
         code = (parsed or {}).get("Error", {}).get("Code") if isinstance(parsed, dict) else None
         log(_line(context, code))
 
@@ -34,14 +35,15 @@ def log_calls(session: Any, region: str, log: Callable[[str], None]) -> Any:
 
     def _line(context: dict[str, Any], code: str | None) -> str:
         service, operation = context.get(_OPERATION, ("?", "?"))
-        elapsed_ms = (time.monotonic() - context.get(_T0, time.monotonic())) * 1000
+        started = context.get(_T0)  # absent when a more specific handler answered first
+        elapsed_ms = max(time.monotonic() - started, 0) * 1000 if started else 0
         retries = max(int(context.get(_ATTEMPTS, 1)) - 1, 0)
         line = f"aws {service} {operation} {region} {elapsed_ms:.0f} ms retries={retries}"
         return line + (f" error={code}" if code else "")
 
-    events = session.events
-    events.register("before-call", before_call)
-    events.register("needs-retry", needs_retry)
-    events.register("after-call", after_call)
-    events.register("after-call-error", after_call_error)
+    events = session.events  # first in, last out: the time includes every other handler's
+    events.register_first("before-call", before_call)
+    events.register_first("needs-retry", needs_retry)
+    events.register_last("after-call", after_call)
+    events.register_last("after-call-error", after_call_error)
     return session

@@ -86,14 +86,15 @@ def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
 
 def _show_plan(ctx: Context, plan: Any, wizard: Any) -> None:
     """With --dry-run the plan is the answer (stdout); before creating, it is what the
-    question "Create these resources?" is about (stderr, with the prompt)."""
+    question "Create these resources?" is about (stderr, with the prompt), and so is the
+    wizard's review, a dry run's too: it is part of the conversation."""
     from amazonei_setup.render import plan_table, provenance_table
 
     shown = [plan_table(plan, lambda text: pasteable(ctx, text))]
     if wizard is not None:
         shown.append(provenance_table(wizard.rows(plan)))
     for renderable in shown:
-        if ctx.args.dry_run:
+        if ctx.args.dry_run and wizard is None:
             ctx.terminal.result(renderable)
         else:
             asking = wizard is not None or (bool(plan.changes) and not ctx.args.yes)

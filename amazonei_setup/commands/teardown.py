@@ -264,8 +264,11 @@ def cmd_sweep(ctx: Context) -> int:
         else:
             from amazonei_setup.render import sweep_table
 
-            command = followup(ctx, "sweep", "--delete", *_region_words(regions))
-            ctx.terminal.result(sweep_table(rows, regions, command))
+            ctx.terminal.result(sweep_table(rows, regions))
+            if rows:
+                command = followup(ctx, "sweep", "--delete", *_region_words(regions))
+                hint = f"Remove them with `{command}` (it shows the plan first)."
+                ctx.terminal.result(hint, soft_wrap=True)
         return EXIT_OK
     plans = [
         plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
@@ -296,12 +299,15 @@ def _sweep_expired(ctx: Context) -> int:
     rows = [found.to_dict() for found in expired]
     delete = bool(ctx.args.delete)
     if not ctx.terminal.json:
-        command = followup(ctx, "sweep", "--expired", "--delete", *_region_words(regions))
-        table = expired_table(rows, regions, delete, command)
+        table = expired_table(rows, regions)
         if delete and not ctx.args.dry_run:  # what the question is about
             ctx.terminal.shown_for(table, asking=not ctx.args.yes)
         else:
             ctx.terminal.result(table)
+        if rows and not delete:
+            command = followup(ctx, "sweep", "--expired", "--delete", *_region_words(regions))
+            hint = f"Remove them with `{command}` (it shows the plan)."
+            ctx.terminal.result(hint, soft_wrap=True)
     if not delete or not expired:
         if ctx.terminal.json:
             done = {"dry_run": bool(ctx.args.dry_run), "deployments": []} if delete else {}
