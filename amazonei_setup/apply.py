@@ -3,6 +3,7 @@ before the first create and after every step."""
 
 from __future__ import annotations
 
+import shlex
 import threading
 import time
 import uuid
@@ -90,7 +91,7 @@ def connect_command(
     key = ""
     if seat_key is not None:
         key = (
-            f"-i {seat_key.path} "
+            f"-i {shlex.quote(str(seat_key.path))} "  # a --home with a space still pastes
             if seat_key.path
             else f"-i <your private key for {seat_key.name}> "
         )

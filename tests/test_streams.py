@@ -136,3 +136,19 @@ def test_followup_commands_name_the_program_as_invoked(tmp_path, monkeypatch):
     script.write_text("#!/bin/sh\n")
     script.chmod(0o755)
     assert program_words(str(script)) == ["amazonei-setup"]  # PATH finds this very file
+
+
+def test_spinner_only_when_stderr_is_a_terminal_and_not_quiet(capsys):
+    from rich.console import Console
+    from rich.status import Status
+
+    from amazonei_setup.console import Terminal
+
+    terminal = Terminal("text")
+    with terminal.status("waiting for the endpoint …") as shown:  # stderr is captured: no tty
+        shown.update("still waiting")
+    assert capsys.readouterr().err == ""
+    terminal.err = Console(stderr=True, force_terminal=True)
+    assert isinstance(terminal.status("waiting"), Status)
+    terminal.quiet = True
+    assert not isinstance(terminal.status("waiting"), Status)

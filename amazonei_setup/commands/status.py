@@ -21,15 +21,11 @@ def cmd_status(ctx: Context) -> int:
         for fault in Ledger(ctx.home).damaged():
             ctx.terminal.say(Text(f"! skipped: {fault.message}"), soft_wrap=True)
     now = wall_clock(ctx)()
-    rows = [
-        deployment_row(
-            record,
-            instance_res.find(clients_for(ctx, record.region), record.name),
-            catalog,
-            now,
-        )
-        for record in records
-    ]
+    rows = []
+    for record in records:
+        with ctx.terminal.status(f"looking at {record.name} in {record.region} …"):
+            found = instance_res.find(clients_for(ctx, record.region), record.name)
+        rows.append(deployment_row(record, found, catalog, now))
     if ctx.terminal.json:
         ctx.terminal.emit_json({"deployments": rows})
     elif rows:

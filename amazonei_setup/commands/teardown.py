@@ -190,10 +190,10 @@ def cmd_teardown(ctx: Context) -> int:
     ledger = Ledger(ctx.home)
     if ctx.args.name:
         _known_or_suggest(ctx, ledger)
-    plans = [
-        plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
-        for name, region in _targets(ctx)
-    ]
+    plans = []
+    for name, region in _targets(ctx):
+        with ctx.terminal.status(f"looking at {name} in {region} …"):
+            plans.append(plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region))
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
     return _finish(ctx, plans, "Tear down")
