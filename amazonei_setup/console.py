@@ -38,7 +38,11 @@ class Terminal:
         """Part of the command's answer: stdout (nothing in JSON mode, where the document is
         the answer). soft_wrap for lines that hold commands: they must paste whole."""
         if not self.json:
-            self.out.print(*renderables, soft_wrap=soft_wrap)
+            from rich.text import Text
+
+            # plain strings stay plain: a path or command with [brackets] is not markup
+            plain = [Text(r) if isinstance(r, str) else r for r in renderables]
+            self.out.print(*plain, soft_wrap=soft_wrap)
 
     def say(self, *renderables: Any, soft_wrap: bool = False) -> None:
         """Progress and notes for the person watching: stderr, none with --quiet."""
@@ -94,12 +98,12 @@ class _NoStatus:
 
 
 def _result_width() -> int | None:
-    """A terminal's own width on a terminal; off one, $COLUMNS or a width no table reaches,
-    so a redirected table keeps each id and command on one line."""
+    """A terminal's own width on a terminal; off one, at least a width no table reaches (more
+    if $COLUMNS says so), so a redirected table keeps each id and command on one line."""
     if sys.stdout.isatty():
         return None
     columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else RESULT_WIDTH_OFF_TTY
+    return max(int(columns) if columns.isdigit() else 0, RESULT_WIDTH_OFF_TTY)
 
 
 class RichReporter:

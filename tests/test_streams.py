@@ -35,6 +35,16 @@ def test_status_redirected_to_a_file_holds_the_table_and_stderr_no_result(aws, r
     assert NAME not in result.err and "Deployments" not in result.err
 
 
+def test_a_redirected_result_folds_no_id_or_command_even_when_narrow(aws, run_cli, monkeypatch):
+    launched = run_cli("launch", "--yes", "--no-wait", "--output", "json", "--profile-file", EIA)
+    [instance] = json.loads(launched.out)["instances"]
+    monkeypatch.setenv("COLUMNS", "40")
+    result = run_cli("status", NAME)
+    assert result.code == 0, result.err
+    assert instance["id"] in result.out.split()  # whole, in its cell
+    assert instance["connect"] in result.out  # the command on one line
+
+
 def test_sweep_output_greps_by_line_and_its_printed_delete_command_works(aws, run_cli, hooks):
     assert run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA).code == 0
     (run_cli.home / "deployments" / REGION / f"{NAME}.json").unlink()  # an orphan now
