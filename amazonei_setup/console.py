@@ -90,12 +90,6 @@ class _NoStatus:
     def update(self, *_: Any, **__: Any) -> None:
         return None
 
-    def start(self) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
-
 
 def _result_width() -> int | None:
     """A terminal's own width on a terminal; off one, at least a width no table reaches (more
