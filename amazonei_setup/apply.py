@@ -296,7 +296,8 @@ def apply_plan(plan: Plan, runtime: Runtime, edit: Edit) -> Outcome:
     if edit.record is None and own_resources_exist(plan.discovery.existing):
         raise InputError(
             f"a deployment named '{profile.name}' already exists in {profile.region} but is "
-            f"not recorded in {runtime.home} (another machine's, or a lost state home)",
+            f"not recorded in {runtime.home} (another machine's, or a lost state home); "
+            "nothing was created",
             f"choose another --name, or remove it with `amazonei-setup teardown "
             f"{profile.name} --region {profile.region}`",
         )

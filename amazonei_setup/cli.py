@@ -73,6 +73,15 @@ def _global_flags(parser: argparse.ArgumentParser, *, regions: bool = False) -> 
     )
     group.add_argument("--output", choices=("text", "json"), default=sup, help="output format")
     group.add_argument("--yes", "-y", action="store_true", default=sup, help="do not ask")
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=sup,
+        help="log every AWS call (service, operation, region, time, retries, error) on stderr",
+    )
+    group.add_argument(
+        "--quiet", "-q", action="store_true", default=sup, help="only results and errors"
+    )
 
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
@@ -83,6 +92,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "home": None,
     "output": "text",
     "yes": False,
+    "debug": False,
+    "quiet": False,
     "regions": None,
     "all_regions": False,
 }
@@ -290,14 +301,15 @@ def main(argv: Sequence[str] | None = None, hooks: Hooks | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from amazonei_setup.console import Terminal
 
-    terminal = Terminal(args.output)
+    terminal = Terminal(args.output, quiet=args.quiet, debug=args.debug)
     try:
-        from amazonei_setup.commands.context import Context
+        from amazonei_setup.commands.context import Context, pasteable
         from amazonei_setup.paths import state_home
 
         ctx = Context(
             args=args, terminal=terminal, hooks=hooks or Hooks(), home=state_home(args.home)
         )
+        terminal.complete_commands = lambda text: pasteable(ctx, text)
         return _handler(args.command)(ctx)
     except SetupError as exc:
         terminal.fail(exc.lines())

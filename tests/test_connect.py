@@ -163,7 +163,7 @@ def test_a_deployment_without_a_record_is_refused_with_a_near_name(home, execs, 
 
     assert code == 2 and execs == []
     assert "no deployment named 'dmeo' is recorded" in err
-    assert "Did you mean 'demo'?" in err and "`amazonei-setup status` lists them" in err
+    assert "Did you mean 'demo'?" in err and "status` lists them" in err
 
 
 @pytest.mark.parametrize(("mode", "program", "install"), [

@@ -91,10 +91,11 @@ def test_2019_command_line_enter_and_y_launch_a_sandbox_instance(sandbox_home):
         child.expect(r"Create these resources\? \[y/N\]:")
         child.send("y\r")
         child.expect("'eia-demo' is running in us-west-2", timeout=LAUNCH_S)
-        child.expect(r"amazonei-setup --sandbox --home \S+ teardown eia-demo --region us-west-2")
+        # the program as it was run (`python -m amazonei_setup` here), so it works pasted
+        child.expect(r"-m amazonei_setup --sandbox --home \S+ teardown eia-demo --region us-west-2")
         child.expect("Agent reports", timeout=LAUNCH_S)
         child.expect(r"passed\s+eia \(simulated\)")
-        child.expect(r"remove everything: amazonei-setup --sandbox --home \S+ teardown eia-demo")
+        child.expect(r"remove everything: \S+ -m amazonei_setup --sandbox --home \S+ teardown")
         child.expect(pexpect.EOF)
     finally:
         child.close()

@@ -168,6 +168,18 @@ def _new_clients(ctx: Context, region: str):
     factory = ctx.hooks.session_factory
     if factory is None and ctx.args.sandbox:
         factory = sandbox_sessions(ctx)
+    if ctx.terminal.debugging:
+        from amazonei_setup.aws import default_session
+        from amazonei_setup.commands.call_log import log_calls
+
+        make = factory or default_session
+        debug = ctx.terminal.debug
+
+        def logged(target):  # the same sessions, each call logged
+            return log_calls(make(target), target.region, debug)
+
+        factory = logged
+
     return AwsClients(target, factory)
 
 
@@ -201,7 +213,7 @@ def discover_and_plan(ctx: Context, profile: Any, record: DeploymentRecord | Non
 
     catalog = load_catalog()
     clients = clients_for(ctx, profile.region)
-    with ctx.terminal.err.status(f"looking at {profile.region} …"):
+    with ctx.terminal.status(f"looking at {profile.region} …"):
         discovery = discover(
             clients,
             catalog,
@@ -248,22 +260,23 @@ def _note_tag_changes(plan: Any, before: dict[str, str], after: dict[str, str]) 
         plan.notes.append("tags change in place on every resource: " + ", ".join(changed + dropped))
 
 
-def teardown_hint(ctx: Context, profile: Any) -> str:
-    """The exact teardown command, with the global flags this run used (--sandbox, --home,
-    --aws-profile, --endpoint-url), so it works as printed."""
-    import shlex
+def followup(ctx: Context, command: str, *words: str, region: str | None = None) -> str:
+    """A command for the person to run next, as it works pasted (see commands/followup.py)."""
+    from amazonei_setup.commands.followup import command_line
 
-    args = ctx.args
-    words = ["amazonei-setup"]
-    if args.sandbox:
-        words.append("--sandbox")
-    if args.home:
-        words += ["--home", shlex.quote(str(ctx.home))]
-    if args.aws_profile:
-        words += ["--aws-profile", shlex.quote(args.aws_profile)]
-    if args.endpoint_url and not args.sandbox:
-        words += ["--endpoint-url", shlex.quote(args.endpoint_url)]
-    return " ".join([*words, "teardown", profile.name, "--region", profile.region])
+    return command_line(ctx.args, ctx.home, command, *words, region=region)
+
+
+def pasteable(ctx: Context, text: str) -> str:
+    """`text` with each quoted `amazonei-setup ...` command completed for this run."""
+    from amazonei_setup.commands.followup import pasteable as complete
+
+    return complete(ctx.args, ctx.home, text)
+
+
+def teardown_hint(ctx: Context, profile: Any) -> str:
+    """The exact teardown command for the deployment, as it works pasted."""
+    return followup(ctx, "teardown", profile.name, region=profile.region)
 
 
 def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:

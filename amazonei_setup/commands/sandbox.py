@@ -7,12 +7,15 @@ deployments still living in the sandbox names them and asks first (they vanish w
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
-from amazonei_setup.commands.context import Context, default_region
+from rich.text import Text
+
+from amazonei_setup.commands.context import Context, confirm, default_region
 from amazonei_setup.errors import EXIT_OK, InputError
 
 DEFAULT_REGION = "us-west-2"  # the sandbox seeds any region on first use; this one by default
@@ -46,8 +49,9 @@ def cmd_sandbox(ctx: Context) -> int:
             if ctx.terminal.json:
                 ctx.terminal.emit_json(document)
             else:
-                ctx.terminal.say(
-                    f"sandbox not started; `{sandbox_command(ctx, 'start')}` starts it"
+                ctx.terminal.result(
+                    Text(f"sandbox not started; `{sandbox_command(ctx, 'start')}` starts it"),
+                    soft_wrap=True,
                 )
             return EXIT_OK
         info = found
@@ -56,14 +60,13 @@ def cmd_sandbox(ctx: Context) -> int:
         ctx.terminal.emit_json({**info.to_dict(), **_access(ctx), "throttle_counts": counts})
     else:
         state = "running" if info.running else "not running"
-        ctx.terminal.say(f"sandbox {state} at {info.endpoint} (pid {info.pid})")
+        ctx.terminal.result(f"sandbox {state} at {info.endpoint} (pid {info.pid})")
         if info.throttle is not None:
-            ctx.terminal.say(_throttle_line(info.throttle, counts))
-        ctx.terminal.err.print(
+            ctx.terminal.result(_throttle_line(info.throttle, counts))
+        ctx.terminal.say(
             "It answers only this state home's credentials; for the AWS CLI or boto3: "
             f'eval "$({sandbox_command(ctx, "env")})"',
             soft_wrap=True,
-            markup=False,
         )
     return EXIT_OK
 
@@ -127,7 +130,7 @@ def _stop(ctx: Context) -> int:
     if ctx.terminal.json:
         ctx.terminal.emit_json(document)
     else:
-        ctx.terminal.say("sandbox stopped" if was_running else "sandbox was not running")
+        ctx.terminal.result("sandbox stopped" if was_running else "sandbox was not running")
     return EXIT_OK
 
 
@@ -141,16 +144,13 @@ def _stop_agreed(ctx: Context, live: list[Any]) -> bool:
     ctx.terminal.err.print(f"warning: {why}", soft_wrap=True, markup=False)
     if ctx.args.yes or getattr(ctx.args, "force", False):
         return True
-    teardown = " ".join([*tool_words(ctx, sandbox=True), "teardown", "NAME"])
-    if not ctx.hooks.stdin_is_tty():
-        raise InputError(
-            f"`sandbox stop` would delete {_count(live)} ({names}) and needs confirmation",
-            f"tear them down first ({teardown}), or stop anyway: "
-            f"{sandbox_command(ctx, 'stop')} --force",
-        )
-    from rich.prompt import Confirm
-
-    return Confirm.ask("Stop the sandbox anyway?", console=ctx.terminal.err, default=False)
+    return confirm(
+        ctx,
+        "Stop the sandbox anyway?",
+        f"`sandbox stop` would delete {_count(live)} ({names})",
+        f"tear them down first ({sandbox_teardown_command(ctx)}), or stop anyway: "
+        f"{sandbox_command(ctx, 'stop')} --force",
+    )
 
 
 def sandbox_deployments(home: Path) -> list[Any]:
@@ -165,16 +165,22 @@ def sandbox_deployments(home: Path) -> list[Any]:
 
 
 def sandbox_command(ctx: Context, action: str) -> str:
-    """`amazonei-setup sandbox ACTION`, with --home when this is not the default home."""
-    return " ".join([*tool_words(ctx), "sandbox", action])
+    """`amazonei-setup sandbox ACTION` as it works pasted (program as invoked, --home when
+    this is not the default home)."""
+    from amazonei_setup.commands.followup import command_line
+
+    return command_line(_with_sandbox(ctx.args, False), ctx.home, "sandbox", action)
 
 
-def tool_words(ctx: Context, sandbox: bool = False) -> list[str]:
-    """`amazonei-setup [--sandbox] [--home H]`: --home only when not the default home."""
-    words = ["amazonei-setup"] + (["--sandbox"] if sandbox else [])
-    if ctx.home.expanduser().resolve() != (Path.home() / ".amazonei-setup").resolve():
-        words += ["--home", shlex.quote(str(ctx.home))]
-    return words
+def sandbox_teardown_command(ctx: Context) -> str:
+    """`amazonei-setup --sandbox teardown NAME`, for a deployment that lived in the sandbox."""
+    from amazonei_setup.commands.followup import command_line
+
+    return command_line(_with_sandbox(ctx.args, True), ctx.home, "teardown", "NAME")
+
+
+def _with_sandbox(args: argparse.Namespace, sandbox: bool) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(args), "sandbox": sandbox})
 
 
 def _names(records: list[Any]) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from rich.text import Text
+
 from amazonei_setup.commands.context import (
     Context,
     clients_for,
@@ -26,7 +28,7 @@ def cmd_status(ctx: Context) -> int:
     records = recorded(ctx, ctx.args.name)
     if not ctx.args.name:
         for fault in Ledger(ctx.home).damaged():
-            ctx.terminal.err.print(f"! skipped: {fault.message}", soft_wrap=True, markup=False)
+            ctx.terminal.say(Text(f"! skipped: {fault.message}"), soft_wrap=True)
     now = wall_clock(ctx)()
     rows = []
     for record in records:
@@ -35,7 +37,8 @@ def cmd_status(ctx: Context) -> int:
             live: list[Any] = []  # gone with the stopped sandbox: nothing to ask
         else:
             clients = _sandbox_clients(ctx, record) if sandbox else clients_for(ctx, record.region)
-            live = instance_res.find(clients, record.name)
+            with ctx.terminal.status(f"looking at {record.name} in {record.region} …"):
+                live = instance_res.find(clients, record.name)
         row = deployment_row(record, live, catalog, now)
         if sandbox is not None:
             row["sandbox"] = sandbox
@@ -43,18 +46,18 @@ def cmd_status(ctx: Context) -> int:
     if ctx.terminal.json:
         ctx.terminal.emit_json({"deployments": rows})
     elif rows:
-        ctx.terminal.say(deployments_table(rows))
+        ctx.terminal.result(deployments_table(rows))
         _stopped_sandbox_lines(ctx, rows)
         if ctx.args.name:
             from amazonei_setup.render import seat_connect_lines, seats_table
 
             for row in rows:
-                ctx.terminal.say(seats_table(row))
+                ctx.terminal.result(seats_table(row))
                 mark = "  (simulated)" if row.get("sandbox") else ""
                 for line in seat_connect_lines(row):
-                    ctx.terminal.err.print(line + mark, soft_wrap=True)
+                    ctx.terminal.result(Text(line + mark), soft_wrap=True)
     else:
-        ctx.terminal.say(f"No deployments recorded in {ctx.home}.")
+        ctx.terminal.result(Text(f"No deployments recorded in {ctx.home}."), soft_wrap=True)
     return EXIT_OK
 
 
@@ -83,16 +86,15 @@ def _sandbox_clients(ctx: Context, record: Any) -> Any:
 
 def _stopped_sandbox_lines(ctx: Context, rows: list[dict[str, Any]]) -> None:
     """Say, instead of failing to connect, that a deployment's sandbox is stopped."""
-    from amazonei_setup.commands.sandbox import sandbox_command, tool_words
+    from amazonei_setup.commands.sandbox import sandbox_command, sandbox_teardown_command
 
     gone = [row for row in rows if row.get("sandbox") and not row["sandbox"]["running"]]
     if not gone:
         return
     names = ", ".join(f"{row['name']} ({row['region']})" for row in gone)
-    ctx.terminal.err.print(
+    ctx.terminal.result(
         f"The sandbox is stopped: {names} lived in it and went with it (simulated, nothing "
         f"billed). Start a new, empty one: {sandbox_command(ctx, 'start')}; then "
-        f"`{' '.join(tool_words(ctx, sandbox=True))} teardown NAME` clears a record.",
+        f"`{sandbox_teardown_command(ctx)}` clears a record.",
         soft_wrap=True,
-        markup=False,
     )
