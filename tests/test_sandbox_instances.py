@@ -46,9 +46,11 @@ WAIT_S = 30.0
 BASH_OWN = {"PWD", "SHLVL", "_", "OLDPWD"}
 INSTANCE_ENV = {
     "PATH", "HOME", "LANG", "AMAZONEI_SETUP_ROOT", "AMAZONEI_AGENT_IMDS_ENDPOINT",
-    "AMAZONEI_AGENT_DEV_DIR", "AMAZONEI_AGENT_ROOT", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED",
+    "AMAZONEI_AGENT_DEV_DIR", "AMAZONEI_AGENT_ROOT", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_METADATA_SERVICE_TIMEOUT",
+    "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
 }  # fmt: skip
+ROLE, PROFILE = "sim-instance-role", "sim-instance-profile"
 needs_proc = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
 
 
@@ -119,10 +121,42 @@ def _image(ec2: Any, name_part: str) -> str:
     return _IMAGES[cache_key]
 
 
+_PROFILES: set[str] = set()
+
+
+def _instance_profile(ec2: Any) -> str:
+    """An instance profile holding ROLE in the sandbox behind `ec2`, created once per sandbox."""
+    endpoint = ec2.meta.endpoint_url
+    if endpoint not in _PROFILES:
+        credentials = ec2._get_credentials()
+        iam = boto3.client(
+            "iam", region_name=REGION, endpoint_url=endpoint,
+            aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+        )  # fmt: skip
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                 "Action": "sts:AssumeRole"}
+            ],
+        }  # fmt: skip
+        iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+        iam.create_instance_profile(InstanceProfileName=PROFILE)
+        iam.add_role_to_instance_profile(InstanceProfileName=PROFILE, RoleName=ROLE)
+        _PROFILES.add(endpoint)
+    return PROFILE
+
+
 def _launch(
     ec2: Any, instance_type: str, user_data: bytes | str | None, image: str = "Neuron", **extra: Any
 ) -> str:
+    """Launched as the tool does it, with an instance profile (its role's credentials reach the
+    instance through IMDS); `IamInstanceProfile=None` launches one without."""
     request = {"ImageId": _image(ec2, image), "InstanceType": instance_type, **extra}
+    if "IamInstanceProfile" not in request:
+        request["IamInstanceProfile"] = {"Name": _instance_profile(ec2)}
+    elif request["IamInstanceProfile"] is None:
+        del request["IamInstanceProfile"]
     if user_data is not None:
         request["UserData"] = user_data
     answer = ec2.run_instances(MinCount=1, MaxCount=1, **request)
@@ -342,6 +376,8 @@ def test_instance_environment_is_built_from_scratch(sandbox: tuple[Path, Sandbox
         "#!/bin/bash\n"
         'env > "$AMAZONEI_SETUP_ROOT/env.txt"\n'
         'python3 -c "import boto3, sys; print(boto3.__version__)" > "$AMAZONEI_SETUP_ROOT/py.txt"\n'
+        "python3 -c 'import boto3; c = boto3.Session().get_credentials(); "
+        'print(c.method, c.access_key, bool(c.token))\' > "$AMAZONEI_SETUP_ROOT/creds.txt"\n'
     )
     instance_id = _launch(ec2, "m5.large", sign(script, sandbox_signing_key(home)), image="Amazon")
     status = _wait_status(home, instance_id)
@@ -353,12 +389,16 @@ def test_instance_environment_is_built_from_scratch(sandbox: tuple[Path, Sandbox
     assert set(env) - BASH_OWN == INSTANCE_ENV
     assert LEAK_MARKER not in env and "AWS_SESSION_TOKEN" not in env
     assert SERVER_ONLY_TOKEN not in (root / "env.txt").read_text()
-    assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == "testing"
     assert env["AWS_ENDPOINT_URL"] == info.endpoint
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert env["AMAZONEI_AGENT_IMDS_ENDPOINT"].startswith("http://127.0.0.1:")
     assert env["AMAZONEI_AGENT_ROOT"] == str(root)  # framework environments are looked for here
-    assert env["AWS_EC2_METADATA_DISABLED"] == "true" and env["AWS_DEFAULT_REGION"] == REGION
+    assert env["AWS_DEFAULT_REGION"] == REGION
+    # No key in the environment: boto3 takes the role's own credentials from the instance's IMDS.
+    assert env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] == env["AMAZONEI_AGENT_IMDS_ENDPOINT"]
+    method, access_key, has_token = (root / "creds.txt").read_text().split()
+    assert method == "iam-role" and has_token == "True"
+    assert access_key.startswith("ASIA") and len(access_key) == 20
     assert env["HOME"] == env["AMAZONEI_SETUP_ROOT"] == str(root)
     assert env["AMAZONEI_AGENT_DEV_DIR"] == str(root / "dev")
     assert env["PATH"] == f"{root / 'bin'}:/usr/bin:/bin"

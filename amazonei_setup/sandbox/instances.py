@@ -7,9 +7,11 @@ EC2 backend, and runs it only when it carries a valid signature made with the st
 executed (DESIGN, "Sandbox safety").
 
 A script that is ours runs as `bash <script>` in `<home>/sandbox/instances/<id>/root/`, with an
-environment built from scratch (the sandbox's dummy credentials, `AWS_ENDPOINT_URL` = the sandbox),
-a loopback IMDS emulator for that instance (imds.py) and simulated hardware (fake_tools.py). The
-agent inside publishes its report to the sandbox's SSM, as it would on AWS.
+environment built from scratch (no credentials, `AWS_ENDPOINT_URL` = the sandbox), a loopback IMDS
+emulator for that instance (imds.py) and simulated hardware (fake_tools.py). As on EC2, an instance
+launched with an instance profile gets its role's own temporary credentials from that IMDS
+(identities.py keeps them, so the server knows which instance signed a request); the agent inside
+publishes its report to the sandbox's SSM with them, as it would on AWS.
 
 Each instance's record is `<home>/sandbox/instances/<id>/status.json` (see `STATUS_FIELDS`).
 """
@@ -35,8 +37,15 @@ from typing import Any
 
 from amazonei_setup.paths import private_dir, write_private, write_private_json
 from amazonei_setup.sandbox import fake_tools
-from amazonei_setup.sandbox.control import DUMMY_CREDENTIAL
-from amazonei_setup.sandbox.imds import ImdsEmulator, metadata_for
+from amazonei_setup.sandbox.identities import (
+    REGISTRY,
+    IdentityRegistry,
+    InstanceIdentity,
+    RoleLookup,
+    deployment_tag,
+    profile_role,
+)
+from amazonei_setup.sandbox.imds import ImdsEmulator, iam_metadata, instance_metadata
 from amazonei_setup.sandbox.launch_facts import INSTANCE_ID, LaunchFacts
 from amazonei_setup.sandbox.launch_facts import form_list as form_list  # re-exported
 from amazonei_setup.sandbox.launch_facts import instance_ids_in as instance_ids_in  # re-exported
@@ -112,6 +121,8 @@ class SimulatedInstances:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         signing_key: bytes | None = None,
         backend: Any = None,
+        identities: IdentityRegistry | None = None,
+        roles: RoleLookup | None = None,
     ):
         self.home = home
         self.endpoint = endpoint
@@ -119,6 +130,8 @@ class SimulatedInstances:
         self.folder = private_dir(home / "sandbox" / "instances")
         self._key = signing_key if signing_key is not None else sandbox_signing_key(home)
         self._backend = backend  # (account, region, instance id) -> moto Instance; tests inject
+        self.identities = identities if identities is not None else REGISTRY
+        self._roles = roles or profile_role
         self._bash = shutil.which("bash") or "/bin/bash"
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="sandbox-instance"
@@ -151,6 +164,8 @@ class SimulatedInstances:
 
     def terminated(self, instance_ids: Iterable[str]) -> None:
         """TerminateInstances: a script still running on one of these is killed."""
+        instance_ids = list(instance_ids)
+        self.identities.forget(instance_ids)  # its role credentials stop working
         for instance_id in instance_ids:
             with self._lock:
                 instance = self._instances.get(instance_id)
@@ -158,7 +173,8 @@ class SimulatedInstances:
                 self._stop(instance, "the instance was terminated")
 
     def reset(self) -> None:
-        """moto was reset: its instances are gone, so their scripts stop too."""
+        """moto was reset: its instances are gone, so their scripts and credentials too."""
+        self.identities.clear()
         with self._lock:
             instances = list(self._instances.values())
         for instance in instances:
@@ -240,30 +256,44 @@ class SimulatedInstances:
             (root / folder).mkdir(parents=True, exist_ok=True)
         script_path = Path(instance.status["script"])
         write_private(script_path, script)
-        metadata = metadata_for(
+        metadata, identity = instance_metadata(
+            moto_instance,
             instance.instance_id,
-            moto_instance.instance_type,
+            instance.account_id,
             instance.region,
-            _zone(moto_instance, instance.region),
-            local_ipv4=_attribute(moto_instance, "private_ip"),
-            ami_id=_attribute(moto_instance, "image_id"),
-            hostname=_attribute(moto_instance, "private_dns_name"),
-            eia_types=instance.facts.eia_types,
+            instance.facts.eia_types,
         )
-        identity = {
-            "accountId": instance.account_id,
-            "architecture": getattr(moto_instance, "architecture", "x86_64"),
-            "availabilityZone": metadata["placement/availability-zone"],
-            "imageId": metadata.get("ami-id"),
-            "instanceId": instance.instance_id,
-            "instanceType": moto_instance.instance_type,
-            "privateIp": metadata.get("local-ipv4"),
-            "region": instance.region,
-            "version": "2017-09-30",
-        }
+        metadata.update(self._role_metadata(instance, moto_instance))
         instance.record(tools=list(hardware.tools))
         with ImdsEmulator(metadata, identity) as imds:
             self._execute(instance, script_path, self._environment(root, imds.endpoint, instance))
+
+    def _role_metadata(self, instance: _Instance, moto_instance: Any) -> dict[str, str]:
+        """The instance's role credentials in IMDS (issued and remembered), or nothing when it
+        was launched without an instance profile holding a role, as on AWS."""
+        role = self._roles(
+            instance.account_id,
+            instance.region,
+            instance.instance_id,
+            instance.facts.instance_profile,
+        )
+        if role is None:
+            return {}
+        role_name, profile_arn = role
+        try:
+            deployment = deployment_tag(moto_instance.get_tags())
+        except Exception:
+            deployment = None
+        identity = InstanceIdentity(
+            instance_id=instance.instance_id,
+            role_name=role_name,
+            region=instance.region,
+            deployment=deployment,
+            account_id=instance.account_id,
+            instance_profile_arn=profile_arn,
+        )
+        credentials = self.identities.issue(identity)
+        return iam_metadata(role_name, credentials.imds_document(), profile_arn)
 
     def _moto_instance(self, instance: _Instance) -> Any:
         try:
@@ -309,10 +339,11 @@ class SimulatedInstances:
             "AMAZONEI_AGENT_DEV_DIR": str(root / "dev"),
             "AMAZONEI_AGENT_ROOT": str(root),
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIAL,
-            "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIAL,
             "AWS_DEFAULT_REGION": instance.region,
-            "AWS_EC2_METADATA_DISABLED": "true",
+            # boto3 and the AWS CLI find the role's credentials in IMDS, as on EC2.
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds_endpoint,
+            "AWS_METADATA_SERVICE_TIMEOUT": "5",
+            "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "3",
         }
 
     def _execute(self, instance: _Instance, script: Path, env: dict[str, str]) -> None:
@@ -403,18 +434,3 @@ class SimulatedInstances:
         instance.stop_requested.set()
         if process is not None and process.poll() is None:
             _signal_group(process, signum)
-
-
-def _zone(moto_instance: Any, region: str) -> str:
-    placement = getattr(moto_instance, "_placement", None)
-    zone = getattr(placement, "zone", None) or getattr(moto_instance, "placement", None)
-    return zone if isinstance(zone, str) and zone else f"{region}a"
-
-
-def _attribute(moto_instance: Any, name: str) -> str | None:
-    """A string attribute of moto's instance, or None (some are properties that can raise)."""
-    try:
-        value = getattr(moto_instance, name)
-    except Exception:
-        return None
-    return value if isinstance(value, str) and value else None
