@@ -16,10 +16,10 @@ DESIGN — how the scoping works, and why this way (checked against AWS's docume
 - So the report keeps its path, `/amazonei-setup/NAME/INSTANCE-ID/report`, and carries its
   writer in the tag `amazonei-setup:reporter`. PutParameter (and the tagging it implies) is
   allowed only with that tag in the request, equal to `${ec2:SourceInstanceARN}`, and no other
-  tag key (`aws:RequestTag/...`, `aws:TagKeys`); overwriting only a parameter whose tag already
-  says this instance (`ssm:resourceTag/...`); tagging only a parameter with no such tag yet
-  (`Null`). An overwrite cannot carry tags (the API refuses Tags with Overwrite), so no
-  instance can rewrite another's report, nor re-tag it as its own.
+  tag key (`aws:RequestTag/...`, `aws:TagKeys`); tagging only a parameter with no such tag yet
+  (`Null` on `ssm:resourceTag/...`). An overwrite cannot carry tags (the API refuses Tags with
+  Overwrite), so a report is written once: no instance can rewrite one, its own included (what
+  its workload does after boot cannot change what the agent found), nor re-tag another's.
   https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html
 - What the role cannot stop: an instance creating a report under another seat's path before
   that seat publishes. The reader therefore trusts a report only when its reporter tag is the
@@ -39,8 +39,7 @@ _INSTANCE_ARN = re.compile(r"arn:aws[a-z-]*:ec2:[a-z0-9-]+:\d{12}:instance/(i-[0
 
 
 def report_statements(name: str, partition: str, region: str, account_id: str) -> list[dict]:
-    """The agent's statements: create its report tagged with its own instance ARN, overwrite
-    only the report tagged so."""
+    """The agent's statements: create its report, once, tagged with its own instance ARN."""
     prefix = report_parameter_prefix(name)
     reports = f"arn:{partition}:ssm:{region}:{account_id}:parameter{prefix}*"
     return [
@@ -64,13 +63,6 @@ def report_statements(name: str, partition: str, region: str, account_id: str) -
                 "ForAllValues:StringEquals": {"aws:TagKeys": [TAG_REPORTER]},
                 "Null": {f"ssm:resourceTag/{TAG_REPORTER}": "true"},
             },
-        },
-        {
-            "Sid": "AgentReportOverwriteOwn",
-            "Effect": "Allow",
-            "Action": ["ssm:PutParameter"],
-            "Resource": reports,
-            "Condition": {"StringEquals": {f"ssm:resourceTag/{TAG_REPORTER}": SOURCE_INSTANCE}},
         },
     ]
 
