@@ -191,3 +191,44 @@ def test_the_owners_own_credentials_are_not_an_instances(seats):
     owner = boto3.client("ssm", region_name=REGION)
     _put(owner, SEAT1, "{}", Overwrite=True)  # the user's sandbox keys: moto as before
     assert fetch_report(AwsClients(AwsTarget(REGION)), NAME, SEAT1) == {}
+
+
+def test_each_seat_publishes_its_own_tagged_report_through_the_sandbox(tmp_path, capsys):
+    """End to end over HTTP: `launch --sandbox --seats 2` runs each seat's real agent with its
+    own role credentials; the sandbox lets each create only its own report, tagged with it."""
+    from support import main_in_process
+
+    from amazonei_setup.sandbox import control
+
+    home = tmp_path / "home"
+    control.start(home)
+    try:
+        result = main_in_process(
+            capsys, "--home", str(home), "--sandbox", "--output", "json",
+            "launch", "--name", "seats", "--region", REGION, "--instance-type", "m5.large",
+            "--access", "ssm", "--seats", "2", "--yes",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        info = control.status(home)
+        assert info is not None
+        ssm = boto3.client(
+            "ssm", region_name=REGION, endpoint_url=info.endpoint,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        )  # fmt: skip
+        names = [
+            p["Name"]
+            for p in ssm.get_parameters_by_path(Path="/amazonei-setup/seats", Recursive=True)[
+                "Parameters"
+            ]
+        ]
+        assert len(names) == 2
+        for name in names:
+            instance_id = name.split("/")[3]
+            tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)
+            assert {t["Key"]: t["Value"] for t in tags["TagList"]}[TAG].endswith(
+                f":instance/{instance_id}"
+            )
+            report = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+            assert report["instance"]["id"] == instance_id
+    finally:
+        control.stop(home)
