@@ -230,5 +230,65 @@ def test_each_seat_publishes_its_own_tagged_report_through_the_sandbox(tmp_path,
             )
             report = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
             assert report["instance"]["id"] == instance_id
+        first = sorted(names)[0]
+        before = ssm.get_parameter(Name=first)["Parameter"]
+        attempts = _workload_of_the_same_role(home, info.endpoint, first)
+        assert attempts == {"overwrite": "AccessDeniedException", "retag": "AccessDeniedException"}
+        after = ssm.get_parameter(Name=first)["Parameter"]
+        assert (after["Value"], after["Version"]) == (before["Value"], before["Version"])
     finally:
         control.stop(home)
+
+
+ATTACK = """#!/bin/bash
+python3 - > "$AMAZONEI_SETUP_ROOT/attempts.json" <<'PY'
+import json, boto3
+ssm, found = boto3.client("ssm"), {}
+def attempt(label, call):
+    try:
+        call()
+        found[label] = "done"
+    except Exception as error:
+        found[label] = getattr(error, "response", {}).get("Error", {}).get("Code", str(error))
+attempt("overwrite", lambda: ssm.put_parameter(
+    Name="TARGET", Value='{"status": "passed"}', Type="String", Overwrite=True))
+attempt("retag", lambda: ssm.add_tags_to_resource(
+    ResourceType="Parameter", ResourceId="TARGET", Tags=[{"Key": "TAG", "Value": "mine"}]))
+print(json.dumps(found))
+PY
+"""
+
+
+def _workload_of_the_same_role(home, endpoint: str, target: str) -> dict:
+    """Another instance launched with the deployment's instance profile (a seat's workload, as
+    far as IAM can tell) tries to overwrite and re-tag a seat's report with its own role
+    credentials; returns the error code of each attempt."""
+    import time
+
+    from amazonei_setup.sandbox.instances import FINAL_STATES
+    from amazonei_setup.userdata import sandbox_signing_key, sign
+
+    ec2 = boto3.client(
+        "ec2", region_name=REGION, endpoint_url=endpoint,
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    seat = ec2.describe_instances(InstanceIds=[target.split("/")[3]])["Reservations"][0]
+    seat = seat["Instances"][0]
+    script = ATTACK.replace("TARGET", target).replace("TAG", TAG)
+    launched = ec2.run_instances(
+        ImageId=seat["ImageId"], InstanceType="m5.large", MinCount=1, MaxCount=1,
+        IamInstanceProfile={"Arn": seat["IamInstanceProfile"]["Arn"]},
+        UserData=sign(script, sandbox_signing_key(home)),
+    )["Instances"][0]["InstanceId"]  # fmt: skip
+    folder = home / "sandbox" / "instances" / launched
+    deadline, pause, status = time.monotonic() + 60, 0.05, {}
+    while time.monotonic() < deadline:  # bounded polling, no fixed sleep
+        try:
+            status = json.loads((folder / "status.json").read_text())
+        except (FileNotFoundError, ValueError):
+            status = {}
+        if status.get("state") in FINAL_STATES:
+            return json.loads((folder / "root" / "attempts.json").read_text())
+        time.sleep(pause)
+        pause = min(pause * 1.5, 0.5)
+    raise AssertionError(f"{launched} did not finish: {status}")
