@@ -100,10 +100,10 @@ def test_role_policy_is_scoped_to_the_deployment(aws, run_cli):
     name = "amazonei-setup-us-west-2-eia-workshop"
     policy = iam.get_role_policy(RoleName=name, PolicyName="amazonei-setup-deployment")
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    assert statements["AgentReport"]["Action"] == ["ssm:PutParameter"]
-    assert statements["AgentReport"]["Resource"] == (
-        "arn:aws:ssm:us-west-2:123456789012:parameter/amazonei-setup/eia-workshop/*"
-    )
+    reports = "arn:aws:ssm:us-west-2:123456789012:parameter/amazonei-setup/eia-workshop/*"
+    for sid in ("AgentReportCreate", "AgentReportTagOnCreate"):  # own report only: 15.10
+        assert statements[sid]["Resource"] == reports and statements[sid]["Condition"]
+    assert statements["AgentReportCreate"]["Action"] == ["ssm:PutParameter"]
     assert statements["ElasticInference"]["Action"] == ["elastic-inference:Connect"]
     assert "SessionManager" not in statements
     trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
@@ -136,7 +136,7 @@ def test_inf1_launch_with_ssm_only_opens_nothing_and_needs_no_key(aws, run_cli, 
         RoleName="amazonei-setup-us-west-2-inf1-demo", PolicyName="amazonei-setup-deployment"
     )["PolicyDocument"]
     sids = {s["Sid"] for s in policy["Statement"]}
-    assert sids == {"AgentReport", "SessionManager"}
+    assert sids == {"AgentReportCreate", "AgentReportTagOnCreate", "SessionManager"}
     assert recorder.of("CreateKeyPair") == [] and recorder.of("CreateVpcEndpoint") == []
 
 

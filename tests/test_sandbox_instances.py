@@ -26,6 +26,7 @@ from botocore.exceptions import ClientError
 from support import sandbox_keys
 
 from amazonei_setup.profile_checks import validate_profile
+from amazonei_setup.resources.role import instance_policy
 from amazonei_setup.sandbox import control, fake_tools, server
 from amazonei_setup.sandbox.control import SandboxInfo
 from amazonei_setup.sandbox.imds import ImdsEmulator, metadata_for
@@ -52,6 +53,7 @@ INSTANCE_ENV = {
     "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
 }  # fmt: skip
 ROLE, PROFILE = "sim-instance-role", "sim-instance-profile"
+ACCOUNT = "123456789012"
 needs_proc = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
 
 
@@ -142,6 +144,9 @@ def _instance_profile(ec2: Any) -> str:
             ],
         }  # fmt: skip
         iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+        # What the tool gives deployment "sim": the sandbox holds the agent to it, as IAM does.
+        policy = instance_policy("sim", REGION, ACCOUNT, eia=True, ssm_access=True)
+        iam.put_role_policy(RoleName=ROLE, PolicyName="sim", PolicyDocument=json.dumps(policy))
         iam.create_instance_profile(InstanceProfileName=PROFILE)
         iam.add_role_to_instance_profile(InstanceProfileName=PROFILE, RoleName=ROLE)
         _PROFILES.add(endpoint)
@@ -246,7 +251,7 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
 ) -> None:
     home, info = sandbox
     ec2, ssm = _clients(home, info)
-    user_data = render_user_data(_profile("inf1.xlarge"), sandbox_signing_key(home))
+    user_data = render_user_data(_profile("inf1.xlarge"), sandbox_signing_key(home), ACCOUNT)
     instance_id = _launch(ec2, "inf1.xlarge", user_data)
     status = _wait_status(home, instance_id)
     assert set(status) == set(STATUS_FIELDS)
@@ -279,7 +284,7 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
 def test_signed_g4dn_launch_sees_a_simulated_gpu(sandbox: tuple[Path, SandboxInfo]) -> None:
     home, info = sandbox
     ec2, ssm = _clients(home, info)
-    user_data = render_user_data(_profile("g4dn.xlarge"), sandbox_signing_key(home))
+    user_data = render_user_data(_profile("g4dn.xlarge"), sandbox_signing_key(home), ACCOUNT)
     instance_id = _launch(ec2, "g4dn.xlarge", user_data, image="Nvidia")
     assert _wait_status(home, instance_id)["exit_code"] == 0
     report = _report(ssm, instance_id)
@@ -299,7 +304,9 @@ def test_eia_launch_gets_an_association_in_imds_and_passes(
 ) -> None:
     home, info = sandbox
     ec2, ssm = _clients(home, info)
-    user_data = render_user_data(_profile("m5.large", "eia1.large"), sandbox_signing_key(home))
+    user_data = render_user_data(
+        _profile("m5.large", "eia1.large"), sandbox_signing_key(home), ACCOUNT
+    )
     eia = [{"Type": "eia1.large", "Count": 1}]
     instance_id = _launch(
         ec2, "m5.large", user_data, image="Amazon Linux 2", ElasticInferenceAccelerators=eia
@@ -326,7 +333,9 @@ def test_eia_profile_without_an_accelerator_in_the_request_fails(
 ) -> None:
     home, info = sandbox
     ec2, ssm = _clients(home, info)
-    user_data = render_user_data(_profile("m5.large", "eia1.large"), sandbox_signing_key(home))
+    user_data = render_user_data(
+        _profile("m5.large", "eia1.large"), sandbox_signing_key(home), ACCOUNT
+    )
     instance_id = _launch(ec2, "m5.large", user_data, image="Amazon Linux 2")
     status = _wait_status(home, instance_id)
     assert status["ran"] is True and status["exit_code"] == 1
