@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from amazonei_setup.aws import AwsClients
+from amazonei_setup.aws import AwsClients, AwsTarget
 from amazonei_setup.discover import Discovery, own_resources_exist
 from amazonei_setup.engine import MAX_PARALLEL_STEPS, Node, run_graph
 from amazonei_setup.errors import AwsFailure, InputError
@@ -26,6 +26,7 @@ from amazonei_setup.resources.claim import home_id
 from amazonei_setup.resources.kind import PAST, TagChange
 from amazonei_setup.resources.naming import deployment_tags
 from amazonei_setup.resources.registry import kind_of, kinds
+from amazonei_setup.shell_access import command_line, host_of, ssh_argv, ssm_argv
 from amazonei_setup.ttl import expiry_of, utc_clock, utc_iso
 from amazonei_setup.userdata import render_user_data
 
@@ -80,21 +81,22 @@ class Outcome:
 
 
 def connect_command(
-    profile: Profile, discovery: Discovery, instance: instance_res.LaunchedInstance
+    profile: Profile,
+    discovery: Discovery,
+    instance: instance_res.LaunchedInstance,
+    target: AwsTarget | None = None,
 ) -> str:
-    """The exact command that gets the user a shell on the instance, with its seat's key."""
+    """The exact command that gets the user a shell on the instance, with its seat's key
+    (built by shell_access, as `connect` builds it)."""
     if profile.access.mode == "ssm":
-        return f"aws ssm start-session --target {instance.id} --region {profile.region}"
-    host = instance.public_dns or instance.public_ip or instance.private_ip or instance.id
+        endpoint = target.endpoint_url if target is not None else None
+        aws_profile = target.profile_name if target is not None else None
+        return command_line(ssm_argv(instance.id, profile.region, aws_profile, endpoint))
     seat_key = discovery.keys.get(instance.seat)
-    key = ""
+    key = None
     if seat_key is not None:
-        key = (
-            f"-i {seat_key.path} "
-            if seat_key.path
-            else f"-i <your private key for {seat_key.name}> "
-        )
-    return f"ssh {key}{discovery.ami.ssh_user}@{host}"
+        key = str(seat_key.path) if seat_key.path else f"<your private key for {seat_key.name}>"
+    return command_line(ssh_argv(discovery.ami.ssh_user, host_of(instance), key))
 
 
 class _Apply:
@@ -143,7 +145,9 @@ class _Apply:
         record.planned = [r.to_dict() for r in plan.resources]
         record.discovered = self.discovery.facts()
         edit.record = self.record = record
-        self.user_data = render_user_data(self.profile, runtime.user_data_key)
+        self.user_data = render_user_data(
+            self.profile, runtime.user_data_key, self.discovery.account_id
+        )
         self.seats: dict[int, instance_res.LaunchedInstance] = {
             i.seat: i for i in self.discovery.existing.of("ec2-instance") or []
         }
@@ -260,7 +264,9 @@ class _Apply:
             current = by_id[self.seats[seat].id]
             current.seat = seat
             entry = current.to_dict()
-            entry["connect"] = connect_command(self.profile, self.discovery, current)
+            entry["connect"] = connect_command(
+                self.profile, self.discovery, current, self.clients.target
+            )
             instances.append(entry)
         self.record.instances = [RecordedInstance(**entry) for entry in instances]
         self.record.status = "ready"
@@ -292,7 +298,8 @@ def apply_plan(plan: Plan, runtime: Runtime, edit: Edit) -> Outcome:
     if edit.record is None and own_resources_exist(plan.discovery.existing):
         raise InputError(
             f"a deployment named '{profile.name}' already exists in {profile.region} but is "
-            f"not recorded in {runtime.home} (another machine's, or a lost state home)",
+            f"not recorded in {runtime.home} (another machine's, or a lost state home); "
+            "nothing was created",
             f"choose another --name, or remove it with `amazonei-setup teardown "
             f"{profile.name} --region {profile.region}`",
         )

@@ -1,6 +1,8 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete looks for this in the entry point's module)
 """Command line: argument parsing, exit codes and the terminal. Everything else is a library.
 
-Kept import-light: boto3, moto and rich load only when a command needs them, so `--help` is fast.
+Kept import-light: boto3, moto and rich load only when a command needs them, so `--help` is fast;
+argcomplete only when the shell asks for completions (_ARGCOMPLETE set; see completion.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ COMMANDS = (
     "status",
     "verify",
     "teardown",
+    "connect",
     "sweep",
     "estimate",
     "iam-policy",
@@ -71,6 +74,15 @@ def _global_flags(parser: argparse.ArgumentParser, *, regions: bool = False) -> 
     )
     group.add_argument("--output", choices=("text", "json"), default=sup, help="output format")
     group.add_argument("--yes", "-y", action="store_true", default=sup, help="do not ask")
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=sup,
+        help="log every AWS call (service, operation, region, time, retries, error) on stderr",
+    )
+    group.add_argument(
+        "--quiet", "-q", action="store_true", default=sup, help="only results and errors"
+    )
 
 
 GLOBAL_DEFAULTS: dict[str, Any] = {
@@ -81,6 +93,8 @@ GLOBAL_DEFAULTS: dict[str, Any] = {
     "home": None,
     "output": "text",
     "yes": False,
+    "debug": False,
+    "quiet": False,
     "regions": None,
     "all_regions": False,
 }
@@ -163,6 +177,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", type=float, default=0, metavar="S", help="wait up to S seconds for reports"
     )
     verify.add_argument("--handout", metavar="F", help="rewrite F.md and F.csv with the results")
+    connect = sub(
+        "connect",
+        "a shell on a seat's instance: runs the ssh or Session Manager command (replacing "
+        "this process); in the sandbox, whose instances are simulated, only prints it, marked "
+        "simulated (exit 0)",
+    )
+    connect.add_argument("name", type=deployment_name, help="the deployment")
+    connect.add_argument(
+        "--seat", type=int, default=1, metavar="N", help="which seat's instance (default 1)"
+    )
+    connect.add_argument(
+        "--print", action="store_true", help="print the command on stdout; run nothing"
+    )
     teardown = sub("teardown", "remove everything a deployment created", regions=True)
     teardown.add_argument("name", nargs="?", type=deployment_name, help="the deployment to remove")
     teardown.add_argument("--all", action="store_true", help="every deployment found")
@@ -207,7 +234,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--force", action="store_true", help="overwrite -o FILE")
     sub("iam-policy", "print the least-privilege IAM policy this tool needs (JSON)")
     sandbox = sub("sandbox", "the embedded local AWS (moto on 127.0.0.1)")
-    sandbox.add_argument("action", choices=("start", "stop", "status"))
+    sandbox.add_argument(
+        "action",
+        choices=("start", "stop", "status", "env"),
+        help="env: print the shell exports (endpoint, this home's keys, region) for the AWS CLI",
+    )
+    sandbox.add_argument(
+        "--force",
+        action="store_true",
+        help="stop: even with deployments still in the sandbox (they are deleted with it)",
+    )
     sandbox.add_argument(
         "--throttle",
         metavar="BURST:RATE",
@@ -236,7 +272,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         argv
     ):
         argv.insert(0, "launch")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:  # a Tab press: answer and exit
+        from amazonei_setup.completion import autocomplete
+
+        autocomplete(parser)
+    args = parser.parse_args(argv)
     for key, value in GLOBAL_DEFAULTS.items():
         if not hasattr(args, key):
             setattr(args, key, value)
@@ -258,6 +299,7 @@ HANDLERS = {
     "teardown": ("amazonei_setup.commands.teardown", "cmd_teardown"),
     "sweep": ("amazonei_setup.commands.teardown", "cmd_sweep"),
     "verify": ("amazonei_setup.commands.verify", "cmd_verify"),
+    "connect": ("amazonei_setup.commands.connect", "cmd_connect"),
     "estimate": ("amazonei_setup.commands.estimate", "cmd_estimate"),
     "iam-policy": ("amazonei_setup.commands.iam_policy", "cmd_iam_policy"),
     "sandbox": ("amazonei_setup.commands.sandbox", "cmd_sandbox"),
@@ -277,14 +319,15 @@ def main(argv: Sequence[str] | None = None, hooks: Hooks | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from amazonei_setup.console import Terminal
 
-    terminal = Terminal(args.output)
+    terminal = Terminal(args.output, quiet=args.quiet, debug=args.debug)
     try:
-        from amazonei_setup.commands.context import Context
+        from amazonei_setup.commands.context import Context, pasteable
         from amazonei_setup.paths import state_home
 
         ctx = Context(
             args=args, terminal=terminal, hooks=hooks or Hooks(), home=state_home(args.home)
         )
+        terminal.complete_commands = lambda text: pasteable(ctx, text)
         return _handler(args.command)(ctx)
     except SetupError as exc:
         terminal.fail(exc.lines())

@@ -1,4 +1,6 @@
-"""The terminal: stderr for people (progress, tables, prompts), stdout only for JSON.
+"""The terminal, split the way the AWS CLI splits it: a command's result (tables, verdicts,
+the commands to run next, JSON) on stdout, so `status > f` and `sweep | grep` work; progress,
+prompts, warnings and errors on stderr, for the person watching.
 
 Only the CLI and the wizard use this module; libraries report through callbacks.
 """
@@ -6,21 +8,70 @@ Only the CLI and the wizard use this module; libraries report through callbacks.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
+
+RESULT_WIDTH_OFF_TTY = 200  # piped or redirected: wide enough that no id or command folds
 
 
 class Terminal:
-    """stderr for people (progress, tables, prompts); stdout only for --output json."""
+    """`result` → stdout (what the command answers); `say` → stderr (progress, notes; silent
+    with --quiet); `fail` → stderr (always); `emit_json` → stdout alone (--output json);
+    `debug` → stderr with --debug; `status` → a spinner on stderr, only on a terminal."""
 
-    def __init__(self, output: str):
+    def __init__(self, output: str, *, quiet: bool = False, debug: bool = False):
         from rich.console import Console
 
         self.json = output == "json"
+        self.quiet = quiet
+        self.debugging = debug
         self.err = Console(stderr=True, highlight=False, soft_wrap=False)
+        self.out = Console(highlight=False, soft_wrap=False, width=_result_width())
+        # completes each `amazonei-setup ...` quoted in an error so it works pasted (set by
+        # the CLI once it knows the run's flags and state home)
+        self.complete_commands: Callable[[str], str] = lambda text: text
 
-    def say(self, *renderables: Any) -> None:
-        self.err.print(*renderables)
+    def result(self, *renderables: Any, soft_wrap: bool = False) -> None:
+        """Part of the command's answer: stdout (nothing in JSON mode, where the document is
+        the answer). soft_wrap for lines that hold commands: they must paste whole."""
+        if not self.json:
+            from rich.text import Text
+
+            # plain strings stay plain: a path or command with [brackets] is not markup
+            plain = [Text(r) if isinstance(r, str) else r for r in renderables]
+            self.out.print(*plain, soft_wrap=soft_wrap)
+
+    def say(self, *renderables: Any, soft_wrap: bool = False) -> None:
+        """Progress and notes for the person watching: stderr, none with --quiet."""
+        if not self.quiet:
+            from rich.text import Text
+
+            plain = [Text(r) if isinstance(r, str) else r for r in renderables]
+            self.err.print(*plain, soft_wrap=soft_wrap)
+
+    def shown_for(self, *renderables: Any, asking: bool) -> None:
+        """What a question is about (a plan before "Create these resources?"): stderr, with
+        the prompt; with --quiet only when the question is really asked (no --yes)."""
+        if asking or not self.quiet:
+            self.err.print(*renderables)
+
+    def status(self, message: str) -> Any:
+        """A spinner for a wait that may take more than a second: on stderr, and only when
+        stderr is a terminal (never in a log or a pipe) and not --quiet."""
+        if self.quiet or not self.err.is_terminal:
+            return nullcontext(_NoStatus())
+        return self.err.status(message)
+
+    def debug(self, line: str) -> None:
+        """One --debug line on stderr (never a credential, parameter or body: callers pass
+        only what they mean to show)."""
+        if self.debugging:
+            from rich.text import Text
+
+            self.err.print(Text(f"debug: {line}", style="dim"), soft_wrap=True)
 
     def emit_json(self, document: Any) -> None:
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
@@ -29,11 +80,27 @@ class Terminal:
     def fail(self, lines: list[str]) -> None:
         from rich.text import Text
 
-        first, *rest = lines
+        first, *rest = [self.complete_commands(line) for line in lines]
         # soft_wrap: messages hold commands and ids that must survive copy and paste intact
         self.err.print(Text(f"error: {first}", style="bold red"), soft_wrap=True)
         for line in rest:
             self.err.print(Text(line), soft_wrap=True)
+
+
+class _NoStatus:
+    """What `Terminal.status` yields off a terminal: updates go nowhere."""
+
+    def update(self, *_: Any, **__: Any) -> None:
+        return None
+
+
+def _result_width() -> int | None:
+    """A terminal's own width on a terminal; off one, at least a width no table reaches (more
+    if $COLUMNS says so), so a redirected table keeps each id and command on one line."""
+    if sys.stdout.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return max(int(columns) if columns.isdigit() else 0, RESULT_WIDTH_OFF_TTY)
 
 
 class RichReporter:
@@ -42,6 +109,7 @@ class RichReporter:
 
     def __init__(self, terminal: Terminal):
         self.console = terminal.err
+        self.quiet = terminal.quiet  # --quiet: no progress at all; the result still follows
         self._status: Any = None
         self._progress: Any = None
         self._task: Any = None
@@ -54,7 +122,7 @@ class RichReporter:
 
         self._seat_kind = next(k.kind for k in kinds() if k.is_seat)
         seats = [r for r in plan.resources if r.kind == self._seat_kind]
-        if len(seats) < 2:
+        if len(seats) < 2 or self.quiet:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -90,7 +158,7 @@ class RichReporter:
     def step_started(self, resource: Any) -> None:
         from rich.text import Text
 
-        if self._progress is not None and resource.per_seat:
+        if self.quiet or (self._progress is not None and resource.per_seat):
             return
         self.console.print(Text(f"  … {resource.action} {resource.kind} {resource.name}", "dim"))
 
@@ -99,6 +167,8 @@ class RichReporter:
 
         from amazonei_setup.render import resource_label
 
+        if self.quiet:
+            return
         if self._progress is not None and resource.per_seat:
             if resource.action != "reuse":
                 self._counts[resource.kind] = self._counts.get(resource.kind, 0) + 1
@@ -114,9 +184,12 @@ class RichReporter:
     def note(self, message: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text(f"  ! {message}", style="yellow"))
+        if not self.quiet:
+            self.console.print(Text(f"  ! {message}", style="yellow"))
 
     def instances_polled(self, instances: list[Any]) -> None:
+        if self.quiet:
+            return
         if self._progress is not None:
             self._counts["running"] = sum(i.state == "running" for i in instances)
             self._advance()
@@ -140,19 +213,47 @@ class RichReporter:
 
 
 class TeardownConsoleReporter:
-    """Teardown progress as lines on stderr."""
+    """Teardown progress as lines on stderr (none with --quiet); on a terminal, a spinner
+    names what is still going while deletions wait (an endpoint takes a minute or more)."""
 
     def __init__(self, terminal: Terminal):
         self.console = terminal.err
+        self.terminal = terminal
+        self._pending: dict[tuple[str, str, str], str] = {}
+        self._status: Any = None
+        self._shown: Any = None
 
     def action_started(self, action: Any) -> None:
         from rich.text import Text
 
+        if self.terminal.quiet:
+            return
         self.console.print(Text(f"  … {action.verb} {action.kind} {action.name}", "dim"))
+        self._pending[_key(action)] = f"{action.verb} {action.kind} {action.name}"
+        self._spin()
+
+    def _spin(self) -> None:
+        if not self._pending:
+            self.close()
+            return
+        message = "waiting: " + ", ".join(self._pending.values())
+        if self._status is None:
+            self._status = self.terminal.status(message)
+            self._shown = self._status.__enter__()
+        self._shown.update(message)
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.__exit__(None, None, None)
+            self._status = None
 
     def action_finished(self, action: Any) -> None:
         from rich.text import Text
 
+        if self.terminal.quiet:
+            return
+        self._pending.pop(_key(action), None)
+        self._spin()
         past = {"terminate": "terminated", "delete": "deleted", "leave": "left"}[action.verb]
         from amazonei_setup.render import resource_label
 
@@ -163,4 +264,9 @@ class TeardownConsoleReporter:
     def note(self, message: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text(f"  ! {message}", style="yellow"))
+        if not self.terminal.quiet:
+            self.console.print(Text(f"  ! {message}", style="yellow"))
+
+
+def _key(action: Any) -> tuple[str, str, str]:
+    return (action.kind, action.name, str(getattr(action, "id", "")))

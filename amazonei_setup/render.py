@@ -3,6 +3,7 @@ decides where they go (stderr for people, stdout stays for JSON)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich import box
@@ -30,8 +31,9 @@ def money(value: float | None, digits: int = 3) -> str:
     return "unknown" if value is None else f"${value:,.{digits}f}"
 
 
-def plan_table(plan: Any) -> Group:
-    """The plan as a person reads it: what happens to each resource, then the cost."""
+def plan_table(plan: Any, complete: Callable[[str], str] = str) -> Group:
+    """The plan as a person reads it: what happens to each resource, then the cost.
+    `complete` makes each `amazonei-setup ...` in its notes a command that works pasted."""
     profile, discovery = plan.profile, plan.discovery
     accelerator = f" + {profile.accelerator}" if profile.accelerator else ""
     title = (
@@ -68,8 +70,8 @@ def plan_table(plan: Any) -> Group:
     ]
     expiry = expiry_line(plan)
     if expiry is not None:
-        lines.append(expiry)
-    lines += [Text(f"Note: {note}", style="yellow") for note in plan.notes]
+        lines.append(Text(complete(expiry.plain)))
+    lines += [Text(f"Note: {complete(note)}", style="yellow") for note in plan.notes]
     return Group(table, *lines)
 
 
@@ -108,7 +110,8 @@ def expiry_line(plan: Any) -> Text | None:
     words = expiry_words(expires_at, getattr(plan, "expires_in_s", None) or 0)
     return Text(
         f"Time-to-live {plan.profile.ttl}: {words}; "
-        "`amazonei-setup sweep --expired --delete` removes it after that."
+        f"`amazonei-setup sweep --expired --delete --region {plan.profile.region}` removes it "
+        "after that."
     )
 
 
@@ -255,7 +258,8 @@ def teardown_summary(summaries: list[dict[str, Any]]) -> Group:
     return Group(*lines)
 
 
-def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Group | Text:
+def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Text:
+    """Orphans found by their tags; the command that removes them is printed after it."""
     if not rows:
         return Text(f"No orphaned resources in {', '.join(regions)}.")
     table = Table(
@@ -267,11 +271,10 @@ def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Group | Text:
     for row in rows:
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
         table.add_row(row["deployment"], row["region"], counts)
-    hint = Text("Remove them with `amazonei-setup sweep --delete` (it shows the plan first).")
-    return Group(table, hint)
+    return table
 
 
-def expired_table(rows: list[dict[str, Any]], regions: list[str], delete: bool) -> Group | Text:
+def expired_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Text:
     """sweep --expired: each deployment past its time-to-live, and how long ago it expired."""
     from amazonei_setup.ttl import parse_time, short_duration
 
@@ -291,10 +294,7 @@ def expired_table(rows: list[dict[str, Any]], regions: list[str], delete: bool) 
             "record" if row["recorded"] else "tags only",
             counts or "none (only the record)",
         )
-    if delete:
-        return table
-    hint = Text("Remove them with `amazonei-setup sweep --expired --delete` (it shows the plan).")
-    return Group(table, hint)
+    return table
 
 
 def reports_table(reports: dict[str, Any], price_per_hour: float | None, hardware: str) -> Table:

@@ -9,6 +9,7 @@ from typing import Any
 
 from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
 from amazonei_setup.resources.naming import report_parameter_prefix
+from amazonei_setup.resources.report_scope import reporter_is, tags_of
 from amazonei_setup.waiting import poll
 
 
@@ -23,12 +24,29 @@ def fetch_report(clients: AwsClients, deployment: str, instance_id: str) -> dict
         found = unless_absent(lambda: clients.ssm.get_parameter(Name=name), "ParameterNotFound")
     if found is None:
         return None
+    if written_by_another(clients, name, instance_id):
+        return {
+            "status": "failed",
+            "reason": f"the report in {name} was written by another instance; it is ignored",
+        }
     value = found["Parameter"]["Value"]
     try:
         report = json.loads(value)
     except ValueError:
         return {"status": "failed", "reason": f"the report in {name} is not JSON"}
     return report if isinstance(report, dict) else {"status": "failed", "reason": "not a report"}
+
+
+def written_by_another(clients: AwsClients, name: str, instance_id: str) -> bool:
+    """True when the parameter's reporter tag names another instance (report_scope.py): the
+    instance role cannot stop one seat from creating another's report before it publishes,
+    but it can only tag what it creates with its own ARN."""
+    with aws_errors(f"reading the tags of the agent report {name}"):
+        found = unless_absent(
+            lambda: clients.ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name),
+            "InvalidResourceId",
+        )
+    return reporter_is(tags_of(found or {}), instance_id) is False
 
 
 def wait_for_reports(

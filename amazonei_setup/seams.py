@@ -12,8 +12,9 @@ from typing import Any
 
 @dataclass
 class Hooks:
-    """Seams for tests: how sessions are made, the caller's IP, sleeping, TTY detection, and
-    the wall clock (`now`, UTC) that dates deployments and judges their time-to-live."""
+    """Seams for tests: how sessions are made, the caller's IP, sleeping, TTY detection, the
+    wall clock (`now`, UTC) that dates deployments and judges their time-to-live, and how
+    `connect` replaces the process (os.execvp by default; a test records the argv)."""
 
     session_factory: Callable[..., Any] | None = None
     ip_lookup: Callable[..., str] | None = None
@@ -21,3 +22,4 @@ class Hooks:
     clock: Callable[[], float] | None = None
     now: Callable[[], datetime] | None = None  # default: datetime.now(timezone.utc)
     stdin_is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
+    replace_process: Callable[[list[str]], None] | None = None  # default: os.execvp

@@ -1,4 +1,5 @@
 #!python
+# PYTHON_ARGCOMPLETE_OK
 """amazonei_setup.py: the 2019 tool's command name, kept. The same program as amazonei-setup.
 
 It is installed next to the other console scripts, and Python puts a script's own folder

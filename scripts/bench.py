@@ -32,8 +32,8 @@ sys.path.insert(0, str(REPO))
 
 from amazonei_setup.aws import is_mutating  # noqa: E402
 from amazonei_setup.cli import Hooks, main  # noqa: E402
-from amazonei_setup.commands.context import SANDBOX_CREDENTIALS  # noqa: E402
 from amazonei_setup.sandbox import control  # noqa: E402
+from amazonei_setup.sandbox.credentials import sandbox_credentials  # noqa: E402
 
 REGION = "us-west-2"
 
@@ -74,11 +74,13 @@ class Row:
         return self.wall_s / (self.critical_path_calls * self.delay_s)
 
 
-def delayed_hooks(log: CallLog) -> Hooks:
+def delayed_hooks(log: CallLog, home: Path) -> Hooks:
     import boto3
 
+    credentials = sandbox_credentials(home).boto3_kwargs()  # the sandbox answers no other
+
     def session_factory(target: Any) -> Any:
-        session = boto3.Session(region_name=target.region, **SANDBOX_CREDENTIALS)
+        session = boto3.Session(region_name=target.region, **credentials)
         session.events.register("before-send", log.before_send)
         return session
 
@@ -138,7 +140,7 @@ def scenario_rows(
     home: Path, folder: Path, delay_s: float, seats: int
 ) -> list[tuple[Row, list[str]]]:
     log = CallLog(delay_s)
-    hooks = delayed_hooks(log)
+    hooks = delayed_hooks(log, home)
     results = []
     for name, count in (("bench-one", 1), (f"bench-{seats}", seats)):
         profile = bench_profile(folder, name, count)

@@ -216,6 +216,60 @@ def on_event(hooks: Any, event: str, handler: Any) -> Any:
     return previous
 
 
+def sandbox_keys(home: Path) -> dict[str, str]:
+    """The state home's own sandbox credentials, as boto3 takes them (the sandbox answers no
+    others)."""
+    from amazonei_setup.sandbox.credentials import sandbox_credentials
+
+    return sandbox_credentials(home).boto3_kwargs()
+
+
+def owner_env(home: Path) -> dict[str, str]:
+    """The home's sandbox credentials as AWS_* environment variables (what `sandbox env` prints)."""
+    keys = sandbox_keys(home)
+    return {
+        "AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
+    }
+
+
+def use_sandbox_by_default(monkeypatch: Any, home: Path, endpoint: str) -> None:
+    """Point this process's default boto3 clients (leftovers() makes them) at the sandbox, with
+    the home's keys: a fresh default session, since the old one keeps the credentials it found."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for name, value in owner_env(home).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+
+
+def signed_request(
+    home: Path | None,
+    url: str,
+    method: str = "GET",
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    keys: dict[str, str] | None = None,
+) -> Any:
+    """A urllib request signed with SigV4 (the home's sandbox credentials, or `keys`), as any
+    AWS client would sign it."""
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    keys = keys or sandbox_keys(home)  # type: ignore[arg-type]
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+    credentials = Credentials(
+        keys["aws_access_key_id"], keys["aws_secret_access_key"], keys.get("aws_session_token")
+    )
+    SigV4Auth(credentials, "sts", "us-east-1").add_auth(request)
+    return urllib.request.Request(
+        url, data=body or None, method=method, headers=dict(request.headers.items())
+    )
+
+
 def child_env(**extra: str) -> dict[str, str]:
     """The environment for a tool subprocess: none of our AWS variables or credential files
     (a child must reach only the sandbox), plus `extra`."""

@@ -44,7 +44,7 @@ def test_without_region_every_command_takes_it_as_the_aws_cli_does(
     assert "demo" in swept.out  # found in the default region by its tags
     removed = run_cli("teardown", "demo", "--yes")  # no record, no --region: found by its tags
     assert removed.code == 0, removed.err
-    assert "removed or released" in " ".join(removed.err.split())
+    assert "removed or released" in " ".join(removed.out.split())
 
 
 def test_without_any_region_the_error_still_names_the_flag(run_cli, monkeypatch):

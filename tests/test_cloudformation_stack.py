@@ -32,7 +32,7 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     assert "Change set of stack amazonei-setup-eia-workshop (CREATE)" in shown
     for logical_id in ("InstanceRole", "ElasticInferenceEndpoint", "KeyPairSeat1", "InstanceSeat1"):
         assert logical_id in shown
-    assert shown.index("Change set") < shown.index("CREATE_COMPLETE")
+    assert launched.err.index("Change set") < launched.err.index("CREATE_COMPLETE")
     # the stack's events are the progress: one line per resource made
     assert "CREATE_COMPLETE InstanceSeat1 (AWS::EC2::Instance)" in shown
     record = Ledger(run_cli.home).load(REGION, "eia-workshop")
@@ -70,16 +70,23 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     assert nothing_left("eia-workshop", run_cli.home), leftovers("eia-workshop", run_cli.home)
 
 
-def test_declining_the_change_set_changes_nothing(aws, run_cli, hooks, monkeypatch):
+def test_declining_the_change_set_changes_nothing(aws, run_cli, hooks):
     unasked = run_cli("launch", *EIA, "--engine", "cloudformation")  # not a TTY, no --yes
     assert unasked.code == 2 and "--yes" in unasked.out + unasked.err
     assert _stacks() == []
+    from prompt_toolkit.application import create_app_session
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
     hooks.stdin_is_tty = lambda: True
-    monkeypatch.setattr("rich.prompt.Confirm.ask", lambda *a, **k: False)
-    declined = run_cli("launch", *EIA, "--engine", "cloudformation")
+    with create_pipe_input() as pipe:  # the person answers "n" at the question
+        pipe.send_text("n\r")
+        pipe.close()
+        with create_app_session(input=pipe, output=DummyOutput()):
+            declined = run_cli("launch", *EIA, "--engine", "cloudformation")
     shown = declined.out + declined.err
     assert declined.code == 0 and "Nothing was created" in shown
-    assert shown.index("Change set of stack") < shown.index("Nothing was created")
+    assert "Change set of stack" in declined.err and "Nothing was created" in shown
     assert _stacks() == []
     assert nothing_left("eia-workshop", run_cli.home)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support import child_env, main_in_process, nothing_left
+from support import child_env, main_in_process, nothing_left, owner_env, use_sandbox_by_default
 
 from amazonei_setup.sandbox import control
 
@@ -32,8 +32,7 @@ def sandbox(tmp_path_factory):
 def sandbox_env(sandbox, monkeypatch):
     """Point this test process's own boto3 (used to count leftovers) at the sandbox."""
     home, endpoint = sandbox
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    use_sandbox_by_default(monkeypatch, home, endpoint)
     return home
 
 
@@ -107,7 +106,7 @@ def test_two_state_homes_launching_one_name_at_once_leave_one_deployment(
         [sys.executable, "-m", "amazonei_setup", "--home", str(other), "--endpoint-url", endpoint,
          "--region", "us-west-2", *argv],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=child_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"),
+        env=child_env(**owner_env(home)),
     )  # fmt: skip
     results = [finish(mine), finish(theirs)]
     assert sorted(code for code, _, _ in results) == [0, 2], [err for _, _, err in results]
@@ -130,7 +129,7 @@ def test_two_state_homes_launching_one_name_at_once_leave_one_deployment(
             [sys.executable, "-m", "amazonei_setup", "--home", str(other), "--endpoint-url",
              endpoint, "teardown", "both", "--region", "us-west-2", "--yes"],
             capture_output=True, text=True,
-            env=child_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"),
+            env=child_env(**owner_env(home)),
         ).returncode  # fmt: skip
     assert code == 0
     assert nothing_left("both", winner)
@@ -147,8 +146,7 @@ step, fired = sys.argv[1], []
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 def factory(target):
-    session = boto3.Session(region_name=target.region, aws_access_key_id="testing",
-                            aws_secret_access_key="testing")
+    session = boto3.Session(region_name=target.region)  # the home's keys, from the environment
     def after(model, parsed=None, **_):
         dry_run = (parsed or {}).get("Error", {}).get("Code") == "DryRunOperation"
         if model.name == step and not fired and not dry_run:
@@ -170,7 +168,7 @@ def test_sigint_to_a_real_launch_then_resume_and_teardown(sandbox_env, alone, st
         [sys.executable, "-c", SIGINT_AFTER, step, *argv, "--yes", "--no-wait"],
         capture_output=True,
         text=True,
-        env=child_env(),
+        env=child_env(**owner_env(home)),
         timeout=120,
     )
     assert interrupted.returncode == 130, interrupted.stderr

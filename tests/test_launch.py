@@ -100,10 +100,10 @@ def test_role_policy_is_scoped_to_the_deployment(aws, run_cli):
     name = "amazonei-setup-us-west-2-eia-workshop"
     policy = iam.get_role_policy(RoleName=name, PolicyName="amazonei-setup-deployment")
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    assert statements["AgentReport"]["Action"] == ["ssm:PutParameter"]
-    assert statements["AgentReport"]["Resource"] == (
-        "arn:aws:ssm:us-west-2:123456789012:parameter/amazonei-setup/eia-workshop/*"
-    )
+    reports = "arn:aws:ssm:us-west-2:123456789012:parameter/amazonei-setup/eia-workshop/*"
+    for sid in ("AgentReportCreate", "AgentReportTagOnCreate"):  # own report only: 15.10
+        assert statements[sid]["Resource"] == reports and statements[sid]["Condition"]
+    assert statements["AgentReportCreate"]["Action"] == ["ssm:PutParameter"]
     assert statements["ElasticInference"]["Action"] == ["elastic-inference:Connect"]
     assert "SessionManager" not in statements
     trust = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
@@ -136,7 +136,7 @@ def test_inf1_launch_with_ssm_only_opens_nothing_and_needs_no_key(aws, run_cli, 
         RoleName="amazonei-setup-us-west-2-inf1-demo", PolicyName="amazonei-setup-deployment"
     )["PolicyDocument"]
     sids = {s["Sid"] for s in policy["Statement"]}
-    assert sids == {"AgentReport", "SessionManager"}
+    assert sids == {"AgentReportCreate", "AgentReportTagOnCreate", "SessionManager"}
     assert recorder.of("CreateKeyPair") == [] and recorder.of("CreateVpcEndpoint") == []
 
 
@@ -233,7 +233,7 @@ def test_plan_and_dry_run_make_no_mutating_call(aws, run_cli, recorder, command)
 def test_plan_table_shows_cost_per_hour_and_day_for_all_seats(aws, run_cli):
     result = run_cli("plan", "--profile-file", EIA_PROFILE, "--seats", "3")
     assert result.code == 0, result.err
-    assert "$0.356/hour per seat × 3 = $1.068/hour, $25.63/day" in " ".join(result.err.split())
+    assert "$0.356/hour per seat × 3 = $1.068/hour, $25.63/day" in " ".join(result.out.split())
 
 
 def test_a_changed_ssh_address_updates_the_rule_in_place(aws, run_cli, hooks):
@@ -329,7 +329,7 @@ def test_launch_waits_for_the_agent_and_shows_cost_per_100k(aws, run_cli, hooks)
     agent_publishes(hooks, lambda instance_id: sample_report())
     result = run_cli("launch", "--yes", "--profile-file", EIA_PROFILE)
     assert result.code == 0, result.err
-    flat = " ".join(result.err.split())
+    flat = " ".join(result.out.split())  # the verdict is the result: stdout
     assert "Agent reports (m5.large + eia1.large)" in flat
     assert "eia (simulated)" in flat
     # The 2019 seed workshop: m5.large + eia1.large at 222.78 ms costs $2.20 per 100k.
@@ -398,7 +398,7 @@ def test_unauthorized_operation_names_the_action_and_the_decode_command(aws, run
     flat = " ".join(result.err.split())
     assert "not allowed ec2:CreateSecurityGroup" in flat
     assert "aws sts decode-authorization-message --encoded-message" in flat
-    assert "amazonei-setup iam-policy" in flat
+    assert f"amazonei-setup --home {run_cli.home} iam-policy" in flat  # works pasted
 
 
 def test_same_name_from_another_state_home_is_refused(aws, run_cli, hooks, tmp_path, capsys):

@@ -118,6 +118,8 @@ def _resources(call, region: str, iam: IamState) -> list[str]:
         return [f"{ssm}:{ACCOUNT}:parameter{name}" for name in params["Names"]]
     if op in ("PutParameter", "DeleteParameter"):  # the name's claim
         return [f"{ssm}:{ACCOUNT}:parameter{params['Name']}"]
+    if op == "ListTagsForResource" and params["ResourceType"] == "Parameter":  # who wrote it
+        return [f"{ssm}:{ACCOUNT}:parameter{params['ResourceId']}"]
     if op == "RunInstances":
         arns = [_ec2(region, kind, "*") for kind in ("instance", "volume", "network-interface")]
         arns.append(f"arn:aws:ec2:{region}::image/{params['ImageId']}")

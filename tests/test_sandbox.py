@@ -21,6 +21,7 @@ import yaml
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.ec2.models import ec2_backends
+from support import sandbox_keys, signed_request
 
 from amazonei_setup.paths import templates_dir, write_private_json
 from amazonei_setup.sandbox import control, form, server
@@ -54,13 +55,16 @@ def _ssm_names() -> list[str]:
 _SESSION = boto3.session.Session()
 
 
-def _client(service: str, region: str = REGION, endpoint: str | None = None) -> Any:
+def _client(
+    service: str, region: str = REGION, endpoint: str | None = None, home: Path | None = None
+) -> Any:
+    """In-process moto; or, with `endpoint` and `home`, the sandbox with that home's keys."""
+    keys = sandbox_keys(home) if home is not None else {}
     return _SESSION.client(
         service,
         region_name=region,
         endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **{"aws_access_key_id": "testing", "aws_secret_access_key": "testing", **keys},
     )
 
 
@@ -450,20 +454,20 @@ def test_listens_on_loopback_only(sandbox: tuple[Path, SandboxInfo]) -> None:
 def test_boto3_finds_seeded_dlamis_and_ei_through_the_endpoint(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
-    _, info = sandbox
-    ec2 = _client("ec2", endpoint=info.endpoint)
+    home, info = sandbox
+    ec2 = _client("ec2", endpoint=info.endpoint, home=home)
     rule = AMI_RULES["nvidia"]["ubuntu"]
     images = _rule_images(ec2, rule)
     assert len(images) == 2
     newest = max(images, key=lambda image: image["CreationDate"])
-    ssm = _client("ssm", endpoint=info.endpoint)
+    ssm = _client("ssm", endpoint=info.endpoint, home=home)
     assert (
         ssm.get_parameter(Name=rule["ssm_parameters"][0])["Parameter"]["Value"] == newest["ImageId"]
     )
     eia = _rule_images(ec2, AMI_RULES["eia"]["amazon-linux"])
     assert len(eia) == 2 and all(i["ImageOwnerAlias"] == "amazon" for i in eia)
     assert len(_ei_service(ec2, REGION)["AvailabilityZones"]) == 3
-    other = _client("ec2", "eu-central-1", endpoint=info.endpoint)
+    other = _client("ec2", "eu-central-1", endpoint=info.endpoint, home=home)
     code = _error_code(
         other.describe_vpc_endpoint_services,
         ServiceNames=[EI_SERVICE.format(region="eu-central-1")],
@@ -474,11 +478,12 @@ def test_boto3_finds_seeded_dlamis_and_ei_through_the_endpoint(
 def test_environment_variables_alone_point_boto3_at_the_sandbox(
     sandbox: tuple[Path, SandboxInfo], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    _, info = sandbox
+    home, info = sandbox
+    keys = sandbox_keys(home)
     environment = {  # what a user exports to reach the sandbox with boto3 or the AWS CLI
         "AWS_ENDPOINT_URL": info.endpoint,
-        "AWS_ACCESS_KEY_ID": control.DUMMY_CREDENTIAL,
-        "AWS_SECRET_ACCESS_KEY": control.DUMMY_CREDENTIAL,
+        "AWS_ACCESS_KEY_ID": keys["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": keys["aws_secret_access_key"],
         "AWS_EC2_METADATA_DISABLED": "true",
     }
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
@@ -492,8 +497,8 @@ def test_environment_variables_alone_point_boto3_at_the_sandbox(
 
 
 def test_server_validates_ids_like_aws(sandbox: tuple[Path, SandboxInfo]) -> None:
-    _, info = sandbox
-    ec2 = _client("ec2", endpoint=info.endpoint)
+    home, info = sandbox
+    ec2 = _client("ec2", endpoint=info.endpoint, home=home)
     image_id = _rule_images(ec2, AMI_RULES["eia"]["amazon-linux"])[0]["ImageId"]
     launch = {"MinCount": 1, "MaxCount": 1}
     bogus_ami = {"ImageId": "ami-0123456789abcdef0", "InstanceType": "m5.large"}
@@ -505,12 +510,12 @@ def test_server_validates_ids_like_aws(sandbox: tuple[Path, SandboxInfo]) -> Non
 
 
 def test_moto_reset_is_followed_by_a_fresh_seed(sandbox: tuple[Path, SandboxInfo]) -> None:
-    _, info = sandbox
+    home, info = sandbox
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(info.endpoint + "/moto-api/reset", method="POST")
+    request = signed_request(home, info.endpoint + "/moto-api/reset", "POST")  # the owner only
     with opener.open(request, timeout=10) as response:
         assert response.status == 200
-    ec2 = _client("ec2", endpoint=info.endpoint)
+    ec2 = _client("ec2", endpoint=info.endpoint, home=home)
     assert len(_rule_images(ec2, AMI_RULES["neuron"]["ubuntu"])) == 2
 
 

@@ -23,8 +23,10 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from support import sandbox_keys
 
 from amazonei_setup.profile_checks import validate_profile
+from amazonei_setup.resources.role import instance_policy
 from amazonei_setup.sandbox import control, fake_tools, server
 from amazonei_setup.sandbox.control import SandboxInfo
 from amazonei_setup.sandbox.imds import ImdsEmulator, metadata_for
@@ -46,9 +48,12 @@ WAIT_S = 30.0
 BASH_OWN = {"PWD", "SHLVL", "_", "OLDPWD"}
 INSTANCE_ENV = {
     "PATH", "HOME", "LANG", "AMAZONEI_SETUP_ROOT", "AMAZONEI_AGENT_IMDS_ENDPOINT",
-    "AMAZONEI_AGENT_DEV_DIR", "AMAZONEI_AGENT_ROOT", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED",
+    "AMAZONEI_AGENT_DEV_DIR", "AMAZONEI_AGENT_ROOT", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_METADATA_SERVICE_TIMEOUT",
+    "AWS_METADATA_SERVICE_NUM_ATTEMPTS",
 }  # fmt: skip
+ROLE, PROFILE = "sim-instance-role", "sim-instance-profile"
+ACCOUNT = "123456789012"
 needs_proc = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="needs Linux /proc")
 
 
@@ -68,11 +73,16 @@ def _poll(done: Callable[[], Any], timeout_s: float = WAIT_S) -> Any:
 
 
 def _status(home: Path, instance_id: str) -> dict[str, Any] | None:
-    path = home / "sandbox" / "instances" / instance_id / "status.json"
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
+    """The instance's status.json: in its folder while it lives, in the logs once it is gone."""
+    for path in (
+        home / "sandbox" / "instances" / instance_id / "status.json",
+        home / "sandbox" / "logs" / f"{instance_id}.status.json",
+    ):
+        try:
+            return json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            continue
+    return None
 
 
 def _wait_status(home: Path, instance_id: str, states: tuple[str, ...] = FINAL_STATES) -> dict:
@@ -97,13 +107,8 @@ def _alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
-def _clients(info: SandboxInfo) -> tuple[Any, Any]:
-    options = {
-        "region_name": REGION,
-        "endpoint_url": info.endpoint,
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
+def _clients(home: Path, info: SandboxInfo) -> tuple[Any, Any]:
+    options = {"region_name": REGION, "endpoint_url": info.endpoint, **sandbox_keys(home)}
     return boto3.client("ec2", **options), boto3.client("ssm", **options)
 
 
@@ -119,10 +124,45 @@ def _image(ec2: Any, name_part: str) -> str:
     return _IMAGES[cache_key]
 
 
+_PROFILES: set[str] = set()
+
+
+def _instance_profile(ec2: Any) -> str:
+    """An instance profile holding ROLE in the sandbox behind `ec2`, created once per sandbox."""
+    endpoint = ec2.meta.endpoint_url
+    if endpoint not in _PROFILES:
+        credentials = ec2._get_credentials()
+        iam = boto3.client(
+            "iam", region_name=REGION, endpoint_url=endpoint,
+            aws_access_key_id=credentials.access_key, aws_secret_access_key=credentials.secret_key,
+        )  # fmt: skip
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                 "Action": "sts:AssumeRole"}
+            ],
+        }  # fmt: skip
+        iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+        # What the tool gives deployment "sim": the sandbox holds the agent to it, as IAM does.
+        policy = instance_policy("sim", REGION, ACCOUNT, eia=True, ssm_access=True)
+        iam.put_role_policy(RoleName=ROLE, PolicyName="sim", PolicyDocument=json.dumps(policy))
+        iam.create_instance_profile(InstanceProfileName=PROFILE)
+        iam.add_role_to_instance_profile(InstanceProfileName=PROFILE, RoleName=ROLE)
+        _PROFILES.add(endpoint)
+    return PROFILE
+
+
 def _launch(
     ec2: Any, instance_type: str, user_data: bytes | str | None, image: str = "Neuron", **extra: Any
 ) -> str:
+    """Launched as the tool does it, with an instance profile (its role's credentials reach the
+    instance through IMDS); `IamInstanceProfile=None` launches one without."""
     request = {"ImageId": _image(ec2, image), "InstanceType": instance_type, **extra}
+    if "IamInstanceProfile" not in request:
+        request["IamInstanceProfile"] = {"Name": _instance_profile(ec2)}
+    elif request["IamInstanceProfile"] is None:
+        del request["IamInstanceProfile"]
     if user_data is not None:
         request["UserData"] = user_data
     answer = ec2.run_instances(MinCount=1, MaxCount=1, **request)
@@ -210,8 +250,8 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
-    user_data = render_user_data(_profile("inf1.xlarge"), sandbox_signing_key(home))
+    ec2, ssm = _clients(home, info)
+    user_data = render_user_data(_profile("inf1.xlarge"), sandbox_signing_key(home), ACCOUNT)
     instance_id = _launch(ec2, "inf1.xlarge", user_data)
     status = _wait_status(home, instance_id)
     assert set(status) == set(STATUS_FIELDS)
@@ -243,8 +283,8 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
 
 def test_signed_g4dn_launch_sees_a_simulated_gpu(sandbox: tuple[Path, SandboxInfo]) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
-    user_data = render_user_data(_profile("g4dn.xlarge"), sandbox_signing_key(home))
+    ec2, ssm = _clients(home, info)
+    user_data = render_user_data(_profile("g4dn.xlarge"), sandbox_signing_key(home), ACCOUNT)
     instance_id = _launch(ec2, "g4dn.xlarge", user_data, image="Nvidia")
     assert _wait_status(home, instance_id)["exit_code"] == 0
     report = _report(ssm, instance_id)
@@ -263,8 +303,10 @@ def test_eia_launch_gets_an_association_in_imds_and_passes(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
-    user_data = render_user_data(_profile("m5.large", "eia1.large"), sandbox_signing_key(home))
+    ec2, ssm = _clients(home, info)
+    user_data = render_user_data(
+        _profile("m5.large", "eia1.large"), sandbox_signing_key(home), ACCOUNT
+    )
     eia = [{"Type": "eia1.large", "Count": 1}]
     instance_id = _launch(
         ec2, "m5.large", user_data, image="Amazon Linux 2", ElasticInferenceAccelerators=eia
@@ -290,8 +332,10 @@ def test_eia_profile_without_an_accelerator_in_the_request_fails(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
-    user_data = render_user_data(_profile("m5.large", "eia1.large"), sandbox_signing_key(home))
+    ec2, ssm = _clients(home, info)
+    user_data = render_user_data(
+        _profile("m5.large", "eia1.large"), sandbox_signing_key(home), ACCOUNT
+    )
     instance_id = _launch(ec2, "m5.large", user_data, image="Amazon Linux 2")
     status = _wait_status(home, instance_id)
     assert status["ran"] is True and status["exit_code"] == 1
@@ -315,7 +359,7 @@ def test_user_data_that_is_not_ours_never_runs(
     sandbox: tuple[Path, SandboxInfo], tmp_path: Path, case: str, reason: str
 ) -> None:
     home, info = sandbox
-    ec2, ssm = _clients(info)
+    ec2, ssm = _clients(home, info)
     canary = tmp_path / "canary"
     script = f'#!/bin/bash\ntouch {canary}\ntouch "$AMAZONEI_SETUP_ROOT/canary" /tmp/{case}-$$\n'
     user_data: bytes | None = {
@@ -337,11 +381,13 @@ def test_user_data_that_is_not_ours_never_runs(
 
 def test_instance_environment_is_built_from_scratch(sandbox: tuple[Path, SandboxInfo]) -> None:
     home, info = sandbox
-    ec2, _ = _clients(info)
+    ec2, _ = _clients(home, info)
     script = (
         "#!/bin/bash\n"
         'env > "$AMAZONEI_SETUP_ROOT/env.txt"\n'
         'python3 -c "import boto3, sys; print(boto3.__version__)" > "$AMAZONEI_SETUP_ROOT/py.txt"\n'
+        "python3 -c 'import boto3; c = boto3.Session().get_credentials(); "
+        'print(c.method, c.access_key, bool(c.token))\' > "$AMAZONEI_SETUP_ROOT/creds.txt"\n'
     )
     instance_id = _launch(ec2, "m5.large", sign(script, sandbox_signing_key(home)), image="Amazon")
     status = _wait_status(home, instance_id)
@@ -353,12 +399,16 @@ def test_instance_environment_is_built_from_scratch(sandbox: tuple[Path, Sandbox
     assert set(env) - BASH_OWN == INSTANCE_ENV
     assert LEAK_MARKER not in env and "AWS_SESSION_TOKEN" not in env
     assert SERVER_ONLY_TOKEN not in (root / "env.txt").read_text()
-    assert env["AWS_ACCESS_KEY_ID"] == env["AWS_SECRET_ACCESS_KEY"] == "testing"
     assert env["AWS_ENDPOINT_URL"] == info.endpoint
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert env["AMAZONEI_AGENT_IMDS_ENDPOINT"].startswith("http://127.0.0.1:")
     assert env["AMAZONEI_AGENT_ROOT"] == str(root)  # framework environments are looked for here
-    assert env["AWS_EC2_METADATA_DISABLED"] == "true" and env["AWS_DEFAULT_REGION"] == REGION
+    assert env["AWS_DEFAULT_REGION"] == REGION
+    # No key in the environment: boto3 takes the role's own credentials from the instance's IMDS.
+    assert env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] == env["AMAZONEI_AGENT_IMDS_ENDPOINT"]
+    method, access_key, has_token = (root / "creds.txt").read_text().split()
+    assert method == "iam-role" and has_token == "True"
+    assert access_key.startswith("ASIA") and len(access_key) == 20
     assert env["HOME"] == env["AMAZONEI_SETUP_ROOT"] == str(root)
     assert env["AMAZONEI_AGENT_DEV_DIR"] == str(root / "dev")
     assert env["PATH"] == f"{root / 'bin'}:/usr/bin:/bin"
@@ -370,7 +420,7 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     home, info = sandbox
-    ec2, _ = _clients(info)
+    ec2, _ = _clients(home, info)
     instance_id = _launch(ec2, "inf1.xlarge", _sleeper(sandbox_signing_key(home)))
     running = _wait_status(home, instance_id, ("running", *FINAL_STATES))
     assert running["state"] == "running", running
@@ -387,6 +437,13 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
     status = _wait_status(home, instance_id)
     assert status["state"] == "killed" and "terminated" in status["reason"]
     assert _poll(lambda: not _alive(running["pid"]) and not _alive(child), 5)
+    # Its folder goes with it; its status and output log stay, in the bounded logs folder.
+    folder = home / "sandbox" / "instances" / instance_id
+    assert _poll(lambda: not folder.exists(), 10), list(folder.rglob("*"))
+    kept = _status(home, instance_id)
+    assert kept is not None and kept["state"] == "killed" and kept["root"] is None
+    assert Path(kept["output_log"]).parent == home / "sandbox" / "logs"
+    assert Path(kept["output_log"]).is_file()
     with pytest.raises(OSError):
         urllib.request.build_opener(urllib.request.ProxyHandler({})).open(imds, timeout=2)
 
@@ -395,7 +452,7 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
 def test_stopping_the_sandbox_kills_running_instances(tmp_path: Path) -> None:
     info = control.start(tmp_path, timeout_s=60)
     try:
-        ec2, _ = _clients(info)
+        ec2, _ = _clients(tmp_path, info)
         instance_id = _launch(ec2, "inf1.xlarge", _sleeper(sandbox_signing_key(tmp_path)))
         running = _wait_status(tmp_path, instance_id, ("running", *FINAL_STATES))
         assert running["state"] == "running", running
@@ -408,6 +465,7 @@ def test_stopping_the_sandbox_kills_running_instances(tmp_path: Path) -> None:
     status = _status(tmp_path, instance_id)
     assert status is not None and status["state"] == "killed"
     assert "sandbox stopped" in status["reason"]
+    assert list((tmp_path / "sandbox" / "instances").iterdir()) == []  # no folder outlives it
 
 
 @needs_proc
@@ -656,7 +714,32 @@ def test_report_parameter_is_missing_for_an_unknown_instance(
     sandbox: tuple[Path, SandboxInfo],
 ) -> None:
     """Sanity of the helper the negative tests rely on: a missing report is an error."""
-    _, info = sandbox
-    _, ssm = _clients(info)
+    home, info = sandbox
+    _, ssm = _clients(home, info)
     with pytest.raises(ClientError):
         _report(ssm, "i-0000000000000000f")
+
+
+def test_gone_instances_leave_bounded_logs_and_no_folder(tmp_path: Path) -> None:
+    from amazonei_setup.sandbox.instance_logs import KEPT_INSTANCES, archive_all
+
+    instances, logs = tmp_path / "instances", tmp_path / "logs"
+    for n in range(KEPT_INSTANCES + 5):
+        folder = instances / f"i-{n:017x}"
+        (folder / "root" / "var" / "log").mkdir(parents=True)
+        (folder / "root" / "var" / "log" / "cloud-init-output.log").write_text(f"run {n}\n")
+        (folder / "status.json").write_text(json.dumps({"state": "exited", "root": "x"}))
+        os.utime(folder / "status.json", (n, n))
+    secret = tmp_path / "secret"
+    secret.write_text("not a log")
+    linked = instances / f"i-{0:017x}" / "root" / "dev"
+    linked.mkdir()
+    (linked / "console").symlink_to(secret)  # a script's link is never followed nor moved
+    archive_all(instances, logs)
+    assert list(instances.iterdir()) == [] and secret.read_text() == "not a log"
+    kept = sorted(logs.glob("*.status.json"))
+    assert len(kept) == KEPT_INSTANCES  # the newest ones
+    assert not (logs / f"i-{0:017x}.status.json").exists()
+    newest = json.loads((logs / f"i-{KEPT_INSTANCES + 4:017x}.status.json").read_text())
+    assert newest["root"] is None and Path(newest["output_log"]).read_text() == "run 24\n"
+    assert not list(logs.glob("*.console.log"))

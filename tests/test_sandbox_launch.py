@@ -5,13 +5,14 @@ others call the same `main` in-process (no interpreter start-up), still over HTT
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import boto3
 import pytest
-from support import child_env, main_in_process
+from support import child_env, main_in_process, sandbox_keys
 
 from amazonei_setup.sandbox import control
 
@@ -56,8 +57,7 @@ def sandbox_client(home: Path, service: str):
         service,
         region_name="us-west-2",
         endpoint_url=info.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **sandbox_keys(home),
     )
 
 
@@ -66,9 +66,10 @@ def test_eia_workshop_launches_on_the_sandbox_and_prints_how_to_connect(sandbox_
         sandbox_home, "launch", "--profile-file", str(PROFILES / "eia-workshop.yaml"), "--yes"
     )
     assert done.returncode == 0, done.stderr
-    flat = " ".join(done.stderr.split())
+    flat = " ".join(done.stdout.split())  # the result: stdout; progress went to stderr
     assert "'eia-workshop' is running in us-west-2" in flat
-    assert "ssh -i " in done.stderr and "ec2-user@" in done.stderr
+    assert "ssh -i " in done.stdout and "ec2-user@" in done.stdout
+    assert "\x1b[" not in done.stdout  # no colour codes off a terminal
     assert "Traceback" not in done.stderr
     record = json.loads((sandbox_home / "deployments/us-west-2/eia-workshop.json").read_text())
     assert record["status"] == "ready"
@@ -93,12 +94,65 @@ def test_eia_workshop_launches_on_the_sandbox_and_prints_how_to_connect(sandbox_
     [report] = json.loads(verified.stdout)["reports"].values()
     assert report["accelerator"]["kind"] == "eia" and report["accelerator"]["simulated"] is True
     assert report["smoke_test"]["latency_ms"]["p50"] > 0
-    removed = cli(sandbox_home, "teardown", "eia-workshop", "--yes")
+    # The printed teardown works as pasted (here: `python3 -m amazonei_setup --sandbox ...`).
+    removed = paste(printed_teardown(done.stdout), "--yes")
     assert removed.returncode == 0, removed.stderr
+    assert "removed or released" in removed.stdout
+    # The simulated instance's folder went with it (teardown waits for the termination).
+    assert not (sandbox_home / "sandbox" / "instances" / instance_id).exists()
+    assert (sandbox_home / "sandbox" / "logs" / f"{instance_id}.status.json").is_file()
     assert cli(sandbox_home, "status", "--output", "json").stdout.count("eia-workshop") == 0
 
 
-def test_inf1_launch_json_and_status_through_http(sandbox_home, run):
+def printed_teardown(stdout: str) -> str:
+    lines = stdout.splitlines()
+    return lines[lines.index("Remove everything:") + 1].strip()
+
+
+def paste(command: str, *more: str, cwd: Path | None = None, env: dict | None = None):
+    """The printed command as a shell would run it after a paste."""
+    return subprocess.run(
+        [*shlex.split(command), *more],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env or child_env(),
+        timeout=120,
+    )
+
+
+def test_printed_commands_work_pasted_after_the_readme_install(sandbox_home):
+    """The README installs into .venv and runs .venv/bin/amazonei-setup without activating
+    it: the commands printed then name that path, and work pasted in the same folder."""
+    script = Path(sys.executable).parent / "amazonei-setup"
+    if not script.exists():
+        pytest.skip("the amazonei-setup script is not installed beside this interpreter")
+    venv = script.parent.parent
+    env = child_env(PATH="/usr/bin:/bin")  # the venv is not active
+    argv = ["bin/amazonei-setup", "--sandbox", "--home", str(sandbox_home), "launch"]
+    profile = str(PROFILES / "inf1-ssm.yaml")
+    done = subprocess.run(
+        [*argv, "--profile-file", profile, "--name", "pasted", "--no-wait", "--yes"],
+        capture_output=True,
+        text=True,
+        cwd=venv,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    command = printed_teardown(done.stdout)
+    home = shlex.quote(str(sandbox_home))
+    assert (
+        command == f"bin/amazonei-setup --sandbox --home {home} teardown pasted --region us-west-2"
+    )
+    status = paste(command.replace(" teardown pasted", " status pasted"), cwd=venv, env=env)
+    assert status.returncode == 0 and "Seats of pasted" in status.stdout, status.stderr
+    removed = paste(command, "--yes", cwd=venv, env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert "'pasted' in us-west-2" in removed.stdout
+
+
+def test_inf1_launch_json_status_and_connect_through_http(sandbox_home, run, capsys):
     done = run(
         sandbox_home, "launch", "--profile-file", str(PROFILES / "inf1-ssm.yaml"),
         "--yes", "--output", "json",
@@ -113,6 +167,19 @@ def test_inf1_launch_json_and_status_through_http(sandbox_home, run):
     rows = {row["name"]: row for row in json.loads(status.stdout)["deployments"]}
     assert rows["inf1-demo"]["instances"][0]["state"] == "running"
     assert rows["inf1-demo"]["hardware"] == "inf1.xlarge"
+    # connect: the instance is simulated, so the command is shown, marked so, and not run.
+    from amazonei_setup.cli import Hooks, main
+
+    ran: list[list[str]] = []
+    code = main(["--home", str(sandbox_home), "--sandbox", "connect", "inf1-demo"], Hooks(
+        replace_process=ran.append
+    ))  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0 and ran == [], err
+    endpoint = control.status(sandbox_home).endpoint
+    assert out.strip() == instance["connect"]  # one builder for both
+    assert out.split()[-2:] == ["--endpoint-url", endpoint]
+    assert "simulated" in err and "nothing was run" in err
 
 
 def test_a_stack_through_http_runs_its_agent_and_leaves_nothing(sandbox_home, run):

@@ -17,7 +17,14 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.parsers import create_parser
-from support import FakeClock, leftovers, main_in_process, nothing_left
+from support import (
+    FakeClock,
+    leftovers,
+    main_in_process,
+    nothing_left,
+    sandbox_keys,
+    use_sandbox_by_default,
+)
 
 from amazonei_setup.errors import EXIT_INPUT, InputError
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, TAG_SEAT
@@ -347,14 +354,13 @@ def test_status_reports_the_setting_and_counts(throttled_home: Path, cli: Callab
     assert cli(throttled_home, "sandbox", "start").returncode == 0  # reuses it as it is
 
 
-def _client(endpoint: str, service: str) -> Any:
+def _client(home: Path, endpoint: str, service: str) -> Any:
     """A client that retries like the tool's: our own checks are throttled too."""
     return boto3.client(
         service,
         region_name=REGION,
         endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **sandbox_keys(home),
         config=Config(retries={"mode": "adaptive", "max_attempts": 10}),
     )
 
@@ -384,7 +390,7 @@ def test_twenty_seat_workshop_survives_a_throttling_sandbox(
     after_launch = _counts(cli, home)
     assert after_launch["throttled"] > before, after_launch  # the launch was throttled
 
-    ec2 = _client(info.endpoint, "ec2")
+    ec2 = _client(home, info.endpoint, "ec2")
     by_name = [{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": [E2E_NAME]}]
     running = [
         instance
@@ -408,8 +414,7 @@ def test_twenty_seat_workshop_survives_a_throttling_sandbox(
     assert removed.returncode == 0, removed.stderr
     counts = _counts(cli, home)
     # support.leftovers makes default boto3 clients: point them at the sandbox, retrying.
-    monkeypatch.setenv("AWS_ENDPOINT_URL", info.endpoint)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    use_sandbox_by_default(monkeypatch, home, info.endpoint)
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "10")
     assert nothing_left(E2E_NAME, home), leftovers(E2E_NAME, home)

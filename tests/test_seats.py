@@ -142,9 +142,9 @@ def test_status_shows_every_seat(aws, run_cli):
     launch(run_cli, "--seats", "3")
     result = run_cli("status", NAME)
     assert result.code == 0, result.err
-    assert "Seats of eia-workshop" in result.err
+    assert "Seats of eia-workshop" in result.out
     for seat in ("amazonei-setup-eia-workshop.pem", ".seat2.pem", ".seat3.pem"):
-        assert seat in result.err
+        assert seat in result.out
     document = json.loads(run_cli("status", NAME, "--output", "json").out)
     seats = document["deployments"][0]["instances"]
     assert [s["seat"] for s in seats] == [1, 2, 3]

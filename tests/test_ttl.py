@@ -92,7 +92,7 @@ def test_launch_with_ttl_tags_every_created_resource_and_records_the_expiry(aws,
 def test_plan_shows_the_expiry_in_text_and_json(aws, run_cli, wall):
     text = run_cli("plan", "--profile-file", INF1, "--ttl", "1h30m")
     assert text.code == 0, text.err
-    assert "expires 2026-11-21 13:30 UTC (in 1h 30m)" in " ".join(text.err.split())
+    assert "expires 2026-11-21 13:30 UTC (in 1h 30m)" in " ".join(text.out.split())
     as_json = run_cli("plan", "--profile-file", INF1, "--ttl", "90m", "--output", "json")
     plan = json.loads(as_json.out)
     assert plan["expires_at"] == "2026-11-21T13:30:00Z" and plan["expires_in_s"] == 5400
@@ -110,14 +110,14 @@ def test_status_shows_time_left_then_expired(aws, run_cli, wall):
     assert rows["inf1-demo"]["expires_at"] == "2026-11-21T16:00:00Z"
     assert rows["inf1-demo"]["time_left_s"] == 3 * 3600
     assert rows["forever"]["expires_at"] is None and rows["forever"]["time_left_s"] is None
-    table = " ".join(run_cli("status").err.split())
+    table = " ".join(run_cli("status").out.split())
     assert "3h left" in table and "—" in table
     wall.at(hours=5, minutes=25)
     rows = {
         r["name"]: r for r in json.loads(run_cli("status", "--output", "json").out)["deployments"]
     }
     assert rows["inf1-demo"]["time_left_s"] == -(3600 + 25 * 60)
-    assert "expired 1h 25m ago" in " ".join(run_cli("status").err.split())
+    assert "expired 1h 25m ago" in " ".join(run_cli("status").out.split())
 
 
 def test_changed_ttl_moves_the_expiry_with_one_call_per_service_and_same_ttl_none(

@@ -185,11 +185,12 @@ def test_eia_with_a_new_key(aws, wizard, recorder, home):
     private_key = home / "keys" / "us-west-2" / "amazonei-setup-eia-demo.pem"
     assert stat.S_IMODE(private_key.stat().st_mode) == 0o600
 
-    # The final text: how to connect, and the exact teardown command.
-    flat = " ".join(run.err.split())
+    # The final text, the result (stdout): how to connect, and the exact teardown command.
+    flat = " ".join(run.out.split())
     assert "'eia-demo' is running in us-west-2" in flat
     assert f"amazonei-setup --home {home} teardown eia-demo --region us-west-2" in flat
-    assert f"replay with: amazonei-setup launch --profile-file {saved} --yes" in flat
+    replay = f"amazonei-setup --home {home} launch --profile-file {saved} --yes"
+    assert f"replay with: {replay}" in flat
 
 
 def test_inf1_with_ssm_only(aws, wizard, recorder, home):
@@ -223,7 +224,7 @@ def test_inf1_with_ssm_only(aws, wizard, recorder, home):
         Filters=[{"Name": f"tag:{TAG_DEPLOYMENT}", "Values": ["my-inf1"]}]
     )["Reservations"]
     assert reservation["Instances"][0]["InstanceType"] == "inf1.xlarge"
-    assert "aws ssm start-session --target i-" in run.err  # how to connect, in the final text
+    assert "aws ssm start-session --target i-" in run.out  # how to connect, in the result
 
 
 def test_invalid_answers_are_explained_and_asked_again(aws, wizard, recorder, home):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from support import child_env
+from support import child_env, sandbox_keys
 
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT
 from amazonei_setup.sandbox import control
@@ -77,8 +77,7 @@ def sandbox_ec2(home: Path):
         "ec2",
         region_name="us-west-2",
         endpoint_url=info.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **sandbox_keys(home),
     )
 
 
@@ -92,10 +91,11 @@ def test_2019_command_line_enter_and_y_launch_a_sandbox_instance(sandbox_home):
         child.expect(r"Create these resources\? \[y/N\]:")
         child.send("y\r")
         child.expect("'eia-demo' is running in us-west-2", timeout=LAUNCH_S)
-        child.expect(r"amazonei-setup --sandbox --home \S+ teardown eia-demo --region us-west-2")
+        # the program as it was run (`python -m amazonei_setup` here), so it works pasted
+        child.expect(r"-m amazonei_setup --sandbox --home \S+ teardown eia-demo --region us-west-2")
         child.expect("Agent reports", timeout=LAUNCH_S)
         child.expect(r"passed\s+eia \(simulated\)")
-        child.expect(r"remove everything: amazonei-setup --sandbox --home \S+ teardown eia-demo")
+        child.expect(r"remove everything: \S+ -m amazonei_setup --sandbox --home \S+ teardown")
         child.expect(pexpect.EOF)
     finally:
         child.close()

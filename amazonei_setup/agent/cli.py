@@ -276,10 +276,13 @@ def main(
         _log("no report parameter: nothing published")
         return code
     region = args.region or config.get("region") or report["instance"]["region"]
+    # The report's tag names its writer, this instance (the role allows no other; the tool
+    # gives `arn:PARTITION:ec2:REGION:ACCOUNT:instance/`).
+    prefix = config.get("instance_arn_prefix")
+    reporter = prefix and instance_id and prefix + instance_id
+    publish = publisher or (lambda *given: publish_report(*given, reporter=reporter))
     try:
-        means = publish_with_retry(
-            lambda: (publisher or publish_report)(report, parameter, region), sleep, clock, _log
-        )
+        means = publish_with_retry(lambda: publish(report, parameter, region), sleep, clock, _log)
         _log(f"report published to SSM parameter {parameter} ({means})")
     except PublishError as error:
         _log(f"publish failed: {error}")

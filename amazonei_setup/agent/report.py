@@ -25,6 +25,7 @@ _SECRET_PATTERNS = re.compile(
 # Right after boot the instance profile's credentials may not be there yet, or IAM not yet
 # propagated: these errors are retried for a few minutes, with bounded backoff.
 _TRANSIENT = ("AccessDenied", "Unable to locate credentials", "NoCredentials", "credentials")
+REPORTER_TAG = "amazonei-setup:reporter"  # naming.TAG_REPORTER (the agent ships alone)
 PUBLISH_RETRY_S, PUBLISH_FIRST_DELAY_S, PUBLISH_MAX_DELAY_S = 300.0, 2.0, 30.0
 
 
@@ -114,14 +115,21 @@ def publish_report(
     region: str | None,
     client_factory: Callable[[str | None], Any] | None = None,
     runner: Callable[..., Any] | None = None,
+    reporter: str | None = None,
 ) -> str:
     """Write the report to the SSM parameter `parameter_name`, with boto3 when importable, else
-    `aws ssm put-parameter`. Returns the means used; raises PublishError."""
+    `aws ssm put-parameter`. Returns the means used; raises PublishError.
+
+    With `reporter` (this instance's ARN) the parameter is created, once, carrying it in the tag
+    REPORTER_TAG: the instance role allows nothing else (resources/report_scope.py), and the tool
+    trusts a report only when that tag names the instance it reads it for."""
     if not parameter_name:
         raise PublishError("no SSM parameter name: nothing published")
     value = report_json(report)
-    request = {"Name": parameter_name, "Value": value, "Type": "String", "Overwrite": True}
+    request = {"Name": parameter_name, "Value": value, "Type": "String", "Overwrite": not reporter}
     request["Tier"] = "Intelligent-Tiering"  # Standard up to 4 KB, Advanced beyond
+    if reporter:  # the API takes tags only when it creates the parameter
+        request["Tags"] = [{"Key": REPORTER_TAG, "Value": reporter}]
     factory = client_factory
     if factory is None and runner is None:
         factory = _boto3_ssm()
@@ -132,7 +140,8 @@ def publish_report(
             raise PublishError(f"ssm put-parameter {parameter_name}: {error}") from None
         return "boto3"
     argv = ["aws", "ssm", "put-parameter", "--name", parameter_name, "--value", value]
-    argv += ["--type", "String", "--overwrite", "--tier", "Intelligent-Tiering"]
+    argv += ["--type", "String", "--tier", "Intelligent-Tiering"]
+    argv += ["--tags", f"Key={REPORTER_TAG},Value={reporter}"] if reporter else ["--overwrite"]
     argv += ["--region", region] if region else []
     try:
         run = runner or subprocess.run

@@ -37,7 +37,6 @@ PROFILE_FLAGS: dict[str, tuple[str, ...]] = {
     "ttl": ("ttl",),
 }
 REQUIRED_FIELDS = {"name": "--name", "region": "--region", "instance_type": "--instance-type"}
-SANDBOX_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 @dataclass
@@ -168,13 +167,34 @@ def _new_clients(ctx: Context, region: str):
     target = target_for(ctx, region)
     factory = ctx.hooks.session_factory
     if factory is None and ctx.args.sandbox:
+        factory = sandbox_sessions(ctx)
+    if ctx.terminal.debugging:
+        from amazonei_setup.aws import default_session
+        from amazonei_setup.commands.call_log import log_calls
 
-        def factory(target):  # the sandbox never sees real credentials
-            import boto3
+        make = factory or default_session
+        debug = ctx.terminal.debug
 
-            return boto3.Session(region_name=target.region, **SANDBOX_CREDENTIALS)
+        def logged(target):  # the same sessions, each call logged
+            return log_calls(make(target), target.region, debug)
+
+        factory = logged
 
     return AwsClients(target, factory)
+
+
+def sandbox_sessions(ctx: Context) -> Callable[[Any], Any]:
+    """Sessions for the sandbox: never real credentials, only this state home's own."""
+    from amazonei_setup.sandbox.credentials import sandbox_credentials
+
+    credentials = sandbox_credentials(ctx.home)
+
+    def factory(target: Any) -> Any:
+        import boto3
+
+        return boto3.Session(region_name=target.region, **credentials.boto3_kwargs())
+
+    return factory
 
 
 def wall_clock(ctx: Context) -> Callable[[], datetime]:
@@ -193,7 +213,7 @@ def discover_and_plan(ctx: Context, profile: Any, record: DeploymentRecord | Non
 
     catalog = load_catalog()
     clients = clients_for(ctx, profile.region)
-    with ctx.terminal.err.status(f"looking at {profile.region} …"):
+    with ctx.terminal.status(f"looking at {profile.region} …"):
         discovery = discover(
             clients,
             catalog,
@@ -240,33 +260,39 @@ def _note_tag_changes(plan: Any, before: dict[str, str], after: dict[str, str]) 
         plan.notes.append("tags change in place on every resource: " + ", ".join(changed + dropped))
 
 
-def teardown_hint(ctx: Context, profile: Any) -> str:
-    """The exact teardown command, with the global flags this run used (--sandbox, --home,
-    --aws-profile, --endpoint-url), so it works as printed."""
-    import shlex
+def followup(ctx: Context, command: str, *words: str, region: str | None = None) -> str:
+    """A command for the person to run next, as it works pasted (see commands/followup.py)."""
+    from amazonei_setup.commands.followup import command_line
 
-    args = ctx.args
-    words = ["amazonei-setup"]
-    if args.sandbox:
-        words.append("--sandbox")
-    if args.home:
-        words += ["--home", shlex.quote(str(ctx.home))]
-    if args.aws_profile:
-        words += ["--aws-profile", shlex.quote(args.aws_profile)]
-    if args.endpoint_url and not args.sandbox:
-        words += ["--endpoint-url", shlex.quote(args.endpoint_url)]
-    return " ".join([*words, "teardown", profile.name, "--region", profile.region])
+    return command_line(ctx.args, ctx.home, command, *words, region=region)
+
+
+def pasteable(ctx: Context, text: str) -> str:
+    """`text` with each quoted `amazonei-setup ...` command completed for this run."""
+    from amazonei_setup.commands.followup import pasteable as complete
+
+    return complete(ctx.args, ctx.home, text)
+
+
+def teardown_hint(ctx: Context, profile: Any) -> str:
+    """The exact teardown command for the deployment, as it works pasted."""
+    return followup(ctx, "teardown", profile.name, region=profile.region)
 
 
 def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:
-    """Ask on a terminal; off a terminal only --yes proceeds (exit 2 otherwise)."""
+    """Ask on a terminal, as the wizard asks (Asker.confirm: y/yes/n/no, Enter is no); off a
+    terminal only --yes proceeds (exit 2 otherwise). q or Ctrl-C there is an interrupt (130)."""
     if ctx.args.yes:
         return True
     if not ctx.hooks.stdin_is_tty():
         raise InputError(f"{why} and needs confirmation", flag_hint)
-    from rich.prompt import Confirm
+    from amazonei_setup.wizard.prompts import Asker, Quit, terminal_prompter
 
-    return Confirm.ask(question, console=ctx.terminal.err, default=False)
+    console = ctx.terminal.err
+    try:
+        return Asker(console, terminal_prompter(console)).confirm(question)
+    except Quit:
+        raise KeyboardInterrupt from None
 
 
 def recorded(ctx: Context, name: str | None) -> list[DeploymentRecord]:
@@ -284,8 +310,13 @@ def recorded(ctx: Context, name: str | None) -> list[DeploymentRecord]:
         if not records and damaged:
             raise damaged[0]
         if not records:
+            from amazonei_setup.profile import did_you_mean
+
+            known = sorted({r.name for r in ledger.all()})
+            hint = did_you_mean(name, known)
             raise InputError(
                 f"no deployment named '{name}' is recorded in {ctx.home}",
-                "`amazonei-setup status` lists them (add --region R if there are several)",
+                (f"{hint} " if hint else "")
+                + "`amazonei-setup status` lists them (add --region R if there are several)",
             )
     return records

@@ -136,14 +136,14 @@ def cmd_estimate(ctx: Context) -> int:
     if ctx.terminal.json:
         ctx.terminal.emit_json(document)
         return EXIT_OK
-    ctx.terminal.say(
+    ctx.terminal.result(
         f"{hardware}: ${price:.4f}/hour ({basis}, as of {catalog.prices_as_of}) at "
         f"{latency_ms:g} ms per inference ({source}) → ${cost:.2f} per 100k inferences"
     )
     if note:
-        ctx.terminal.say(note)
+        ctx.terminal.result(note)
     if ranking:
         from amazonei_setup.render import ranking_chart
 
-        ctx.terminal.say(ranking_chart(ranking))
+        ctx.terminal.result(ranking_chart(ranking))
     return EXIT_OK

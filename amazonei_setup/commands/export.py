@@ -37,13 +37,12 @@ def cmd_export(ctx: Context) -> int:
         write_public(target, text)
         ctx.terminal.say(f"wrote {target} ({len(template['Resources'])} resources)")
     if note:
-        ctx.terminal.err.print(f"! {note}", soft_wrap=True, markup=False)
+        ctx.terminal.say(f"! {note}", soft_wrap=True)
     if profile.access.mode == "ssh" and profile.access.key_pair == "create":
-        ctx.terminal.err.print(
+        ctx.terminal.say(
             "each seat's private key stays in SSM; fetch it with the stack's "
             "SeatNPrivateKeyCommand output: " + key_fetch_command("<key-pair-id>", "key.pem"),
             soft_wrap=True,
-            markup=False,
         )
     return EXIT_OK
 

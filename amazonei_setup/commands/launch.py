@@ -11,6 +11,8 @@ from amazonei_setup.commands.context import (
     Context,
     confirm,
     discover_and_plan,
+    followup,
+    pasteable,
     profile_from_args,
     profile_inputs,
     teardown_hint,
@@ -39,7 +41,7 @@ def cmd_plan(ctx: Context) -> int:
     if ctx.terminal.json:
         ctx.terminal.emit_json(plan.to_dict())
     else:
-        ctx.terminal.say(plan_table(plan))
+        ctx.terminal.result(plan_table(plan, lambda text: pasteable(ctx, text)))
     return EXIT_OK
 
 
@@ -53,6 +55,21 @@ def cmd_launch(ctx: Context) -> int:
         from amazonei_setup.handout import check_handout_target
 
         check_handout_target(Path(ctx.args.handout))
+    from amazonei_setup.wizard.prompts import Back, Quit
+
+    while True:
+        try:
+            return _locked_launch(ctx, profile, wizard, save_to)
+        except Back:  # `<` at the review: nothing was created; the last question again
+            try:
+                wizard = wizard.back()
+            except Quit:
+                return quit_wizard(ctx)
+            profile = wizard.profile
+
+
+def _locked_launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> int:
+    """The launch under the deployment's lock (a dry run takes none: it changes nothing)."""
     if ctx.args.dry_run:
         return _launch(ctx, profile, wizard, save_to, None)
     ledger = Ledger(ctx.home)
@@ -85,11 +102,20 @@ def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
 
 
 def _show_plan(ctx: Context, plan: Any, wizard: Any) -> None:
+    """With --dry-run the plan is the answer (stdout); before creating, it is what the
+    question "Create these resources?" is about (stderr, with the prompt), and so is the
+    wizard's review, a dry run's too: it is part of the conversation."""
     from amazonei_setup.render import plan_table, provenance_table
 
-    ctx.terminal.say(plan_table(plan))
+    shown = [plan_table(plan, lambda text: pasteable(ctx, text))]
     if wizard is not None:
-        ctx.terminal.say(provenance_table(wizard.rows(plan)))
+        shown.append(provenance_table(wizard.rows(plan)))
+    for renderable in shown:
+        if ctx.args.dry_run and wizard is None:
+            ctx.terminal.result(renderable)
+        else:
+            asking = wizard is not None or (bool(plan.changes) and not ctx.args.yes)
+            ctx.terminal.shown_for(renderable, asking=asking)
 
 
 def _replacements_allowed(ctx: Context, plan: Any, wizard: Any) -> bool:
@@ -229,18 +255,30 @@ def _apply(ctx: Context, clients: Any, plan: Any, profile: Any, edit: Edit) -> A
         return EXIT_INTERRUPTED
     except SetupError as exc:
         reporter.close()
-        exc.hint = (exc.hint + "; " if exc.hint else "") + (
-            f"what was created is recorded: run the same command to resume, "
-            f"or `{remove}` to remove it"
-        )
+        if _created_something(edit):  # a refusal before the first create made nothing
+            exc.hint = (exc.hint + "; " if exc.hint else "") + (
+                f"what was created is recorded: run the same command to resume, "
+                f"or `{remove}` to remove it"
+            )
         raise
     finally:
         reporter.close()
-    if not ctx.terminal.json:
-        ctx.terminal.say(outcome_panel(profile, outcome, plan.cost))
-        for line in command_lines(outcome, remove):
-            ctx.terminal.err.print(line, soft_wrap=True)
+    ctx.terminal.result(outcome_panel(profile, outcome, plan.cost))
+    lines = command_lines(outcome, remove)
+    if ctx.args.sandbox:  # the sandbox's instances are simulated: nothing to log in to
+        lines[0] = Text(f"Connect {SIMULATED_CONNECT}:", style="bold")
+    for line in lines:
+        ctx.terminal.result(line, soft_wrap=True)
+    if ctx.args.sandbox and not ctx.terminal.json:
+        sandbox_note(ctx, clients)
     return outcome
+
+
+def _created_something(edit: Edit) -> bool:
+    """Whether this deployment has anything in AWS by its record (this run's or an earlier
+    one's): only then is there something to resume or remove."""
+    record = edit.record
+    return record is not None and bool(record.resources or record.instances)
 
 
 def _await_agents(
@@ -255,7 +293,7 @@ def _await_agents(
         record_agents(edit.record, reports)
         edit.save()
         try:
-            code = outcome_of(reports, profile.name)
+            code = outcome_of(reports, profile.name, profile.region)
         except SetupError as exc:
             if not ctx.terminal.json:
                 raise
@@ -278,7 +316,7 @@ def _await_agents(
         )
     elif wizard is not None and reports:
         remove = teardown_hint(ctx, profile)
-        ctx.terminal.err.print(f"When you are done, remove everything: {remove}", soft_wrap=True)
+        ctx.terminal.result(f"When you are done, remove everything: {remove}", soft_wrap=True)
     return code
 
 
@@ -289,14 +327,11 @@ def quit_wizard(ctx: Context) -> int:
 
 
 def saved_note(ctx: Context, path: Path, wizard: Any) -> None:
-    ctx.terminal.err.print(
-        f"Saved your answers to {path}; replay with: "
-        f"amazonei-setup launch --profile-file {path} --yes",
-        soft_wrap=True,
-    )
+    replay = followup(ctx, "launch", "--profile-file", str(path), "--yes")
+    ctx.terminal.result(f"Saved your answers to {path}; replay with: {replay}", soft_wrap=True)
     if ctx.args.dry_run and wizard.pending_import is not None:
         key = wizard.pending_import
-        ctx.terminal.err.print(
+        ctx.terminal.say(
             f"Dry run: {key.key.path} was not imported; the profile names key pair {key.name}, "
             "which a launch through the wizard imports.",
             soft_wrap=True,
@@ -334,3 +369,18 @@ def save_profile(profile: Any, path: Path, force: bool) -> None:
 
     check_save_target(path, force)
     write_private(path, yaml.safe_dump(profile.to_document(), sort_keys=False))
+
+
+SIMULATED_CONNECT = "(simulated: the sandbox runs no real instance to connect to)"
+
+
+def sandbox_note(ctx: Context, clients: Any) -> None:
+    """Say that a local server keeps running, where, and how to stop it."""
+    from amazonei_setup.commands.sandbox import sandbox_command
+
+    ctx.terminal.say(
+        f"A local sandbox server (simulated AWS, nothing billed) is running at "
+        f"{clients.target.endpoint_url} and stays up after this command; stop it with: "
+        f"{sandbox_command(ctx, 'stop')}",
+        soft_wrap=True,
+    )

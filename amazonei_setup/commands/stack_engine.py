@@ -31,7 +31,7 @@ def _on_event(ctx: Context) -> Any:
         reason = event.get("ResourceStatusReason") or ""
         line = f"  {event.get('ResourceStatus', '')} {event['LogicalResourceId']}"
         line += f" ({event.get('ResourceType', '')})" + (f": {reason}" if reason else "")
-        ctx.terminal.err.print(line, soft_wrap=True, markup=False)
+        ctx.terminal.say(line, soft_wrap=True)  # progress: stderr
 
     return show
 
@@ -63,7 +63,13 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
 
         key = sandbox_signing_key(ctx.home)
     defaults = Defaults(discovery.vpc_id, discovery.subnets[0].id, discovery.ssh_cidr)
-    template = build_template(profile, ami=discovery.ami, signing_key=key, defaults=defaults)
+    template = build_template(
+        profile,
+        ami=discovery.ami,
+        signing_key=key,
+        defaults=defaults,
+        account_id=discovery.account_id,
+    )
     parameters = {k: v["Default"] for k, v in template["Parameters"].items() if "Default" in v}
     if template["Parameters"]["ImageId"]["Type"] == "AWS::EC2::Image::Id":
         parameters["ImageId"] = discovery.ami.id
@@ -72,11 +78,12 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
     change_set = cfn.create_change_set(
         clients, name, template_json(template), parameters, tags, **_waits(ctx)
     )
-    ctx.terminal.say(change_table(name, change_set))
+    # what the question is about (stderr, with the prompt)
+    ctx.terminal.shown_for(change_table(name, change_set), asking=not ctx.args.yes)
     if not change_set.changes:
         if change_set.kind == "UPDATE":
             cfn.discard_change_set(clients, change_set)
-        ctx.terminal.say(f"Stack {name} is up to date: nothing to change.")
+        ctx.terminal.result(f"Stack {name} is up to date: nothing to change.")
         return EXIT_OK
     try:
         approved = confirm(
@@ -120,8 +127,8 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
     record.status = "ready"
     edit.save()
     for seat in record.instances:
-        ctx.terminal.err.print(f"seat {seat.seat}: {seat.connect}", soft_wrap=True, markup=False)
-    ctx.terminal.say(
+        ctx.terminal.result(f"seat {seat.seat}: {seat.connect}", soft_wrap=True)
+    ctx.terminal.result(
         f"Stack {name} is {result.status}. `amazonei-setup verify {profile.name}` reads the "
         f"agents' reports; `amazonei-setup teardown {profile.name}` deletes the stack."
     )
@@ -236,7 +243,10 @@ def teardown_stack(ctx: Context, record: Any) -> int:
         table.add_column(column)
     for item in items:
         table.add_row(item["logical_id"], item["type"], item["id"])
-    ctx.terminal.say(table)
+    if ctx.args.dry_run:  # the answer; else what the question is about
+        ctx.terminal.result(table)
+    else:
+        ctx.terminal.shown_for(table, asking=not ctx.args.yes)
     if ctx.args.dry_run:
         ctx.terminal.say("Dry run: nothing was changed.")
         return EXIT_OK
@@ -262,7 +272,7 @@ def teardown_stack(ctx: Context, record: Any) -> int:
 
                 Path(entry.private_key).unlink(missing_ok=True)
         edit.remove()
-    ctx.terminal.say(f"Stack {record.stack.name} deleted; its key files and record removed.")
+    ctx.terminal.result(f"Stack {record.stack.name} deleted; its key files and record removed.")
     return EXIT_OK
 
 
@@ -273,7 +283,7 @@ def stack_status(ctx: Context, record: Any) -> None:
     clients = clients_for(ctx, record.region)
     live = cfn.find_stack(clients, record.stack.id)
     status = live["StackStatus"] if live else "DELETED"
-    ctx.terminal.err.print(f"stack {record.stack.name}: {status}", soft_wrap=True, markup=False)
+    ctx.terminal.result(f"stack {record.stack.name}: {status}", soft_wrap=True)
     if not live:
         return
     drift = cfn.drifted(clients, record.stack.id, **_waits(ctx))
@@ -283,4 +293,4 @@ def stack_status(ctx: Context, record: Any) -> None:
         line = "drift: DRIFTED: " + ", ".join(f"{d['logical_id']} {d['drift']}" for d in drift)
     else:
         line = "drift: IN_SYNC"
-    ctx.terminal.err.print(line, soft_wrap=True, markup=False)
+    ctx.terminal.result(line, soft_wrap=True)

@@ -10,6 +10,7 @@ from amazonei_setup.commands.context import (
     clients_for,
     confirm,
     default_region,
+    followup,
     parse_tags,
     wall_clock,
 )
@@ -23,7 +24,7 @@ def _regions(ctx: Context, fallback: list[str]) -> list[str]:
         from amazonei_setup.aws import aws_errors
 
         seed = (args.regions or fallback or ["us-east-1"])[0]
-        with aws_errors("listing the enabled regions"):
+        with aws_errors("listing the enabled regions"), ctx.terminal.status("listing regions …"):
             found = clients_for(ctx, seed).ec2.describe_regions()["Regions"]
         return sorted(r["RegionName"] for r in found)
     regions = list(args.regions or [])
@@ -33,6 +34,11 @@ def _regions(ctx: Context, fallback: list[str]) -> list[str]:
         return regions or sorted(set(fallback))
     configured = default_region(ctx)  # as the AWS CLI: AWS_REGION, AWS_DEFAULT_REGION, profile
     return [configured] if configured else []
+
+
+def _region_words(regions: list[str]) -> list[str]:
+    """`--region R` for each region looked at, so the printed sweep looks there again."""
+    return [word for region in regions for word in ("--region", region)]
 
 
 def _targets(ctx: Context) -> list[tuple[str, str]]:
@@ -68,7 +74,9 @@ def _targets(ctx: Context) -> list[tuple[str, str]]:
         if record.region in regions and all(tags.get(k) == v for k, v in wanted.items()):
             targets.add((record.name, record.region))
     for region in regions:
-        for name, found in region_inventory(clients_for(ctx, region), region).items():
+        with ctx.terminal.status(f"looking for tagged resources in {region} …"):
+            inventory = region_inventory(clients_for(ctx, region), region)
+        for name, found in inventory.items():
             tags = found.user_tags()
             if all(tags.get(k) == v for k, v in wanted.items()):
                 targets.add((name, region))
@@ -80,8 +88,11 @@ def _show(ctx: Context, plans: list[Any]) -> None:
 
     if ctx.terminal.json:
         return
-    for plan in plans:
-        ctx.terminal.say(teardown_table(plan))
+    for plan in plans:  # with --dry-run the answer; else what the question is about
+        if ctx.args.dry_run:
+            ctx.terminal.result(teardown_table(plan))
+        else:
+            ctx.terminal.shown_for(teardown_table(plan), asking=not ctx.args.yes)
 
 
 def _execute(ctx: Context, plans: list[Any]) -> list[dict[str, Any]]:
@@ -94,14 +105,19 @@ def _execute(ctx: Context, plans: list[Any]) -> list[dict[str, Any]]:
     summaries = []
     for plan in plans:
         clients = clients_for(ctx, plan.region)
-        done = execute_teardown(
-            plan,
-            clients,
-            ledger,
-            sleep=ctx.hooks.sleep or _real_sleep,
-            reporter=reporter,
-            replan=lambda p=plan, c=clients: plan_teardown(c, ledger, ctx.home, p.name, p.region),
-        )
+        try:
+            done = execute_teardown(
+                plan,
+                clients,
+                ledger,
+                sleep=ctx.hooks.sleep or _real_sleep,
+                reporter=reporter,
+                replan=lambda p=plan, c=clients: plan_teardown(
+                    c, ledger, ctx.home, p.name, p.region
+                ),
+            )
+        finally:
+            reporter.close()
         summaries.append(
             {
                 "deployment": plan.name,
@@ -132,7 +148,7 @@ def _finish(
         if ctx.terminal.json:
             ctx.terminal.emit_json({**extra, "dry_run": bool(args.dry_run), "deployments": []})
         else:
-            ctx.terminal.say("Nothing to remove: no resource carries these deployments' tags.")
+            ctx.terminal.result("Nothing to remove: no resource carries these deployments' tags.")
         return EXIT_OK
     if args.dry_run:
         if ctx.terminal.json:
@@ -163,7 +179,7 @@ def _finish(
     else:
         from amazonei_setup.render import teardown_summary
 
-        ctx.terminal.err.print(teardown_summary(summaries), soft_wrap=True)
+        ctx.terminal.result(teardown_summary(summaries), soft_wrap=True)
     return EXIT_OK
 
 
@@ -184,9 +200,10 @@ def cmd_teardown(ctx: Context) -> int:
     rest = [t for t in targets if t not in stacks]
     if not rest and len(rest) < len(targets):
         return code
-    plans = [
-        plan_teardown(clients_for(ctx, region), ledger, ctx.home, n, region) for n, region in rest
-    ]
+    plans = []
+    for name, region in rest:
+        with ctx.terminal.status(f"looking at {name} in {region} …"):
+            plans.append(plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region))
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
     return max(code, _finish(ctx, plans, "Tear down"))
@@ -242,8 +259,9 @@ def cmd_sweep(ctx: Context) -> int:
         raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
     orphans = []
     for region in regions:
-        clients = clients_for(ctx, region)
-        for name, found in sorted(region_inventory(clients, region).items()):
+        with ctx.terminal.status(f"looking for tagged resources in {region} …"):
+            inventory = region_inventory(clients_for(ctx, region), region)
+        for name, found in sorted(inventory.items()):
             if (name, region) not in recorded and not found.empty:
                 orphans.append((name, region, found))
     if not ctx.args.delete:
@@ -256,7 +274,11 @@ def cmd_sweep(ctx: Context) -> int:
         else:
             from amazonei_setup.render import sweep_table
 
-            ctx.terminal.say(sweep_table(rows, regions))
+            ctx.terminal.result(sweep_table(rows, regions))
+            if rows:
+                command = followup(ctx, "sweep", "--delete", *_region_words(regions))
+                hint = f"Remove them with `{command}` (it shows the plan first)."
+                ctx.terminal.result(hint, soft_wrap=True)
         return EXIT_OK
     plans = [
         plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
@@ -280,15 +302,22 @@ def _sweep_expired(ctx: Context) -> int:
     if not regions:
         raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
     now = wall_clock(ctx)()
-    expired = [
-        found
-        for region in regions
-        for found in expired_in_region(clients_for(ctx, region), region, records, now)
-    ]
+    expired = []
+    for region in regions:
+        with ctx.terminal.status(f"looking for expired deployments in {region} …"):
+            expired += expired_in_region(clients_for(ctx, region), region, records, now)
     rows = [found.to_dict() for found in expired]
     delete = bool(ctx.args.delete)
     if not ctx.terminal.json:
-        ctx.terminal.say(expired_table(rows, regions, delete))
+        table = expired_table(rows, regions)
+        if delete and not ctx.args.dry_run:  # what the question is about
+            ctx.terminal.shown_for(table, asking=not ctx.args.yes)
+        else:
+            ctx.terminal.result(table)
+        if rows and not delete:
+            command = followup(ctx, "sweep", "--expired", "--delete", *_region_words(regions))
+            hint = f"Remove them with `{command}` (it shows the plan)."
+            ctx.terminal.result(hint, soft_wrap=True)
     if not delete or not expired:
         if ctx.terminal.json:
             done = {"dry_run": bool(ctx.args.dry_run), "deployments": []} if delete else {}

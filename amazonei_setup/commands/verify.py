@@ -27,15 +27,14 @@ def wait_and_show(
     from amazonei_setup.reports import wait_for_reports
 
     name = record.name
-    status = None
-    if not ctx.terminal.json and wait_s > 0:
-        status = ctx.terminal.err.status("waiting for the agents' reports …")
-        status.start()
+    spinning = not ctx.terminal.json and wait_s > 0
+    status = ctx.terminal.status("waiting for the agents' reports …") if spinning else None
+    shown = status.__enter__() if status is not None else None
 
     def progress(reports: dict[str, Any]) -> None:
-        if status is not None:
+        if shown is not None:
             arrived = sum(report is not None for report in reports.values())
-            status.update(f"waiting for the agents' reports: {arrived}/{len(reports)} arrived")
+            shown.update(f"waiting for the agents' reports: {arrived}/{len(reports)} arrived")
 
     try:
         reports = wait_for_reports(
@@ -49,7 +48,7 @@ def wait_and_show(
         )
     finally:
         if status is not None:
-            status.stop()
+            status.__exit__(None, None, None)
     if not ctx.terminal.json:
         _show(ctx, record, reports)
     return reports
@@ -67,7 +66,7 @@ def write_handout_note(ctx: Context, target: Path, record: DeploymentRecord) -> 
     from amazonei_setup.handout import write_handout
 
     markdown, table = write_handout(target, record)
-    ctx.terminal.err.print(
+    ctx.terminal.result(
         f"Handout for {len(record.instances)} seat(s): {markdown} and {table}", soft_wrap=True
     )
 
@@ -84,9 +83,9 @@ def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> No
     accelerator = None if accelerator in (None, "none") else accelerator
     hardware = profile["instance_type"] + (f" + {accelerator}" if accelerator else "")
     price = catalog.price_per_hour(profile["instance_type"], accelerator)
-    ctx.terminal.say(reports_table(reports, price, hardware))
+    ctx.terminal.result(reports_table(reports, price, hardware))
     for line in report_failures(reports):
-        ctx.terminal.err.print(line, soft_wrap=True)
+        ctx.terminal.result(line, soft_wrap=True)
     latencies = [
         priced_latency_ms(r) for r in reports.values() if r and r.get("status") == "passed"
     ]
@@ -94,12 +93,14 @@ def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> No
     if latencies and price is not None:
         latency = sorted(latencies)[len(latencies) // 2]
         options = rank_options(catalog, [(hardware, price, latency, "measured")])
-        ctx.terminal.say(ranking_chart(options, limit=8))
+        ctx.terminal.result(ranking_chart(options, limit=8))
 
 
-def outcome_of(reports: dict[str, Any], name: str) -> int:
+def outcome_of(reports: dict[str, Any], name: str, region: str | None = None) -> int:
     """0 when every agent passed; raises for failed or degraded (exit 3) or missing (exit 1)
-    reports. Degraded: the accelerator is there but no framework could run the model on it."""
+    reports. Degraded: the accelerator is there but no framework could run the model on it.
+    The `amazonei-setup verify` named in the hint is completed for pasting by the CLI."""
+    verify = f"amazonei-setup verify {name}" + (f" --region {region}" if region else "")
     failed = [i for i, r in reports.items() if r is not None and r.get("status") != "passed"]
     missing = [i for i, r in reports.items() if r is None]
     if failed:
@@ -116,12 +117,12 @@ def outcome_of(reports: dict[str, Any], name: str) -> int:
         raise AgentCheckFailed(
             f"{what} ({reasons})",
             "; ".join([*remedies, ""]) + f"the agent's log is /var/log/amazonei-agent.log on the "
-            f"instance; `amazonei-setup verify {name}` reads the reports again",
+            f"instance; `{verify}` reads the reports again",
         )
     if missing:
         raise AwsFailure(
             f"no agent report from {', '.join(missing)} yet",
-            f"the instances run; `amazonei-setup verify {name}` checks again later, and the "
+            f"the instances run; `{verify}` checks again later, and the "
             "agent's log is /var/log/amazonei-agent.log on the instance",
         )
     return EXIT_OK
@@ -154,7 +155,7 @@ def cmd_verify(ctx: Context) -> int:
         write_handout_note(ctx, Path(ctx.args.handout), record)
     if ctx.terminal.json:
         ctx.terminal.emit_json({"deployment": name, "region": record.region, "reports": reports})
-    return outcome_of(reports, name)
+    return outcome_of(reports, name, record.region)
 
 
 def _sleep(seconds: float) -> None:

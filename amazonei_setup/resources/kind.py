@@ -48,7 +48,7 @@ class PlannedResource:
         return ":" in self.key
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        shown = {
             "key": self.key,
             "kind": self.kind,
             "name": self.name,
@@ -57,6 +57,9 @@ class PlannedResource:
             "depends_on": list(self.depends_on),
             "why": self.why,
         }
+        if isinstance(self.details, dict) and "Statement" in self.details:
+            shown["policy"] = self.details  # an IAM policy it writes: shown, so it can be read
+        return shown
 
 
 @dataclass

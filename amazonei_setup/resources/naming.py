@@ -12,6 +12,7 @@ TAG_ACCELERATOR = "amazonei-setup:accelerator"  # what an instance was launched 
 TAG_ENDPOINT_USER_PREFIX = "amazonei-setup:user:"
 TAG_REGION = "amazonei-setup:region"
 TAG_EXPIRES = "amazonei-setup:expires-at"  # ISO-8601 UTC; `sweep --expired` reads it
+TAG_REPORTER = "amazonei-setup:reporter"  # on a report parameter: the writing instance's ARN
 PREFIX = "amazonei-setup"
 IAM_PATH = "/amazonei-setup/"  # roles and instance profiles live under it: easy to list, to scope
 

@@ -41,7 +41,12 @@ def delete(clients: AwsClients, names: list[str]) -> None:
 class ReportParameterKind(ResourceKind):
     kind = "ssm-parameter"
     caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
-        "ssm": ("ssm:DeleteParameters", "ssm:GetParameter", "ssm:GetParametersByPath")
+        "ssm": (
+            "ssm:DeleteParameters",
+            "ssm:GetParameter",
+            "ssm:GetParametersByPath",
+            "ssm:ListTagsForResource",  # who wrote a report (report_scope.py)
+        )
     }
     title = "SSM parameter"
     count_key = "ssm_parameters"

@@ -26,11 +26,11 @@ from amazonei_setup.resources.kind import (
 )
 from amazonei_setup.resources.naming import (
     IAM_PATH,
-    report_parameter_prefix,
     role_name,
     tag_dict,
     tag_list,
 )
+from amazonei_setup.resources.report_scope import report_statements
 
 if TYPE_CHECKING:
     from amazonei_setup.ledger import Ledger
@@ -60,18 +60,11 @@ SESSION_MANAGER_ACTIONS = [
 def instance_policy(
     name: str, region: str, account_id: str, *, eia: bool, ssm_access: bool
 ) -> dict[str, Any]:
-    """Least privilege: the agent writes its report under /amazonei-setup/<name>/ and nothing
-    else; EI Connect only when an accelerator is attached; Session Manager only when chosen."""
+    """Least privilege: the agent writes its own report under /amazonei-setup/<name>/ and
+    nothing else (report_scope.py: each instance only its own); EI Connect only when an
+    accelerator is attached; Session Manager only when chosen."""
     partition = partition_of(region)
-    prefix = report_parameter_prefix(name)
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AgentReport",
-            "Effect": "Allow",
-            "Action": ["ssm:PutParameter"],
-            "Resource": f"arn:{partition}:ssm:{region}:{account_id}:parameter{prefix}*",
-        }
-    ]
+    statements: list[dict[str, Any]] = report_statements(name, partition, region, account_id)
     if eia:
         statements.append(
             {

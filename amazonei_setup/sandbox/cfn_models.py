@@ -44,8 +44,9 @@ from amazonei_setup.sandbox.ec2_strict import EIA_TYPES, check_user_data
 KEY_PARAMETER_PREFIX = "/ec2/keypair/"
 _LOCK = threading.Lock()
 _INSTALLED: list[bool] = []
-# (account, region, instance id, EIA types) for each launch; instance ids for each deletion
-Launched = Callable[[str, str, str, tuple[str, ...]], None]
+# (account, region, instance id, EIA types, instance profile) for each launch; instance ids
+# for each deletion
+Launched = Callable[[str, str, str, tuple[str, ...], str | None], None]
 Deleted = Callable[[list[str]], None]
 _WATCHERS: list[tuple[Launched, Deleted]] = []
 
@@ -187,7 +188,7 @@ def launch_from_template(
             iam_instance_profile_arn=holder.get("Arn"),
         )
     eias = tuple(a.get("Type", "") for a in properties.get("ElasticInferenceAccelerators", []))
-    _tell(0, account_id, region, instance.id, eias)
+    _tell(0, account_id, region, instance.id, eias, holder.get("Arn") or holder.get("Name"))
     return instance
 
 

@@ -1,8 +1,10 @@
 """Start, find and stop the sandbox server (`sandbox start|stop|status`).
 
 State lives in `<home>/sandbox/`: `sandbox.json` (pid, port, endpoint; 0600), `server.log`,
-`user-data.key` (the key user data is signed with; the server runs only what it signs) and
-`instances/<id>/` (each simulated instance: status.json and its root directory).
+`credentials.json` (the owner's access key and secret: the server answers only requests signed
+with them, credentials.py), `user-data.key` (the key user data is signed with; the server runs
+only what it signs), `instances/<id>/` (each live simulated instance: status.json and its root
+directory) and `logs/` (what is kept of instances that are gone: status and logs, bounded).
 `start(home, throttle="BURST:RATE")` (or AMAZONEI_SANDBOX_THROTTLE) starts a server that rate-limits
 API calls as AWS does (throttle.py); `throttle_counts` asks it what it refused.
 The server only ever listens on 127.0.0.1, and a pid is signalled only after checking that it
@@ -35,8 +37,8 @@ SERVER_MODULE = "amazonei_setup.sandbox.server"
 HEALTH_PATH = "/__amazonei-setup/sandbox/health"  # answered by server.SeedingMiddleware
 THROTTLE_PATH = "/__amazonei-setup/sandbox/throttle"  # answered by throttle.ThrottleMiddleware
 SERVICE_ID = "amazonei-setup-sandbox"
-DUMMY_CREDENTIAL = "testing"
-_LOOPBACK_HOSTS = {"127.0.0.1"}
+LOOPBACK_HOST = "127.0.0.1"  # the only address the sandbox ever listens on
+_LOOPBACK_HOSTS = {LOOPBACK_HOST}
 _FIRST_POLL_S = 0.02
 _MAX_POLL_S = 0.5
 _LOG_TAIL_LINES = 20
@@ -88,11 +90,16 @@ def start(home: Path, timeout_s: float = 30, throttle: str | None = None) -> San
             return current
         if current is not None:
             _terminate(current.pid, timeout_s=5)  # ours but not answering: do not leave it
+            _kill_orphaned_instances(home)
+        _clear_instances(home)  # what a server that died left behind
         _state_file(home).unlink(missing_ok=True)
-        # The tool signs user data with this key and the server checks it: create it first.
+        # The tool signs user data with this key and the server checks it, and the server
+        # answers only requests signed with these credentials: create both first.
+        from amazonei_setup.sandbox.credentials import sandbox_credentials
         from amazonei_setup.userdata import sandbox_signing_key
 
         sandbox_signing_key(home)
+        sandbox_credentials(home)
         info = _launch(folder, timeout_s, home, wanted)
         write_private_json(_state_file(home), _state_document(info))
         return info
@@ -106,8 +113,16 @@ def stop(home: Path, timeout_s: float = 10) -> bool:
     stopped = _terminate(current.pid, timeout_s)
     # The server kills its instances' scripts as it stops; a server killed outright could not.
     _kill_orphaned_instances(home)
+    _clear_instances(home)
     _state_file(home).unlink(missing_ok=True)
     return stopped
+
+
+def _clear_instances(home: Path) -> None:
+    """No instance folder outlives its server: their logs go to `sandbox/logs/` (bounded)."""
+    from amazonei_setup.sandbox.instance_logs import archive_all, logs_dir
+
+    archive_all(home / "sandbox" / "instances", logs_dir(home))
 
 
 def status(home: Path) -> SandboxInfo | None:

@@ -4,6 +4,8 @@
 token; every GET must carry it in `X-aws-ec2-metadata-token`, or gets 401 as on an instance with
 `HttpTokens=required`. Served: `/latest/meta-data/<key>` for each key given (directory listings
 included), and `/latest/dynamic/instance-identity/document`. Binds 127.0.0.1 on a free port.
+An instance with a role also serves `iam/info` and `iam/security-credentials/<role-name>`
+(`iam_metadata`), where boto3 and the AWS CLI look for credentials on EC2.
 """
 
 from __future__ import annotations
@@ -66,6 +68,63 @@ def metadata_for(
     if associations:
         tree["elastic-inference/associations"] = "\n".join(associations)
     return tree
+
+
+def instance_metadata(
+    moto_instance: Any, instance_id: str, account_id: str, region: str, eia_types: tuple[str, ...]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The meta-data tree and the instance identity document of one of moto's instances."""
+    metadata = metadata_for(
+        instance_id,
+        moto_instance.instance_type,
+        region,
+        _zone(moto_instance, region),
+        local_ipv4=_attribute(moto_instance, "private_ip"),
+        ami_id=_attribute(moto_instance, "image_id"),
+        hostname=_attribute(moto_instance, "private_dns_name"),
+        eia_types=eia_types,
+    )
+    identity = {
+        "accountId": account_id,
+        "architecture": getattr(moto_instance, "architecture", "x86_64"),
+        "availabilityZone": metadata["placement/availability-zone"],
+        "imageId": metadata.get("ami-id"),
+        "instanceId": instance_id,
+        "instanceType": moto_instance.instance_type,
+        "privateIp": metadata.get("local-ipv4"),
+        "region": region,
+        "version": "2017-09-30",
+    }
+    return metadata, identity
+
+
+def _zone(moto_instance: Any, region: str) -> str:
+    placement = getattr(moto_instance, "_placement", None)
+    zone = getattr(placement, "zone", None) or getattr(moto_instance, "placement", None)
+    return zone if isinstance(zone, str) and zone else f"{region}a"
+
+
+def _attribute(moto_instance: Any, name: str) -> str | None:
+    """A string attribute of moto's instance, or None (some are properties that can raise)."""
+    try:
+        value = getattr(moto_instance, name)
+    except Exception:
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def iam_metadata(
+    role_name: str, credentials: Mapping[str, str], instance_profile_arn: str | None = None
+) -> dict[str, str]:
+    """The `iam/` part of the meta-data tree for an instance whose profile holds `role_name`:
+    `credentials` is the JSON document of `iam/security-credentials/<role-name>`."""
+    info = {"Code": "Success", "LastUpdated": credentials.get("LastUpdated", "")}
+    if instance_profile_arn:
+        info["InstanceProfileArn"] = instance_profile_arn
+    return {
+        "iam/info": json.dumps(info, indent=2),
+        f"iam/security-credentials/{role_name}": json.dumps(dict(credentials), indent=2),
+    }
 
 
 class ImdsEmulator:

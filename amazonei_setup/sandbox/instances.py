@@ -7,17 +7,18 @@ EC2 backend, and runs it only when it carries a valid signature made with the st
 executed (DESIGN, "Sandbox safety").
 
 A script that is ours runs as `bash <script>` in `<home>/sandbox/instances/<id>/root/`, with an
-environment built from scratch (the sandbox's dummy credentials, `AWS_ENDPOINT_URL` = the sandbox),
-a loopback IMDS emulator for that instance (imds.py) and simulated hardware (fake_tools.py). The
-agent inside publishes its report to the sandbox's SSM, as it would on AWS.
+environment built from scratch (no credentials, `AWS_ENDPOINT_URL` = the sandbox), a loopback IMDS
+emulator for that instance (imds.py) and simulated hardware (fake_tools.py). As on EC2, an instance
+launched with an instance profile gets its role's own temporary credentials from that IMDS
+(identities.py keeps them, so the server knows which instance signed a request); the agent inside
+publishes its report to the sandbox's SSM with them, as it would on AWS.
 
-Each instance's record is `<home>/sandbox/instances/<id>/status.json` (see `STATUS_FIELDS`).
+Each instance's record is `<home>/sandbox/instances/<id>/status.json` (see `STATUS_FIELDS`); once
+the instance is gone its folder is deleted, the record and logs kept in `<home>/sandbox/logs/`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import concurrent.futures
 import contextlib
 import logging
@@ -35,12 +36,21 @@ from typing import Any
 
 from amazonei_setup.paths import private_dir, write_private, write_private_json
 from amazonei_setup.sandbox import fake_tools
-from amazonei_setup.sandbox.control import DUMMY_CREDENTIAL
-from amazonei_setup.sandbox.imds import ImdsEmulator, metadata_for
+from amazonei_setup.sandbox.identities import (
+    REGISTRY,
+    IdentityRegistry,
+    InstanceIdentity,
+    RoleLookup,
+    deployment_tag,
+    profile_role,
+)
+from amazonei_setup.sandbox.imds import ImdsEmulator, iam_metadata, instance_metadata
+from amazonei_setup.sandbox.instance_logs import archive, archive_all, logs_dir
 from amazonei_setup.sandbox.launch_facts import INSTANCE_ID, LaunchFacts
 from amazonei_setup.sandbox.launch_facts import form_list as form_list  # re-exported
 from amazonei_setup.sandbox.launch_facts import instance_ids_in as instance_ids_in  # re-exported
-from amazonei_setup.userdata import decode_user_data, sandbox_signing_key, verify
+from amazonei_setup.sandbox.signed_script import NotOurs, our_script
+from amazonei_setup.userdata import sandbox_signing_key
 
 _log = logging.getLogger("amazonei_setup.sandbox.instances")
 
@@ -64,10 +74,6 @@ _WAIT_SLICE_S = 0.25  # how often a running script's worker looks for a stop req
 # --- one simulated instance --------------------------------------------------------------
 
 
-class NotOurs(Exception):
-    """The user data is not a script this sandbox may run; the message says why."""
-
-
 @dataclass
 class _Instance:
     instance_id: str
@@ -80,14 +86,25 @@ class _Instance:
     stop_reason: str | None = None  # set when it must die: terminated, reset, sandbox stopping
     stop_requested: threading.Event = field(default_factory=threading.Event)
     future: concurrent.futures.Future[None] | None = None
+    retire_when_done: bool = False  # terminated or reset while its worker still ran
+    gone: bool = False  # its folder was archived: nothing is written there any more
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def root(self) -> Path:
         return self.folder / "root"
 
     def record(self, **changes: Any) -> None:
-        self.status.update(changes)
-        write_private_json(self.folder / STATUS_FILE, self.status)
+        with self.write_lock:
+            self.status.update(changes)
+            if not self.gone:  # an archived instance's folder must not come back
+                write_private_json(self.folder / STATUS_FILE, self.status)
+
+    def retire(self, logs: Path) -> None:
+        """Its status and logs to `logs`, its folder deleted (instance_logs.py)."""
+        with self.write_lock:
+            self.gone = True
+            archive(self.folder, logs)
 
 
 def _now() -> str:
@@ -112,13 +129,18 @@ class SimulatedInstances:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         signing_key: bytes | None = None,
         backend: Any = None,
+        identities: IdentityRegistry | None = None,
+        roles: RoleLookup | None = None,
     ):
         self.home = home
         self.endpoint = endpoint
         self.timeout_s = timeout_s
         self.folder = private_dir(home / "sandbox" / "instances")
+        self.logs = logs_dir(home)
         self._key = signing_key if signing_key is not None else sandbox_signing_key(home)
         self._backend = backend  # (account, region, instance id) -> moto Instance; tests inject
+        self.identities = identities if identities is not None else REGISTRY
+        self._roles = roles or profile_role
         self._bash = shutil.which("bash") or "/bin/bash"
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="sandbox-instance"
@@ -151,18 +173,29 @@ class SimulatedInstances:
 
     def terminated(self, instance_ids: Iterable[str]) -> None:
         """TerminateInstances: a script still running on one of these is killed."""
+        instance_ids = list(instance_ids)
+        self.identities.forget(instance_ids)  # its role credentials stop working
         for instance_id in instance_ids:
-            with self._lock:
-                instance = self._instances.get(instance_id)
+            self._retire(instance_id, "the instance was terminated")
+
+    def _retire(self, instance_id: str, reason: str) -> None:
+        """Stop its script; its folder goes now, or once its worker is done with it."""
+        if not INSTANCE_ID.match(instance_id):
+            return
+        with self._lock:
+            instance = self._instances.get(instance_id)
             if instance is not None:
-                self._stop(instance, "the instance was terminated")
+                instance.retire_when_done = True
+        if instance is not None:
+            self._stop(instance, reason)
+        else:
+            archive(self.folder / instance_id, self.logs)
 
     def reset(self) -> None:
-        """moto was reset: its instances are gone, so their scripts stop too."""
-        with self._lock:
-            instances = list(self._instances.values())
-        for instance in instances:
-            self._stop(instance, "the sandbox was reset")
+        """moto was reset: its instances are gone, so their scripts and credentials too."""
+        self.identities.clear()
+        for folder in sorted(self.folder.iterdir()):
+            self._retire(folder.name, "the sandbox was reset")
 
     def shutdown(self, wait_s: float = 3.0) -> None:
         """Kill every running script (and its children), then give the workers a moment to
@@ -182,6 +215,8 @@ class SimulatedInstances:
                 instance.record(state="not_run", reason=reason, finished_at=_now())
             elif instance.process is not None:  # a worker too slow to reap its script
                 _signal_group(instance.process, signal.SIGKILL)
+            instance.retire(self.logs)
+        archive_all(self.folder, self.logs)  # and those whose scripts had ended
 
     # --- the work -------------------------------------------------------------------------
 
@@ -226,13 +261,16 @@ class SimulatedInstances:
         finally:
             with self._lock:
                 self._instances.pop(instance.instance_id, None)
+            if instance.retire_when_done:  # set under the lock, before the pop
+                self.identities.forget([instance.instance_id])  # issued after it was gone
+                instance.retire(self.logs)
 
     def _run(self, instance: _Instance) -> None:
         if instance.stop_reason:
             raise NotOurs(f"{instance.stop_reason} before its user data ran")
         moto_instance = self._moto_instance(instance)
         instance.record(instance_type=moto_instance.instance_type)
-        script = self._our_script(moto_instance)
+        script = our_script(moto_instance, self._key)
         root = private_dir(instance.root)
         eia = bool(instance.facts.eia_types)
         hardware = fake_tools.install(root, moto_instance.instance_type, eia=eia)
@@ -240,30 +278,44 @@ class SimulatedInstances:
             (root / folder).mkdir(parents=True, exist_ok=True)
         script_path = Path(instance.status["script"])
         write_private(script_path, script)
-        metadata = metadata_for(
+        metadata, identity = instance_metadata(
+            moto_instance,
             instance.instance_id,
-            moto_instance.instance_type,
+            instance.account_id,
             instance.region,
-            _zone(moto_instance, instance.region),
-            local_ipv4=_attribute(moto_instance, "private_ip"),
-            ami_id=_attribute(moto_instance, "image_id"),
-            hostname=_attribute(moto_instance, "private_dns_name"),
-            eia_types=instance.facts.eia_types,
+            instance.facts.eia_types,
         )
-        identity = {
-            "accountId": instance.account_id,
-            "architecture": getattr(moto_instance, "architecture", "x86_64"),
-            "availabilityZone": metadata["placement/availability-zone"],
-            "imageId": metadata.get("ami-id"),
-            "instanceId": instance.instance_id,
-            "instanceType": moto_instance.instance_type,
-            "privateIp": metadata.get("local-ipv4"),
-            "region": instance.region,
-            "version": "2017-09-30",
-        }
+        metadata.update(self._role_metadata(instance, moto_instance))
         instance.record(tools=list(hardware.tools))
         with ImdsEmulator(metadata, identity) as imds:
             self._execute(instance, script_path, self._environment(root, imds.endpoint, instance))
+
+    def _role_metadata(self, instance: _Instance, moto_instance: Any) -> dict[str, str]:
+        """The instance's role credentials in IMDS (issued and remembered), or nothing when it
+        was launched without an instance profile holding a role, as on AWS."""
+        role = self._roles(
+            instance.account_id,
+            instance.region,
+            instance.instance_id,
+            instance.facts.instance_profile,
+        )
+        if role is None:
+            return {}
+        role_name, profile_arn = role
+        try:
+            deployment = deployment_tag(moto_instance.get_tags())
+        except Exception:
+            deployment = None
+        identity = InstanceIdentity(
+            instance_id=instance.instance_id,
+            role_name=role_name,
+            region=instance.region,
+            deployment=deployment,
+            account_id=instance.account_id,
+            instance_profile_arn=profile_arn,
+        )
+        credentials = self.identities.issue(identity)
+        return iam_metadata(role_name, credentials.imds_document(), profile_arn)
 
     def _moto_instance(self, instance: _Instance) -> Any:
         try:
@@ -276,28 +328,6 @@ class SimulatedInstances:
         except Exception as error:
             raise NotOurs(f"the sandbox cannot find the instance in EC2: {error}") from None
 
-    def _our_script(self, moto_instance: Any) -> str:
-        """The user data as a script, when it carries a valid signature; NotOurs otherwise."""
-        encoded = getattr(moto_instance, "user_data", None)
-        if encoded is None or encoded == "":
-            raise NotOurs("the instance has no user data")
-        if hasattr(encoded, "as_bytes"):  # moto 5: Base64EncodedString
-            encoded = encoded.as_bytes()
-        elif isinstance(encoded, list):  # older moto kept a list of strings
-            encoded = encoded[0] if encoded else b""
-        if isinstance(encoded, str):
-            encoded = encoded.encode("ascii", "replace")
-        try:
-            script = decode_user_data(base64.b64decode(encoded, validate=True))
-        except (binascii.Error, ValueError, OSError, EOFError) as error:
-            raise NotOurs(f"the user data is not a script this tool rendered ({error})") from None
-        if not verify(script, self._key):
-            raise NotOurs(
-                "the user data carries no valid amazonei-setup signature for this sandbox; "
-                "only user data rendered with the key in the state home runs"
-            )
-        return script
-
     def _environment(self, root: Path, imds_endpoint: str, instance: _Instance) -> dict[str, str]:
         """Built from scratch: nothing of the server's own environment reaches the script."""
         return {
@@ -309,10 +339,11 @@ class SimulatedInstances:
             "AMAZONEI_AGENT_DEV_DIR": str(root / "dev"),
             "AMAZONEI_AGENT_ROOT": str(root),
             "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIAL,
-            "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIAL,
             "AWS_DEFAULT_REGION": instance.region,
-            "AWS_EC2_METADATA_DISABLED": "true",
+            # boto3 and the AWS CLI find the role's credentials in IMDS, as on EC2.
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds_endpoint,
+            "AWS_METADATA_SERVICE_TIMEOUT": "5",
+            "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "3",
         }
 
     def _execute(self, instance: _Instance, script: Path, env: dict[str, str]) -> None:
@@ -403,18 +434,3 @@ class SimulatedInstances:
         instance.stop_requested.set()
         if process is not None and process.poll() is None:
             _signal_group(process, signum)
-
-
-def _zone(moto_instance: Any, region: str) -> str:
-    placement = getattr(moto_instance, "_placement", None)
-    zone = getattr(placement, "zone", None) or getattr(moto_instance, "placement", None)
-    return zone if isinstance(zone, str) and zone else f"{region}a"
-
-
-def _attribute(moto_instance: Any, name: str) -> str | None:
-    """A string attribute of moto's instance, or None (some are properties that can raise)."""
-    try:
-        value = getattr(moto_instance, name)
-    except Exception:
-        return None
-    return value if isinstance(value, str) and value else None

@@ -1,5 +1,6 @@
 """What a RunInstances request tells that moto does not keep (its Elastic Inference
-accelerators), read from the query form and the response on their way through the sandbox."""
+accelerators) or keeps for the first instance only (its instance profile), read from the query
+form and the response on their way through the sandbox."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 
 @dataclass(frozen=True)
 class LaunchFacts:
-    """What RunInstances asked for that moto does not keep: the Elastic Inference accelerators."""
+    """What RunInstances asked for that moto does not keep: the Elastic Inference accelerators,
+    and the instance profile (moto associates it with the first instance of a launch only)."""
 
     eia_types: tuple[str, ...] = ()
+    instance_profile: str | None = None  # IamInstanceProfile.Arn, else .Name
 
     @classmethod
     def from_form(cls, form: Mapping[str, list[str]]) -> LaunchFacts:
@@ -32,7 +35,13 @@ class LaunchFacts:
             except ValueError:
                 count = 1
             found.append((int(index), [values[0].strip().lower()] * max(count, 1)))
-        return cls(eia_types=tuple(t for _, types in sorted(found) for t in types))
+        profile = (
+            form.get("IamInstanceProfile.Arn") or form.get("IamInstanceProfile.Name") or [""]
+        )[0]
+        return cls(
+            eia_types=tuple(t for _, types in sorted(found) for t in types),
+            instance_profile=profile.strip() or None,
+        )
 
 
 def form_list(form: Mapping[str, list[str]], name: str) -> list[str]:

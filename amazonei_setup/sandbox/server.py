@@ -5,7 +5,9 @@ Run as `python -m amazonei_setup.sandbox.server --port 0 --ready-file PATH [--ho
 "endpoint", "throttle"}`; it exits on SIGTERM or SIGINT. With `--home`, instances launched through
 it run their (signed) user data as simulated instances (instances.py); those still running are
 killed when the server stops. With `--throttle` (or AMAZONEI_SANDBOX_THROTTLE), API calls are
-rate-limited as AWS does it (throttle.py).
+rate-limited as AWS does it (throttle.py). Only requests signed with the home's sandbox
+credentials (credentials.py) or a simulated instance's role credentials reach moto, and CORS is
+off (auth.py): other local users and web pages get AWS's authentication errors.
 """
 
 from __future__ import annotations
@@ -182,6 +184,7 @@ def moto_app() -> Callable[..., Iterable[bytes]]:
         raise RuntimeError("moto was imported before its validation flags could be set")
     for flag in VALIDATION_FLAGS:
         os.environ[flag] = "true"
+    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"  # no web page may call the sandbox
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     return DomainDispatcherApplication(create_backend_app)
@@ -203,6 +206,9 @@ def serve(
     refuse API calls beyond its rates (see throttle.py)."""
     from werkzeug.serving import WSGIRequestHandler, make_server
 
+    from amazonei_setup.sandbox.auth import AuthMiddleware
+    from amazonei_setup.sandbox.credentials import new_sandbox_credentials, sandbox_credentials
+    from amazonei_setup.sandbox.identities import REGISTRY
     from amazonei_setup.sandbox.throttle import Throttle, ThrottleMiddleware
 
     class QuietHandler(WSGIRequestHandler):
@@ -213,7 +219,10 @@ def serve(
 
     app = SeedingMiddleware(moto_app())
     limits = Throttle(throttle) if throttle is not None else None
-    outer = ThrottleMiddleware(app, limits, THROTTLE_PATH)  # refused calls reach nothing else
+    throttled = ThrottleMiddleware(app, limits, THROTTLE_PATH)  # refused calls reach nothing else
+    # Without a home nobody holds the credentials: only the health and throttle paths answer.
+    owner = sandbox_credentials(home) if home is not None else new_sandbox_credentials()
+    outer = AuthMiddleware(throttled, owner, REGISTRY, open_paths=(HEALTH_PATH, THROTTLE_PATH))
     server = make_server(LOOPBACK, port, outer, threaded=True, request_handler=QuietHandler)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -228,8 +237,11 @@ def serve(
         from amazonei_setup.sandbox.launch_facts import LaunchFacts
 
         cfn_models.watch(  # a stack's instances run their user data like RunInstances' do
-            lambda account, region, instance_id, eias: simulated.launched(
-                account, region, [instance_id], LaunchFacts(eia_types=eias)
+            lambda account, region, instance_id, eias, profile: simulated.launched(
+                account,
+                region,
+                [instance_id],
+                LaunchFacts(eia_types=eias, instance_profile=profile),
             ),
             simulated.terminated,
         )

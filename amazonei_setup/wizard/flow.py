@@ -77,11 +77,20 @@ def ask(state: State, asker: Asker, question: Question) -> bool:
     return True
 
 
-def walk(state: State, asker: Asker, questions: Sequence[Question] = QUESTIONS) -> None:
-    """Ask each question in turn. The sheet is copied before every question asked, so `<`
-    (and a Revisit) put the copy back and ask the earlier question again."""
-    asked: list[tuple[int, Sheet]] = []  # (question index, the sheet before it)
-    index = 0
+Asked = list[tuple[int, Sheet]]  # (question index, the sheet before it), oldest first
+
+
+def walk(
+    state: State,
+    asker: Asker,
+    questions: Sequence[Question] = QUESTIONS,
+    asked: Asked | None = None,
+    index: int = 0,
+) -> None:
+    """Ask each question in turn from `index`. The sheet is copied before every question
+    asked (into `asked`), so `<` (and a Revisit) put the copy back and ask the earlier
+    question again; the review's `<` resumes a finished walk the same way (`back_one`)."""
+    asked = [] if asked is None else asked
     while index < len(questions):
         before = state.sheet.copy()
         try:
@@ -121,7 +130,15 @@ def _introduce(asker: Asker, sheet: Sheet) -> None:
         asker.say("Already chosen: " + ", ".join(fixed), "dim")
 
 
-def _finish(state: State, asker: Asker) -> WizardResult:
+def back_one(state: State, asker: Asker, asked: Asked) -> WizardResult:
+    """`<` at the review: the last question asked again (its answer forgotten), the walk
+    going on from there as before, and a new result to review."""
+    index, state.sheet = asked.pop()
+    walk(state, asker, QUESTIONS, asked, index)
+    return _finish(state, asker, asked)
+
+
+def _finish(state: State, asker: Asker, asked: Asked) -> WizardResult:
     """The answers as a validated Profile; a public key file named as its key pair."""
     from amazonei_setup.profile_checks import merge_documents, validate_profile
 
@@ -143,7 +160,8 @@ def _finish(state: State, asker: Asker) -> WizardResult:
         key_import = KeyImport(sheet.key_file, name, exists)
         if exists:
             asker.say(f"Key pair {name} exists already (an earlier import): it is used as it is.")
-    return WizardResult(profile, inputs, dict(sheet.origins), key_import, asker)
+    back = (lambda: back_one(state, asker, asked)) if asked else None
+    return WizardResult(profile, inputs, dict(sheet.origins), key_import, asker, back)
 
 
 def run_wizard(
@@ -160,5 +178,6 @@ def run_wizard(
     catalog = catalog or load_catalog()
     state = State(Sheet(inputs), catalog, Lookups(ctx, catalog), ctx)
     _introduce(asker, state.sheet)
-    walk(state, asker)
-    return _finish(state, asker)
+    asked: Asked = []
+    walk(state, asker, QUESTIONS, asked)
+    return _finish(state, asker, asked)

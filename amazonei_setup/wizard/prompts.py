@@ -21,6 +21,8 @@ from amazonei_setup.profile import did_you_mean
 
 QUIT_WORDS = ("q", "quit", "exit")
 BACK_WORD = "<"  # no name, region, CIDR, tag or file path the wizard asks for is '<'
+YES = ("y", "yes")
+NO = ("n", "no")
 
 
 class Quit(Exception):
@@ -203,12 +205,21 @@ class Asker:
                 self._took_default(text)
             return value, typed
 
-    def confirm(self, prompt: str) -> bool:
-        """y or n (Enter is n); anything else is explained and asked again."""
+    def confirm(self, prompt: str, default: bool = False, back: bool = False) -> bool:
+        """Every yes/no question of the tool (wizard, launch, teardown) asks through here:
+        y/yes or n/no in any case, Enter takes the default (shown in capitals, and said back),
+        `<` goes back when `back`, anything else is explained and asked again."""
+        choices = "[Y/n]" if default else "[y/N]"
         while True:
-            text = self._line(f"{prompt} [y/N]:", back=False).lower()
-            if text in ("y", "yes"):
+            text = self._line(f"{prompt} {choices}:", back=back).lower()
+            if text in YES:
                 return True
-            if text in ("", "n", "no"):
+            if text in NO:
                 return False
-            self.problem(f"'{text}': answer y to go ahead, n (or Enter) to stop, q to quit")
+            if not text:
+                self._took_default(YES[1] if default else NO[1])
+                return default
+            self.problem(
+                f"'{text}': answer y to go ahead or n to stop (yes/no too; Enter: "
+                f"{YES[1] if default else NO[1]})" + (", < goes back" if back else "") + ", q quits"
+            )

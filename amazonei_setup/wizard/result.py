@@ -3,11 +3,12 @@ public key to import once the plan is confirmed, and the final confirmation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from amazonei_setup.wizard.keys import PublicKey
-from amazonei_setup.wizard.prompts import Asker
+from amazonei_setup.wizard.prompts import Asker, Back
 from amazonei_setup.wizard.provenance import REVIEWED, Origin, dotted, lookup, origin_of, show_value
 
 if TYPE_CHECKING:
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 Path = tuple[str, ...]
 SSH_ONLY = (("access", "key_pair"), ("access", "ssh_cidr"))
+NOTHING_ASKED = "flags and the profile answered every question: there is none to go back to"
 
 
 @dataclass
@@ -36,12 +38,21 @@ class WizardResult:
     origins: dict[Path, Origin]
     key_import: KeyImport | None = None
     asker: Asker | None = field(default=None, repr=False)
+    # `<` at the review: the last question again, then a new result (None: none was asked)
+    back: Callable[[], WizardResult] | None = field(default=None, repr=False)
 
     def confirm(self, prompt: str) -> bool:
-        """The final question, asked after the review; raises prompts.Quit on q / Ctrl-C."""
+        """A question after the review; raises prompts.Quit on q / Ctrl-C, and prompts.Back
+        on `<` (the caller then calls `back`) when a question was asked."""
         if self.asker is None:
             raise RuntimeError("the wizard's answers were not given through an Asker")
-        return self.asker.confirm(prompt)
+        while True:
+            try:
+                return self.asker.confirm(prompt, back=True)
+            except Back:
+                if self.back is not None:
+                    raise
+                self.asker.problem(NOTHING_ASKED)
 
     def origin(self, path: Path) -> Origin:
         return origin_of(path, self.inputs, self.origins)

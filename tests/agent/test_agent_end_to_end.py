@@ -126,8 +126,9 @@ def test_the_bundle_is_one_self_contained_small_file(kind):
     assert source == build_single_file(kind)  # reproducible: user data does not churn
     sizes = bundle_sizes(source)
     # EC2 takes 16 KB of user data; the bootstrap and config around the agent need ~0.8 KB
+    # (the whole user data: test_the_user_data_fits_ec2s_16_kb_with_room_to_spare)
     assert sizes["raw_bytes"] < 50_000
-    assert sizes["gzip_bytes"] < (15_500 if kind is None else 14_800)
+    assert sizes["gzip_bytes"] < (15_600 if kind is None else 14_850)
     assert gzip.decompress(gzip.compress(source.encode())).decode() == source
 
 
