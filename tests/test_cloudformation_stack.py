@@ -51,6 +51,9 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     ec2 = boto3.client("ec2", region_name=REGION)
     (instance,) = ec2.describe_instances(InstanceIds=[seat.id])["Reservations"][0]["Instances"]
     assert instance["MetadataOptions"]["HttpTokens"] == "required"
+    connect = run_cli("connect", "eia-workshop", "--print")  # reads the record unchanged
+    assert connect.code == 0, connect.err
+    assert f"-i {key_file}" in connect.out and "ec2-user@" in connect.out
     status = run_cli("status", "eia-workshop")
     assert "stack amazonei-setup-eia-workshop: CREATE_COMPLETE" in status.out + status.err
     assert "drift: IN_SYNC" in status.out + status.err
