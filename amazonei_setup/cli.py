@@ -28,6 +28,7 @@ COMMANDS = (
     "estimate",
     "iam-policy",
     "sandbox",
+    "export",
 )
 
 
@@ -189,6 +190,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list every catalog option beside it (a cost only where a latency is known)",
     )
+    export = sub("export", "write the deployment as a CloudFormation template; changes nothing")
+    _launch_flags(export, launch=False)
+    export.add_argument(
+        "--format", default="cloudformation", choices=("cloudformation",), help="template kind"
+    )
+    export.add_argument(
+        "-o", dest="output_file", metavar="FILE", help="write here (.yaml/.yml: YAML; else JSON)"
+    )
+    export.add_argument("--force", action="store_true", help="overwrite -o FILE")
     sub("iam-policy", "print the least-privilege IAM policy this tool needs (JSON)")
     sandbox = sub("sandbox", "the embedded local AWS (moto on 127.0.0.1)")
     sandbox.add_argument("action", choices=("start", "stop", "status"))
@@ -244,6 +254,7 @@ HANDLERS = {
     "estimate": ("amazonei_setup.commands.estimate", "cmd_estimate"),
     "iam-policy": ("amazonei_setup.commands.iam_policy", "cmd_iam_policy"),
     "sandbox": ("amazonei_setup.commands.sandbox", "cmd_sandbox"),
+    "export": ("amazonei_setup.commands.export", "cmd_export"),
 }
 
 

@@ -1,0 +1,1 @@
+"""CloudFormation: the deployment's plan as a template, and AWS's own engine to run it."""
