@@ -49,6 +49,23 @@ class RecordedInstance(BaseModel):
     agent: str | None = None
 
 
+class RecordedStackSet(BaseModel):
+    """A deployment carried by a service-managed stack set: where it goes, and what the
+    last look at its stack instances found (one row per account and region)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    id: str | None = None
+    ou: str | None = None
+    accounts: list[str] = Field(default_factory=list)  # the accounts resolved at launch
+    regions: list[str] = Field(default_factory=list)
+    deployment_targets: dict[str, Any] = Field(default_factory=dict)
+    auto_deployment: bool = False
+    operations: list[str] = Field(default_factory=list)
+    instances: list[dict[str, str]] = Field(default_factory=list)
+
+
 class DeploymentRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -72,6 +89,9 @@ class DeploymentRecord(BaseModel):
     # answers a repeated token with the first instance (even terminated), so each attempt
     # gets its own, and a retry of the same call (botocore's) keeps it.
     launch_tokens: dict[str, str] = Field(default_factory=dict)
+    # Set only by the engines that hand the deployment to AWS (absent: the direct engine).
+    engine: str | None = None
+    stack_set: RecordedStackSet | None = None
 
     @property
     def has_expiry_field(self) -> bool:
@@ -83,6 +103,7 @@ class DeploymentRecord(BaseModel):
 
     def to_document(self) -> dict[str, Any]:
         exclude = set() if self.has_expiry_field else {"expires_at"}
+        exclude |= {f for f in ("engine", "stack_set") if getattr(self, f) is None}
         return self.model_dump(mode="json", exclude=exclude)
 
 

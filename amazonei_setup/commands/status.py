@@ -8,6 +8,7 @@ from amazonei_setup.errors import EXIT_OK
 
 def cmd_status(ctx: Context) -> int:
     from amazonei_setup.catalog import load_catalog
+    from amazonei_setup.commands import stackset_manage
     from amazonei_setup.ledger import Ledger
     from amazonei_setup.overview import deployment_row
     from amazonei_setup.render import deployments_table
@@ -15,6 +16,10 @@ def cmd_status(ctx: Context) -> int:
 
     catalog = load_catalog()
     records = recorded(ctx, ctx.args.name)
+    stack_sets = stackset_manage.status_documents(
+        ctx, [r for r in records if stackset_manage.is_stackset(r)]
+    )
+    records = [r for r in records if not stackset_manage.is_stackset(r)]
     if not ctx.args.name:
         for fault in Ledger(ctx.home).damaged():
             ctx.terminal.err.print(f"! skipped: {fault.message}", soft_wrap=True, markup=False)
@@ -29,8 +34,12 @@ def cmd_status(ctx: Context) -> int:
         for record in records
     ]
     if ctx.terminal.json:
-        ctx.terminal.emit_json({"deployments": rows})
-    elif rows:
+        ctx.terminal.emit_json(
+            {"deployments": rows, **({"stack_sets": stack_sets} if stack_sets else {})}
+        )
+        return EXIT_OK
+    stackset_manage.show_status(ctx, stack_sets)
+    if rows:
         ctx.terminal.say(deployments_table(rows))
         if ctx.args.name:
             from amazonei_setup.render import seat_connect_lines, seats_table
@@ -39,6 +48,6 @@ def cmd_status(ctx: Context) -> int:
                 ctx.terminal.say(seats_table(row))
                 for line in seat_connect_lines(row):
                     ctx.terminal.err.print(line, soft_wrap=True)
-    else:
+    elif not stack_sets:
         ctx.terminal.say(f"No deployments recorded in {ctx.home}.")
     return EXIT_OK

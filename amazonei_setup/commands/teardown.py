@@ -172,6 +172,13 @@ def cmd_teardown(ctx: Context) -> int:
     from amazonei_setup.teardown import plan_teardown
 
     ledger = Ledger(ctx.home)
+    stack_sets = _stack_set_records(ctx, ledger)
+    if stack_sets:
+        from amazonei_setup.commands.stackset_manage import teardown
+
+        code = teardown(ctx, stack_sets)
+        if code != EXIT_OK or ctx.args.name:
+            return code
     if ctx.args.name:
         _known_or_suggest(ctx, ledger)
     plans = [
@@ -181,6 +188,21 @@ def cmd_teardown(ctx: Context) -> int:
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
     return _finish(ctx, plans, "Tear down")
+
+
+def _stack_set_records(ctx: Context, ledger: Any) -> list[Any]:
+    """Recorded stack set deployments that NAME or --all selects (within --region)."""
+    from amazonei_setup.commands.stackset_manage import is_stackset
+
+    args = ctx.args
+    regions = set(args.regions or []) | ({args.region} if args.region else set())
+    return [
+        r
+        for r in ledger.all()
+        if is_stackset(r)
+        and (args.all or r.name == args.name)
+        and (not regions or r.region in regions)
+    ]
 
 
 def _suggestion(ctx: Context, ledger: Any) -> str | None:

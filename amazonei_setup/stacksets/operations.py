@@ -84,14 +84,20 @@ def create_stack_set(
 
 
 def create_instances(
-    cfn: Any, name: str, deployment_targets: dict[str, Any], regions: list[str]
+    cfn: Any,
+    name: str,
+    deployment_targets: dict[str, Any],
+    regions: list[str],
+    overrides: list[dict[str, str]] | None = None,
 ) -> str:
-    """CreateStackInstances; returns the operation id."""
+    """CreateStackInstances; returns the operation id. `overrides` (ParameterOverrides) apply
+    to every account and region of this call."""
     with aws_errors(f"creating the stack instances of {name}"):
         answer = cfn.create_stack_instances(
             StackSetName=name,
             DeploymentTargets=deployment_targets,
             Regions=regions,
+            ParameterOverrides=overrides or [],
             OperationPreferences=PREFERENCES,
             CallAs="SELF",
         )

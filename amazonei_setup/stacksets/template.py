@@ -1,10 +1,11 @@
 """The deployment's CloudFormation template made fit for a stack set: one body that must
 deploy unchanged into accounts and regions the tool has never looked at.
 
-- Nothing account- or region-specific may stay as a default: the VPC and subnet parameters
-  become optional strings, and where they are left empty the stack builds its own small
-  public VPC (DNS on, for the EI endpoint's private DNS); a pinned `ami-` id is refused
-  (AMI ids are regional), the SSM public parameter type is kept.
+- Nothing account- or region-specific may stay: the VPC and subnet parameters give way to a
+  small public VPC each stack builds for itself (DNS on, for the EI endpoint's private DNS),
+  since the tool never looked at the target accounts (many organizations delete default
+  VPCs), and the stack's deletion takes it away again; an `ami-` default is dropped (AMI ids
+  are regional: `launch` gives each region its own), the SSM public parameter is kept.
 - Every parameter stays overridable per account and region (ParameterOverrides).
 - Key pairs stay `AWS::EC2::KeyPair`: CloudFormation creates one in each target account and
   region and keeps its private key in that account's SSM (`/ec2/keypair/<key-pair-id>`).
@@ -25,7 +26,6 @@ from amazonei_setup.stacksets.operations import CAPABILITIES, PREFERENCES
 VPC_TYPES = {"AWS::EC2::VPC::Id"}
 SUBNET_TYPES = {"AWS::EC2::Subnet::Id", "List<AWS::EC2::Subnet::Id>"}
 NO_DEFAULT_TYPES = {"AWS::EC2::KeyPair::KeyName", "AWS::EC2::SecurityGroup::Id"}
-CONDITION = "StackSetBuildsNetwork"
 VPC = "StackSetVpc"
 SUBNET = "StackSetSubnet"
 METADATA_KEY = "AmazonEiSetup::StackSet"
@@ -39,14 +39,10 @@ def stackset_template(
     body = copy.deepcopy(template)
     parameters: dict[str, Any] = body.setdefault("Parameters", {})
     vpcs, subnets = _network_parameters(parameters)
-    for name, spec in parameters.items():
-        if spec.get("Type") == "AWS::EC2::Image::Id" and str(spec.get("Default", "")):
-            raise InputError(
-                f"the template pins AMI {spec['Default']} (parameter {name}); AMI ids are "
-                "regional, so a stack set cannot take one",
-                "use `ami: auto` in the profile (the AMI then comes from the public SSM "
-                "parameter in every region)",
-            )
+    for spec in parameters.values():
+        if spec.get("Type") == "AWS::EC2::Image::Id":  # AMI ids are regional
+            spec.pop("Default", None)
+            spec["Description"] = "the Deep Learning AMI of this region (give it per region)"
         if spec.get("Type") in NO_DEFAULT_TYPES:
             spec.pop("Default", None)
     if vpcs or subnets:
@@ -75,6 +71,9 @@ def describe_stack_set(deployment: str, auto_deployment: bool) -> dict[str, Any]
             f"aws cloudformation create-stack-instances --stack-set-name {name} "
             "--deployment-targets OrganizationalUnitIds=ou-xxxx-yyyyyyyy --regions us-west-2",
         ],
+        "PerRegionValues": "ImageId, where it is a plain AMI id rather than the public SSM "
+        "parameter: one create-stack-instances call per region with --parameter-overrides "
+        "ParameterKey=ImageId,ParameterValue=ami-...",
         "PerAccountValues": "any parameter: create-stack-instances or update-stack-instances "
         "--parameter-overrides ParameterKey=K,ParameterValue=V for the accounts and regions "
         "named in that call",
@@ -85,35 +84,23 @@ def describe_stack_set(deployment: str, auto_deployment: bool) -> dict[str, Any]
 
 
 def _network_parameters(parameters: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The VPC and subnet parameters, removed: each stack builds its own network."""
     vpcs = [n for n, s in parameters.items() if s.get("Type") in VPC_TYPES]
     subnets = [n for n, s in parameters.items() if s.get("Type") in SUBNET_TYPES]
     for name in vpcs + subnets:
-        spec = parameters[name]
-        listed = spec["Type"].startswith("List<")
-        spec["Type"] = "CommaDelimitedList" if listed else "String"
-        spec["Default"] = ""
-        spec["Description"] = (
-            f"{spec.get('Description', name)} (empty: the stack builds its own VPC)"
-        )[:4000]
+        del parameters[name]
     return vpcs, subnets
 
 
 def _own_network(
     body: dict[str, Any], vpcs: list[str], subnets: list[str], tags: dict[str, str]
 ) -> None:
-    """A public VPC with one subnet, used wherever the VPC parameter is left empty."""
-    first = (vpcs or subnets)[0]
-    empty: Any = {"Fn::Equals": [{"Ref": first}, ""]}
-    if first in subnets and body["Parameters"][first]["Type"] == "CommaDelimitedList":
-        empty = {"Fn::Equals": [{"Fn::Join": ["", {"Ref": first}]}, ""]}
-    body.setdefault("Conditions", {})[CONDITION] = empty
+    """A public VPC with one subnet in the region's first zone, in place of the parameters."""
     tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
-    on = {"Condition": CONDITION}
     gateway_attached = "StackSetGatewayAttachment"
     network = {
         VPC: {
             "Type": "AWS::EC2::VPC",
-            **on,
             "Properties": {
                 "CidrBlock": "10.192.0.0/16",
                 "EnableDnsSupport": True,
@@ -121,19 +108,13 @@ def _own_network(
                 "Tags": tag_list,
             },
         },
-        "StackSetGateway": {
-            "Type": "AWS::EC2::InternetGateway",
-            **on,
-            "Properties": {"Tags": tag_list},
-        },
+        "StackSetGateway": {"Type": "AWS::EC2::InternetGateway", "Properties": {"Tags": tag_list}},
         gateway_attached: {
             "Type": "AWS::EC2::VPCGatewayAttachment",
-            **on,
             "Properties": {"VpcId": {"Ref": VPC}, "InternetGatewayId": {"Ref": "StackSetGateway"}},
         },
         SUBNET: {
             "Type": "AWS::EC2::Subnet",
-            **on,
             "Properties": {
                 "VpcId": {"Ref": VPC},
                 "CidrBlock": "10.192.0.0/20",
@@ -144,12 +125,10 @@ def _own_network(
         },
         "StackSetRouteTable": {
             "Type": "AWS::EC2::RouteTable",
-            **on,
             "Properties": {"VpcId": {"Ref": VPC}, "Tags": tag_list},
         },
         "StackSetDefaultRoute": {
             "Type": "AWS::EC2::Route",
-            **on,
             "DependsOn": gateway_attached,
             "Properties": {
                 "RouteTableId": {"Ref": "StackSetRouteTable"},
@@ -159,27 +138,18 @@ def _own_network(
         },
         "StackSetSubnetRoutes": {
             "Type": "AWS::EC2::SubnetRouteTableAssociation",
-            **on,
             "Properties": {
                 "SubnetId": {"Ref": SUBNET},
                 "RouteTableId": {"Ref": "StackSetRouteTable"},
             },
         },
     }
-    replacements: dict[str, Any] = {}
-    for name in vpcs:
-        replacements[name] = {"Fn::If": [CONDITION, {"Ref": VPC}, {"Ref": name}]}
-    for name in subnets:
-        mine: Any = {"Ref": SUBNET}
-        if body["Parameters"][name]["Type"] == "CommaDelimitedList":
-            mine = [mine]
-        replacements[name] = {"Fn::If": [CONDITION, mine, {"Ref": name}]}
-    resources = body.setdefault("Resources", {})
+    replacements: dict[str, Any] = {name: {"Ref": VPC} for name in vpcs}
+    replacements.update({name: {"Ref": SUBNET} for name in subnets})
     for key in ("Resources", "Outputs"):
         if key in body:
             body[key] = _replace_refs(body[key], replacements)
-    resources = body["Resources"]
-    resources.update(network)
+    body.setdefault("Resources", {}).update(network)
 
 
 def _replace_refs(node: Any, replacements: dict[str, Any]) -> Any:
