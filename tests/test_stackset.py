@@ -43,7 +43,7 @@ def test_three_account_plan_in_text_and_json(org, run_cli):
     shown = text.out + text.err
     for account in org["accounts"]:
         assert shown.count(account) == 2  # one row per region
-    assert "amazonei-setup-inf2-demo" in shown and "SERVICE_MANAGED" not in shown or True
+    assert "Stack set amazonei-setup-inf2-demo (service-managed" in shown
     assert "6 instance(s)" in shown and "Dry run: nothing was created." in shown
     result = run_cli("--output", "json", *args, "--regions", "us-east-1,us-west-2", "--dry-run")
     plan = json.loads(result.out)
@@ -60,8 +60,18 @@ def test_three_account_plan_in_text_and_json(org, run_cli):
 
 def test_deploy_to_three_accounts_then_teardown_leaves_nothing(org, run_cli, tmp_path):
     launched = run_cli(
-        "launch", "--profile-file", INF2, "--engine", "stackset", "--ou", org["ou"],
-        "--regions", "us-east-1", "--yes", "--handout", str(tmp_path / "seats"),
+        "launch",
+        "--profile-file",
+        INF2,
+        "--engine",
+        "stackset",
+        "--ou",
+        org["ou"],
+        "--regions",
+        "us-east-1",
+        "--yes",
+        "--handout",
+        str(tmp_path / "seats"),
     )
     assert launched.code == 0, launched.err
     cfn = _cfn()
@@ -77,3 +87,66 @@ def test_deploy_to_three_accounts_then_teardown_leaves_nothing(org, run_cli, tmp
     assert gone.code == 0, gone.err
     with pytest.raises(cfn.exceptions.StackSetNotFoundException):
         cfn.describe_stack_set(StackSetName="amazonei-setup-inf2-demo")
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--accounts", "12345", "--regions", "us-east-1"], "'12345' is not an AWS account id"),
+        (["--accounts", "111122223333,abc", "--regions", "us-east-1"], "'abc'"),
+        (["--ou", "ou-bad", "--regions", "us-east-1"], "'ou-bad' is not an organizational unit"),
+        (["--ou", "ou-abcd-12345678", "--regions", "us-east-1,mars-north-1"], "'mars-north-1'"),
+        (["--regions", "us-east-1"], "either --accounts or --ou"),
+        (
+            ["--accounts", "111122223333", "--ou", "ou-abcd-12345678", "--regions", "us-east-1"],
+            "either --accounts or --ou",
+        ),
+        (["--accounts", "111122223333"], "needs --regions"),
+        (
+            ["--accounts", "111122223333", "--regions", "us-east-1"],
+            "111122223333 is not an active account of your organization",
+        ),
+        (["--accounts", "123456789012", "--regions", "us-east-1"], "management account"),
+        (
+            ["--ou", "ou-abcd-12345678", "--regions", "us-east-1"],
+            "ou-abcd-12345678 is not an organizational unit of your organization",
+        ),
+    ],
+)
+def test_bad_targets_exit_2_and_create_nothing(org, run_cli, flags, named):
+    result = run_cli("launch", "--profile-file", INF2, "--engine", "stackset", "--yes", *flags)
+    assert result.code == 2, result.err
+    assert named in " ".join((result.out + result.err).split())
+    assert "Traceback" not in result.err
+    assert _cfn().list_stack_sets()["Summaries"] == []
+    assert not (run_cli.home / "deployments").exists()
+
+
+def test_stackset_flags_without_the_engine_are_refused(aws, run_cli):
+    result = run_cli("launch", "--profile-file", INF2, "--accounts", "111122223333", "--yes")
+    assert result.code == 2
+    assert "--accounts, --ou and --regions go with --engine stackset" in result.err
+
+
+def test_export_stackset_is_lint_clean_and_account_neutral(aws, run_cli, tmp_path):
+    from cfnlint.api import ManualArgs, lint
+
+    for profile in sorted(PROFILES.glob("*.yaml")):
+        out = tmp_path / f"{profile.stem}.json"
+        result = run_cli(
+            "export", "--profile-file", str(profile), "--format", "stackset", "-o", str(out)
+        )
+        assert result.code == 0, result.err
+        text = out.read_text()
+        template = json.loads(text)
+        assert [str(m) for m in lint(text, config=ManualArgs(regions=["us-east-1"]))] == []
+        header = template["Metadata"]["AmazonEiSetup::StackSet"]
+        assert header["PermissionModel"] == "SERVICE_MANAGED" and header["CallAs"] == "SELF"
+        assert header["AutoDeployment"]["Enabled"] is True
+        parameters = template["Parameters"]
+        assert "VpcId" not in parameters and "SubnetId" not in parameters  # its own VPC
+        assert all(
+            "Default" not in p or not str(p["Default"]).startswith(("ami-", "vpc-"))
+            for p in parameters.values()
+        )
+        assert "123456789012" not in text  # the sandbox account, nowhere

@@ -86,7 +86,7 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
                 _put_public_parameter(ssm, account_id, name, _parameter_image(name, images))
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
         ec2_strict.install()
-        stackset_strict.install()
+        stackset_strict.install(seed_region)
         ec2_strict.give_default_vpc_internet(ec2)
 
 

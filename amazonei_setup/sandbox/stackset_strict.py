@@ -23,6 +23,7 @@ Installed once per process by `sandbox.seed.seed_region`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation.exceptions import (
@@ -40,17 +41,21 @@ _LOCK = threading.Lock()
 _INSTALLED: list[bool] = []
 # stack set id → {(account, region): why its stack could not be created}
 _FAILED: dict[str, dict[tuple[str, str], str]] = {}
+# (region, account) → None: how a target account's region is made to look like AWS's
+_SEED: list[Callable[[str, str], None]] = []
 
 
 class NameAlreadyExists(CloudFormationError):
     code = "NameAlreadyExistsException"
 
 
-def install() -> None:
-    """Replace moto's StackSet handlers once per process (idempotent, thread-safe)."""
+def install(seed: Callable[[str, str], None]) -> None:
+    """Replace moto's StackSet handlers once per process (idempotent, thread-safe); `seed`
+    prepares a target account's region (seed.seed_region)."""
     with _LOCK:
         if _INSTALLED:
             return
+        _SEED.append(seed)
         original_create_set = CloudFormationResponse.create_stack_set
         original_list = CloudFormationResponse.list_stack_instances
 
@@ -195,9 +200,7 @@ def _delete_stack_set(self: Any) -> EmptyResult:
 
 def _seed(account: str, region: str) -> None:
     """A member account's region with the public DLAMIs and parameters AWS shows everyone."""
-    from amazonei_setup.sandbox.seed import seed_region
-
     try:
-        seed_region(region, account)
+        _SEED[0](region, account)
     except Exception:  # a region moto does not know: the stack then fails as it would
         return
