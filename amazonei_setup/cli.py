@@ -111,6 +111,13 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
             "--no-wait", action="store_true", help="return once launched; do not wait for the agent"
         )
         parser.add_argument("--save-profile", metavar="F", help="write the profile as YAML (0600)")
+        parser.add_argument(
+            "--engine",
+            choices=("direct", "cloudformation", "stackset"),
+            default="direct",
+            help="direct (default): the tool makes each resource; cloudformation: one stack; "
+            "stackset: a stack set into --accounts/--ou x --regions",
+        )
         parser.add_argument("--force", action="store_true", help="overwrite --save-profile F")
         parser.add_argument(
             "--replace",
@@ -127,14 +134,8 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
 
 
 def _stackset_flags(parser: argparse.ArgumentParser) -> None:
-    """Where `launch --engine stackset` deploys: accounts or an OU, times regions."""
-    parser.add_argument(
-        "--engine",
-        choices=("direct", "stackset"),
-        default="direct",
-        help="direct: this tool creates each resource; stackset: a service-managed "
-        "CloudFormation stack set deploys it into --accounts/--ou × --regions",
-    )
+    """Where `launch --engine stackset` deploys: accounts or an OU, times regions (a
+    service-managed CloudFormation stack set)."""
     parser.add_argument("--accounts", metavar="A,B", help="stackset: member account ids")
     parser.add_argument("--ou", metavar="ID", help="stackset: an OU id (ou-xxxx-yyyyyyyy)")
     parser.add_argument(
@@ -261,7 +262,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
             setattr(args, flag, getattr(args, flag, None))
         for flag in ("accounts", "ou", "regions_csv"):
             setattr(args, flag, getattr(args, flag, None))
-        args.engine = getattr(args, "engine", "direct")
+        args.engine = getattr(args, "engine", None) or "direct"
     return args
 
 

@@ -49,6 +49,16 @@ class RecordedInstance(BaseModel):
     agent: str | None = None
 
 
+class RecordedStack(BaseModel):
+    """The CloudFormation stack that holds a deployment made with `--engine cloudformation`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    status: str = "unknown"
+
+
 class RecordedStackSet(BaseModel):
     """A deployment carried by a service-managed stack set: where it goes, and what the
     last look at its stack instances found (one row per account and region)."""
@@ -89,8 +99,10 @@ class DeploymentRecord(BaseModel):
     # answers a repeated token with the first instance (even terminated), so each attempt
     # gets its own, and a retry of the same call (botocore's) keeps it.
     launch_tokens: dict[str, str] = Field(default_factory=dict)
-    # Set only by the engines that hand the deployment to AWS (absent: the direct engine).
+    # None: the direct engine. "cloudformation": `stack` holds every resource; `resources`
+    # and `instances` mirror it in the direct engine's shape (connect and verify read those).
     engine: str | None = None
+    stack: RecordedStack | None = None
     stack_set: RecordedStackSet | None = None
 
     @property
@@ -103,7 +115,7 @@ class DeploymentRecord(BaseModel):
 
     def to_document(self) -> dict[str, Any]:
         exclude = set() if self.has_expiry_field else {"expires_at"}
-        exclude |= {f for f in ("engine", "stack_set") if getattr(self, f) is None}
+        exclude |= {k for k in ("engine", "stack", "stack_set") if getattr(self, k) is None}
         return self.model_dump(mode="json", exclude=exclude)
 
 

@@ -58,8 +58,40 @@ def test_three_account_plan_in_text_and_json(org, run_cli):
     assert _cfn().list_stack_sets()["Summaries"] == []
 
 
+def _left(account: str, region: str, deployment: str) -> dict[str, int]:
+    """What the deployment has in a member account, counted in moto's own backends (not
+    through the tool): live instances, VPCs, gateways, groups, key pairs, launch templates,
+    roles (IAM is global: the role's name carries the region)."""
+    from moto.ec2.models import ec2_backends
+    from moto.iam.models import iam_backends
+
+    ec2 = ec2_backends[account][region]
+
+    def ours(resource) -> bool:
+        tags = ec2.tags.get(resource.id, {})
+        return tags.get("amazonei-setup:deployment") == deployment
+
+    roles = iam_backends[account]["global"].roles.values()
+    return {
+        "instances": sum(
+            ours(i) and i.state != "terminated"
+            for r in ec2.reservations.values()
+            for i in r.instances
+        ),
+        "vpcs": sum(ours(v) for v in ec2.vpcs.values()),
+        "internet_gateways": sum(ours(g) for g in ec2.internet_gateways.values()),
+        "route_tables": sum(ours(t) for t in ec2.route_tables.values()),
+        "security_groups": sum(ours(g) for v in ec2.groups.values() for g in v.values()),
+        "key_pairs": sum(ours(k) for k in ec2.key_pairs.values()),
+        "launch_templates": sum(ours(t) for t in ec2.launch_templates.values()),
+        "roles": sum(deployment in role.name for role in roles),
+    }
+
+
 def test_deploy_to_three_accounts_then_teardown_leaves_nothing(org, run_cli, tmp_path):
     launched = run_cli(
+        "--output",
+        "json",
         "launch",
         "--profile-file",
         INF2,
@@ -74,19 +106,81 @@ def test_deploy_to_three_accounts_then_teardown_leaves_nothing(org, run_cli, tmp
         str(tmp_path / "seats"),
     )
     assert launched.code == 0, launched.err
-    cfn = _cfn()
-    rows = cfn.list_stack_instances(StackSetName="amazonei-setup-inf2-demo")["Summaries"]
-    assert sorted(r["Account"] for r in rows) == sorted(org["accounts"])
+    assert {r["account"] for r in json.loads(launched.out)["stack_instances"]} == set(
+        org["accounts"]
+    )
+    for account in org["accounts"]:  # the stack's resources, in each member account
+        here = _left(account, "us-east-1", "inf2-demo")
+        assert here["instances"] == 1 and here["vpcs"] == 1 and here["roles"] == 1, here
+    assert _left(org["outsider"], "us-east-1", "inf2-demo")["instances"] == 0
+    assert _left("123456789012", "us-east-1", "inf2-demo")["instances"] == 0
     status = run_cli("--output", "json", "status")
     (document,) = json.loads(status.out)["stack_sets"]
     assert {r["account"] for r in document["stack_instances"]} == set(org["accounts"])
     assert {r["detailed_status"] for r in document["stack_instances"]} == {"SUCCEEDED"}
-    handout = (tmp_path / "seats.csv").read_text()
-    assert all(account in handout for account in org["accounts"])
+    text = run_cli("status", "inf2-demo")
+    shown = text.out + text.err
+    assert all(shown.count(account) == 1 for account in org["accounts"]), shown
+    handout = (tmp_path / "seats.csv").read_text().splitlines()
+    assert handout[0].startswith("account,region,status")
+    assert sorted(line.split(",")[0] for line in handout[1:]) == sorted(org["accounts"])
+    dry = run_cli("teardown", "inf2-demo", "--dry-run")
+    assert dry.code == 0 and "would delete 3 stack instance(s)" in dry.out + dry.err
+    assert (
+        len(_cfn().list_stack_instances(StackSetName="amazonei-setup-inf2-demo")["Summaries"]) == 3
+    )
     gone = run_cli("teardown", "inf2-demo", "--yes")
     assert gone.code == 0, gone.err
+    cfn = _cfn()
     with pytest.raises(cfn.exceptions.StackSetNotFoundException):
-        cfn.describe_stack_set(StackSetName="amazonei-setup-inf2-demo")
+        cfn.list_stack_instances(StackSetName="amazonei-setup-inf2-demo")
+    for account in org["accounts"]:
+        assert set(_left(account, "us-east-1", "inf2-demo").values()) == {0}
+    assert run_cli("--output", "json", "status").out.strip() == '{\n  "deployments": []\n}'
+
+
+def test_a_failed_account_exits_1_and_teardown_still_removes_all(org, run_cli, monkeypatch):
+    """One member account's stack fails (say, a quota): the others deploy, the failed row
+    says why, and teardown removes every instance and the set."""
+    from moto.cloudformation import models
+
+    original = models.StackInstance.__init__
+    unlucky = org["accounts"][1]
+
+    def flaky(self, account_id, *args, **kwargs):
+        if account_id == unlucky:
+            raise RuntimeError("VcpuLimitExceeded: You have requested more vCPU capacity")
+        original(self, account_id, *args, **kwargs)
+
+    monkeypatch.setattr(models.StackInstance, "__init__", flaky)
+    accounts = ",".join(org["accounts"])
+    launched = run_cli(
+        "launch",
+        "--profile-file",
+        INF2,
+        "--engine",
+        "stackset",
+        "--accounts",
+        accounts,
+        "--regions",
+        "us-east-1",
+        "--yes",
+    )
+    assert launched.code == 1
+    shown = " ".join((launched.out + launched.err).split())
+    assert f"{unlucky} us-east-1: FAILED: RuntimeError: VcpuLimitExceeded" in shown
+    assert "1 of 3 stack instance(s) did not deploy" in shown
+    status = json.loads(run_cli("--output", "json", "status").out)["stack_sets"][0]
+    assert status["status"] == "incomplete"
+    failed = [r for r in status["stack_instances"] if r["status"] == "OUTDATED"]
+    assert [r["account"] for r in failed] == [unlucky] and "VcpuLimitExceeded" in failed[0][
+        "status_reason"
+    ]
+    gone = run_cli("teardown", "inf2-demo", "--yes")
+    assert gone.code == 0, gone.err
+    assert _cfn().list_stack_sets()["Summaries"][0]["Status"] == "DELETED"
+    for account in org["accounts"]:
+        assert set(_left(account, "us-east-1", "inf2-demo").values()) == {0}
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,10 @@ def cmd_launch(ctx: Context) -> int:
         return _launch(ctx, profile, wizard, save_to, None)
     ledger = Ledger(ctx.home)
     with ledger.edit(profile.region, profile.name, f"a launch of '{profile.name}'") as edit:
+        if getattr(ctx.args, "engine", "direct") == "cloudformation":
+            from amazonei_setup.commands.stack_engine import launch_stack
+
+            return launch_stack(ctx, profile, edit)
         return _launch(ctx, profile, wizard, save_to, edit)
 
 

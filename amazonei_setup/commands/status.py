@@ -48,6 +48,11 @@ def cmd_status(ctx: Context) -> int:
                 ctx.terminal.say(seats_table(row))
                 for line in seat_connect_lines(row):
                     ctx.terminal.err.print(line, soft_wrap=True)
+            for record in records:
+                if record.stack is not None:
+                    from amazonei_setup.commands.stack_engine import stack_status
+
+                    stack_status(ctx, record)
     elif not stack_sets:
         ctx.terminal.say(f"No deployments recorded in {ctx.home}.")
     return EXIT_OK

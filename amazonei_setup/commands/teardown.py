@@ -181,6 +181,11 @@ def cmd_teardown(ctx: Context) -> int:
             return code
     if ctx.args.name:
         _known_or_suggest(ctx, ledger)
+        stacked = [r for r in ledger.all() if r.name == ctx.args.name and r.stack is not None]
+        if stacked:  # a CloudFormation deployment: its stack goes, as one
+            from amazonei_setup.commands.stack_engine import teardown_stack
+
+            return max(teardown_stack(ctx, record) for record in stacked)
     plans = [
         plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
         for name, region in _targets(ctx)
