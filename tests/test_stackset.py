@@ -183,6 +183,48 @@ def test_a_failed_account_exits_1_and_teardown_still_removes_all(org, run_cli, m
         assert set(_left(account, "us-east-1", "inf2-demo").values()) == {0}
 
 
+def test_ssh_workshop_gets_an_ami_per_region_and_a_key_per_account(org, run_cli):
+    """EI-era DLAMIs have no public parameter: each region gets its own image through
+    ParameterOverrides; each account gets its own key pair, private key in its own SSM."""
+    from moto.ssm.models import ssm_backends
+
+    eia = str(PROFILES / "eia-workshop.yaml")
+    account = org["accounts"][0]
+    args = [
+        "launch",
+        "--profile-file",
+        eia,
+        "--engine",
+        "stackset",
+        "--accounts",
+        account,
+        "--regions",
+        "us-west-2,us-east-1",
+    ]
+    plan = json.loads(run_cli("--output", "json", *args, "--dry-run").out)
+    images = {r: o[0]["ParameterValue"] for r, o in plan["parameter_overrides"].items()}
+    assert set(images) == {"us-west-2", "us-east-1"} and all(
+        i.startswith("ami-") for i in images.values()
+    )
+    launched = run_cli(*args, "--yes")
+    assert launched.code == 0, launched.err
+    for region in ("us-west-2", "us-east-1"):
+        here = _left(account, region, "eia-workshop")
+        assert here["key_pairs"] == 1 and here["instances"] == 1, (region, here)
+        keys = [
+            p for p in ssm_backends[account][region]._parameters if p.startswith("/ec2/keypair/")
+        ]
+        assert len(keys) == 1
+    record = json.loads(next((run_cli.home / "deployments").rglob("eia-workshop.json")).read_text())
+    assert record["engine"] == "stackset" and len(record["stack_set"]["operations"]) == 2
+    assert run_cli("teardown", "eia-workshop", "--yes").code == 0
+    for region in ("us-west-2", "us-east-1"):
+        assert set(_left(account, region, "eia-workshop").values()) == {0}
+        assert not [
+            p for p in ssm_backends[account][region]._parameters if p.startswith("/ec2/keypair/")
+        ]
+
+
 @pytest.mark.parametrize(
     ("flags", "named"),
     [

@@ -30,7 +30,7 @@ def build_plan(ctx: Context) -> StackSetPlan:
     """Everything checked and resolved before anything is created."""
     from amazonei_setup.aws import aws_errors
     from amazonei_setup.catalog import load_catalog
-    from amazonei_setup.cloudformation.template import build_template
+    from amazonei_setup.cloudformation.template import Defaults, build_template
     from amazonei_setup.profile import known_regions
     from amazonei_setup.resources.naming import deployment_tags
     from amazonei_setup.stacksets.targets import parse_targets, resolve
@@ -49,6 +49,13 @@ def build_plan(ctx: Context) -> StackSetPlan:
             f"ami: {profile.ami} exists in one region only; --regions names {len(targets.regions)}",
             "use ami: auto (each region gets its own Deep Learning AMI), or one region",
         )
+    if profile.access.mode == "ssh" and profile.access.key_pair != "create":
+        raise InputError(
+            f"key pair '{profile.access.key_pair}' lives in one account; a stack set deploys "
+            "into many",
+            "use key_pair: create (each account gets its own, private key in its SSM) or "
+            "--access ssm",
+        )
     catalog = load_catalog()
     clients = clients_for(ctx, profile.region)
     with aws_errors("reading your organization (AWS Organizations)"):
@@ -64,8 +71,9 @@ def build_plan(ctx: Context) -> StackSetPlan:
 
         signing_key = sandbox_signing_key(ctx.home)
     tags = deployment_tags(profile.name, profile.region, profile.tags)
+    defaults = Defaults(ssh_cidr=_ssh_cidr(ctx, profile, clients))
     template = stackset_template(
-        build_template(profile, catalog=catalog, signing_key=signing_key),
+        build_template(profile, catalog=catalog, signing_key=signing_key, defaults=defaults),
         profile.name,
         tags,
         auto_deployment=targets.ou is not None,
@@ -85,6 +93,19 @@ def build_plan(ctx: Context) -> StackSetPlan:
     plan.overrides = _image_overrides(ctx, plan, profile, catalog)
     plan.profile_document = profile.to_document()
     return plan
+
+
+def _ssh_cidr(ctx: Context, profile: Any, clients: Any) -> str | None:
+    """The SSH source every stack allows: the profile's, or (auto) the caller's address /32,
+    as the direct engine does."""
+    if profile.access.mode != "ssh":
+        return None
+    if profile.access.ssh_cidr != "auto":
+        return str(profile.access.ssh_cidr)
+    from amazonei_setup.discover import public_ip_lookup
+
+    lookup = ctx.hooks.ip_lookup or public_ip_lookup
+    return f"{lookup(clients.target)}/32"
 
 
 def _image_overrides(ctx: Context, plan: StackSetPlan, profile: Any, catalog: Any) -> dict:
