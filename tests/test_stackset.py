@@ -113,6 +113,20 @@ def test_deploy_to_three_accounts_then_teardown_leaves_nothing(org, run_cli, tmp
         here = _left(account, "us-east-1", "inf2-demo")
         assert here["instances"] == 1 and here["vpcs"] == 1 and here["roles"] == 1, here
     assert _left(org["outsider"], "us-east-1", "inf2-demo")["instances"] == 0
+    again = run_cli(
+        "launch",
+        "--profile-file",
+        INF2,
+        "--engine",
+        "stackset",
+        "--ou",
+        org["ou"],
+        "--regions",
+        "us-east-1",
+        "--yes",
+    )
+    assert again.code == 2 and "already recorded" in again.err
+    assert len(_cfn().list_stack_sets()["Summaries"]) == 1
     assert _left("123456789012", "us-east-1", "inf2-demo")["instances"] == 0
     status = run_cli("--output", "json", "status")
     (document,) = json.loads(status.out)["stack_sets"]

@@ -133,6 +133,8 @@ def launch_stackset(ctx: Context) -> int:
 
         check_handout_target(Path(args.handout))
     plan = build_plan(ctx)
+    if Ledger(ctx.home).load(plan.region, plan.deployment) is not None:
+        raise _recorded_already(plan)
     if ctx.terminal.json and args.dry_run:
         ctx.terminal.emit_json(plan.to_dict())
         return EXIT_OK
@@ -152,11 +154,8 @@ def launch_stackset(ctx: Context) -> int:
     with Ledger(ctx.home).edit(
         plan.region, plan.deployment, f"a launch of '{plan.deployment}'"
     ) as edit:
-        if edit.record is not None:
-            raise InputError(
-                f"'{plan.deployment}' is already recorded in {plan.region}",
-                f"`amazonei-setup teardown {plan.deployment}` first, or choose another --name",
-            )
+        if edit.record is not None:  # another run got there between the look and the lock
+            raise _recorded_already(plan)
         edit.record = new_record(
             plan.deployment, plan.region, plan.profile_document, args.endpoint_url, utc_now()
         )
@@ -206,6 +205,14 @@ def launch_stackset(ctx: Context) -> int:
         return EXIT_AWS
     ctx.terminal.say(f"Deployed {plan.deployment} to {len(rows)} account-region(s).")
     return EXIT_OK
+
+
+def _recorded_already(plan: StackSetPlan) -> InputError:
+    return InputError(
+        f"'{plan.deployment}' is already recorded in {plan.region}; a stack set launch "
+        "does not update one",
+        f"`amazonei-setup teardown {plan.deployment}` first, or choose another --name",
+    )
 
 
 def _deploy_instances(ctx: Context, cfn: Any, plan: StackSetPlan, edit: Any) -> str:
