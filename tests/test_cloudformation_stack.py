@@ -33,6 +33,8 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     for logical_id in ("InstanceRole", "ElasticInferenceEndpoint", "KeyPairSeat1", "InstanceSeat1"):
         assert logical_id in shown
     assert shown.index("Change set") < shown.index("CREATE_COMPLETE")
+    # the stack's events are the progress: one line per resource made
+    assert "CREATE_COMPLETE InstanceSeat1 (AWS::EC2::Instance)" in shown
     record = Ledger(run_cli.home).load(REGION, "eia-workshop")
     assert record.engine == "cloudformation" and record.stack.status == "CREATE_COMPLETE"
     (seat,) = record.instances
@@ -51,6 +53,7 @@ def test_stack_launch_and_teardown_leave_nothing(aws, run_cli):
     assert dry.code == 0 and "InstanceSeat1" in dry.out + dry.err and _stacks()
     gone = run_cli("teardown", "eia-workshop", "--yes")
     assert gone.code == 0, gone.out + gone.err
+    assert "DELETE_COMPLETE KeyPairSeat1 (AWS::EC2::KeyPair)" in gone.out + gone.err
     assert _stacks() == []
     assert nothing_left("eia-workshop", run_cli.home), leftovers("eia-workshop", run_cli.home)
 
@@ -89,4 +92,19 @@ def test_a_failed_resource_rolls_back_exits_1_and_teardown_leaves_nothing(aws, r
     gone = run_cli("teardown", "eia-workshop", "--yes")
     assert gone.code == 0, gone.out + gone.err
     assert _stacks() == []
+    assert nothing_left("eia-workshop", run_cli.home), leftovers("eia-workshop", run_cli.home)
+
+
+def test_a_rerun_changes_only_what_changed(aws, run_cli):
+    assert run_cli("launch", *EIA, "--engine", "cloudformation", "--yes").code == 0
+    same = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes")
+    assert same.code == 0 and "up to date: nothing to change" in same.out + same.err
+    more = run_cli("launch", *EIA, "--engine", "cloudformation", "--yes", "--seats", "2")
+    shown = more.out + more.err
+    assert more.code == 0 and "(UPDATE)" in shown, shown
+    assert "KeyPairSeat2" in shown and "InstanceSeat1" not in shown.split("executing")[0]
+    record = Ledger(run_cli.home).load(REGION, "eia-workshop")
+    assert [seat.seat for seat in record.instances] == [1, 2]
+    assert (run_cli.home / "keys" / REGION / "amazonei-setup-eia-workshop.seat2.pem").exists()
+    assert run_cli("teardown", "eia-workshop", "--yes").code == 0
     assert nothing_left("eia-workshop", run_cli.home), leftovers("eia-workshop", run_cli.home)

@@ -7,6 +7,7 @@ the tool.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,17 +82,20 @@ def create_change_set(
     for; a change set with no changes comes back with an empty list, not an error."""
     cfn = clients.client("cloudformation")
     existing = find_stack(clients, name)
+    if existing and existing["StackStatus"] == "ROLLBACK_COMPLETE":
+        raise AwsFailure(
+            f"stack {name} failed to create earlier and was rolled back (ROLLBACK_COMPLETE); "
+            "CloudFormation cannot update it",
+            "tear the deployment down (it deletes the stack), then launch again",
+        )
     kind = "UPDATE" if existing and existing["StackStatus"] != "REVIEW_IN_PROGRESS" else "CREATE"
     with aws_errors(f"creating a change set for stack {name}"):
-        made = cfn.create_change_set(
-            StackName=name,
-            ChangeSetName=f"{name}-{int(time.time())}",
-            ChangeSetType=kind,
-            TemplateBody=template_body,
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-            Capabilities=CAPABILITIES,
-            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-        )
+        try:
+            made = _create(cfn, name, kind, template_body, parameters, tags)
+        except Exception as exc:  # moto refuses at once where AWS makes a FAILED change set
+            if is_error(exc, "ValidationError") and "No updates are to be performed" in str(exc):
+                return ChangeSet("", existing["StackId"] if existing else "", kind)
+            raise
 
     def ready() -> dict[str, Any] | None:
         found = cfn.describe_change_set(ChangeSetName=made["Id"], StackName=name)
@@ -116,9 +120,25 @@ def create_change_set(
     return ChangeSet(made["Id"], made["StackId"], kind, changes)
 
 
+def _create(
+    cfn: Any, name: str, kind: str, body: str, parameters: dict[str, str], tags: dict[str, str]
+) -> dict[str, Any]:
+    return cfn.create_change_set(
+        StackName=name,
+        ChangeSetName=f"{name}-{secrets.token_hex(4)}",
+        ChangeSetType=kind,
+        TemplateBody=body,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=CAPABILITIES,
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+
+
 def discard_change_set(clients: AwsClients, change_set: ChangeSet) -> None:
     """Declined: the change set goes, and a stack that only existed for it goes too."""
     cfn = clients.client("cloudformation")
+    if not change_set.id:
+        return
     with aws_errors("discarding the change set"):
         cfn.delete_change_set(ChangeSetName=change_set.id)
         if change_set.kind == "CREATE":

@@ -75,7 +75,8 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
     )
     ctx.terminal.say(change_table(name, change_set))
     if not change_set.changes:
-        cfn.discard_change_set(clients, change_set) if change_set.kind == "UPDATE" else None
+        if change_set.kind == "UPDATE":
+            cfn.discard_change_set(clients, change_set)
         ctx.terminal.say(f"Stack {name} is up to date: nothing to change.")
         return EXIT_OK
     try:

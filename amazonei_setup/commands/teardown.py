@@ -181,18 +181,22 @@ def cmd_teardown(ctx: Context) -> int:
             return code
     if ctx.args.name:
         _known_or_suggest(ctx, ledger)
-        stacked = [r for r in ledger.all() if r.name == ctx.args.name and r.stack is not None]
-        if stacked:  # a CloudFormation deployment: its stack goes, as one
-            from amazonei_setup.commands.stack_engine import teardown_stack
+    targets = _targets(ctx)
+    stacks = {(r.name, r.region): r for r in ledger.all() if r.stack is not None}
+    code = EXIT_OK
+    for target in [t for t in targets if t in stacks]:  # CloudFormation's: the stack goes whole
+        from amazonei_setup.commands.stack_engine import teardown_stack
 
-            return max(teardown_stack(ctx, record) for record in stacked)
+        code = max(code, teardown_stack(ctx, stacks[target]))
+    rest = [t for t in targets if t not in stacks]
+    if not rest and len(rest) < len(targets):
+        return code
     plans = [
-        plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
-        for name, region in _targets(ctx)
+        plan_teardown(clients_for(ctx, region), ledger, ctx.home, n, region) for n, region in rest
     ]
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
-    return _finish(ctx, plans, "Tear down")
+    return max(code, _finish(ctx, plans, "Tear down"))
 
 
 def _stack_set_records(ctx: Context, ledger: Any) -> list[Any]:

@@ -8,7 +8,10 @@
   template's version like RunInstances does (image, type, groups, user data, IMDS options,
   block devices, tags), with the same user-data and accelerator limits as the sandbox's
   RunInstances (ec2_strict).
+- **AWS::IAM::Role inline policies**: moto stores the document as a Python dict's repr, which
+  GetRolePolicy then returns; AWS returns JSON (URL-encoded). Stored as JSON here.
 - **Outputs** of a stack made by a change set: moto keeps none; here, the template's.
+- **Events**: moto reports only the stack's own; here each resource created or deleted too.
 - **A failed resource**: moto raises out of ExecuteChangeSet and leaves what it made. AWS answers
   the call, then marks the resource CREATE_FAILED with the reason and rolls the stack back
   (ROLLBACK_COMPLETE): so does this.
@@ -20,15 +23,17 @@ answers on the server): their agent publishes no report in the sandbox.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 from moto.cloudformation import parsing
-from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.core.common_models import CloudFormationModel
 from moto.ec2.exceptions import InvalidParameterValue
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.instances import Instance
+from moto.iam.models import Role
 from moto.ssm.models import ssm_backends
 
 from amazonei_setup.sandbox.ec2_strict import EIA_TYPES, check_user_data
@@ -163,16 +168,51 @@ def launch_from_template(
     return instance
 
 
-def _named_failure(create: Any) -> Any:
-    """parse_and_create_resource that marks the error with the resource that failed."""
+def _stack_of(account_id: str, region: str, stack_id: str) -> Any:
+    from moto.cloudformation.models import cloudformation_backends
 
-    def wrapped(logical_id: str, resource_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+    return cloudformation_backends[account_id][region].stacks.get(stack_id)
+
+
+def _named_failure(create: Any) -> Any:
+    """parse_and_create_resource that reports each resource as a stack event (moto reports
+    only the stack's own), and marks an error with the resource that failed."""
+
+    def wrapped(
+        logical_id: str, resource_json: dict[str, Any], resources: Any, account_id: str,
+        region_name: str,
+    ) -> Any:  # fmt: skip
+        region = region_name
         try:
-            return create(logical_id, resource_json, *args, **kwargs)
+            made = create(logical_id, resource_json, resources, account_id, region)
         except Exception as exc:
             if not hasattr(exc, "stack_resource"):
                 exc.stack_resource = (logical_id, resource_json.get("Type", ""))  # type: ignore[attr-defined]
             raise
+        stack = _stack_of(account_id, region, resources.stack_id)
+        if made is not None and stack is not None:
+            physical = str(getattr(made, "physical_resource_id", "") or "")
+            kind = resource_json.get("Type", "")
+            _resource_event(stack, logical_id, kind, "CREATE_COMPLETE", "", physical)
+        return made
+
+    return wrapped
+
+
+def _deleted_events(delete: Any) -> Any:
+    """ResourceMap._delete_resource that reports each deleted resource as a stack event."""
+
+    def wrapped(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+        delete(self, parsed_resource, resource_json)
+        # DeleteStack takes the stack out of the backend's list first: it names itself (install)
+        stack = getattr(self, "deleting_stack", None) or _stack_of(
+            self._account_id, self._region_name, self.stack_id
+        )
+        if stack is not None:
+            logical_id = getattr(parsed_resource, "logical_resource_id", "")
+            physical = str(getattr(parsed_resource, "physical_resource_id", "") or "")
+            kind = resource_json.get("Type", "")
+            _resource_event(stack, logical_id, kind, "DELETE_COMPLETE", "", physical)
 
     return wrapped
 
@@ -195,8 +235,7 @@ def _rolled_back(execute: Any) -> Any:
                 c for c in self.change_sets.values() if c.change_set_name == change_set_name
             )
             stack = self.stacks[change_set.stack_id]
-            verb = change_set.change_set_type  # CREATE | UPDATE
-            stack._add_stack_event(f"{verb}_IN_PROGRESS", resource_status_reason="User Initiated")
+            verb = change_set.change_set_type  # CREATE | UPDATE (moto said IN_PROGRESS)
             _resource_event(stack, logical_id, kind, f"{verb}_FAILED", _reason(exc))
             stack._add_stack_event(
                 "ROLLBACK_IN_PROGRESS" if verb == "CREATE" else "UPDATE_ROLLBACK_IN_PROGRESS",
@@ -228,7 +267,9 @@ def _refresh_outputs(backend: CloudFormationBackend, change_set_name: str) -> No
     stack.output_map = stack._create_output_map()
 
 
-def _resource_event(stack: Any, logical_id: str, kind: str, status: str, reason: str) -> None:
+def _resource_event(
+    stack: Any, logical_id: str, kind: str, status: str, reason: str, physical: str = ""
+) -> None:
     from moto.cloudformation.models import Event
 
     stack.events.append(
@@ -236,10 +277,10 @@ def _resource_event(stack: Any, logical_id: str, kind: str, status: str, reason:
             stack_id=stack.stack_id,
             stack_name=stack.name,
             logical_resource_id=logical_id,
-            physical_resource_id="",
+            physical_resource_id=physical,
             resource_type=kind,
             resource_status=status,
-            resource_status_reason=reason,
+            resource_status_reason=reason or None,
             resource_properties=None,
         )
     )
@@ -258,7 +299,26 @@ def install() -> None:
             return launch_from_template(original, resource_name, cloudformation_json, *args, **kw)
 
         Instance.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+        role_create = Role.create_from_cloudformation_json
+
+        def role(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any):
+            for policy in cloudformation_json.get("Properties", {}).get("Policies", []):
+                if not isinstance(policy.get("PolicyDocument"), str):
+                    policy["PolicyDocument"] = json.dumps(policy["PolicyDocument"])
+            return role_create(resource_name, cloudformation_json, *args, **kw)
+
+        Role.create_from_cloudformation_json = classmethod(role)  # type: ignore[method-assign,assignment]
         parsing.parse_and_create_resource = _named_failure(parsing.parse_and_create_resource)
+        parsing.ResourceMap._delete_resource = _deleted_events(  # type: ignore[method-assign]
+            parsing.ResourceMap._delete_resource
+        )
+        stack_delete = Stack.delete
+
+        def delete(stack: Stack) -> None:
+            stack.resource_map.deleting_stack = stack  # type: ignore[attr-defined]
+            stack_delete(stack)
+
+        Stack.delete = delete  # type: ignore[method-assign]
         CloudFormationBackend.execute_change_set = _rolled_back(  # type: ignore[method-assign]
             CloudFormationBackend.execute_change_set
         )
