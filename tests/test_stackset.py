@@ -300,3 +300,34 @@ def test_export_stackset_is_lint_clean_and_account_neutral(aws, run_cli, tmp_pat
             for p in parameters.values()
         )
         assert "123456789012" not in text  # the sandbox account, nowhere
+
+
+def test_teardown_by_tag_removes_a_stack_set_deployment(org, run_cli):
+    account = org["accounts"][2]
+    launched = run_cli(
+        "launch",
+        "--profile-file",
+        INF2,
+        "--engine",
+        "stackset",
+        "--accounts",
+        account,
+        "--regions",
+        "us-east-1",
+        "--tag",
+        "team=ml",
+        "--yes",
+    )
+    assert launched.code == 0, launched.err
+    listed = run_cli("--output", "json", "teardown", "--all", "--dry-run")
+    (document,) = json.loads(listed.out)["stack_sets"]
+    assert [r["account"] for r in document["stack_instances"]] == [account]
+    assert run_cli("teardown", "--tag", "team=other", "--yes").code == 0
+    assert _cfn().list_stack_sets()["Summaries"][0]["Status"] == "ACTIVE"
+    gone = run_cli("--output", "json", "teardown", "--tag", "team=ml", "--yes")
+    assert gone.code == 0, gone.err
+    (removed,) = json.loads(gone.out)["stack_sets"]  # one document on stdout
+    assert removed["deployment"] == "inf2-demo" and removed["stack_instances_left"] == []
+    assert _cfn().list_stack_sets()["Summaries"][0]["Status"] == "DELETED"
+    assert set(_left(account, "us-east-1", "inf2-demo").values()) == {0}
+    assert not list((run_cli.home / "deployments").rglob("*.json"))

@@ -62,12 +62,22 @@ def show_status(ctx: Context, documents: list[dict[str, Any]]) -> None:
         ctx.terminal.say(table)
 
 
-def teardown(ctx: Context, records: list[DeploymentRecord]) -> int:
-    """Show, (dry-run | confirm), delete instances, wait, delete the set, drop the record."""
+def teardown(
+    ctx: Context, records: list[DeploymentRecord], emit: bool = True
+) -> tuple[int, dict[str, Any]]:
+    """Show, (dry-run | confirm), delete instances, wait, delete the set, drop the record.
+    The exit code, and the JSON part (emitted here when `emit`, else joined to the caller's
+    document: `--output json` prints one document)."""
+    code, part = _teardown(ctx, records)
+    if emit and ctx.terminal.json:
+        ctx.terminal.emit_json(part)
+    return code, part
+
+
+def _teardown(ctx: Context, records: list[DeploymentRecord]) -> tuple[int, dict[str, Any]]:
     documents = status_documents(ctx, records)
     if ctx.terminal.json and ctx.args.dry_run:
-        ctx.terminal.emit_json({"dry_run": True, "stack_sets": documents})
-        return EXIT_OK
+        return EXIT_OK, {"dry_run": True, "stack_sets": documents}
     if not ctx.terminal.json:
         show_status(ctx, documents)
         for document in documents:
@@ -77,7 +87,7 @@ def teardown(ctx: Context, records: list[DeploymentRecord]) -> int:
             )
     if ctx.args.dry_run:
         ctx.terminal.say("Dry run: nothing was changed.")
-        return EXIT_OK
+        return EXIT_OK, {"dry_run": True, "stack_sets": documents}
     count = sum(len(d["stack_instances"]) for d in documents)
     if not confirm(
         ctx,
@@ -86,7 +96,7 @@ def teardown(ctx: Context, records: list[DeploymentRecord]) -> int:
         "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
     ):
         ctx.terminal.say("Nothing was changed.")
-        return EXIT_OK
+        return EXIT_OK, {"dry_run": False, "stack_sets": []}
     summaries = []
     for record, document in zip(records, documents, strict=True):
         left = _remove(ctx, record, document["stack_instances"])
@@ -99,11 +109,9 @@ def teardown(ctx: Context, records: list[DeploymentRecord]) -> int:
                     f"run `amazonei-setup teardown {record.name} --region {record.region}` again",
                 ]
             )
-            return EXIT_AWS
+            return EXIT_AWS, {"dry_run": False, "stack_sets": summaries}
         ctx.terminal.say(f"Removed {record.name}: stack set {document['stack_set']} deleted.")
-    if ctx.terminal.json:
-        ctx.terminal.emit_json({"dry_run": False, "stack_sets": summaries})
-    return EXIT_OK
+    return EXIT_OK, {"dry_run": False, "stack_sets": summaries}
 
 
 def _remove(ctx: Context, record: DeploymentRecord, rows: list[dict[str, str]]) -> list[Any]:

@@ -173,15 +173,23 @@ def cmd_teardown(ctx: Context) -> int:
 
     ledger = Ledger(ctx.home)
     stack_sets = _stack_set_records(ctx, ledger)
-    if stack_sets:
+    sets_json: dict[str, Any] | None = None
+    if stack_sets:  # a stack set goes as one: its instances, then the set
         from amazonei_setup.commands.stackset_manage import teardown
 
-        code = teardown(ctx, stack_sets)
+        code, sets_json = teardown(ctx, stack_sets, emit=bool(ctx.args.name))
         if code != EXIT_OK or ctx.args.name:
             return code
+        sets_json = {"stack_sets": sets_json["stack_sets"]}
     if ctx.args.name:
         _known_or_suggest(ctx, ledger)
-    targets = _targets(ctx)
+    sets = {(r.name, r.region) for r in ledger.all() if r.stack_set is not None}
+    try:
+        targets = [t for t in _targets(ctx) if t not in sets]  # a set's resources are elsewhere
+    except InputError:
+        if sets_json is None:
+            raise
+        targets = []  # the stack sets were all there was to find
     stacks = {(r.name, r.region): r for r in ledger.all() if r.stack is not None}
     code = EXIT_OK
     for target in [t for t in targets if t in stacks]:  # CloudFormation's: the stack goes whole
@@ -189,28 +197,36 @@ def cmd_teardown(ctx: Context) -> int:
 
         code = max(code, teardown_stack(ctx, stacks[target]))
     rest = [t for t in targets if t not in stacks]
-    if not rest and len(rest) < len(targets):
+    if not rest and (len(rest) < len(targets) or sets_json):
+        if sets_json and ctx.terminal.json:
+            ctx.terminal.emit_json({**sets_json, "dry_run": bool(ctx.args.dry_run)})
         return code
     plans = [
         plan_teardown(clients_for(ctx, region), ledger, ctx.home, n, region) for n, region in rest
     ]
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
-    return max(code, _finish(ctx, plans, "Tear down"))
+    return max(code, _finish(ctx, plans, "Tear down", sets_json))
 
 
 def _stack_set_records(ctx: Context, ledger: Any) -> list[Any]:
-    """Recorded stack set deployments that NAME or --all selects (within --region)."""
+    """Recorded stack set deployments that NAME, --all or --tag selects (within --region)."""
     from amazonei_setup.commands.stackset_manage import is_stackset
 
     args = ctx.args
     regions = set(args.regions or []) | ({args.region} if args.region else set())
+    wanted = parse_tags(args.tag) if args.tag else None
+
+    def selected(record: Any) -> bool:
+        if wanted is not None:
+            tags = record.profile.get("tags") or {}
+            return all(tags.get(k) == v for k, v in wanted.items())
+        return bool(args.all) or record.name == args.name
+
     return [
         r
         for r in ledger.all()
-        if is_stackset(r)
-        and (args.all or r.name == args.name)
-        and (not regions or r.region in regions)
+        if is_stackset(r) and selected(r) and (not regions or r.region in regions)
     ]
 
 
