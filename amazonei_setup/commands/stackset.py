@@ -1,6 +1,6 @@
-"""`launch --engine stackset`, and `status` / `teardown` of a deployment carried by a
-service-managed stack set: plan (accounts × regions × resources, cost), confirm, create the
-set and its instances, follow each operation per account and region, record it."""
+"""`launch --engine stackset`: one deployment through a service-managed stack set. Plan
+(accounts × regions × resources, cost), confirm, record, create the set and its instances,
+follow each operation per account and region. (`status`/`teardown`: stackset_manage.py.)"""
 
 from __future__ import annotations
 
