@@ -127,9 +127,10 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
         parser.add_argument("--save-profile", metavar="F", help="write the profile as YAML (0600)")
         parser.add_argument(
             "--engine",
-            choices=("direct", "cloudformation"),
+            choices=("direct", "cloudformation", "stackset"),
             default="direct",
-            help="direct (default): the tool makes each resource; cloudformation: one stack",
+            help="direct (default): the tool makes each resource; cloudformation: one stack; "
+            "stackset: a stack set into --accounts/--ou x --regions",
         )
         parser.add_argument("--force", action="store_true", help="overwrite --save-profile F")
         parser.add_argument(
@@ -143,6 +144,17 @@ def _launch_flags(parser: argparse.ArgumentParser, *, launch: bool) -> None:
             metavar="F",
             help="write F.md and F.csv: per seat, how to connect, key file, agent result",
         )
+        _stackset_flags(parser)
+
+
+def _stackset_flags(parser: argparse.ArgumentParser) -> None:
+    """Where `launch --engine stackset` deploys: accounts or an OU, times regions (a
+    service-managed CloudFormation stack set)."""
+    parser.add_argument("--accounts", metavar="A,B", help="stackset: member account ids")
+    parser.add_argument("--ou", metavar="ID", help="stackset: an OU id (ou-xxxx-yyyyyyyy)")
+    parser.add_argument(
+        "--regions", dest="regions_csv", metavar="R1,R2", help="stackset: target regions"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,7 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub("export", "write the deployment as a CloudFormation template; changes nothing")
     _launch_flags(export, launch=False)
     export.add_argument(
-        "--format", default="cloudformation", choices=("cloudformation",), help="template kind"
+        "--format",
+        default="cloudformation",
+        choices=("cloudformation", "stackset"),
+        help="template kind (stackset: fit for many accounts and regions, with its stack "
+        "set's settings under Metadata)",
     )
     export.add_argument(
         "-o", dest="output_file", metavar="FILE", help="write here (.yaml/.yml: YAML; else JSON)"
@@ -284,6 +300,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if args.command is None:
         args.command = "launch"
         for flag in ("profile_file", "dry_run", "no_wait", "save_profile", "force", "handout"):
+            setattr(args, flag, getattr(args, flag, None))
+        for flag in ("accounts", "ou", "regions_csv"):
             setattr(args, flag, getattr(args, flag, None))
         args.engine = getattr(args, "engine", None) or "direct"
     return args

@@ -58,6 +58,14 @@ class Terminal:
         if asking or not self.quiet:
             self.err.print(*renderables)
 
+    def plan(self, *renderables: Any, dry_run: bool, asking: bool) -> None:
+        """A plan: with --dry-run it is the answer (stdout); otherwise it is what the next
+        question is about (stderr, with the prompt)."""
+        if dry_run:
+            self.result(*renderables)
+        else:
+            self.shown_for(*renderables, asking=asking)
+
     def status(self, message: str) -> Any:
         """A spinner for a wait that may take more than a second: on stderr, and only when
         stderr is a terminal (never in a log or a pipe) and not --quiet."""

@@ -59,6 +59,23 @@ class RecordedStack(BaseModel):
     status: str = "unknown"
 
 
+class RecordedStackSet(BaseModel):
+    """A deployment carried by a service-managed stack set: where it goes, and what the
+    last look at its stack instances found (one row per account and region)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    id: str | None = None
+    ou: str | None = None
+    accounts: list[str] = Field(default_factory=list)  # the accounts resolved at launch
+    regions: list[str] = Field(default_factory=list)
+    deployment_targets: dict[str, Any] = Field(default_factory=dict)
+    auto_deployment: bool = False
+    operations: list[str] = Field(default_factory=list)
+    instances: list[dict[str, str]] = Field(default_factory=list)
+
+
 class DeploymentRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -86,6 +103,7 @@ class DeploymentRecord(BaseModel):
     # and `instances` mirror it in the direct engine's shape (connect and verify read those).
     engine: str | None = None
     stack: RecordedStack | None = None
+    stack_set: RecordedStackSet | None = None
 
     @property
     def has_expiry_field(self) -> bool:
@@ -97,7 +115,7 @@ class DeploymentRecord(BaseModel):
 
     def to_document(self) -> dict[str, Any]:
         exclude = set() if self.has_expiry_field else {"expires_at"}
-        exclude |= {key for key in ("engine", "stack") if getattr(self, key) is None}
+        exclude |= {k for k in ("engine", "stack", "stack_set") if getattr(self, k) is None}
         return self.model_dump(mode="json", exclude=exclude)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from amazonei_setup.commands.context import Context, clients_for, profile_from_args
 from amazonei_setup.errors import EXIT_OK, InputError, SetupError
 
-FORMATS = ("cloudformation",)
+FORMATS = ("cloudformation", "stackset")
 
 
 def cmd_export(ctx: Context) -> int:
@@ -29,6 +29,12 @@ def cmd_export(ctx: Context) -> int:
     profile = profile_from_args(ctx)
     ami, note = _looked_up_ami(ctx, profile)
     template = build_template(profile, ami=ami)
+    if args.format == "stackset":
+        from amazonei_setup.resources.naming import deployment_tags
+        from amazonei_setup.stacksets.template import stackset_template
+
+        tags = deployment_tags(profile.name, profile.region, profile.tags)
+        template = stackset_template(template, profile.name, tags, auto_deployment=True)
     text = render(template, yaml_out=target is not None and target.suffix in (".yaml", ".yml"))
     if target is None:
         sys.stdout.write(text)

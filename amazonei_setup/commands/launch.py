@@ -47,6 +47,11 @@ def cmd_plan(ctx: Context) -> int:
 
 def cmd_launch(ctx: Context) -> int:
     """Profile (flags, file, or the wizard) → plan → review → apply → the agents' reports."""
+    from amazonei_setup.commands.stackset import check_flags, launch_stackset
+
+    check_flags(ctx)
+    if ctx.args.engine == "stackset":
+        return launch_stackset(ctx)
     gathered = _gather_profile(ctx)
     if isinstance(gathered, int):
         return gathered

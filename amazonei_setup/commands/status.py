@@ -19,6 +19,7 @@ from amazonei_setup.errors import EXIT_OK
 
 def cmd_status(ctx: Context) -> int:
     from amazonei_setup.catalog import load_catalog
+    from amazonei_setup.commands import stackset_manage
     from amazonei_setup.ledger import Ledger
     from amazonei_setup.overview import deployment_row
     from amazonei_setup.render import deployments_table
@@ -26,6 +27,10 @@ def cmd_status(ctx: Context) -> int:
 
     catalog = load_catalog()
     records = recorded(ctx, ctx.args.name)
+    stack_sets = stackset_manage.status_documents(
+        ctx, [r for r in records if stackset_manage.is_stackset(r)]
+    )
+    records = [r for r in records if not stackset_manage.is_stackset(r)]
     if not ctx.args.name:
         for fault in Ledger(ctx.home).damaged():
             ctx.terminal.say(Text(f"! skipped: {fault.message}"), soft_wrap=True)
@@ -44,8 +49,12 @@ def cmd_status(ctx: Context) -> int:
             row["sandbox"] = sandbox
         rows.append(row)
     if ctx.terminal.json:
-        ctx.terminal.emit_json({"deployments": rows})
-    elif rows:
+        ctx.terminal.emit_json(
+            {"deployments": rows, **({"stack_sets": stack_sets} if stack_sets else {})}
+        )
+        return EXIT_OK
+    stackset_manage.show_status(ctx, stack_sets)
+    if rows:
         ctx.terminal.result(deployments_table(rows))
         _stopped_sandbox_lines(ctx, rows)
         if ctx.args.name:
@@ -61,7 +70,7 @@ def cmd_status(ctx: Context) -> int:
                     from amazonei_setup.commands.stack_engine import stack_status
 
                     stack_status(ctx, record)
-    else:
+    elif not stack_sets:
         ctx.terminal.result(Text(f"No deployments recorded in {ctx.home}."), soft_wrap=True)
     return EXIT_OK
 

@@ -188,9 +188,24 @@ def cmd_teardown(ctx: Context) -> int:
     from amazonei_setup.teardown import plan_teardown
 
     ledger = Ledger(ctx.home)
+    stack_sets = _stack_set_records(ctx, ledger)
+    sets_json: dict[str, Any] | None = None
+    if stack_sets:  # a stack set goes as one: its instances, then the set
+        from amazonei_setup.commands.stackset_manage import teardown
+
+        code, sets_json = teardown(ctx, stack_sets, emit=bool(ctx.args.name))
+        if code != EXIT_OK or ctx.args.name:
+            return code
+        sets_json = {"stack_sets": sets_json["stack_sets"]}
     if ctx.args.name:
         _known_or_suggest(ctx, ledger)
-    targets = _targets(ctx)
+    sets = {(r.name, r.region) for r in ledger.all() if r.stack_set is not None}
+    try:
+        targets = [t for t in _targets(ctx) if t not in sets]  # a set's resources are elsewhere
+    except InputError:
+        if sets_json is None:
+            raise
+        targets = []  # the stack sets were all there was to find
     stacks = {(r.name, r.region): r for r in ledger.all() if r.stack is not None}
     code = EXIT_OK
     for target in [t for t in targets if t in stacks]:  # CloudFormation's: the stack goes whole
@@ -198,7 +213,9 @@ def cmd_teardown(ctx: Context) -> int:
 
         code = max(code, teardown_stack(ctx, stacks[target]))
     rest = [t for t in targets if t not in stacks]
-    if not rest and len(rest) < len(targets):
+    if not rest and (len(rest) < len(targets) or sets_json):
+        if sets_json and ctx.terminal.json:
+            ctx.terminal.emit_json({**sets_json, "dry_run": bool(ctx.args.dry_run)})
         return code
     plans = []
     for name, region in rest:
@@ -206,7 +223,28 @@ def cmd_teardown(ctx: Context) -> int:
             plans.append(plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region))
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
-    return max(code, _finish(ctx, plans, "Tear down"))
+    return max(code, _finish(ctx, plans, "Tear down", sets_json))
+
+
+def _stack_set_records(ctx: Context, ledger: Any) -> list[Any]:
+    """Recorded stack set deployments that NAME, --all or --tag selects (within --region)."""
+    from amazonei_setup.commands.stackset_manage import is_stackset
+
+    args = ctx.args
+    regions = set(args.regions or []) | ({args.region} if args.region else set())
+    wanted = parse_tags(args.tag) if args.tag else None
+
+    def selected(record: Any) -> bool:
+        if wanted is not None:
+            tags = record.profile.get("tags") or {}
+            return all(tags.get(k) == v for k, v in wanted.items())
+        return bool(args.all) or record.name == args.name
+
+    return [
+        r
+        for r in ledger.all()
+        if is_stackset(r) and selected(r) and (not regions or r.region in regions)
+    ]
 
 
 def _suggestion(ctx: Context, ledger: Any) -> str | None:

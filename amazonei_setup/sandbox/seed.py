@@ -44,7 +44,7 @@ from moto.ec2.models.vpcs import ENDPOINT_SERVICE_COLLECTION_LOCK
 from moto.ssm.models import Parameter, ssm_backends
 
 from amazonei_setup.catalog import AmiRule, Catalog, load_catalog
-from amazonei_setup.sandbox import cfn_models, ec2_strict, ssm_strict
+from amazonei_setup.sandbox import cfn_models, cfn_network, ec2_strict, ssm_strict, stackset_strict
 from amazonei_setup.sandbox.deprecation import install as install_deprecation
 from amazonei_setup.sandbox.dlami_releases import LINES, description, iso
 
@@ -88,6 +88,8 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
         ec2_strict.install()
         ssm_strict.install()
         cfn_models.install()
+        cfn_network.install()
+        stackset_strict.install(seed_region)
         ec2_strict.give_default_vpc_internet(ec2)
 
 

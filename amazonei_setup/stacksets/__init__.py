@@ -1,0 +1,1 @@
+"""StackSets: one deployment across accounts and regions, carried by CloudFormation."""
