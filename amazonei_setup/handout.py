@@ -64,15 +64,17 @@ def handout_rows(record: DeploymentRecord) -> list[dict[str, str]]:
     return rows
 
 
-def render_csv(rows: list[dict[str, str]]) -> str:
+def render_csv(rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> str:
+    """CSV with every cell safe to open in a spreadsheet (no formula runs)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows([{k: spreadsheet_cell(v) for k, v in row.items()} for row in rows])
     return buffer.getvalue()
 
 
-def _cell(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """Untrusted text as one Markdown table cell: no markup, no pipe, no line break."""
     return plain(text).replace("|", "\\|").replace("\n", " ")
 
 
@@ -104,7 +106,7 @@ def render_markdown(record: DeploymentRecord, rows: list[dict[str, str]]) -> str
             f"`{row['key_file']}`" if row["key_file"].startswith("/") else row["key_file"],
             row["agent"],
         ]
-        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 

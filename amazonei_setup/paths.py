@@ -57,10 +57,22 @@ def write_private(path: Path, data: str | bytes) -> None:
     A missing folder is made private; an existing one (the user's own) keeps its mode."""
     if not path.parent.exists():
         private_dir(path.parent)
+    write_atomic(path, data, 0o600)
+
+
+def write_public(path: Path, data: str | bytes) -> None:
+    """Write atomically with mode 0644: for what holds no secret and is meant to be shared
+    (an exported template)."""
+    write_atomic(path, data, 0o644)
+
+
+def write_atomic(path: Path, data: str | bytes, mode: int) -> None:
+    """Write beside the target, then rename: readers see the old file or the whole new one,
+    with its mode set before a byte is written."""
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        os.fchmod(fd, 0o600)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()

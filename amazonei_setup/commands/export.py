@@ -7,14 +7,13 @@ up, when no public SSM parameter names it (the ImageId parameter's default).
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from amazonei_setup.commands.context import Context, clients_for, profile_from_args
 from amazonei_setup.errors import EXIT_OK, InputError, SetupError
+from amazonei_setup.paths import write_public
 
 FORMATS = ("cloudformation", "stackset")
 
@@ -90,18 +89,3 @@ def check_target(path: Path, force: bool) -> None:
         raise InputError(f"-o {path}: folder {path.parent} does not exist", "create it first")
     if path.exists() and not force:
         raise InputError(f"{path} exists", "pass --force to overwrite it, or choose another file")
-
-
-def write_public(path: Path, text: str) -> None:
-    """Write atomically with mode 0644: a template holds no secret, and is meant to be shared."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

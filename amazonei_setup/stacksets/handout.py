@@ -3,14 +3,12 @@ account, or each region of a team's), with how to reach that stack's outputs and
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
-from amazonei_setup.handout import handout_paths
+from amazonei_setup.handout import handout_paths, markdown_cell
+from amazonei_setup.handout import render_csv as handout_csv
 from amazonei_setup.paths import write_private
 from amazonei_setup.record import DeploymentRecord
-from amazonei_setup.untrusted import plain, spreadsheet_cell
 
 COLUMNS = ("account", "region", "status", "status_reason", "stack_id", "outputs", "keys")
 
@@ -45,11 +43,7 @@ def handout_rows(record: DeploymentRecord) -> list[dict[str, str]]:
 
 
 def render_csv(rows: list[dict[str, str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows([{k: spreadsheet_cell(v) for k, v in row.items()} for row in rows])
-    return buffer.getvalue()
+    return handout_csv(rows, COLUMNS)
 
 
 def render_markdown(record: DeploymentRecord, rows: list[dict[str, str]]) -> str:
@@ -67,9 +61,7 @@ def render_markdown(record: DeploymentRecord, rows: list[dict[str, str]]) -> str
     for row in rows:
         status = row["status"] + (f" ({row['status_reason']})" if row["status_reason"] else "")
         cells = [row["account"], row["region"], status, f"`{row['outputs']}`", row["keys"]]
-        lines.append(
-            "| " + " | ".join(plain(c).replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
-        )
+        lines.append("| " + " | ".join(markdown_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
