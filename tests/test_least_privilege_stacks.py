@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
+from support import sample_report
 from test_least_privilege import ACCOUNT, IamState, _resources
 from test_stackset import INF2, org  # noqa: F401  (the organization fixture)
 
 from amazonei_setup.aws import iam_action
 from amazonei_setup.iam_policy_stacks import NO_RESOURCE_TYPES, STACK_HANDLERS
+from amazonei_setup.ledger import Ledger
 from amazonei_setup.sandbox.policy_eval import allowed
 
 EIA = "templates/profiles/eia-workshop.yaml"
@@ -101,11 +104,19 @@ def _check_run(recorder, document: dict, region: str) -> tuple[list[str], set[st
     return denied, checked
 
 
-def test_every_call_of_a_stack_launch_status_and_teardown_is_allowed(aws, run_cli, recorder):
+def test_every_call_of_a_stack_launch_status_verify_and_teardown_is_allowed(aws, run_cli, recorder):
     args = ("launch", "--profile-file", EIA, "--engine", "cloudformation", "--yes", "--no-wait")
     launched = run_cli(*args)
     assert launched.code == 0, launched.out + launched.err
+    [seat] = Ledger(run_cli.home).load("us-west-2", "eia-workshop").instances
+    boto3.client("ssm", region_name="us-west-2").put_parameter(  # the agent's report
+        Name=f"/amazonei-setup/eia-workshop/{seat.id}/report",
+        Value=json.dumps(sample_report()),
+        Type="String",
+    )
     assert run_cli("status", "eia-workshop").code == 0  # with drift detection
+    verified = run_cli("verify", "eia-workshop")
+    assert verified.code == 0, verified.out + verified.err
     assert run_cli("teardown", "eia-workshop", "--yes").code == 0
     document = policy(run_cli, "cloudformation")
     denied, checked = _check_run(recorder, document, "us-west-2")
@@ -118,6 +129,7 @@ def test_every_call_of_a_stack_launch_status_and_teardown_is_allowed(aws, run_cl
         "cloudformation:DeleteStack",
         "ssm:GetParameter",  # the private key, from /ec2/keypair/<id>
     } <= checked
+    assert [c for c in recorder.calls if c.service == "ssm" and "/report" in str(c.params)]
 
 
 CREATED_BY = {  # the EC2 action whose tag-on-create a handler's tagging is part of
