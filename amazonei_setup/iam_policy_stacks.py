@@ -173,7 +173,10 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
                 "Discover", ["ec2:DescribeLaunchTemplateVersions", "ec2:DescribeLaunchTemplates"]
             ),
             {
-                "Sid": "OurStacks",  # change-set actions are authorized on the stack's ARN
+                # The reference lists `stack*` for every change-set action (AWS authorizes them on
+                # the stack); ExecuteChangeSet and DescribeChangeSet name ours by its ARN, so our
+                # change sets' names are granted too, at no wider reach.
+                "Sid": "OurStacks",
                 "Effect": "Allow",
                 "Action": [
                     "cloudformation:CreateChangeSet",
