@@ -125,7 +125,7 @@ def is_error(exc: BaseException, *codes: str) -> bool:
     return error_code(exc) in codes
 
 
-SERVICES_USED = ("ec2", "iam", "ssm", "sts", "service-quotas")
+SERVICES_USED = ("ec2", "iam", "ssm", "sts", "service-quotas", "cloudformation", "organizations")
 
 
 def iam_action(operation: str) -> str:

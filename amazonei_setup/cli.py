@@ -248,7 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", dest="output_file", metavar="FILE", help="write here (.yaml/.yml: YAML; else JSON)"
     )
     export.add_argument("--force", action="store_true", help="overwrite -o FILE")
-    sub("iam-policy", "print the least-privilege IAM policy this tool needs (JSON)")
+    sub("iam-policy", "print the least-privilege IAM policy this tool needs (JSON)").add_argument(
+        "--engine",
+        choices=("direct", "cloudformation", "stackset"),
+        default="direct",
+        help="the policy for launch --engine E (default direct)",
+    )
     sandbox = sub("sandbox", "the embedded local AWS (moto on 127.0.0.1)")
     sandbox.add_argument(
         "action",

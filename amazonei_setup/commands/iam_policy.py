@@ -7,12 +7,11 @@ from amazonei_setup.errors import EXIT_OK
 
 
 def cmd_iam_policy(ctx: Context) -> int:
-    from amazonei_setup.iam_policy import caller_policy
+    from amazonei_setup.iam_policy_stacks import NOTES, policy_for
 
-    ctx.terminal.emit_json(caller_policy(getattr(ctx.args, "region", None)))
+    engine = getattr(ctx.args, "engine", None) or "direct"
+    ctx.terminal.emit_json(policy_for(engine, getattr(ctx.args, "region", None)))
     if not ctx.terminal.json:
-        ctx.terminal.say(
-            "Attach this to the user or role that runs amazonei-setup "
-            "(launch, status, verify, teardown, sweep)."
-        )
+        for note in NOTES[engine]:
+            ctx.terminal.say(note)
     return EXIT_OK
