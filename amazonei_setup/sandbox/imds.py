@@ -147,7 +147,8 @@ def _launch_time(moto_instance: Any) -> str | None:
 def _zone(moto_instance: Any, region: str) -> str:
     placement = getattr(moto_instance, "_placement", None)
     zone = getattr(placement, "zone", None) or getattr(moto_instance, "placement", None)
-    return zone if isinstance(zone, str) and zone else f"{region}a"
+    # moto may place a stack set's instance in a zone of the set's home region: never on EC2
+    return zone if isinstance(zone, str) and zone.startswith(region) else f"{region}a"
 
 
 def _attribute(moto_instance: Any, name: str) -> str | None:
