@@ -145,9 +145,7 @@ class _Apply:
         record.planned = [r.to_dict() for r in plan.resources]
         record.discovered = self.discovery.facts()
         edit.record = self.record = record
-        self.user_data = render_user_data(
-            self.profile, runtime.user_data_key, self.discovery.account_id
-        )
+        self.user_data = render_user_data(self.profile, runtime.user_data_key)
         self.seats: dict[int, instance_res.LaunchedInstance] = {
             i.seat: i for i in self.discovery.existing.of("ec2-instance") or []
         }

@@ -16,7 +16,6 @@ import zlib
 from pathlib import Path
 from string import Template
 
-from amazonei_setup.arns import partition_of
 from amazonei_setup.errors import InputError
 from amazonei_setup.paths import templates_dir, write_private
 from amazonei_setup.profile import Profile
@@ -27,11 +26,12 @@ SIGNATURE_PREFIX = "# amazonei-setup-signature: "
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def agent_config(profile: Profile, account_id: str | None = None) -> dict[str, object]:
+def agent_config(profile: Profile) -> dict[str, object]:
     """What the instance needs to know. No credentials, ever: the instance role provides them.
-    With the account, the start of the instance's own ARN: the agent tags its report with it,
-    the only way the role lets it write one (resources/report_scope.py)."""
-    config: dict[str, object] = {
+    No account either: the agent reads its account, region and ARN from IMDS (the instance
+    identity document), so one rendering serves any account and region (exported templates,
+    stack sets). `region` is only its fallback outside EC2."""
+    return {
         "deployment": profile.name,
         "region": profile.region,
         "instance_type": profile.instance_type,
@@ -39,15 +39,9 @@ def agent_config(profile: Profile, account_id: str | None = None) -> dict[str, o
         "report_parameter_prefix": report_parameter_prefix(profile.name),
         "agent": {"smoke_test": profile.agent.smoke_test},
     }
-    if account_id:
-        region = profile.region
-        config["instance_arn_prefix"] = (
-            f"arn:{partition_of(region)}:ec2:{region}:{account_id}:instance/"
-        )
-    return config
 
 
-def render_script(profile: Profile, account_id: str | None = None) -> str:
+def render_script(profile: Profile) -> str:
     """The bootstrap script with the agent inlined (no agent at all when it is disabled)."""
     from amazonei_setup.agent.bundle import build_single_file
     from amazonei_setup.agent.catalog import kind_of_instance
@@ -61,7 +55,7 @@ def render_script(profile: Profile, account_id: str | None = None) -> str:
     return template.substitute(
         deployment=profile.name,
         expect=profile.accelerator or profile.instance_type,
-        config_json=json.dumps(agent_config(profile, account_id), indent=2, sort_keys=True),
+        config_json=json.dumps(agent_config(profile), indent=2, sort_keys=True),
         agent_source=agent.rstrip("\n"),
     )
 
@@ -82,11 +76,9 @@ def verify(script: str, key: bytes) -> bool:
     return hmac.compare_digest(expected, line[len(SIGNATURE_PREFIX) :].strip())
 
 
-def render_user_data(
-    profile: Profile, signing_key: bytes | None = None, account_id: str | None = None
-) -> bytes:
+def render_user_data(profile: Profile, signing_key: bytes | None = None) -> bytes:
     """The gzip'd user data for RunInstances (boto3 base64-encodes it on the wire)."""
-    script = render_script(profile, account_id)
+    script = render_script(profile)
     if signing_key is not None:
         script = sign(script, signing_key)
     payload = gzip.compress(script.encode(), compresslevel=9, mtime=0)

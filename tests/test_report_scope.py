@@ -188,6 +188,26 @@ def test_a_report_created_by_another_seat_is_not_taken_for_the_seats_own(seats):
     assert "written by another instance" in report["reason"]
 
 
+def test_a_report_written_to_another_region_is_denied_as_on_aws(seats):
+    """The role allows its own region's reports: an agent that published where the tool ran
+    (a stack set's home region) instead of where it runs is refused; its own region works."""
+    role = f"amazonei-setup-{REGION}-{NAME}"  # the seat keeps the credentials it was issued
+    credentials = identities.REGISTRY.issue(InstanceIdentity(SEAT1, role, REGION, NAME, ACCOUNT))
+    elsewhere = boto3.client(
+        "ssm",
+        region_name="us-east-1",
+        aws_access_key_id=credentials.access_key_id,
+        aws_secret_access_key=credentials.secret_access_key,
+        aws_session_token=credentials.session_token,
+    )
+    own = [{"Key": TAG, "Value": arn(SEAT1)}]
+    with pytest.raises(ClientError) as denied:
+        _put(elsewhere, SEAT1, "{}", Tags=own)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/amazonei-setup/" in str(denied.value)
+    _put(seats[SEAT1], SEAT1, "{}", Tags=own)
+
+
 def test_the_owners_own_credentials_are_not_an_instances(seats):
     owner = boto3.client("ssm", region_name=REGION)
     _put(owner, SEAT1, "{}", Overwrite=True)  # the user's sandbox keys: moto as before

@@ -251,7 +251,7 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
 ) -> None:
     home, info = sandbox
     ec2, ssm = _clients(home, info)
-    user_data = render_user_data(_profile("inf1.xlarge"), sandbox_signing_key(home), ACCOUNT)
+    user_data = render_user_data(_profile("inf1.xlarge"), sandbox_signing_key(home))
     instance_id = _launch(ec2, "inf1.xlarge", user_data)
     status = _wait_status(home, instance_id)
     assert set(status) == set(STATUS_FIELDS)
@@ -284,7 +284,7 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
 def test_signed_g4dn_launch_sees_a_simulated_gpu(sandbox: tuple[Path, SandboxInfo]) -> None:
     home, info = sandbox
     ec2, ssm = _clients(home, info)
-    user_data = render_user_data(_profile("g4dn.xlarge"), sandbox_signing_key(home), ACCOUNT)
+    user_data = render_user_data(_profile("g4dn.xlarge"), sandbox_signing_key(home))
     instance_id = _launch(ec2, "g4dn.xlarge", user_data, image="Nvidia")
     assert _wait_status(home, instance_id)["exit_code"] == 0
     report = _report(ssm, instance_id)
@@ -304,9 +304,7 @@ def test_eia_launch_gets_an_association_in_imds_and_passes(
 ) -> None:
     home, info = sandbox
     ec2, ssm = _clients(home, info)
-    user_data = render_user_data(
-        _profile("m5.large", "eia1.large"), sandbox_signing_key(home), ACCOUNT
-    )
+    user_data = render_user_data(_profile("m5.large", "eia1.large"), sandbox_signing_key(home))
     eia = [{"Type": "eia1.large", "Count": 1}]
     instance_id = _launch(
         ec2, "m5.large", user_data, image="Amazon Linux 2", ElasticInferenceAccelerators=eia
@@ -333,9 +331,7 @@ def test_eia_profile_without_an_accelerator_in_the_request_fails(
 ) -> None:
     home, info = sandbox
     ec2, ssm = _clients(home, info)
-    user_data = render_user_data(
-        _profile("m5.large", "eia1.large"), sandbox_signing_key(home), ACCOUNT
-    )
+    user_data = render_user_data(_profile("m5.large", "eia1.large"), sandbox_signing_key(home))
     instance_id = _launch(ec2, "m5.large", user_data, image="Amazon Linux 2")
     status = _wait_status(home, instance_id)
     assert status["ran"] is True and status["exit_code"] == 1

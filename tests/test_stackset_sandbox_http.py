@@ -4,7 +4,9 @@ instances are found (then gone) by asking the server as each member account."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from pathlib import Path
 
 import boto3
@@ -25,12 +27,12 @@ def sandbox_home(tmp_path_factory):
     control.stop(home)
 
 
-def client(home: Path, service: str, account: str | None = None):
+def client(home: Path, service: str, account: str | None = None, region: str = "us-east-1"):
     info = control.status(home)
     assert info is not None and info.running
     made = boto3.client(
         service,
-        region_name="us-east-1",
+        region_name=region,
         endpoint_url=info.endpoint,
         **sandbox_keys(home),
     )
@@ -87,3 +89,62 @@ def test_stackset_over_the_sandbox_server(sandbox_home, capsys):
     assert [live_instances(sandbox_home, m) for m in members] == [0, 0, 0]
     cfn = client(sandbox_home, "cloudformation")
     assert [s["Status"] for s in cfn.list_stack_sets()["Summaries"]] == ["DELETED"]
+
+
+def _report(home: Path, account: str, region: str) -> tuple[str, dict, list] | None:
+    """(instance id, report, tags) of the deployment's one instance in that account and region,
+    once its report is there; None before."""
+    ec2, ssm = (client(home, s, account, region) for s in ("ec2", "ssm"))
+    pages = ec2.describe_instances(
+        Filters=[{"Name": "tag:amazonei-setup:deployment", "Values": ["inf2-demo"]}]
+    )
+    for instance in (i for r in pages["Reservations"] for i in r["Instances"]):
+        name = f"/amazonei-setup/inf2-demo/{instance['InstanceId']}/report"
+        try:
+            value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            continue
+        tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
+        return instance["InstanceId"], json.loads(value), tags
+    return None
+
+
+def _poll(done, timeout_s: float = 180):
+    """done()'s first truthy value, polling with growing pauses; None at the deadline."""
+    deadline, pause = time.monotonic() + timeout_s, 0.05
+    while True:
+        value = done()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 1.5, 1.0)
+
+
+def test_a_stack_set_instance_in_another_region_publishes_there(sandbox_home, capsys):
+    """Created from us-east-1 (the profile's region, region A) into us-west-2 (region B) of a
+    member account: the agent reads its region and account from IMDS, publishes to B's SSM,
+    and B's role (scoped to B's reports, judged by the sandbox's ssm_strict) allows it."""
+    org = client(sandbox_home, "organizations")
+    with contextlib.suppress(org.exceptions.AlreadyInOrganizationException):
+        org.create_organization(FeatureSet="ALL")
+    member = org.create_account(Email="b@example.com", AccountName="b")["CreateAccountStatus"][
+        "AccountId"
+    ]
+    base = ["--home", str(sandbox_home), "--sandbox"]
+    launched = main_in_process(
+        capsys, *base, "launch", "--profile-file", str(PROFILE), "--engine", "stackset",
+        "--accounts", member, "--regions", "us-west-2", "--yes",
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr
+    found = _poll(lambda: _report(sandbox_home, member, "us-west-2"))
+    assert found, (sandbox_home / "sandbox" / "server.log").read_text()[-3000:]
+    instance_id, report, tags = found
+    assert report["status"] == "passed", report["reason"]
+    assert report["instance"]["region"] == "us-west-2"
+    arn = f"arn:aws:ec2:us-west-2:{member}:instance/{instance_id}"
+    assert tags == [{"Key": "amazonei-setup:reporter", "Value": arn}]
+    home_region = client(sandbox_home, "ssm", member, "us-east-1")
+    mine = home_region.get_parameters_by_path(Path="/amazonei-setup/", Recursive=True)
+    assert mine["Parameters"] == []  # nothing went to the set's home region
+    gone = main_in_process(capsys, *base, "teardown", "inf2-demo", "--yes")
+    assert gone.returncode == 0, gone.stderr

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from .catalog import normalize_eia_type, parse_expect
 from .frameworks import FRAMEWORK_TIMEOUT_S, INSTALL_HINTS, agent_root, run_smoke
-from .imds import ImdsClient, ImdsError, read_associations, read_instance
+from .imds import ImdsClient, ImdsError, instance_arn, read_associations, read_instance
 from .probes import PROBE_TIMEOUT_S, probe_eia, probe_neuron, probe_nvidia
 from .report import (
     AGENT_VERSION,
@@ -275,11 +275,12 @@ def main(
     if not parameter:
         _log("no report parameter: nothing published")
         return code
-    region = args.region or config.get("region") or report["instance"]["region"]
-    # The report's tag names its writer, this instance (the role allows no other; the tool
-    # gives `arn:PARTITION:ec2:REGION:ACCOUNT:instance/`).
+    # Where and who from IMDS: a stack set's instance runs (and its role allows its report) in
+    # its own region and account, which no user data can know. The config only fills gaps.
+    region = args.region or report["instance"]["region"] or config.get("region")
+    # The report's tag names its writer, this instance: the role allows no other.
     prefix = config.get("instance_arn_prefix")
-    reporter = prefix and instance_id and prefix + instance_id
+    reporter = instance_arn(ImdsClient()) or (prefix and instance_id and prefix + instance_id)
     publish = publisher or (lambda *given: publish_report(*given, reporter=reporter))
     try:
         means = publish_with_retry(lambda: publish(report, parameter, region), sleep, clock, _log)

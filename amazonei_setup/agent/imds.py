@@ -53,11 +53,11 @@ class ImdsClient:
             self._token = body.strip()
         return self._token
 
-    def get(self, path: str) -> str | None:
-        """The text at /latest/meta-data/<path>, or None when IMDS has no such item (404)."""
+    def get(self, path: str, tree: str = "/latest/meta-data/") -> str | None:
+        """The text at <tree><path>, or None when IMDS has no such item (404)."""
         for attempt in (1, 2):
             headers = {"X-aws-ec2-metadata-token": self.token()}
-            status, body = self._call("GET", "/latest/meta-data/" + path, headers)
+            status, body = self._call("GET", tree + path, headers)
             if status == 200:
                 return body
             if status == 404:
@@ -84,6 +84,19 @@ def read_instance(client: ImdsClient) -> dict:
     if not found["region"] and found["availability_zone"]:
         found["region"] = found["availability_zone"][:-1]
     return found
+
+
+def instance_arn(client: ImdsClient) -> str | None:
+    """This instance's ARN from IMDS alone (the identity document and the partition), None
+    outside EC2. Its account and region are the instance's own: a stack set's copy runs in its
+    region and account, which no user data rendered elsewhere can know."""
+    try:
+        document = json.loads(client.get("instance-identity/document", "/latest/dynamic/"))
+        parts = [client.get("services/partition")]
+        parts += [document[key] for key in ("region", "accountId", "instanceId")]
+    except Exception:  # unreachable, not found (None), not JSON, a field missing
+        return None
+    return "arn:{}:ec2:{}:{}:instance/{}".format(*parts) if all(parts) else None
 
 
 def _find_key(document: object, key: str) -> object | None:

@@ -112,12 +112,11 @@ def build_template(
     ami: ResolvedAmi | None = None,
     signing_key: bytes | None = None,
     defaults: Defaults | None = None,
-    account_id: str | None = None,
 ) -> dict[str, Any]:
     """The template of `profile`. `ami` is the image looked up for it (the ImageId default when
     no public SSM parameter names the image, and the root device); `signing_key` signs the user
-    data for the sandbox; `account_id` (a launch into one account) lets the agent tag its report
-    with its own instance ARN, which the role requires (report_scope.py)."""
+    data for the sandbox. The user data names no account or region: the agent reads its own
+    from IMDS, so the template's instances publish their reports wherever they run."""
     catalog = catalog or load_catalog()
     defaults = defaults or Defaults()
     ssh = profile.access.mode == "ssh"
@@ -141,7 +140,7 @@ def build_template(
             [_ingress(ssh_rule("SshCidr"))] if ssh else [],
             tags,
         ),
-        LAUNCH_TEMPLATE: _launch_template(profile, ami, signing_key, tags, account_id),
+        LAUNCH_TEMPLATE: _launch_template(profile, ami, signing_key, tags),
     }
     if profile.has_eia:
         resources[ENDPOINT_SG] = _group(
@@ -346,13 +345,12 @@ def _launch_template(
     ami: ResolvedAmi | None,
     signing_key: bytes | None,
     tags: dict[str, Any],
-    account_id: str | None,
 ) -> dict[str, Any]:
     """The direct engine's RunInstances request (launching.launch_request: IMDSv2 required,
     encrypted gp3 root) as launch template data. The accelerator is not here: since EI's
     retirement the LaunchTemplate resource schema no longer lists ElasticInferenceAccelerators,
     while AWS::EC2::Instance still does."""
-    user_data = render_user_data(profile, signing_key, account_id)
+    user_data = render_user_data(profile, signing_key)
     data = launch_request(
         image_id="ImageId",
         instance_type=profile.instance_type,

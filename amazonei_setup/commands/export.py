@@ -2,7 +2,8 @@
 
 The template goes to stdout, or with `-o FILE` to a file (0644, written atomically; YAML when
 the name ends in .yaml/.yml, JSON otherwise). Nothing in AWS changes: at most the AMI is looked
-up, when no public SSM parameter names it (the ImageId parameter's default).
+up, when no public SSM parameter names it (the ImageId parameter's default). With --sandbox the
+user data is signed with the sandbox's key, so a stack made from the export runs its agent there.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ def cmd_export(ctx: Context) -> int:
         check_target(target, args.force)
     profile = profile_from_args(ctx)
     ami, note = _looked_up_ami(ctx, profile)
-    template = build_template(profile, ami=ami)
+    signing_key = None
+    if args.sandbox:  # the sandbox runs only user data signed with the home's key
+        from amazonei_setup.userdata import sandbox_signing_key
+
+        signing_key = sandbox_signing_key(ctx.home)
+    template = build_template(profile, ami=ami, signing_key=signing_key)
     if args.format == "stackset":
         from amazonei_setup.resources.naming import deployment_tags
         from amazonei_setup.stacksets.template import stackset_template

@@ -68,7 +68,6 @@ def launch_stack(ctx: Context, profile: Any, edit: Any) -> int:
         ami=discovery.ami,
         signing_key=key,
         defaults=defaults,
-        account_id=discovery.account_id,
     )
     parameters = {k: v["Default"] for k, v in template["Parameters"].items() if "Default" in v}
     if template["Parameters"]["ImageId"]["Type"] == "AWS::EC2::Image::Id":

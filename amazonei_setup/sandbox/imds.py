@@ -3,7 +3,9 @@
 `PUT /latest/api/token` with `X-aws-ec2-metadata-token-ttl-seconds` (1..21600) returns a session
 token; every GET must carry it in `X-aws-ec2-metadata-token`, or gets 401 as on an instance with
 `HttpTokens=required`. Served: `/latest/meta-data/<key>` for each key given (directory listings
-included), and `/latest/dynamic/instance-identity/document`. Binds 127.0.0.1 on a free port.
+included, `services/partition` among them), and `/latest/dynamic/instance-identity/document` in
+EC2's shape (the agent takes its account, region and ARN from these two). Binds 127.0.0.1 on
+a free port.
 An instance with a role also serves `iam/info` and `iam/security-credentials/<role-name>`
 (`iam_metadata`), where boto3 and the AWS CLI look for credentials on EC2.
 """
@@ -18,6 +20,8 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from amazonei_setup.arns import partition_of
+
 LOOPBACK = "127.0.0.1"
 TOKEN_PATH = "/latest/api/token"
 TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
@@ -26,6 +30,7 @@ META_DATA = "/latest/meta-data/"
 IDENTITY_DOCUMENT = "/latest/dynamic/instance-identity/document"
 MAX_TTL_S = 21600
 SIMULATED_KEY = "amazonei-setup-simulated"  # agent/imds.py reads it from association documents
+DOMAIN_BY_PARTITION = {"aws-cn": "amazonaws.com.cn"}  # `services/domain`; else amazonaws.com
 
 
 def metadata_for(
@@ -48,6 +53,8 @@ def metadata_for(
         "instance-type": instance_type,
         "placement/region": region,
         "placement/availability-zone": availability_zone,
+        "services/partition": partition_of(region),
+        "services/domain": DOMAIN_BY_PARTITION.get(partition_of(region), "amazonaws.com"),
     }
     optional = {"local-ipv4": local_ipv4, "ami-id": ami_id, "local-hostname": hostname}
     tree.update({key: value for key, value in optional.items() if value})
@@ -84,24 +91,64 @@ def instance_metadata(
         hostname=_attribute(moto_instance, "private_dns_name"),
         eia_types=eia_types,
     )
-    identity = {
+    identity = identity_document(
+        account_id,
+        region,
+        instance_id,
+        moto_instance.instance_type,
+        metadata["placement/availability-zone"],
+        architecture=_attribute(moto_instance, "architecture") or "x86_64",
+        image_id=metadata.get("ami-id"),
+        private_ip=metadata.get("local-ipv4"),
+        pending_time=_launch_time(moto_instance),
+    )
+    return metadata, identity
+
+
+def identity_document(
+    account_id: str,
+    region: str,
+    instance_id: str,
+    instance_type: str,
+    availability_zone: str,
+    *,
+    architecture: str = "x86_64",
+    image_id: str | None = None,
+    private_ip: str | None = None,
+    pending_time: str | None = None,
+) -> dict[str, Any]:
+    """`/latest/dynamic/instance-identity/document` with every field EC2 serves (AWS docs,
+    "Instance identity documents"): the ones with no value here are null, as on EC2."""
+    return {
         "accountId": account_id,
-        "architecture": getattr(moto_instance, "architecture", "x86_64"),
-        "availabilityZone": metadata["placement/availability-zone"],
-        "imageId": metadata.get("ami-id"),
+        "architecture": architecture,
+        "availabilityZone": availability_zone,
+        "billingProducts": None,
+        "devpayProductCodes": None,
+        "marketplaceProductCodes": None,
+        "imageId": image_id,
         "instanceId": instance_id,
-        "instanceType": moto_instance.instance_type,
-        "privateIp": metadata.get("local-ipv4"),
+        "instanceType": instance_type,
+        "kernelId": None,
+        "pendingTime": pending_time,
+        "privateIp": private_ip,
+        "ramdiskId": None,
         "region": region,
         "version": "2017-09-30",
     }
-    return metadata, identity
+
+
+def _launch_time(moto_instance: Any) -> str | None:
+    """moto's launch time as IMDS writes it (`2016-11-19T16:32:11Z`)."""
+    value = _attribute(moto_instance, "launch_time")
+    return value.split(".")[0].removesuffix("Z") + "Z" if value else None
 
 
 def _zone(moto_instance: Any, region: str) -> str:
     placement = getattr(moto_instance, "_placement", None)
     zone = getattr(placement, "zone", None) or getattr(moto_instance, "placement", None)
-    return zone if isinstance(zone, str) and zone else f"{region}a"
+    # moto may place a stack set's instance in a zone of the set's home region: never on EC2
+    return zone if isinstance(zone, str) and zone.startswith(region) else f"{region}a"
 
 
 def _attribute(moto_instance: Any, name: str) -> str | None:

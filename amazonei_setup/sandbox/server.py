@@ -78,6 +78,7 @@ class SeedingMiddleware:
         scope = credential_scope(authorization)
         if not scope:
             return self.app(environ, start_response)
+        _instance_account(environ, access_key=scope[0])
         account_id = _account_id(environ, access_key=scope[0])
         self.ensure_seeded(account_id, scope[1])
         if self.instances is None or credential_service(authorization) != "ec2":
@@ -165,6 +166,16 @@ class SeedingMiddleware:
         body = json.dumps({"service": SERVICE_ID, "pid": os.getpid()}).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
+
+
+def _instance_account(environ: dict[str, Any], access_key: str) -> None:
+    """A simulated instance's role credentials act in the instance's own account (a stack set
+    member's, say), as STS's do on AWS: moto would serve them from its default account."""
+    from amazonei_setup.sandbox.identities import identity_of
+
+    identity = identity_of(access_key)
+    if identity is not None:  # whatever account header the instance sent
+        environ["HTTP_X_MOTO_ACCOUNT_ID"] = identity.account_id
 
 
 def _account_id(environ: dict[str, Any], access_key: str) -> str:

@@ -63,7 +63,10 @@ def _authorize(
     if identity is None:
         return
     role = _role(identity)
-    resource = parameter_arn(identity.region, identity.account_id, str(name))
+    # The parameter lives in the region the request went to, not necessarily the instance's:
+    # a role scoped to its own region's reports denies a write anywhere else, as on AWS.
+    region = getattr(response, "region", None) or identity.region
+    resource = parameter_arn(region, identity.account_id, str(name))
     existing = _parameter_tags(response.ssm_backend, str(name))
     context = request_context(identity, role, tags, existing, overwrite)
     policies = role_policies(role)
