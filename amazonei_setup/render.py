@@ -170,10 +170,13 @@ def deployments_table(rows: list[dict[str, Any]]) -> Table:
         if row["seats"] > 1:
             cost.append(f"\n{money(row['total_per_hour_usd'])}/h in all", style="dim")
         seats = plural(row["seats"], "seat")
+        instances = f"{running}\nof {seats}"
+        if row.get("status") == "sandbox-stopped":
+            instances = "gone with the stopped sandbox"
         table.add_row(
             name,
             row["region"],
-            f"{running}\nof {seats}",
+            instances,
             row.get("agent") or "—",
             age_and_time_left(row),
             cost,

@@ -7,7 +7,9 @@ from typing import Any
 
 from amazonei_setup.commands.context import (
     Context,
+    SandboxGone,
     clients_for,
+    clients_for_record,
     confirm,
     default_region,
     followup,
@@ -104,7 +106,7 @@ def _execute(ctx: Context, plans: list[Any]) -> list[dict[str, Any]]:
     ledger = Ledger(ctx.home)
     summaries = []
     for plan in plans:
-        clients = clients_for(ctx, plan.region)
+        clients = _clients_of(ctx, ledger, plan.name, plan.region)
         try:
             done = execute_teardown(
                 plan,
@@ -218,12 +220,47 @@ def cmd_teardown(ctx: Context) -> int:
             ctx.terminal.emit_json({**sets_json, "dry_run": bool(ctx.args.dry_run)})
         return code
     plans = []
+    cleared = []
     for name, region in rest:
+        try:
+            clients = _clients_of(ctx, ledger, name, region)
+        except SandboxGone as gone:
+            cleared.append(_clear_gone(ctx, ledger, name, region, gone))
+            continue
         with ctx.terminal.status(f"looking at {name} in {region} …"):
-            plans.append(plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region))
+            plans.append(plan_teardown(clients, ledger, ctx.home, name, region))
+    if cleared and not plans:
+        if ctx.terminal.json:
+            ctx.terminal.emit_json(
+                {"dry_run": bool(ctx.args.dry_run), "deployments": [], "records_cleared": cleared}
+            )
+        return code
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
     return max(code, _finish(ctx, plans, "Tear down", sets_json))
+
+
+def _clients_of(ctx: Context, ledger: Any, name: str, region: str) -> Any:
+    """The recorded deployment's own clients (its sandbox's for a sandbox deployment, with or
+    without --sandbox); the region's for a deployment known only by its tags."""
+    record = ledger.load(region, name)
+    return clients_for(ctx, region) if record is None else clients_for_record(ctx, record)
+
+
+def _clear_gone(ctx: Context, ledger: Any, name: str, region: str, gone: SandboxGone) -> str:
+    """A deployment that went with its stopped sandbox: nothing remains to delete, so its
+    record goes (a dry run only says so)."""
+    what = f"'{name}' ({region}) went with the stopped sandbox it was made in: nothing is left"
+    if ctx.args.dry_run:
+        ctx.terminal.result(
+            f"{what}; a teardown clears its record. Dry run: nothing was changed.", soft_wrap=True
+        )
+    else:
+        with ledger.edit(region, name, f"a teardown of '{name}'") as edit:
+            if edit.record is not None:
+                edit.remove()
+        ctx.terminal.result(f"{what}; its record is cleared.", soft_wrap=True)
+    return name
 
 
 def _stack_set_records(ctx: Context, ledger: Any) -> list[Any]:

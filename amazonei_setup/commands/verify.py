@@ -6,7 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from amazonei_setup.commands.context import Context, clients_for, recorded
+from amazonei_setup.commands.context import (
+    Context,
+    clients_for_record,
+    followup,
+    recorded,
+    sandbox_of,
+)
 from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
 from amazonei_setup.ledger import Ledger
 from amazonei_setup.record import DeploymentRecord
@@ -65,7 +71,9 @@ def write_handout_note(ctx: Context, target: Path, record: DeploymentRecord) -> 
     """Write the handout from the record (agent results included) and say where it is."""
     from amazonei_setup.handout import write_handout
 
-    markdown, table = write_handout(target, record)
+    sandbox = sandbox_of(ctx, record) is not None
+    verify = followup(ctx, "verify", record.name, region=record.region, sandbox=sandbox)
+    markdown, table = write_handout(target, record, verify)
     ctx.terminal.result(
         f"Handout for {len(record.instances)} seat(s): {markdown} and {table}", soft_wrap=True
     )
@@ -137,7 +145,7 @@ def cmd_verify(ctx: Context) -> int:
         from amazonei_setup.handout import check_handout_target
 
         check_handout_target(Path(ctx.args.handout))
-    clients = clients_for(ctx, record.region)
+    clients = clients_for_record(ctx, record)
     instances = instance_res.find(clients, name)
     if not instances:
         raise InputError(f"'{name}' has no running instance to verify", "launch it again")
