@@ -170,3 +170,27 @@ def test_after_sandbox_stop_every_command_says_the_deployment_went_with_it(
         assert control.status(home) is None  # nothing started a sandbox again
     finally:
         control.stop(home)
+
+
+def test_readme_completion_lines_run_as_written_after_the_readme_install() -> None:
+    """The README's install never activates the venv: each line names the venv's script."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("### Shell completion", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 3
+    for line in commands:
+        assert line.startswith(".venv/bin/register-python-argcomplete "), line
+    assert "--shell fish" in commands[2]
+    import subprocess
+    import sys
+
+    venv_bin = Path(sys.executable).parent  # this checkout's .venv/bin
+    script = subprocess.run(
+        [str(venv_bin / "register-python-argcomplete"), "amazonei-setup"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    shown = subprocess.run(
+        ["bash", "-c", 'eval "$SCRIPT"; complete -p amazonei-setup'],
+        capture_output=True, text=True, timeout=60, env={"SCRIPT": script, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert "_python_argcomplete amazonei-setup" in shown.stdout, shown.stderr

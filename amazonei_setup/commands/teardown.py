@@ -86,7 +86,7 @@ def _targets(ctx: Context) -> list[tuple[str, str]]:
 
 
 def _show(ctx: Context, plans: list[Any]) -> None:
-    from amazonei_setup.render import teardown_table
+    from amazonei_setup.render_teardown import teardown_table
 
     if ctx.terminal.json:
         return
@@ -179,7 +179,7 @@ def _finish(
     if ctx.terminal.json:
         ctx.terminal.emit_json({**extra, "dry_run": False, "deployments": summaries})
     else:
-        from amazonei_setup.render import teardown_summary
+        from amazonei_setup.render_teardown import teardown_summary
 
         ctx.terminal.result(teardown_summary(summaries), soft_wrap=True)
     return EXIT_OK

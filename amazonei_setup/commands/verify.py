@@ -16,6 +16,7 @@ from amazonei_setup.commands.context import (
 from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
 from amazonei_setup.ledger import Ledger
 from amazonei_setup.record import DeploymentRecord
+from amazonei_setup.render import plural
 from amazonei_setup.untrusted import plain
 
 REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes, not hours
@@ -75,7 +76,8 @@ def write_handout_note(ctx: Context, target: Path, record: DeploymentRecord) -> 
     verify = followup(ctx, "verify", record.name, region=record.region, sandbox=sandbox)
     markdown, table = write_handout(target, record, verify)
     ctx.terminal.result(
-        f"Handout for {len(record.instances)} seat(s): {markdown} and {table}", soft_wrap=True
+        f"Handout for {plural(len(record.instances), 'seat')}: {markdown} and {table}",
+        soft_wrap=True,
     )
 
 
