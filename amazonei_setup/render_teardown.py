@@ -43,6 +43,8 @@ def teardown_table(plan: Any) -> Group:
         extra.append(Text("The local record is removed last."))
     else:
         extra.append(Text("No local record: found by its tags alone.", style="yellow"))
+    if not plan.actions:  # only the record is left: a line says so, not an empty table
+        table = Text(f"Nothing of '{plan.name}' is left in {plan.region} to remove.")
     return Group(table, *extra)
 
 

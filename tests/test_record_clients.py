@@ -194,3 +194,32 @@ def test_readme_completion_lines_run_as_written_after_the_readme_install() -> No
         capture_output=True, text=True, timeout=60, env={"SCRIPT": script, "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert "_python_argcomplete amazonei-setup" in shown.stdout, shown.stderr
+
+
+def test_sweep_in_a_home_with_no_records_looks_in_the_sandboxs_region(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "empty"
+    try:
+        swept = _run(capsys, home, "--sandbox", "sweep")
+        assert swept.returncode == 0, swept.stderr
+        assert "us-west-2" in _flat(swept) and "which regions" not in _flat(swept)
+    finally:
+        control.stop(home)
+    nowhere = _run(capsys, tmp_path / "other", "sweep")  # no region anywhere: says which to set
+    assert nowhere.returncode == EXIT_INPUT
+    assert "--region R" in nowhere.stderr and "AWS_REGION" in nowhere.stderr
+
+
+def test_save_profile_without_the_wizard_says_where_and_how_to_replay(
+    home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    saved = tmp_path / "sp.yaml"
+    done = _run(
+        capsys, home, "--sandbox", "launch", "--profile-file", PROFILE, "--name", "sp",
+        "--save-profile", str(saved), "--dry-run", "--yes",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert saved.is_file()
+    assert f"Saved your answers to {saved}; replay with: " in _flat(done)
+    assert f"launch --profile-file {saved} --yes" in _flat(done)

@@ -96,6 +96,7 @@ def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
         profile = profile_from_args(ctx, inputs)
         if save_to is not None:
             save_profile(profile, save_to, force=bool(args.force))
+            saved_note(ctx, save_to, None)
         return profile, None, save_to
     from amazonei_setup.wizard import Quit, run_wizard
 
@@ -345,7 +346,7 @@ def quit_wizard(ctx: Context) -> int:
 def saved_note(ctx: Context, path: Path, wizard: Any) -> None:
     replay = followup(ctx, "launch", "--profile-file", str(path), "--yes")
     ctx.terminal.result(f"Saved your answers to {path}; replay with: {replay}", soft_wrap=True)
-    if ctx.args.dry_run and wizard.pending_import is not None:
+    if ctx.args.dry_run and wizard is not None and wizard.pending_import is not None:
         key = wizard.pending_import
         ctx.terminal.say(
             f"Dry run: {key.key.path} was not imported; the profile names key pair {key.name}, "

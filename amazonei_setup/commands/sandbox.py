@@ -138,7 +138,7 @@ def _stop_agreed(ctx: Context, live: list[Any]) -> bool:
     """Warn, naming them; ask on a terminal; off one, only --force or --yes goes on (exit 2)."""
     names = ", ".join(_names(live))
     why = (
-        f"{_count(live)} recorded in {ctx.home} live in the sandbox ({names}): stopping it "
+        f"{_count(live)} recorded in {ctx.home} live in the sandbox: {names}; stopping it "
         "deletes them with everything else in it, and their records stay behind"
     )
     ctx.terminal.err.print(f"warning: {why}", soft_wrap=True, markup=False)
@@ -147,7 +147,7 @@ def _stop_agreed(ctx: Context, live: list[Any]) -> bool:
     return confirm(
         ctx,
         "Stop the sandbox anyway?",
-        f"`sandbox stop` would delete {_count(live)} ({names})",
+        f"`sandbox stop` would delete {_count(live)}: {names}",
         f"tear them down first ({_teardowns(ctx, live)}), or stop anyway: "
         f"{sandbox_command(ctx, 'stop')} --force",
     )

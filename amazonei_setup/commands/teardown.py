@@ -35,7 +35,19 @@ def _regions(ctx: Context, fallback: list[str]) -> list[str]:
     if regions or fallback:
         return regions or sorted(set(fallback))
     configured = default_region(ctx)  # as the AWS CLI: AWS_REGION, AWS_DEFAULT_REGION, profile
+    if not configured and args.sandbox:  # the sandbox's own default, as `sandbox env` says
+        from amazonei_setup.commands.sandbox import DEFAULT_REGION
+
+        configured = DEFAULT_REGION
     return [configured] if configured else []
+
+
+def _which_regions() -> InputError:
+    return InputError(
+        "which regions? none is given, recorded here, or configured",
+        "pass --region R (repeatable) or --all-regions, or set AWS_REGION (or the AWS profile's "
+        "region)",
+    )
 
 
 def _region_words(regions: list[str]) -> list[str]:
@@ -331,7 +343,7 @@ def cmd_sweep(ctx: Context) -> int:
     recorded = {(r.name, r.region) for r in ledger.all()}
     regions = _regions(ctx, [region for _, region in recorded])
     if not regions:
-        raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
+        raise _which_regions()
     orphans = []
     for region in regions:
         with ctx.terminal.status(f"looking for tagged resources in {region} …"):
@@ -375,7 +387,7 @@ def _sweep_expired(ctx: Context) -> int:
     records = ledger.all()
     regions = _regions(ctx, [r.region for r in records])
     if not regions:
-        raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
+        raise _which_regions()
     now = wall_clock(ctx)()
     expired = []
     for region in regions:
