@@ -188,6 +188,13 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
+def count_words(counts: dict[str, int]) -> str:
+    """'1 claim, 2 iam roles' from inventory counts (keys are plural: 'iam_roles')."""
+    return ", ".join(
+        plural(n, key.replace("_", " ").removesuffix("s")) for key, n in counts.items() if n
+    )
+
+
 def age_and_time_left(row: dict[str, Any]) -> Text:
     """'1.0 h' over '3h 12m left' / 'expired 25m ago' / '—' (no ttl)."""
     from amazonei_setup.ttl import left_words
@@ -217,7 +224,7 @@ def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Text:
     table.add_column("region")
     table.add_column("resources", overflow="fold")
     for row in rows:
-        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
+        counts = count_words(row["resources"])
         table.add_row(row["deployment"], row["region"], counts)
     return table
 
@@ -234,7 +241,7 @@ def expired_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Tex
     for row in rows:
         moment = parse_time(row["expires_at"])
         when = moment.strftime("%Y-%m-%d %H:%M UTC") if moment else row["expires_at"]
-        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
+        counts = count_words(row["resources"])
         table.add_row(
             row["deployment"],
             row["region"],

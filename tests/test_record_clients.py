@@ -223,3 +223,16 @@ def test_save_profile_without_the_wizard_says_where_and_how_to_replay(
     assert saved.is_file()
     assert f"Saved your answers to {saved}; replay with: " in _flat(done)
     assert f"launch --profile-file {saved} --yes" in _flat(done)
+
+
+def test_counts_in_sweep_tables_agree_in_number() -> None:
+    from rich.console import Console
+
+    from amazonei_setup.render import sweep_table
+
+    rows = [{"deployment": "x", "region": "us-west-2", "resources": {"claims": 1, "iam_roles": 2}}]
+    import io
+
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(sweep_table(rows, ["us-west-2"]))
+    assert "1 claim, 2 iam roles" in console.export_text()

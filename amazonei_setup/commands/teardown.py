@@ -17,6 +17,7 @@ from amazonei_setup.commands.context import (
     wall_clock,
 )
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
+from amazonei_setup.render import plural
 
 
 def _regions(ctx: Context, fallback: list[str]) -> list[str]:
@@ -175,7 +176,7 @@ def _finish(
     count = sum(len(p.changes) for p in pending)
     if not confirm(
         ctx,
-        f"{verb} {count} resource(s) of {len(pending)} deployment(s)?",
+        f"{verb} {plural(count, 'resource')} of {plural(len(pending), 'deployment')}?",
         f"{verb.lower()} deletes resources",
         "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
     ):
