@@ -146,10 +146,11 @@ def test_after_sandbox_stop_every_command_says_the_deployment_went_with_it(
     home = tmp_path / "home"
     try:
         _launch(capsys, home, "dbg")
+        _launch(capsys, home, "stk", "--engine", "cloudformation")
         refused = _run(capsys, home, "sandbox", "stop")
         assert refused.returncode == EXIT_INPUT
         named = f"amazonei-setup --sandbox --home {home} teardown dbg --region us-west-2"
-        assert f"tear them down first ({named})" in _flat(refused)
+        assert f"tear them down first ({named}; " in _flat(refused)  # each one by name
         assert _run(capsys, home, "sandbox", "stop", "--force").returncode == 0
 
         rows = json.loads(_run(capsys, home, "status", "--output", "json").stdout)["deployments"]
@@ -167,6 +168,11 @@ def test_after_sandbox_stop_every_command_says_the_deployment_went_with_it(
         assert cleared.returncode == 0, cleared.stderr
         assert "its record is cleared" in _flat(cleared)
         assert not (home / "deployments" / "us-west-2" / "dbg.json").exists()
+        assert _run(capsys, home, "status").returncode == 0  # the stack's row asks nothing
+        stack = _run(capsys, home, "teardown", "stk", "--yes")
+        assert stack.returncode == 0, stack.stderr
+        assert "its record is cleared" in _flat(stack)
+        assert not (home / "deployments" / "us-west-2" / "stk.json").exists()
         assert control.status(home) is None  # nothing started a sandbox again
     finally:
         control.stop(home)

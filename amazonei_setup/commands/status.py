@@ -72,7 +72,8 @@ def cmd_status(ctx: Context) -> int:
                 for line in seat_connect_lines(row):
                     ctx.terminal.result(Text(line + mark), soft_wrap=True)
             for record in records:
-                if record.stack is not None:
+                sandbox = sandbox_of(ctx, record)
+                if record.stack is not None and (sandbox is None or sandbox["running"]):
                     from amazonei_setup.commands.stack_engine import stack_status
 
                     stack_status(ctx, record)

@@ -226,7 +226,10 @@ def cmd_teardown(ctx: Context) -> int:
     for target in [t for t in targets if t in stacks]:  # CloudFormation's: the stack goes whole
         from amazonei_setup.commands.stack_engine import teardown_stack
 
-        code = max(code, teardown_stack(ctx, stacks[target]))
+        try:
+            code = max(code, teardown_stack(ctx, stacks[target]))
+        except SandboxGone as gone:  # the stack went with its sandbox: only the record is left
+            _clear_gone(ctx, ledger, *target, gone)
     rest = [t for t in targets if t not in stacks]
     if not rest and (len(rest) < len(targets) or sets_json):
         if sets_json and ctx.terminal.json:
