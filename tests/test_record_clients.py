@@ -242,3 +242,31 @@ def test_counts_in_sweep_tables_agree_in_number() -> None:
     console = Console(width=120, record=True, file=io.StringIO())
     console.print(sweep_table(rows, ["us-west-2"]))
     assert "1 claim, 2 iam roles" in console.export_text()
+
+
+def test_debug_lines_from_threads_never_interleave() -> None:
+    """Calls log from worker threads: two `debug:` lines must not be written at once (a run
+    showed `...retries=0debug: aws ec2 ...`). Two threads meet inside the writer if they can."""
+    import threading
+
+    from amazonei_setup.console import Terminal
+
+    inside = threading.Barrier(2)
+    met: list[bool] = []
+
+    class Writer:
+        def print(self, *_: object, **__: object) -> None:
+            try:
+                inside.wait(timeout=0.5)  # only passes when both threads write at once
+                met.append(True)
+            except threading.BrokenBarrierError:
+                met.append(False)
+
+    terminal = Terminal("text", debug=True)
+    terminal.err = Writer()  # type: ignore[assignment]
+    threads = [threading.Thread(target=terminal.debug, args=(f"line {i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert met and not any(met)  # one at a time: the first waited alone
