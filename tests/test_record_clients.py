@@ -270,3 +270,21 @@ def test_debug_lines_from_threads_never_interleave() -> None:
     for thread in threads:
         thread.join(timeout=10)
     assert met and not any(met)  # one at a time: the first waited alone
+
+
+def test_a_teardown_with_only_the_record_left_says_so_in_one_line() -> None:
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from amazonei_setup.render_teardown import teardown_table
+
+    plan = SimpleNamespace(
+        name="x", region="us-west-2", actions=[], key_files=[], record_exists=True
+    )
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(teardown_table(plan))
+    text = console.export_text()
+    assert "Nothing of 'x' is left in us-west-2 to remove." in text
+    assert "action" not in text and "The local record is removed last." in text
