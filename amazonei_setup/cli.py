@@ -282,7 +282,7 @@ def deployment_name(value: str) -> str:
     if not NAME_PATTERN.fullmatch(value):
         raise argparse.ArgumentTypeError(
             f"'{value}' is not a deployment name: use 1-32 of a-z, 0-9 and '-', starting and "
-            "ending with a letter or digit (`amazonei-setup status` lists yours)"
+            "ending with a letter or digit (the status command lists yours)"
         )
     return value
 

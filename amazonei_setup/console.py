@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
 RESULT_WIDTH_OFF_TTY = 200  # piped or redirected: wide enough that no id or command folds
+
+
+_DEBUG_LOCK = threading.Lock()
 
 
 class Terminal:
@@ -79,7 +83,8 @@ class Terminal:
         if self.debugging:
             from rich.text import Text
 
-            self.err.print(Text(f"debug: {line}", style="dim"), soft_wrap=True)
+            with _DEBUG_LOCK:  # calls log from worker threads: one whole line at a time
+                self.err.print(Text(f"debug: {line}", style="dim"), soft_wrap=True)
 
     def emit_json(self, document: Any) -> None:
         sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")

@@ -41,13 +41,16 @@ def _key_file(record: DeploymentRecord, seat: int) -> str:
     return "(none: Session Manager)"
 
 
-def _agent(entry: RecordedInstance, deployment: str) -> str:
+def _agent(entry: RecordedInstance, deployment: str, verify: str | None) -> str:
     result = entry.agent
-    return str(result) if result else f"pending (`amazonei-setup verify {deployment}`)"
+    return (
+        str(result) if result else f"pending (`{verify or f'amazonei-setup verify {deployment}'}`)"
+    )
 
 
-def handout_rows(record: DeploymentRecord) -> list[dict[str, str]]:
-    """One row per seat, in seat order."""
+def handout_rows(record: DeploymentRecord, verify: str | None = None) -> list[dict[str, str]]:
+    """One row per seat, in seat order; `verify` is the command that reads the agents' reports
+    as it works pasted (the CLI knows it: the program as invoked, its home and flags)."""
     rows = []
     for entry in sorted(record.instances, key=lambda e: e.seat):
         rows.append(
@@ -58,7 +61,7 @@ def handout_rows(record: DeploymentRecord) -> list[dict[str, str]]:
                 "address": entry.public_dns or entry.public_ip or entry.private_ip or "",
                 "connect": entry.connect or "",
                 "key_file": _key_file(record, entry.seat),
-                "agent": _agent(entry, record.name),
+                "agent": _agent(entry, record.name, verify),
             }
         )
     return rows
@@ -110,10 +113,12 @@ def render_markdown(record: DeploymentRecord, rows: list[dict[str, str]]) -> str
     return "\n".join(lines) + "\n"
 
 
-def write_handout(target: Path, record: DeploymentRecord) -> tuple[Path, Path]:
+def write_handout(
+    target: Path, record: DeploymentRecord, verify: str | None = None
+) -> tuple[Path, Path]:
     """Write both files (0600: they say where every seat's private key is)."""
     markdown_path, csv_path = handout_paths(target)
-    rows = handout_rows(record)
+    rows = handout_rows(record, verify)
     write_private(markdown_path, render_markdown(record, rows))
     write_private(csv_path, render_csv(rows))
     return markdown_path, csv_path

@@ -170,10 +170,12 @@ def deployments_table(rows: list[dict[str, Any]]) -> Table:
         if row["seats"] > 1:
             cost.append(f"\n{money(row['total_per_hour_usd'])}/h in all", style="dim")
         seats = plural(row["seats"], "seat")
+        stopped = row.get("status") == "sandbox-stopped"
+        instances = "gone with the stopped sandbox" if stopped else f"{running}\nof {seats}"
         table.add_row(
             name,
             row["region"],
-            f"{running}\nof {seats}",
+            instances,
             row.get("agent") or "—",
             age_and_time_left(row),
             cost,
@@ -184,6 +186,13 @@ def deployments_table(rows: list[dict[str, Any]]) -> Table:
 def plural(count: int, noun: str) -> str:
     """'1 seat', '2 seats'."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def count_words(counts: dict[str, int]) -> str:
+    """'1 claim, 2 iam roles' from inventory counts (keys are plural: 'iam_roles')."""
+    return ", ".join(
+        plural(n, key.replace("_", " ").removesuffix("s")) for key, n in counts.items() if n
+    )
 
 
 def age_and_time_left(row: dict[str, Any]) -> Text:
@@ -204,60 +213,6 @@ def resource_label(name: str, resource_id: str | None) -> str:
     return f"{name} ({resource_id})"
 
 
-VERB_STYLE = {"terminate": "red", "delete": "red", "leave": "yellow", "keep": "dim"}
-
-
-def teardown_table(plan: Any) -> Group:
-    """eksctl-style: everything that will go (and what stays, and why) before anything does."""
-    table = Table(
-        title=f"Teardown of '{plan.name}' in {plan.region}",
-        title_justify="left",
-        expand=False,
-        box=box.SIMPLE_HEAD,
-    )
-    table.add_column("action", no_wrap=True)
-    table.add_column("resource", no_wrap=True)
-    table.add_column("name / id", overflow="fold")
-    notes = any(action.reason for action in plan.actions)
-    if notes:
-        table.add_column("note", overflow="fold")
-    for action in plan.actions:
-        row = [
-            Text(action.verb, style=VERB_STYLE[action.verb]),
-            action.kind,
-            resource_label(action.name, action.id),
-        ]
-        table.add_row(*row, action.reason) if notes else table.add_row(*row)
-    extra = []
-    for key_file in plan.key_files:
-        extra.append(Text(f"The private key {key_file} is deleted too."))
-    if plan.record_exists:
-        extra.append(Text("The local record is removed last."))
-    else:
-        extra.append(Text("No local record: found by its tags alone.", style="yellow"))
-    return Group(table, *extra)
-
-
-def teardown_summary(summaries: list[dict[str, Any]]) -> Group:
-    lines: list[Text] = []
-    for summary in summaries:
-        done = summary["done"]
-        kept = summary["kept"]
-        lines.append(
-            Text(
-                f"'{summary['deployment']}' in {summary['region']}: "
-                f"{len(done)} removed or released, {len(kept)} kept.",
-                style="bold",
-            )
-        )
-        for action in done:
-            if action["verb"] == "leave":
-                lines.append(Text(f"  left {action['kind']} {action['id']}: {action['reason']}"))
-        for action in kept:
-            lines.append(Text(f"  kept {action['kind']} {action['name']}: {action['reason']}"))
-    return Group(*lines)
-
-
 def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Text:
     """Orphans found by their tags; the command that removes them is printed after it."""
     if not rows:
@@ -269,7 +224,7 @@ def sweep_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Text:
     table.add_column("region")
     table.add_column("resources", overflow="fold")
     for row in rows:
-        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
+        counts = count_words(row["resources"])
         table.add_row(row["deployment"], row["region"], counts)
     return table
 
@@ -286,7 +241,7 @@ def expired_table(rows: list[dict[str, Any]], regions: list[str]) -> Table | Tex
     for row in rows:
         moment = parse_time(row["expires_at"])
         when = moment.strftime("%Y-%m-%d %H:%M UTC") if moment else row["expires_at"]
-        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in row["resources"].items() if v)
+        counts = count_words(row["resources"])
         table.add_row(
             row["deployment"],
             row["region"],

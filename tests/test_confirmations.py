@@ -124,7 +124,7 @@ def test_teardown_asks_the_same_way_and_enter_keeps_everything(aws, typed):
 
     code, text, asked = typed([ENTER], "teardown", "inf1-demo")
     assert code == 0, text
-    assert asked[-1].rstrip() == "Tear down 5 resource(s) of 1 deployment(s)? [y/N]:"
+    assert asked[-1].rstrip() == "Tear down 5 resources of 1 deployment? [y/N]:"
     assert "→ no (default)" in text and "Nothing was changed." in text
     assert len(instances()) == 1
 

@@ -202,8 +202,12 @@ def test_the_users_own_key_pair_lets_ssh_choose_the_key_and_says_so(home, execs,
     assert "key pair mine is yours" in err
 
 
-def test_sandbox_instances_are_simulated_so_nothing_runs(home, execs, programs, cli):
+def test_sandbox_instances_are_simulated_so_nothing_runs(home, execs, programs, cli, monkeypatch):
+    from amazonei_setup.sandbox import control
+
     endpoint = "http://127.0.0.1:45999"
+    running = control.SandboxInfo(endpoint, 45999, 1, True, None)
+    monkeypatch.setattr(control, "status", lambda _home: running)  # its sandbox still runs
     write_record(home, mode="ssm", seats=1, endpoint_url=endpoint)
     code, out, err = cli("connect", "demo")
 

@@ -120,7 +120,8 @@ def test_handout_lists_every_seat_with_its_key_and_agent_result(aws, run_cli, tm
         assert row["instance_id"] == instance["id"]
         assert row["connect"] == instance["connect"]
         assert row["key_file"] == key_file
-        assert row["agent"] == "pending (`amazonei-setup verify eia-workshop`)"
+        assert row["agent"].startswith("pending (`amazonei-setup --home ")  # pasteable, whole
+        assert row["agent"].endswith(" verify eia-workshop --region us-west-2`)")
         assert f"`{instance['connect']}`" in markdown and f"`{key_file}`" in markdown
     assert markdown.startswith("# Workshop handout: eia-workshop (us-west-2)")
     assert "3 seat(s) of m5.large + eia1.large." in markdown

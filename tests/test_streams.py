@@ -52,7 +52,7 @@ def test_sweep_output_greps_by_line_and_its_printed_delete_command_works(aws, ru
     assert result.code == 0, result.err
     assert NAME not in result.err
     matches = [line for line in result.out.splitlines() if NAME in line]  # `sweep | grep NAME`
-    assert len(matches) == 1 and REGION in matches[0] and "instances" in matches[0]
+    assert len(matches) == 1 and REGION in matches[0] and "1 instance" in matches[0]
     [hint] = [line for line in result.out.splitlines() if "sweep --delete" in line]
     command = hint.split("`")[1]
     assert command == f"amazonei-setup --home {run_cli.home} sweep --delete --region {REGION}"

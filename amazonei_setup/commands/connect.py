@@ -13,7 +13,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from amazonei_setup.commands.context import Context, recorded
+from amazonei_setup.commands.context import (
+    Context,
+    followup,
+    recorded,
+    sandbox_gone,
+    sandbox_of,
+)
 from amazonei_setup.errors import EXIT_OK, InputError, SetupError
 from amazonei_setup.shell_access import INSTALL_HINTS, SeatCommand, seat_command, seats_of
 
@@ -74,6 +80,10 @@ def _command(ctx: Context) -> SeatCommand:
             f"pass --region R, e.g. connect {args.name} --region {records[0].region}",
         )
     record = records[0]
+    sandbox = sandbox_of(ctx, record)
+    if sandbox is not None and not sandbox["running"]:
+        gone = sandbox_gone(ctx, record)
+        raise InputError(f"seat {args.seat} of {gone.message}", gone.hint)
     seats = seats_of(record)
     if not seats:
         raise InputError(
@@ -83,18 +93,27 @@ def _command(ctx: Context) -> SeatCommand:
     if args.seat not in seats:
         raise InputError(
             f"'{args.name}' has no seat {args.seat}",
-            f"its seats: {', '.join(str(s) for s in seats)} (connect {args.name} --seat N)",
+            f"its seats: {', '.join(str(s) for s in seats)}; e.g. "
+            f"`{_connect_command(ctx, record, seats[0])}`",
         )
     endpoint = args.endpoint_url
-    if args.sandbox:
+    if sandbox is not None:  # the sandbox's, with or without --sandbox: simulated
+        endpoint = record.endpoint_url
+    elif args.sandbox:
         from amazonei_setup.sandbox import control
 
         info = control.status(ctx.home)
         endpoint = info.endpoint if info is not None and info.running else record.endpoint_url
     command = seat_command(record, args.seat, args.aws_profile, endpoint)
-    if args.sandbox and not command.simulated:
+    if (args.sandbox or sandbox is not None) and not command.simulated:
         command = SeatCommand(command.seat, command.argv, command.notes, simulated=True)
     return command
+
+
+def _connect_command(ctx: Context, record: object, seat: int) -> str:
+    """`connect NAME --seat N`, pasteable, with --region when the name is in several."""
+    region = getattr(record, "region", None) if ctx.args.region else None
+    return followup(ctx, "connect", ctx.args.name, "--seat", str(seat), region=region)
 
 
 def _check_runnable(command: SeatCommand) -> None:

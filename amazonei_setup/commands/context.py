@@ -162,12 +162,17 @@ def clients_for(ctx: Context, region: str):
 
 
 def _new_clients(ctx: Context, region: str):
-    from amazonei_setup.aws import AwsClients
-
     target = target_for(ctx, region)
     factory = ctx.hooks.session_factory
     if factory is None and ctx.args.sandbox:
         factory = sandbox_sessions(ctx)
+    return _logged_clients(ctx, target, factory)
+
+
+def _logged_clients(ctx: Context, target: Any, factory: Callable[[Any], Any] | None):
+    """Every client the CLI makes comes from here, so that --debug logs each call."""
+    from amazonei_setup.aws import AwsClients
+
     if ctx.terminal.debugging:
         from amazonei_setup.aws import default_session
         from amazonei_setup.commands.call_log import log_calls
@@ -181,6 +186,55 @@ def _new_clients(ctx: Context, region: str):
         factory = logged
 
     return AwsClients(target, factory)
+
+
+class SandboxGone(InputError):
+    """A deployment made in this home's sandbox, which has stopped since: nothing of it is left
+    anywhere, and no call may go to real AWS in its stead."""
+
+
+def sandbox_of(ctx: Context, record: DeploymentRecord) -> dict[str, Any] | None:
+    """For a deployment made in the sandbox (its endpoint is on 127.0.0.1): whether this home's
+    sandbox still runs there. None for a deployment in AWS."""
+    from urllib.parse import urlsplit
+
+    from amazonei_setup.sandbox import control
+
+    endpoint = record.endpoint_url
+    if not endpoint or urlsplit(endpoint).hostname != control.LOOPBACK_HOST:
+        return None
+    info = control.status(ctx.home)
+    running = info is not None and info.running and info.endpoint == endpoint
+    return {"endpoint": endpoint, "running": running, "simulated": True}
+
+
+def clients_for_record(ctx: Context, record: DeploymentRecord):
+    """The clients for a recorded deployment, wherever it lives: a sandbox deployment's go to
+    its sandbox with this home's sandbox keys (with or without --sandbox, never to real AWS);
+    raises SandboxGone when that sandbox has stopped."""
+    sandbox = sandbox_of(ctx, record)
+    if sandbox is None:
+        return clients_for(ctx, record.region)
+    if not sandbox["running"]:
+        raise sandbox_gone(ctx, record)
+    key = f"{record.region} {record.endpoint_url}"
+    if key not in ctx.clients:
+        from amazonei_setup.aws import AwsTarget
+
+        target = AwsTarget(region=record.region, endpoint_url=record.endpoint_url)
+        factory = ctx.hooks.session_factory or sandbox_sessions(ctx)
+        ctx.clients[key] = _logged_clients(ctx, target, factory)
+    return ctx.clients[key]
+
+
+def sandbox_gone(ctx: Context, record: DeploymentRecord) -> SandboxGone:
+    """What to say of a deployment whose sandbox stopped: it went with it; how to clear it."""
+    clear = followup(ctx, "teardown", record.name, region=record.region, sandbox=True)
+    return SandboxGone(
+        f"'{record.name}' ({record.region}) went with the stopped sandbox it was made in "
+        "(simulated, nothing billed): nothing of it is left",
+        f"`{clear}` clears its record",
+    )
 
 
 def sandbox_sessions(ctx: Context) -> Callable[[Any], Any]:
@@ -260,11 +314,21 @@ def _note_tag_changes(plan: Any, before: dict[str, str], after: dict[str, str]) 
         plan.notes.append("tags change in place on every resource: " + ", ".join(changed + dropped))
 
 
-def followup(ctx: Context, command: str, *words: str, region: str | None = None) -> str:
-    """A command for the person to run next, as it works pasted (see commands/followup.py)."""
+def followup(
+    ctx: Context, command: str, *words: str, region: str | None = None, sandbox: bool = False
+) -> str:
+    """A command for the person to run next, as it works pasted (see commands/followup.py);
+    `sandbox`: it acts on a sandbox deployment, so it carries --sandbox whatever this run had."""
     from amazonei_setup.commands.followup import command_line
 
-    return command_line(ctx.args, ctx.home, command, *words, region=region)
+    return command_line(ctx.args, ctx.home, command, *words, region=region, sandbox=sandbox)
+
+
+def sandbox_run(ctx: Context) -> bool:
+    """Whether this run talks to this home's sandbox (--sandbox, or its endpoint given)."""
+    from amazonei_setup.commands.followup import talks_to_sandbox
+
+    return talks_to_sandbox(ctx.args, ctx.home)
 
 
 def pasteable(ctx: Context, text: str) -> str:
@@ -277,6 +341,11 @@ def pasteable(ctx: Context, text: str) -> str:
 def teardown_hint(ctx: Context, profile: Any) -> str:
     """The exact teardown command for the deployment, as it works pasted."""
     return followup(ctx, "teardown", profile.name, region=profile.region)
+
+
+def verify_hint(ctx: Context, profile: Any) -> str:
+    """The exact verify command for the deployment (reads the agents' reports), pasteable."""
+    return followup(ctx, "verify", profile.name, region=profile.region)
 
 
 def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:

@@ -7,6 +7,7 @@ the command, and `--region` for anything that lives in one region."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
 import shutil
@@ -50,10 +51,27 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def context_words(args: argparse.Namespace, home: Path) -> list[str]:
-    """The global flags that made this run talk to this AWS with this state home."""
-    words: list[str] = []
+def talks_to_sandbox(args: argparse.Namespace, home: Path) -> bool:
+    """--sandbox, or an endpoint (--endpoint-url, AWS_ENDPOINT_URL after `sandbox env`) that is
+    this home's running sandbox: either way the run is a sandbox run."""
     if getattr(args, "sandbox", False):
+        return True
+    endpoint = getattr(args, "endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        return False
+    from amazonei_setup.sandbox import control
+
+    info = control.status(home)
+    return info is not None and info.running and info.endpoint == endpoint.rstrip("/")
+
+
+def context_words(args: argparse.Namespace, home: Path, sandbox: bool = False) -> list[str]:
+    """The global flags that made this run talk to this AWS with this state home. A sandbox
+    run's commands carry --sandbox (its keys live in the home, so they work in a fresh shell,
+    where an endpoint from `sandbox env` would not be set)."""
+    words: list[str] = []
+    sandbox = sandbox or talks_to_sandbox(args, home)
+    if sandbox:
         words.append("--sandbox")
     # Any home but ~/.amazonei-setup is named, $AMAZONEI_SETUP_HOME's too: the command may be
     # pasted into a shell (cron, a colleague's) that does not have that variable.
@@ -61,7 +79,7 @@ def context_words(args: argparse.Namespace, home: Path) -> list[str]:
         words += ["--home", str(home)]
     if getattr(args, "aws_profile", None):
         words += ["--profile", args.aws_profile]
-    if getattr(args, "endpoint_url", None) and not getattr(args, "sandbox", False):
+    if getattr(args, "endpoint_url", None) and not sandbox:
         words += ["--endpoint-url", args.endpoint_url]
     return words
 
@@ -74,12 +92,18 @@ def _resolved(path: Path) -> Path:
 
 
 def command_line(
-    args: argparse.Namespace, home: Path, command: str, *words: str, region: str | None = None
+    args: argparse.Namespace,
+    home: Path,
+    command: str,
+    *words: str,
+    region: str | None = None,
+    sandbox: bool = False,
 ) -> str:
     """One follow-up command, shell-quoted: program, context flags, command, its words, and
     `--region R` when the command acts in one region."""
     tail = [*words, "--region", region] if region else list(words)
-    return shlex.join([*program_words(), *context_words(args, home), command, *tail])
+    flags = context_words(args, home, sandbox)
+    return shlex.join([*program_words(), *flags, command, *tail])
 
 
 def pasteable(args: argparse.Namespace, home: Path, text: str) -> str:
@@ -91,7 +115,9 @@ def pasteable(args: argparse.Namespace, home: Path, text: str) -> str:
     def full(match: re.Match[str]) -> str:
         rest = match.group(1)
         flags = shlex.join(context_words(args, home))
-        if prefix == "amazonei-setup" or (flags and rest.startswith(flags)):
+        # Built by command_line already: its global flags come first (a library's starts with
+        # the command word), whichever flags it chose (--sandbox for a sandbox deployment).
+        if prefix == "amazonei-setup" or rest.startswith("-") or (flags and rest.startswith(flags)):
             return match.group(0)
         return f"`{prefix} {rest}`"
 

@@ -15,7 +15,9 @@ from amazonei_setup.commands.context import (
     pasteable,
     profile_from_args,
     profile_inputs,
+    sandbox_run,
     teardown_hint,
+    verify_hint,
     wall_clock,
     wizard_applies,
     wizard_context,
@@ -94,6 +96,7 @@ def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
         profile = profile_from_args(ctx, inputs)
         if save_to is not None:
             save_profile(profile, save_to, force=bool(args.force))
+            saved_note(ctx, save_to, None)
         return profile, None, save_to
     from amazonei_setup.wizard import Quit, run_wizard
 
@@ -270,11 +273,14 @@ def _apply(ctx: Context, clients: Any, plan: Any, profile: Any, edit: Edit) -> A
         reporter.close()
     ctx.terminal.result(outcome_panel(profile, outcome, plan.cost))
     lines = command_lines(outcome, remove)
-    if ctx.args.sandbox:  # the sandbox's instances are simulated: nothing to log in to
+    if sandbox_run(ctx):  # the sandbox's instances are simulated: nothing to log in to
         lines[0] = Text(f"Connect {SIMULATED_CONNECT}:", style="bold")
     for line in lines:
         ctx.terminal.result(line, soft_wrap=True)
-    if ctx.args.sandbox and not ctx.terminal.json:
+    if ctx.args.no_wait and profile.agent.enabled:
+        later = verify_hint(ctx, profile)
+        ctx.terminal.result(f"Read the agents' reports later: {later}", soft_wrap=True)
+    if sandbox_run(ctx) and not ctx.terminal.json:
         sandbox_note(ctx, clients)
     return outcome
 
@@ -317,6 +323,12 @@ def _await_agents(
                 ],
                 "cost": plan.cost.to_dict(),
                 "record": str(outcome.record_path),
+                "sandbox": sandbox_run(ctx),
+                "simulated": sandbox_run(ctx),
+                "commands": {
+                    "teardown": teardown_hint(ctx, profile),
+                    "verify": verify_hint(ctx, profile),
+                },
             }
         )
     elif wizard is not None and reports:
@@ -334,7 +346,7 @@ def quit_wizard(ctx: Context) -> int:
 def saved_note(ctx: Context, path: Path, wizard: Any) -> None:
     replay = followup(ctx, "launch", "--profile-file", str(path), "--yes")
     ctx.terminal.result(f"Saved your answers to {path}; replay with: {replay}", soft_wrap=True)
-    if ctx.args.dry_run and wizard.pending_import is not None:
+    if ctx.args.dry_run and wizard is not None and wizard.pending_import is not None:
         key = wizard.pending_import
         ctx.terminal.say(
             f"Dry run: {key.key.path} was not imported; the profile names key pair {key.name}, "

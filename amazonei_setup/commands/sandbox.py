@@ -138,7 +138,7 @@ def _stop_agreed(ctx: Context, live: list[Any]) -> bool:
     """Warn, naming them; ask on a terminal; off one, only --force or --yes goes on (exit 2)."""
     names = ", ".join(_names(live))
     why = (
-        f"{_count(live)} recorded in {ctx.home} live in the sandbox ({names}): stopping it "
+        f"{_count(live)} recorded in {ctx.home} live in the sandbox: {names}; stopping it "
         "deletes them with everything else in it, and their records stay behind"
     )
     ctx.terminal.err.print(f"warning: {why}", soft_wrap=True, markup=False)
@@ -147,8 +147,8 @@ def _stop_agreed(ctx: Context, live: list[Any]) -> bool:
     return confirm(
         ctx,
         "Stop the sandbox anyway?",
-        f"`sandbox stop` would delete {_count(live)} ({names})",
-        f"tear them down first ({sandbox_teardown_command(ctx)}), or stop anyway: "
+        f"`sandbox stop` would delete {_count(live)}: {names}",
+        f"tear them down first ({_teardowns(ctx, live)}), or stop anyway: "
         f"{sandbox_command(ctx, 'stop')} --force",
     )
 
@@ -172,11 +172,14 @@ def sandbox_command(ctx: Context, action: str) -> str:
     return command_line(_with_sandbox(ctx.args, False), ctx.home, "sandbox", action)
 
 
-def sandbox_teardown_command(ctx: Context) -> str:
-    """`amazonei-setup --sandbox teardown NAME`, for a deployment that lived in the sandbox."""
+def _teardowns(ctx: Context, records: list[Any]) -> str:
+    """`amazonei-setup --sandbox teardown NAME --region R` for each deployment in the sandbox."""
     from amazonei_setup.commands.followup import command_line
 
-    return command_line(_with_sandbox(ctx.args, True), ctx.home, "teardown", "NAME")
+    args = _with_sandbox(ctx.args, True)
+    return "; ".join(
+        command_line(args, ctx.home, "teardown", r.name, region=r.region) for r in records
+    )
 
 
 def _with_sandbox(args: argparse.Namespace, sandbox: bool) -> argparse.Namespace:

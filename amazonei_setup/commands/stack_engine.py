@@ -11,7 +11,7 @@ from rich.table import Table
 
 from amazonei_setup.commands.context import (
     Context,
-    clients_for,
+    clients_for_record,
     confirm,
     discover_and_plan,
     wall_clock,
@@ -234,7 +234,7 @@ def teardown_stack(ctx: Context, record: Any) -> int:
     from amazonei_setup.cloudformation import stack as cfn
     from amazonei_setup.ledger import Ledger
 
-    clients = clients_for(ctx, record.region)
+    clients = clients_for_record(ctx, record)
     live = cfn.find_stack(clients, record.stack.id)
     items = cfn.resources(clients, record.stack.id) if live else []
     table = Table(title=f"Stack {record.stack.name} ({live['StackStatus'] if live else 'gone'})")
@@ -279,7 +279,7 @@ def stack_status(ctx: Context, record: Any) -> None:
     """The stack's status, and its drift (where drift detection is available)."""
     from amazonei_setup.cloudformation import stack as cfn
 
-    clients = clients_for(ctx, record.region)
+    clients = clients_for_record(ctx, record)
     live = cfn.find_stack(clients, record.stack.id)
     status = live["StackStatus"] if live else "DELETED"
     ctx.terminal.result(f"stack {record.stack.name}: {status}", soft_wrap=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from amazonei_setup.commands.context import Context, clients_for, confirm
+from amazonei_setup.commands.context import Context, clients_for_record, confirm
 from amazonei_setup.errors import EXIT_AWS, EXIT_OK
 from amazonei_setup.record import DeploymentRecord
 from amazonei_setup.stacksets import operations as ops
@@ -17,7 +17,7 @@ def is_stackset(record: DeploymentRecord) -> bool:
 
 
 def _cfn(ctx: Context, record: DeploymentRecord) -> Any:
-    return clients_for(ctx, record.region).client("cloudformation")
+    return clients_for_record(ctx, record).client("cloudformation")
 
 
 def live_rows(ctx: Context, record: DeploymentRecord) -> list[dict[str, str]]:

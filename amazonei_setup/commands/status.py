@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from rich.text import Text
 
 from amazonei_setup.commands.context import (
     Context,
-    clients_for,
+    clients_for_record,
+    followup,
     recorded,
-    sandbox_sessions,
+    sandbox_of,
     wall_clock,
 )
 from amazonei_setup.errors import EXIT_OK
+
+SANDBOX_STOPPED = "sandbox-stopped"  # the status of a deployment gone with its sandbox
 
 
 def cmd_status(ctx: Context) -> int:
@@ -37,16 +39,18 @@ def cmd_status(ctx: Context) -> int:
     now = wall_clock(ctx)()
     rows = []
     for record in records:
-        sandbox = _sandbox_of(ctx, record)
+        sandbox = sandbox_of(ctx, record)
         if sandbox is not None and not sandbox["running"]:
             live: list[Any] = []  # gone with the stopped sandbox: nothing to ask
         else:
-            clients = _sandbox_clients(ctx, record) if sandbox else clients_for(ctx, record.region)
+            clients = clients_for_record(ctx, record)
             with ctx.terminal.status(f"looking at {record.name} in {record.region} …"):
                 live = instance_res.find(clients, record.name)
         row = deployment_row(record, live, catalog, now)
         if sandbox is not None:
             row["sandbox"] = sandbox
+            if not sandbox["running"]:
+                row["status"] = SANDBOX_STOPPED
         rows.append(row)
     if ctx.terminal.json:
         ctx.terminal.emit_json(
@@ -61,12 +65,15 @@ def cmd_status(ctx: Context) -> int:
             from amazonei_setup.render import seat_connect_lines, seats_table
 
             for row in rows:
+                if row.get("status") == SANDBOX_STOPPED:
+                    continue  # no seats: they went with the sandbox (said below the table)
                 ctx.terminal.result(seats_table(row))
                 mark = "  (simulated)" if row.get("sandbox") else ""
                 for line in seat_connect_lines(row):
                     ctx.terminal.result(Text(line + mark), soft_wrap=True)
             for record in records:
-                if record.stack is not None:
+                sandbox = sandbox_of(ctx, record)
+                if record.stack is not None and (sandbox is None or sandbox["running"]):
                     from amazonei_setup.commands.stack_engine import stack_status
 
                     stack_status(ctx, record)
@@ -75,40 +82,21 @@ def cmd_status(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _sandbox_of(ctx: Context, record: Any) -> dict[str, Any] | None:
-    """For a deployment made in the sandbox (its endpoint is on 127.0.0.1): whether this home's
-    sandbox still runs there. None for a deployment in AWS."""
-    from amazonei_setup.sandbox import control
-
-    endpoint = record.endpoint_url
-    if not endpoint or urlsplit(endpoint).hostname != control.LOOPBACK_HOST:
-        return None
-    info = control.status(ctx.home)
-    running = info is not None and info.running and info.endpoint == endpoint
-    return {"endpoint": endpoint, "running": running, "simulated": True}
-
-
-def _sandbox_clients(ctx: Context, record: Any) -> Any:
-    """Clients for the sandbox the deployment lives in, with or without --sandbox."""
-    if ctx.args.sandbox:
-        return clients_for(ctx, record.region)
-    from amazonei_setup.aws import AwsClients, AwsTarget
-
-    target = AwsTarget(region=record.region, endpoint_url=record.endpoint_url)
-    return AwsClients(target, ctx.hooks.session_factory or sandbox_sessions(ctx))
-
-
 def _stopped_sandbox_lines(ctx: Context, rows: list[dict[str, Any]]) -> None:
     """Say, instead of failing to connect, that a deployment's sandbox is stopped."""
-    from amazonei_setup.commands.sandbox import sandbox_command, sandbox_teardown_command
+    from amazonei_setup.commands.sandbox import sandbox_command
 
     gone = [row for row in rows if row.get("sandbox") and not row["sandbox"]["running"]]
     if not gone:
         return
     names = ", ".join(f"{row['name']} ({row['region']})" for row in gone)
+    clear = "; ".join(
+        f"`{followup(ctx, 'teardown', row['name'], region=row['region'], sandbox=True)}`"
+        for row in gone
+    )
     ctx.terminal.result(
         f"The sandbox is stopped: {names} lived in it and went with it (simulated, nothing "
-        f"billed). Start a new, empty one: {sandbox_command(ctx, 'start')}; then "
-        f"`{sandbox_teardown_command(ctx)}` clears a record.",
+        f"billed). Start a new, empty one: {sandbox_command(ctx, 'start')}; clear the "
+        f"record{'s' if len(gone) > 1 else ''}: {clear}.",
         soft_wrap=True,
     )

@@ -7,7 +7,9 @@ from typing import Any
 
 from amazonei_setup.commands.context import (
     Context,
+    SandboxGone,
     clients_for,
+    clients_for_record,
     confirm,
     default_region,
     followup,
@@ -15,6 +17,7 @@ from amazonei_setup.commands.context import (
     wall_clock,
 )
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
+from amazonei_setup.render import plural
 
 
 def _regions(ctx: Context, fallback: list[str]) -> list[str]:
@@ -33,7 +36,19 @@ def _regions(ctx: Context, fallback: list[str]) -> list[str]:
     if regions or fallback:
         return regions or sorted(set(fallback))
     configured = default_region(ctx)  # as the AWS CLI: AWS_REGION, AWS_DEFAULT_REGION, profile
+    if not configured and args.sandbox:  # the sandbox's own default, as `sandbox env` says
+        from amazonei_setup.commands.sandbox import DEFAULT_REGION
+
+        configured = DEFAULT_REGION
     return [configured] if configured else []
+
+
+def _which_regions() -> InputError:
+    return InputError(
+        "which regions? none is given, recorded here, or configured",
+        "pass --region R (repeatable) or --all-regions, or set AWS_REGION (or the AWS profile's "
+        "region)",
+    )
 
 
 def _region_words(regions: list[str]) -> list[str]:
@@ -84,7 +99,7 @@ def _targets(ctx: Context) -> list[tuple[str, str]]:
 
 
 def _show(ctx: Context, plans: list[Any]) -> None:
-    from amazonei_setup.render import teardown_table
+    from amazonei_setup.render_teardown import teardown_table
 
     if ctx.terminal.json:
         return
@@ -104,7 +119,7 @@ def _execute(ctx: Context, plans: list[Any]) -> list[dict[str, Any]]:
     ledger = Ledger(ctx.home)
     summaries = []
     for plan in plans:
-        clients = clients_for(ctx, plan.region)
+        clients = _clients_of(ctx, ledger, plan.name, plan.region)
         try:
             done = execute_teardown(
                 plan,
@@ -161,7 +176,7 @@ def _finish(
     count = sum(len(p.changes) for p in pending)
     if not confirm(
         ctx,
-        f"{verb} {count} resource(s) of {len(pending)} deployment(s)?",
+        f"{verb} {plural(count, 'resource')} of {plural(len(pending), 'deployment')}?",
         f"{verb.lower()} deletes resources",
         "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
     ):
@@ -177,7 +192,7 @@ def _finish(
     if ctx.terminal.json:
         ctx.terminal.emit_json({**extra, "dry_run": False, "deployments": summaries})
     else:
-        from amazonei_setup.render import teardown_summary
+        from amazonei_setup.render_teardown import teardown_summary
 
         ctx.terminal.result(teardown_summary(summaries), soft_wrap=True)
     return EXIT_OK
@@ -211,19 +226,57 @@ def cmd_teardown(ctx: Context) -> int:
     for target in [t for t in targets if t in stacks]:  # CloudFormation's: the stack goes whole
         from amazonei_setup.commands.stack_engine import teardown_stack
 
-        code = max(code, teardown_stack(ctx, stacks[target]))
+        try:
+            code = max(code, teardown_stack(ctx, stacks[target]))
+        except SandboxGone as gone:  # the stack went with its sandbox: only the record is left
+            _clear_gone(ctx, ledger, *target, gone)
     rest = [t for t in targets if t not in stacks]
     if not rest and (len(rest) < len(targets) or sets_json):
         if sets_json and ctx.terminal.json:
             ctx.terminal.emit_json({**sets_json, "dry_run": bool(ctx.args.dry_run)})
         return code
     plans = []
+    cleared = []
     for name, region in rest:
+        try:
+            clients = _clients_of(ctx, ledger, name, region)
+        except SandboxGone as gone:
+            cleared.append(_clear_gone(ctx, ledger, name, region, gone))
+            continue
         with ctx.terminal.status(f"looking at {name} in {region} …"):
-            plans.append(plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region))
+            plans.append(plan_teardown(clients, ledger, ctx.home, name, region))
+    if cleared and not plans:
+        if ctx.terminal.json:
+            ctx.terminal.emit_json(
+                {"dry_run": bool(ctx.args.dry_run), "deployments": [], "records_cleared": cleared}
+            )
+        return code
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
     return max(code, _finish(ctx, plans, "Tear down", sets_json))
+
+
+def _clients_of(ctx: Context, ledger: Any, name: str, region: str) -> Any:
+    """The recorded deployment's own clients (its sandbox's for a sandbox deployment, with or
+    without --sandbox); the region's for a deployment known only by its tags."""
+    record = ledger.load(region, name)
+    return clients_for(ctx, region) if record is None else clients_for_record(ctx, record)
+
+
+def _clear_gone(ctx: Context, ledger: Any, name: str, region: str, gone: SandboxGone) -> str:
+    """A deployment that went with its stopped sandbox: nothing remains to delete, so its
+    record goes (a dry run only says so)."""
+    what = f"'{name}' ({region}) went with the stopped sandbox it was made in: nothing is left"
+    if ctx.args.dry_run:
+        ctx.terminal.result(
+            f"{what}; a teardown clears its record. Dry run: nothing was changed.", soft_wrap=True
+        )
+    else:
+        with ledger.edit(region, name, f"a teardown of '{name}'") as edit:
+            if edit.record is not None:
+                edit.remove()
+        ctx.terminal.result(f"{what}; its record is cleared.", soft_wrap=True)
+    return name
 
 
 def _stack_set_records(ctx: Context, ledger: Any) -> list[Any]:
@@ -294,7 +347,7 @@ def cmd_sweep(ctx: Context) -> int:
     recorded = {(r.name, r.region) for r in ledger.all()}
     regions = _regions(ctx, [region for _, region in recorded])
     if not regions:
-        raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
+        raise _which_regions()
     orphans = []
     for region in regions:
         with ctx.terminal.status(f"looking for tagged resources in {region} …"):
@@ -338,7 +391,7 @@ def _sweep_expired(ctx: Context) -> int:
     records = ledger.all()
     regions = _regions(ctx, [r.region for r in records])
     if not regions:
-        raise InputError("which regions?", "pass --region R (repeatable) or --all-regions")
+        raise _which_regions()
     now = wall_clock(ctx)()
     expired = []
     for region in regions:

@@ -6,10 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from amazonei_setup.commands.context import Context, clients_for, recorded
+from amazonei_setup.commands.context import (
+    Context,
+    clients_for_record,
+    followup,
+    recorded,
+    sandbox_of,
+)
 from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
 from amazonei_setup.ledger import Ledger
 from amazonei_setup.record import DeploymentRecord
+from amazonei_setup.render import plural
 from amazonei_setup.untrusted import plain
 
 REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes, not hours
@@ -65,9 +72,12 @@ def write_handout_note(ctx: Context, target: Path, record: DeploymentRecord) -> 
     """Write the handout from the record (agent results included) and say where it is."""
     from amazonei_setup.handout import write_handout
 
-    markdown, table = write_handout(target, record)
+    sandbox = sandbox_of(ctx, record) is not None
+    verify = followup(ctx, "verify", record.name, region=record.region, sandbox=sandbox)
+    markdown, table = write_handout(target, record, verify)
     ctx.terminal.result(
-        f"Handout for {len(record.instances)} seat(s): {markdown} and {table}", soft_wrap=True
+        f"Handout for {plural(len(record.instances), 'seat')}: {markdown} and {table}",
+        soft_wrap=True,
     )
 
 
@@ -137,7 +147,7 @@ def cmd_verify(ctx: Context) -> int:
         from amazonei_setup.handout import check_handout_target
 
         check_handout_target(Path(ctx.args.handout))
-    clients = clients_for(ctx, record.region)
+    clients = clients_for_record(ctx, record)
     instances = instance_res.find(clients, name)
     if not instances:
         raise InputError(f"'{name}' has no running instance to verify", "launch it again")

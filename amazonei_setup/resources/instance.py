@@ -86,7 +86,7 @@ def from_description(item: dict[str, Any]) -> LaunchedInstance:
         public_ip=item.get("PublicIpAddress"),
         public_dns=item.get("PublicDnsName") or None,
         private_ip=item.get("PrivateIpAddress"),
-        launched_at=str(item["LaunchTime"]) if item.get("LaunchTime") else None,
+        launched_at=_iso(item.get("LaunchTime")),
         tags=tags,
         image_id=item.get("ImageId"),
         key_name=item.get("KeyName"),
@@ -410,3 +410,16 @@ class InstanceKind(ResourceKind):
 
 
 KIND = InstanceKind()
+
+
+def _iso(moment: Any) -> str | None:
+    """EC2's LaunchTime (a datetime from botocore) as the tool writes every time: ISO, Z."""
+    if not moment:
+        return None
+    if isinstance(moment, str):
+        return moment
+    from datetime import timezone
+
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
