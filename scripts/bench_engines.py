@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from amazonei_setup.cli import Hooks, build_parser, main  # noqa: E402
-from amazonei_setup.commands.context import SANDBOX_CREDENTIALS  # noqa: E402
 from amazonei_setup.sandbox import control  # noqa: E402
+from amazonei_setup.sandbox.credentials import sandbox_credentials  # noqa: E402
 
 
 class Calls:
@@ -57,13 +57,15 @@ class Calls:
         return taken
 
 
-def hooks_for(calls: Calls) -> Hooks:
+def hooks_for(calls: Calls, home: Path) -> Hooks:
     import boto3
+
+    credentials = sandbox_credentials(home).boto3_kwargs()  # the sandbox answers no other
 
     def session_factory(target: Any) -> Any:
         if not target.is_loopback:  # never anything but the sandbox
             raise SystemExit(f"refusing a non-loopback endpoint: {target.endpoint_url}")
-        session = boto3.Session(region_name=target.region, **SANDBOX_CREDENTIALS)
+        session = boto3.Session(region_name=target.region, **credentials)
         session.events.register("before-send", calls.before_send)
         return session
 
@@ -78,12 +80,15 @@ def cli(home: Path, hooks: Hooks, *argv: str) -> None:
         raise SystemExit(f"`{' '.join(argv)}` exited {code}:\n{err.getvalue()[-3000:]}")
 
 
-def organization(endpoint: str, accounts: int) -> list[str]:
+def organization(endpoint: str, home: Path, accounts: int) -> list[str]:
     """An organization in the sandbox with `accounts` member accounts (the attendees)."""
     import boto3
 
     org = boto3.client(
-        "organizations", region_name="us-east-1", endpoint_url=endpoint, **SANDBOX_CREDENTIALS
+        "organizations",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        **sandbox_credentials(home).boto3_kwargs(),
     )
     org.create_organization(FeatureSet="ALL")
     made = [
@@ -118,9 +123,9 @@ def bench(profile_file: Path, delay_s: float) -> list[dict[str, Any]]:
         info = control.start(home)
         if not info.endpoint.startswith("http://127.0.0.1:"):
             raise SystemExit(f"the sandbox is not on loopback: {info.endpoint}")
-        members = organization(info.endpoint, 3)
+        members = organization(info.endpoint, home, 3)
         calls = Calls(delay_s)
-        hooks = hooks_for(calls)
+        hooks = hooks_for(calls, home)
         known = engines_known()
         cases: list[tuple[str, list[str]]] = [("direct", [])]
         if "cloudformation" in known:
