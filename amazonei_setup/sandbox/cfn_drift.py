@@ -20,8 +20,9 @@ from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.iam.models import iam_backends
 
+from amazonei_setup.sandbox.patching import once
+
 _LOCK = threading.Lock()
-_INSTALLED: list[bool] = []
 # stack id → logical id → (type, physical id, state when the stack last set it)
 _EXPECTED: dict[str, dict[str, tuple[str, str, Any]]] = {}
 # detection id → (stack id, {logical id: (type, physical id, drift status)})
@@ -146,16 +147,13 @@ def describe_stack_resource_drifts(self: CloudFormationResponse) -> ActionResult
     return ActionResult({"StackResourceDrifts": drifts})
 
 
+@once
 def install() -> None:
     """Serve the three drift actions (idempotent)."""
-    with _LOCK:
-        if _INSTALLED:
-            return
-        CloudFormationResponse.detect_stack_drift = detect_stack_drift  # type: ignore[attr-defined]
-        CloudFormationResponse.describe_stack_drift_detection_status = (  # type: ignore[attr-defined]
-            describe_stack_drift_detection_status
-        )
-        CloudFormationResponse.describe_stack_resource_drifts = (  # type: ignore[attr-defined]
-            describe_stack_resource_drifts
-        )
-        _INSTALLED.append(True)
+    CloudFormationResponse.detect_stack_drift = detect_stack_drift  # type: ignore[attr-defined]
+    CloudFormationResponse.describe_stack_drift_detection_status = (  # type: ignore[attr-defined]
+        describe_stack_drift_detection_status
+    )
+    CloudFormationResponse.describe_stack_resource_drifts = (  # type: ignore[attr-defined]
+        describe_stack_resource_drifts
+    )

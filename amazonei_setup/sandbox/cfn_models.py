@@ -40,10 +40,10 @@ from moto.ssm.models import ssm_backends
 
 from amazonei_setup.sandbox import cfn_drift
 from amazonei_setup.sandbox.ec2_strict import EIA_TYPES, check_user_data
+from amazonei_setup.sandbox.patching import once
 
 KEY_PARAMETER_PREFIX = "/ec2/keypair/"
 _LOCK = threading.Lock()
-_INSTALLED: list[bool] = []
 # (account, region, instance id, EIA types, instance profile) for each launch; instance ids
 # for each deletion
 Launched = Callable[[str, str, str, tuple[str, ...], str | None], None]
@@ -313,41 +313,38 @@ def _resource_event(
     )
 
 
+@once
 def install() -> None:
     """Register the models and the failure handling once per process (idempotent)."""
-    with _LOCK:
-        if _INSTALLED:
-            return
-        parsing.get_model_map()[StackKeyPair.cloudformation_type()] = StackKeyPair
-        parsing.get_name_type_map()[StackKeyPair.cloudformation_type()] = "KeyName"
-        original = Instance.create_from_cloudformation_json
+    parsing.get_model_map()[StackKeyPair.cloudformation_type()] = StackKeyPair
+    parsing.get_name_type_map()[StackKeyPair.cloudformation_type()] = "KeyName"
+    original = Instance.create_from_cloudformation_json
 
-        def create(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any):
-            return launch_from_template(original, resource_name, cloudformation_json, *args, **kw)
+    def create(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any):
+        return launch_from_template(original, resource_name, cloudformation_json, *args, **kw)
 
-        Instance.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
-        role_create = Role.create_from_cloudformation_json
+    Instance.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    role_create = Role.create_from_cloudformation_json
 
-        def role(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any):
-            for policy in cloudformation_json.get("Properties", {}).get("Policies", []):
-                if not isinstance(policy.get("PolicyDocument"), str):
-                    policy["PolicyDocument"] = json.dumps(policy["PolicyDocument"])
-            return role_create(resource_name, cloudformation_json, *args, **kw)
+    def role(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any):
+        for policy in cloudformation_json.get("Properties", {}).get("Policies", []):
+            if not isinstance(policy.get("PolicyDocument"), str):
+                policy["PolicyDocument"] = json.dumps(policy["PolicyDocument"])
+        return role_create(resource_name, cloudformation_json, *args, **kw)
 
-        Role.create_from_cloudformation_json = classmethod(role)  # type: ignore[method-assign,assignment]
-        parsing.parse_and_create_resource = _named_failure(parsing.parse_and_create_resource)
-        parsing.ResourceMap._delete_resource = _deleted_events(  # type: ignore[method-assign]
-            parsing.ResourceMap._delete_resource
-        )
-        stack_delete = Stack.delete
+    Role.create_from_cloudformation_json = classmethod(role)  # type: ignore[method-assign,assignment]
+    parsing.parse_and_create_resource = _named_failure(parsing.parse_and_create_resource)
+    parsing.ResourceMap._delete_resource = _deleted_events(  # type: ignore[method-assign]
+        parsing.ResourceMap._delete_resource
+    )
+    stack_delete = Stack.delete
 
-        def delete(stack: Stack) -> None:
-            stack.resource_map.deleting_stack = stack  # type: ignore[attr-defined]
-            stack_delete(stack)
+    def delete(stack: Stack) -> None:
+        stack.resource_map.deleting_stack = stack  # type: ignore[attr-defined]
+        stack_delete(stack)
 
-        Stack.delete = delete  # type: ignore[method-assign]
-        CloudFormationBackend.execute_change_set = _rolled_back(  # type: ignore[method-assign]
-            CloudFormationBackend.execute_change_set
-        )
-        cfn_drift.install()
-        _INSTALLED.append(True)
+    Stack.delete = delete  # type: ignore[method-assign]
+    CloudFormationBackend.execute_change_set = _rolled_back(  # type: ignore[method-assign]
+        CloudFormationBackend.execute_change_set
+    )
+    cfn_drift.install()

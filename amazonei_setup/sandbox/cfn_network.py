@@ -12,7 +12,6 @@ Installed once per process by `sandbox.seed.seed_region`.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from moto.ec2.exceptions import DependencyViolationError
@@ -22,35 +21,31 @@ from moto.ec2.models.route_tables import RouteTable
 from moto.ec2.models.vpcs import VPC
 from moto.ec2.models.vpn_gateway import VPCGatewayAttachment
 
-_LOCK = threading.Lock()
-_INSTALLED: list[bool] = []
+from amazonei_setup.sandbox.patching import once
 
 
+@once
 def install() -> None:
     """Patch moto's network models once per process (idempotent, thread-safe)."""
-    with _LOCK:
-        if _INSTALLED:
-            return
-        original_vpc = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+    original_vpc = VPC.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
-        def create_vpc(cls: Any, name: str, template: Any, account: str, region: str, **kw: Any):
-            vpc = original_vpc(cls, name, template, account, region, **kw)
-            properties = template.get("Properties", {})
-            backend = ec2_backends[account][region]
-            for key, attribute in (
-                ("EnableDnsSupport", "enable_dns_support"),
-                ("EnableDnsHostnames", "enable_dns_hostnames"),
-            ):
-                if key in properties:
-                    value = str(properties[key]).lower() == "true"
-                    backend.modify_vpc_attribute(vpc.id, attribute, value)
-            return vpc
+    def create_vpc(cls: Any, name: str, template: Any, account: str, region: str, **kw: Any):
+        vpc = original_vpc(cls, name, template, account, region, **kw)
+        properties = template.get("Properties", {})
+        backend = ec2_backends[account][region]
+        for key, attribute in (
+            ("EnableDnsSupport", "enable_dns_support"),
+            ("EnableDnsHostnames", "enable_dns_hostnames"),
+        ):
+            if key in properties:
+                value = str(properties[key]).lower() == "true"
+                backend.modify_vpc_attribute(vpc.id, attribute, value)
+        return vpc
 
-        VPC.create_from_cloudformation_json = classmethod(create_vpc)  # type: ignore[method-assign,assignment]
-        RouteTable.delete = _delete_route_table  # type: ignore[attr-defined]
-        InternetGateway.delete = _delete_gateway  # type: ignore[attr-defined]
-        VPCGatewayAttachment.delete = _detach  # type: ignore[attr-defined]
-        _INSTALLED.append(True)
+    VPC.create_from_cloudformation_json = classmethod(create_vpc)  # type: ignore[method-assign,assignment]
+    RouteTable.delete = _delete_route_table  # type: ignore[attr-defined]
+    InternetGateway.delete = _delete_gateway  # type: ignore[attr-defined]
+    VPCGatewayAttachment.delete = _detach  # type: ignore[attr-defined]
 
 
 def _delete_route_table(self: RouteTable, account_id: str, region_name: str) -> None:

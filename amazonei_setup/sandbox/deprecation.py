@@ -5,38 +5,33 @@ when the seed sets `deprecation_time` (serialized as DeprecationTime)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.ec2.responses.amis import AmisResponse
 
-_LOCK = threading.Lock()
-_INSTALLED: list[bool] = []
+from amazonei_setup.sandbox.patching import once
 
 
+@once
 def install() -> None:
     """Wrap moto's DescribeImages once per process (idempotent, thread-safe)."""
-    with _LOCK:
-        if _INSTALLED:
-            return
-        original = AmisResponse.describe_images
+    original = AmisResponse.describe_images
 
-        def describe_images(self: Any) -> ActionResult:
-            answer = original(self)
-            if self._get_param("ImageIds") or self._get_bool_param("IncludeDeprecated", False):
-                return answer
-            now = datetime.now(UTC)
-            images = [
-                image
-                for image in answer.result["Images"]  # type: ignore[index]
-                if image.owner_id == self.current_account or not is_deprecated(image, now)
-            ]
-            return ActionResult({"Images": images})
+    def describe_images(self: Any) -> ActionResult:
+        answer = original(self)
+        if self._get_param("ImageIds") or self._get_bool_param("IncludeDeprecated", False):
+            return answer
+        now = datetime.now(UTC)
+        images = [
+            image
+            for image in answer.result["Images"]  # type: ignore[index]
+            if image.owner_id == self.current_account or not is_deprecated(image, now)
+        ]
+        return ActionResult({"Images": images})
 
-        AmisResponse.describe_images = describe_images  # type: ignore[method-assign]
-        _INSTALLED.append(True)
+    AmisResponse.describe_images = describe_images  # type: ignore[method-assign]
 
 
 def is_deprecated(image: Any, now: datetime) -> bool:

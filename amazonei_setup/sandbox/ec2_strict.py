@@ -23,6 +23,8 @@ from moto.core.responses import ActionResult
 from moto.ec2.exceptions import EC2ClientError, InvalidParameterValue
 from moto.ec2.responses.instances import InstanceResponse
 
+from amazonei_setup.sandbox.patching import once
+
 EIA_TYPES = {
     f"{family}.{size}"
     for family in ("eia1", "eia2", "eia")
@@ -31,7 +33,6 @@ EIA_TYPES = {
 IGNORED_IN_FINGERPRINT = {"Action", "Version", "ClientToken", "DryRun"}
 
 _LOCK = threading.Lock()
-_INSTALLED: list[bool] = []
 # (account, region, token) → (the request's fingerprint, the reservation it made)
 _TOKENS: dict[tuple[str, str, str], tuple[str, Any]] = {}
 
@@ -45,34 +46,31 @@ class IdempotentParameterMismatch(EC2ClientError):
         )
 
 
+@once
 def install() -> None:
     """Wrap moto's RunInstances once per process (idempotent, thread-safe)."""
-    with _LOCK:
-        if _INSTALLED:
-            return
-        original = InstanceResponse.run_instances
+    original = InstanceResponse.run_instances
 
-        def run_instances(self: Any) -> ActionResult:
-            check_user_data(self._get_param("UserData"))
-            check_accelerators(self.querystring)
-            token = self._get_param("ClientToken")
-            if not token or self._get_bool_param("DryRun", False):
-                return original(self)
-            key = (self.current_account, self.region, str(token))
-            fingerprint = _fingerprint(self.querystring)
-            with _LOCK:
-                seen = _TOKENS.get(key)
-            if seen is not None:
-                if seen[0] != fingerprint:
-                    raise IdempotentParameterMismatch(str(token))
-                return ActionResult(seen[1])  # the first reservation, even if terminated
-            answer = original(self)
-            with _LOCK:
-                _TOKENS.setdefault(key, (fingerprint, answer.result))
-            return answer
+    def run_instances(self: Any) -> ActionResult:
+        check_user_data(self._get_param("UserData"))
+        check_accelerators(self.querystring)
+        token = self._get_param("ClientToken")
+        if not token or self._get_bool_param("DryRun", False):
+            return original(self)
+        key = (self.current_account, self.region, str(token))
+        fingerprint = _fingerprint(self.querystring)
+        with _LOCK:
+            seen = _TOKENS.get(key)
+        if seen is not None:
+            if seen[0] != fingerprint:
+                raise IdempotentParameterMismatch(str(token))
+            return ActionResult(seen[1])  # the first reservation, even if terminated
+        answer = original(self)
+        with _LOCK:
+            _TOKENS.setdefault(key, (fingerprint, answer.result))
+        return answer
 
-        InstanceResponse.run_instances = run_instances  # type: ignore[method-assign]
-        _INSTALLED.append(True)
+    InstanceResponse.run_instances = run_instances  # type: ignore[method-assign]
 
 
 USER_DATA_LIMIT = 16 * 1024  # bytes, before base64 (EC2 User Guide, "Run commands at launch")

@@ -12,7 +12,6 @@ Installed once per process by `sandbox.seed.seed_region`, next to ec2_strict.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -22,38 +21,33 @@ from moto.ssm.responses import SimpleSystemManagerResponse
 
 from amazonei_setup.arns import partition_of
 from amazonei_setup.sandbox.identities import InstanceIdentity, identity_of
+from amazonei_setup.sandbox.patching import once
 from amazonei_setup.sandbox.policy_eval import allowed
 
-_LOCK = threading.Lock()
-_INSTALLED: list[bool] = []
 
-
+@once
 def install() -> None:
     """Wrap moto's PutParameter and AddTagsToResource once per process (thread-safe)."""
-    with _LOCK:
-        if _INSTALLED:
-            return
-        put, tag = (
-            SimpleSystemManagerResponse.put_parameter,
-            SimpleSystemManagerResponse.add_tags_to_resource,
-        )
+    put, tag = (
+        SimpleSystemManagerResponse.put_parameter,
+        SimpleSystemManagerResponse.add_tags_to_resource,
+    )
 
-        def put_parameter(self: Any) -> Any:
-            tags = self._get_param("Tags") or []
-            actions = ["ssm:PutParameter"] + (["ssm:AddTagsToResource"] if tags else [])
-            overwrite = bool(self._get_param("Overwrite", False))
-            _authorize(self, actions, self._get_param("Name"), tags, overwrite)
-            return put(self)
+    def put_parameter(self: Any) -> Any:
+        tags = self._get_param("Tags") or []
+        actions = ["ssm:PutParameter"] + (["ssm:AddTagsToResource"] if tags else [])
+        overwrite = bool(self._get_param("Overwrite", False))
+        _authorize(self, actions, self._get_param("Name"), tags, overwrite)
+        return put(self)
 
-        def add_tags_to_resource(self: Any) -> Any:
-            if self._get_param("ResourceType") == "Parameter":
-                name, tags = self._get_param("ResourceId"), self._get_param("Tags") or []
-                _authorize(self, ["ssm:AddTagsToResource"], name, tags, None)
-            return tag(self)
+    def add_tags_to_resource(self: Any) -> Any:
+        if self._get_param("ResourceType") == "Parameter":
+            name, tags = self._get_param("ResourceId"), self._get_param("Tags") or []
+            _authorize(self, ["ssm:AddTagsToResource"], name, tags, None)
+        return tag(self)
 
-        SimpleSystemManagerResponse.put_parameter = put_parameter  # type: ignore[method-assign]
-        SimpleSystemManagerResponse.add_tags_to_resource = add_tags_to_resource  # type: ignore[method-assign]
-        _INSTALLED.append(True)
+    SimpleSystemManagerResponse.put_parameter = put_parameter  # type: ignore[method-assign]
+    SimpleSystemManagerResponse.add_tags_to_resource = add_tags_to_resource  # type: ignore[method-assign]
 
 
 def _authorize(

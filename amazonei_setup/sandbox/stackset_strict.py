@@ -22,7 +22,6 @@ Installed once per process by `sandbox.seed.seed_region`.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -37,8 +36,8 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.moto_api._internal import mock_random
 
-_LOCK = threading.Lock()
-_INSTALLED: list[bool] = []
+from amazonei_setup.sandbox.patching import once
+
 # stack set id → {(account, region): why its stack could not be created}
 _FAILED: dict[str, dict[tuple[str, str], str]] = {}
 # (region, account) → None: how a target account's region is made to look like AWS's
@@ -49,40 +48,35 @@ class NameAlreadyExists(CloudFormationError):
     code = "NameAlreadyExistsException"
 
 
+@once
 def install(seed: Callable[[str, str], None]) -> None:
     """Replace moto's StackSet handlers once per process (idempotent, thread-safe); `seed`
     prepares a target account's region (seed.seed_region)."""
-    with _LOCK:
-        if _INSTALLED:
-            return
-        _SEED.append(seed)
-        original_create_set = CloudFormationResponse.create_stack_set
-        original_list = CloudFormationResponse.list_stack_instances
+    _SEED.append(seed)
+    original_create_set = CloudFormationResponse.create_stack_set
+    original_list = CloudFormationResponse.list_stack_instances
 
-        def create_stack_set(self: Any) -> ActionResult:
-            name = self._get_param("StackSetName")
-            if any(s.name == name and s.status != "DELETED" for s in _sets(self)):
-                raise NameAlreadyExists(f"StackSet {name} already exists")
-            return original_create_set(self)
+    def create_stack_set(self: Any) -> ActionResult:
+        name = self._get_param("StackSetName")
+        if any(s.name == name and s.status != "DELETED" for s in _sets(self)):
+            raise NameAlreadyExists(f"StackSet {name} already exists")
+        return original_create_set(self)
 
-        def list_stack_instances(self: Any) -> ActionResult:
-            answer = original_list(self)
-            stack_set = self.cloudformation_backend.describe_stack_set(
-                self._get_param("StackSetName")
-            )
-            failed = [
-                _failed_summary(stack_set, account, region, reason)
-                for (account, region), reason in _FAILED.get(stack_set.id, {}).items()
-            ]
-            answer.result["Summaries"] = list(answer.result["Summaries"]) + failed
-            return answer
+    def list_stack_instances(self: Any) -> ActionResult:
+        answer = original_list(self)
+        stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
+        failed = [
+            _failed_summary(stack_set, account, region, reason)
+            for (account, region), reason in _FAILED.get(stack_set.id, {}).items()
+        ]
+        answer.result["Summaries"] = list(answer.result["Summaries"]) + failed
+        return answer
 
-        CloudFormationResponse.create_stack_set = create_stack_set  # type: ignore[method-assign]
-        CloudFormationResponse.list_stack_instances = list_stack_instances  # type: ignore[method-assign]
-        CloudFormationResponse.create_stack_instances = _create_stack_instances  # type: ignore[method-assign]
-        CloudFormationResponse.delete_stack_instances = _delete_stack_instances  # type: ignore[method-assign]
-        CloudFormationResponse.delete_stack_set = _delete_stack_set  # type: ignore[method-assign]
-        _INSTALLED.append(True)
+    CloudFormationResponse.create_stack_set = create_stack_set  # type: ignore[method-assign]
+    CloudFormationResponse.list_stack_instances = list_stack_instances  # type: ignore[method-assign]
+    CloudFormationResponse.create_stack_instances = _create_stack_instances  # type: ignore[method-assign]
+    CloudFormationResponse.delete_stack_instances = _delete_stack_instances  # type: ignore[method-assign]
+    CloudFormationResponse.delete_stack_set = _delete_stack_set  # type: ignore[method-assign]
 
 
 def _sets(response: Any) -> list[StackSet]:
