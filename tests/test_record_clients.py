@@ -288,3 +288,34 @@ def test_a_teardown_with_only_the_record_left_says_so_in_one_line() -> None:
     text = console.export_text()
     assert "Nothing of 'x' is left in us-west-2 to remove." in text
     assert "action" not in text and "The local record is removed last." in text
+
+
+def test_a_deployment_made_in_another_homes_sandbox_is_torn_down_there_not_forgotten(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    """A second home reaching this sandbox with --endpoint-url (as two machines sharing one
+    server would): its record's endpoint is on loopback but is not its own sandbox. Its
+    teardown must remove the resources there, not clear the record as 'gone with a stopped
+    sandbox' and leave them running."""
+    import boto3
+
+    info = control.status(home)
+    assert info is not None and info.running
+    keys = sandbox_keys(home)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", keys["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", keys["aws_secret_access_key"])
+    other = tmp_path / "other-machine"
+    at = ["--endpoint-url", info.endpoint, "--region", "us-west-2"]
+    _launch(capsys, other, "elsewhere", *at, sandbox=False)
+    removed = _run(capsys, other, *at, "teardown", "elsewhere", "--yes")
+    assert removed.returncode == 0, removed.stderr
+    assert "went with the stopped sandbox" not in _flat(removed)
+    ec2 = boto3.client("ec2", region_name="us-west-2", endpoint_url=info.endpoint, **keys)
+    live = [
+        i
+        for r in ec2.describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] != "terminated"
+        and {"Key": "amazonei-setup:deployment", "Value": "elsewhere"} in i.get("Tags", [])
+    ]
+    assert live == []

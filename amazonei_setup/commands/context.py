@@ -194,8 +194,10 @@ class SandboxGone(InputError):
 
 
 def sandbox_of(ctx: Context, record: DeploymentRecord) -> dict[str, Any] | None:
-    """For a deployment made in the sandbox (its endpoint is on 127.0.0.1): whether this home's
-    sandbox still runs there. None for a deployment in AWS."""
+    """For a deployment made in this home's sandbox: whether that sandbox still runs there.
+    None for a deployment in AWS, and for one at a loopback endpoint that something else
+    answers (another home's sandbox reached with --endpoint-url, a moto server of your own):
+    that is not ours to declare gone."""
     from urllib.parse import urlsplit
 
     from amazonei_setup.sandbox import control
@@ -205,26 +207,53 @@ def sandbox_of(ctx: Context, record: DeploymentRecord) -> dict[str, Any] | None:
         return None
     info = control.status(ctx.home)
     running = info is not None and info.running and info.endpoint == endpoint
+    if not running and _answers(endpoint):
+        return None
     return {"endpoint": endpoint, "running": running, "simulated": True}
+
+
+def _answers(endpoint: str) -> bool:
+    """Whether a server listens at a loopback endpoint (refused at once when none does)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def clients_for_record(ctx: Context, record: DeploymentRecord):
     """The clients for a recorded deployment, wherever it lives: a sandbox deployment's go to
     its sandbox with this home's sandbox keys (with or without --sandbox, never to real AWS);
-    raises SandboxGone when that sandbox has stopped."""
+    raises SandboxGone when that sandbox has stopped. One made at another loopback endpoint
+    goes back to that endpoint with the caller's own credentials."""
     sandbox = sandbox_of(ctx, record)
-    if sandbox is None:
+    if sandbox is None and not _elsewhere_on_loopback(record):
         return clients_for(ctx, record.region)
-    if not sandbox["running"]:
+    if sandbox is not None and not sandbox["running"]:
         raise sandbox_gone(ctx, record)
     key = f"{record.region} {record.endpoint_url}"
     if key not in ctx.clients:
         from amazonei_setup.aws import AwsTarget
 
         target = AwsTarget(region=record.region, endpoint_url=record.endpoint_url)
-        factory = ctx.hooks.session_factory or sandbox_sessions(ctx)
+        factory = ctx.hooks.session_factory
+        if factory is None and sandbox is not None:
+            factory = sandbox_sessions(ctx)
         ctx.clients[key] = _logged_clients(ctx, target, factory)
     return ctx.clients[key]
+
+
+def _elsewhere_on_loopback(record: DeploymentRecord) -> bool:
+    from urllib.parse import urlsplit
+
+    from amazonei_setup.sandbox import control
+
+    endpoint = record.endpoint_url
+    return bool(endpoint) and urlsplit(endpoint).hostname == control.LOOPBACK_HOST
 
 
 def sandbox_gone(ctx: Context, record: DeploymentRecord) -> SandboxGone:
