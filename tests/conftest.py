@@ -9,6 +9,9 @@ import os
 os.environ["MOTO_ENABLE_AMI_VALIDATION"] = "true"
 os.environ["MOTO_ENABLE_KEYPAIR_VALIDATION"] = "true"
 os.environ["MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION"] = "true"
+# In-process mocks skip moto's ~1,300 stock AMIs (0.15 s of CPU per EC2 backend, a third of the
+# suite's time); the seed adds the DLAMIs the tool looks for. The sandbox server keeps them.
+os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
 for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
     os.environ.pop(variable, None)
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"

@@ -144,6 +144,8 @@ class TestSeededRegion:
     def seeded(cls) -> Iterator[None]:
         with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
             _isolate(monkeypatch)
+            # as the sandbox server has them (conftest turns moto's stock AMIs off elsewhere)
+            monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "true")
             seed_region(REGION)
             yield
 

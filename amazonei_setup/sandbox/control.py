@@ -212,9 +212,12 @@ def _server_command(ready: Path, home: Path | None = None) -> list[str]:
 
 def server_environment(outer: Mapping[str, str]) -> dict[str, str]:
     """The caller's environment without anything that reaches a real AWS account: no AWS_*
-    variable (keys, session token, profile, endpoint) and no AWS config or credentials file."""
+    variable (keys, session token, profile, endpoint) and no AWS config or credentials file.
+    moto's own Amazon Linux AMIs are always there, as in a real region (whatever a caller, such
+    as the test suite, turned off for its in-process mocks)."""
     env = {k: v for k, v in outer.items() if not k.startswith("AWS_")}
     env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    env["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "true"
     return env
 
 
