@@ -198,12 +198,10 @@ def sandbox_of(ctx: Context, record: DeploymentRecord) -> dict[str, Any] | None:
     None for a deployment in AWS, and for one at a loopback endpoint that something else
     answers (another home's sandbox reached with --endpoint-url, a moto server of your own):
     that is not ours to declare gone."""
-    from urllib.parse import urlsplit
-
     from amazonei_setup.sandbox import control
 
     endpoint = record.endpoint_url
-    if not endpoint or urlsplit(endpoint).hostname != control.LOOPBACK_HOST:
+    if not _on_loopback(endpoint):
         return None
     info = control.status(ctx.home)
     running = info is not None and info.running and info.endpoint == endpoint
@@ -231,7 +229,7 @@ def clients_for_record(ctx: Context, record: DeploymentRecord):
     raises SandboxGone when that sandbox has stopped. One made at another loopback endpoint
     goes back to that endpoint with the caller's own credentials."""
     sandbox = sandbox_of(ctx, record)
-    if sandbox is None and not _elsewhere_on_loopback(record):
+    if sandbox is None and not _on_loopback(record.endpoint_url):
         return clients_for(ctx, record.region)
     if sandbox is not None and not sandbox["running"]:
         raise sandbox_gone(ctx, record)
@@ -247,12 +245,12 @@ def clients_for_record(ctx: Context, record: DeploymentRecord):
     return ctx.clients[key]
 
 
-def _elsewhere_on_loopback(record: DeploymentRecord) -> bool:
+def _on_loopback(endpoint: str | None) -> bool:
+    """A recorded endpoint on 127.0.0.1: a sandbox, this home's or another's."""
     from urllib.parse import urlsplit
 
     from amazonei_setup.sandbox import control
 
-    endpoint = record.endpoint_url
     return bool(endpoint) and urlsplit(endpoint).hostname == control.LOOPBACK_HOST
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from rich.text import Text
 
-from amazonei_setup.commands.context import Context, confirm, default_region
+from amazonei_setup.commands.context import Context, confirm, default_region, followup
 from amazonei_setup.errors import EXIT_OK, InputError
 
 DEFAULT_REGION = "us-west-2"  # the sandbox seeds any region on first use; this one by default
@@ -169,21 +169,19 @@ def sandbox_command(ctx: Context, action: str) -> str:
     this is not the default home)."""
     from amazonei_setup.commands.followup import command_line
 
-    return command_line(_with_sandbox(ctx.args, False), ctx.home, "sandbox", action)
+    return command_line(_without_sandbox(ctx.args), ctx.home, "sandbox", action)
 
 
 def _teardowns(ctx: Context, records: list[Any]) -> str:
     """`amazonei-setup --sandbox teardown NAME --region R` for each deployment in the sandbox."""
-    from amazonei_setup.commands.followup import command_line
-
-    args = _with_sandbox(ctx.args, True)
     return "; ".join(
-        command_line(args, ctx.home, "teardown", r.name, region=r.region) for r in records
+        followup(ctx, "teardown", r.name, region=r.region, sandbox=True) for r in records
     )
 
 
-def _with_sandbox(args: argparse.Namespace, sandbox: bool) -> argparse.Namespace:
-    return argparse.Namespace(**{**vars(args), "sandbox": sandbox})
+def _without_sandbox(args: argparse.Namespace) -> argparse.Namespace:
+    """`sandbox ACTION` names the sandbox already: no `--sandbox` in front of it."""
+    return argparse.Namespace(**{**vars(args), "sandbox": False})
 
 
 def _names(records: list[Any]) -> list[str]:

@@ -71,9 +71,8 @@ def cmd_status(ctx: Context) -> int:
                 mark = "  (simulated)" if row.get("sandbox") else ""
                 for line in seat_connect_lines(row):
                     ctx.terminal.result(Text(line + mark), soft_wrap=True)
-            for record in records:
-                sandbox = sandbox_of(ctx, record)
-                if record.stack is not None and (sandbox is None or sandbox["running"]):
+            for record, row in zip(records, rows, strict=True):
+                if record.stack is not None and row.get("status") != SANDBOX_STOPPED:
                     from amazonei_setup.commands.stack_engine import stack_status
 
                     stack_status(ctx, record)
