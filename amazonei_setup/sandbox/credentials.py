@@ -48,9 +48,18 @@ def credentials_path(home: Path) -> Path:
 
 def new_sandbox_credentials() -> SandboxCredentials:
     return SandboxCredentials(
-        access_key_id=ACCESS_KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16)),
-        secret_access_key="".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
+        access_key_id=random_access_key_id(ACCESS_KEY_PREFIX), secret_access_key=random_secret()
     )
+
+
+def random_access_key_id(prefix: str) -> str:
+    """An access key id shaped as AWS's: the kind's prefix (AKIA, ASIA) + 16 characters."""
+    return prefix + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+
+
+def random_secret() -> str:
+    """A 40-character secret access key, from AWS's alphabet."""
+    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
 
 
 def sandbox_credentials(home: Path) -> SandboxCredentials:

@@ -14,7 +14,6 @@ AWS. Credentials are forgotten when their instance is terminated or the sandbox 
 from __future__ import annotations
 
 import secrets
-import string
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,11 +21,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT
+from amazonei_setup.sandbox.credentials import random_access_key_id, random_secret
 
 ACCESS_KEY_PREFIX = "ASIA"  # what AWS gives temporary (role session) credentials
 CREDENTIAL_LIFETIME = timedelta(hours=6)  # EC2 role credentials last about six hours
-_KEY_ALPHABET = string.ascii_uppercase + string.digits
-_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
 
 @dataclass(frozen=True)
@@ -68,8 +66,8 @@ def new_credentials(now: datetime | None = None) -> InstanceCredentials:
     """Fresh random role-session credentials (`ASIA` + 16 characters, a 40-character secret)."""
     issued = (now or datetime.now(timezone.utc)).replace(microsecond=0)
     return InstanceCredentials(
-        access_key_id=ACCESS_KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16)),
-        secret_access_key="".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40)),
+        access_key_id=random_access_key_id(ACCESS_KEY_PREFIX),
+        secret_access_key=random_secret(),
         session_token=secrets.token_urlsafe(96),
         last_updated=issued,
         expiration=issued + CREDENTIAL_LIFETIME,
