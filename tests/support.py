@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -325,3 +326,17 @@ def main_in_process(capsys: Any, *argv: str) -> Any:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return subprocess.CompletedProcess(list(argv), code, out, err)
+
+
+def poll(
+    done: Any, timeout_s: float, *, first_pause: float = 0.02, longest_pause: float = 0.5
+) -> Any:
+    """done()'s first truthy value, polling with growing pauses; done()'s last value (falsy)
+    at the deadline. Bounded waits for what another process does: never a fixed sleep."""
+    deadline, pause = time.monotonic() + timeout_s, first_pause
+    while True:
+        value = done()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 1.5, longest_pause)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from pathlib import Path
 
 import boto3
 import pytest
-from support import main_in_process, sandbox_keys
+from support import main_in_process, poll, sandbox_keys
 
 from amazonei_setup.sandbox import control
 from amazonei_setup.userdata import decode_user_data
@@ -36,17 +35,6 @@ def client(home: Path, service: str):
     return boto3.client(
         service, region_name=REGION, endpoint_url=info.endpoint, **sandbox_keys(home)
     )
-
-
-def poll(done, timeout_s: float = WAIT_S):
-    """done()'s first truthy value, polling with growing pauses; None at the deadline."""
-    deadline, pause = time.monotonic() + timeout_s, 0.05
-    while True:
-        value = done()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
-        pause = min(pause * 1.5, 1.0)
 
 
 def test_a_stack_from_the_exported_template_publishes_a_passing_report(sandbox_home, capsys):
@@ -87,7 +75,7 @@ def test_a_stack_from_the_exported_template_publishes_a_passing_report(sandbox_h
         except ssm.exceptions.ParameterNotFound:
             return None
 
-    value = poll(report)
+    value = poll(report, WAIT_S, first_pause=0.05, longest_pause=1.0)
     assert value, (sandbox_home / "sandbox" / "server.log").read_text()[-3000:]
     assert json.loads(value)["status"] == "passed"
     [tag] = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]

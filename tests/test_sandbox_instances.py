@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from urllib.parse import urlencode
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from support import sandbox_keys
+from support import poll, sandbox_keys
 
 from amazonei_setup.profile_checks import validate_profile
 from amazonei_setup.resources.role import instance_policy
@@ -60,18 +59,6 @@ needs_proc = pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="nee
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _poll(done: Callable[[], Any], timeout_s: float = WAIT_S) -> Any:
-    """done()'s first truthy value, polling with growing pauses (20 ms to 0.5 s); None at the
-    deadline."""
-    deadline, pause = time.monotonic() + timeout_s, 0.02
-    while True:
-        value = done()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
-        pause = min(pause * 1.5, 0.5)
-
-
 def _status(home: Path, instance_id: str) -> dict[str, Any] | None:
     """The instance's status.json: in its folder while it lives, in the logs once it is gone."""
     for path in (
@@ -90,7 +77,7 @@ def _wait_status(home: Path, instance_id: str, states: tuple[str, ...] = FINAL_S
         status = _status(home, instance_id)
         return status if status and status["state"] in states else None
 
-    status = _poll(reached)
+    status = poll(reached, WAIT_S)
     if status is None:
         log = (home / "sandbox" / "server.log").read_text()[-2000:]
         pytest.fail(f"{instance_id} never reached {states}: {_status(home, instance_id)}\n{log}")
@@ -421,7 +408,7 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
     running = _wait_status(home, instance_id, ("running", *FINAL_STATES))
     assert running["state"] == "running", running
     root = Path(running["root"])
-    assert _poll(lambda: (root / "started").exists())
+    assert poll(lambda: (root / "started").exists(), WAIT_S)
     child = int((root / "child.pid").read_text())
     imds = running["imds_endpoint"]
     assert _imds(imds, "/latest/meta-data/instance-id")[0] == 401  # no token: refused
@@ -432,10 +419,10 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
     ec2.terminate_instances(InstanceIds=[instance_id])
     status = _wait_status(home, instance_id)
     assert status["state"] == "killed" and "terminated" in status["reason"]
-    assert _poll(lambda: not _alive(running["pid"]) and not _alive(child), 5)
+    assert poll(lambda: not _alive(running["pid"]) and not _alive(child), 5)
     # Its folder goes with it; its status and output log stay, in the bounded logs folder.
     folder = home / "sandbox" / "instances" / instance_id
-    assert _poll(lambda: not folder.exists(), 10), list(folder.rglob("*"))
+    assert poll(lambda: not folder.exists(), 10), list(folder.rglob("*"))
     kept = _status(home, instance_id)
     assert kept is not None and kept["state"] == "killed" and kept["root"] is None
     assert Path(kept["output_log"]).parent == home / "sandbox" / "logs"
@@ -453,7 +440,7 @@ def test_stopping_the_sandbox_kills_running_instances(tmp_path: Path) -> None:
         running = _wait_status(tmp_path, instance_id, ("running", *FINAL_STATES))
         assert running["state"] == "running", running
         root = Path(running["root"])
-        assert _poll(lambda: (root / "child.pid").exists())
+        assert poll(lambda: (root / "child.pid").exists(), WAIT_S)
         child = int((root / "child.pid").read_text())
     finally:
         assert control.stop(tmp_path) is True

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from pathlib import Path
 
 import boto3
 import pytest
-from support import main_in_process, sandbox_keys
+from support import main_in_process, poll, sandbox_keys
 
 from amazonei_setup.sandbox import control
 
@@ -109,17 +108,6 @@ def _report(home: Path, account: str, region: str) -> tuple[str, dict, list] | N
     return None
 
 
-def _poll(done, timeout_s: float = 180):
-    """done()'s first truthy value, polling with growing pauses; None at the deadline."""
-    deadline, pause = time.monotonic() + timeout_s, 0.05
-    while True:
-        value = done()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
-        pause = min(pause * 1.5, 1.0)
-
-
 def test_a_stack_set_instance_in_another_region_publishes_there(sandbox_home, capsys):
     """Created from us-east-1 (the profile's region, region A) into us-west-2 (region B) of a
     member account: the agent reads its region and account from IMDS, publishes to B's SSM,
@@ -136,7 +124,9 @@ def test_a_stack_set_instance_in_another_region_publishes_there(sandbox_home, ca
         "--accounts", member, "--regions", "us-west-2", "--yes",
     )  # fmt: skip
     assert launched.returncode == 0, launched.stderr
-    found = _poll(lambda: _report(sandbox_home, member, "us-west-2"))
+    found = poll(
+        lambda: _report(sandbox_home, member, "us-west-2"), 180, first_pause=0.05, longest_pause=1.0
+    )
     assert found, (sandbox_home / "sandbox" / "server.log").read_text()[-3000:]
     instance_id, report, tags = found
     assert report["status"] == "passed", report["reason"]
