@@ -1,6 +1,6 @@
 # PYTHON_ARGCOMPLETE_OK
 """`python -m amazonei_setup` is the same program as the `amazonei-setup` script."""
 
-from amazonei_setup.cli import main
+from amazonei_setup.cli.main import main
 
 raise SystemExit(main())

@@ -25,7 +25,7 @@ def _package_folder():
 
 if __name__ == "__main__":
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-    from amazonei_setup.cli import main
+    from amazonei_setup.cli.main import main
 
     sys.exit(main())
 else:

@@ -30,10 +30,10 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from amazonei_setup.aws import is_mutating  # noqa: E402
-from amazonei_setup.cli import Hooks, main  # noqa: E402
-from amazonei_setup.sandbox import control  # noqa: E402
-from amazonei_setup.sandbox.credentials import sandbox_credentials  # noqa: E402
+from amazonei_sandbox import control  # noqa: E402
+from amazonei_sandbox.credentials import sandbox_credentials  # noqa: E402
+from amazonei_setup.aws.clients import is_mutating  # noqa: E402
+from amazonei_setup.cli.main import Hooks, main  # noqa: E402
 
 REGION = "us-west-2"
 

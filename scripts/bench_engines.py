@@ -32,9 +32,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from amazonei_setup.cli import Hooks, build_parser, main  # noqa: E402
-from amazonei_setup.sandbox import control  # noqa: E402
-from amazonei_setup.sandbox.credentials import sandbox_credentials  # noqa: E402
+from amazonei_sandbox import control  # noqa: E402
+from amazonei_sandbox.credentials import sandbox_credentials  # noqa: E402
+from amazonei_setup.cli.main import Hooks, build_parser, main  # noqa: E402
 
 
 class Calls:

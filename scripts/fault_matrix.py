@@ -35,8 +35,8 @@ from support import (  # noqa: E402
     share_botocore_models,
 )
 
-from amazonei_setup.cli import Hooks, main  # noqa: E402
-from amazonei_setup.sandbox.seed import seed_region  # noqa: E402
+from amazonei_sandbox.seed import seed_region  # noqa: E402
+from amazonei_setup.cli.main import Hooks, main  # noqa: E402
 
 PROFILE = str(REPO / "templates" / "profiles" / "eia-workshop.yaml")
 NAME = "eia-workshop"

@@ -32,9 +32,9 @@ from support import (  # noqa: E402
     share_botocore_models,
 )
 
+from amazonei_sandbox.seed import seed_region  # noqa: E402
 from amazonei_setup.agent import bundle  # noqa: E402
-from amazonei_setup.cli import Hooks, main  # noqa: E402
-from amazonei_setup.sandbox.seed import seed_region  # noqa: E402
+from amazonei_setup.cli.main import Hooks, main  # noqa: E402
 
 CALLER_IP = "198.51.100.7"
 share_botocore_models()
@@ -111,3 +111,22 @@ def run_cli(hooks: Hooks, tmp_path, capsys):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked slow first (stable otherwise): xdist hands tests out in this order."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture
+def org(aws):
+    """An organization with an OU of three attendee accounts (and one account outside it)."""
+    import boto3
+
+    client = boto3.client("organizations", region_name="us-east-1")
+    client.create_organization(FeatureSet="ALL")
+    root = client.list_roots()["Roots"][0]["Id"]
+    ou = client.create_organizational_unit(ParentId=root, Name="workshop")["OrganizationalUnit"]
+    accounts = []
+    for n in range(4):
+        made = client.create_account(Email=f"seat{n}@example.com", AccountName=f"seat{n}")
+        accounts.append(made["CreateAccountStatus"]["AccountId"])
+    for account in accounts[:3]:
+        client.move_account(AccountId=account, SourceParentId=root, DestinationParentId=ou["Id"])
+    aws("us-east-1")
+    return {"root": root, "ou": ou["Id"], "accounts": accounts[:3], "outsider": accounts[3]}

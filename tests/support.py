@@ -17,7 +17,7 @@ import botocore.loaders
 import botocore.session
 from botocore.exceptions import ClientError
 
-from amazonei_setup.aws import is_mutating
+from amazonei_setup.aws.clients import is_mutating
 from amazonei_setup.resources.naming import IAM_PATH, TAG_DEPLOYMENT
 
 REGION = "us-west-2"
@@ -220,7 +220,7 @@ def on_event(hooks: Any, event: str, handler: Any) -> Any:
 def sandbox_keys(home: Path) -> dict[str, str]:
     """The state home's own sandbox credentials, as boto3 takes them (the sandbox answers no
     others)."""
-    from amazonei_setup.sandbox.credentials import sandbox_credentials
+    from amazonei_sandbox.credentials import sandbox_credentials
 
     return sandbox_credentials(home).boto3_kwargs()
 
@@ -320,7 +320,7 @@ def main_in_process(capsys: Any, *argv: str) -> Any:
     an interpreter that imports boto3 again. Returns a subprocess.CompletedProcess."""
     import subprocess
 
-    from amazonei_setup.cli import main
+    from amazonei_setup.cli.main import main
 
     capsys.readouterr()
     code = main(list(argv))

@@ -1,6 +1,7 @@
 """The package's import structure, read from the source with `ast` (nothing is imported): no
-import cycle among its modules, and the layers point one way — libraries never reach up into the
-CLI or the commands, and the wizard never reaches into the commands that drive it."""
+import cycle among its modules, and the layers of docs/DESIGN.md point one way — each layer
+imports only the layers below it, the agent only itself (it ships alone), and the sandbox
+(its own package) only the few product modules its contract names."""
 
 from __future__ import annotations
 
@@ -13,9 +14,25 @@ import amazonei_setup
 
 PACKAGE = "amazonei_setup"
 ROOT = Path(amazonei_setup.__file__).parent
-# Front ends: they may import anything. Every other module is a library.
-FRONT_ENDS = (f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.commands", f"{PACKAGE}.wizard")
-UPPER = (f"{PACKAGE}.cli", f"{PACKAGE}.commands")
+SANDBOX = "amazonei_sandbox"
+SANDBOX_ROOT = ROOT.parent / SANDBOX
+# The layers, lowest first: a module may import its own layer and those below it, never above.
+# `errors` and the package's `__init__` sit under everything; `__main__` is the CLI's.
+LAYERS = ("state", "spec", "aws", "resources", "policy", "seats", "engines", "cli")
+# What the sandbox may use of the product: the state home, the catalog it seeds from, ARNs,
+# tag names, the user-data signing contract and the agent it runs; nothing of the engines or CLI.
+SANDBOX_MAY_IMPORT = (
+    f"{PACKAGE}.errors",
+    f"{PACKAGE}.state.paths",
+    f"{PACKAGE}.spec.catalog",
+    f"{PACKAGE}.aws.arns",
+    f"{PACKAGE}.resources.naming",
+    f"{PACKAGE}.seats.userdata",
+    f"{PACKAGE}.agent",
+)
+# Only the CLI starts, stops and asks the sandbox (its control and credentials API).
+SANDBOX_API = (f"{SANDBOX}.control", f"{SANDBOX}.credentials")
+TOP_LEVEL_MODULES = {"__init__", "__main__", "errors"}
 
 
 def _modules(root: Path = ROOT, package: str = PACKAGE) -> dict[str, tuple[Path, bool]]:
@@ -89,9 +106,58 @@ def _within(module: str, prefixes: tuple[str, ...]) -> bool:
     return any(module == p or module.startswith(p + ".") for p in prefixes)
 
 
+def rank(module: str) -> int:
+    """The layer of a package module: 0 for `errors` and the package itself, then LAYERS."""
+    parts = module.split(".")
+    if len(parts) == 1 or parts[1] in ("errors", "agent"):
+        return 0
+    if parts[1] == "__main__":
+        return len(LAYERS)
+    return LAYERS.index(parts[1]) + 1
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for module, targets in graph.items():
+        for target in targets:
+            if not (module.startswith(PACKAGE) and target.startswith(PACKAGE)):
+                continue
+            if _within(module, (f"{PACKAGE}.agent",)) and not _within(
+                target, (f"{PACKAGE}.agent",)
+            ):
+                found.append(f"{module} imports {target} (the agent ships alone)")
+            elif rank(target) > rank(module):
+                found.append(f"{module} imports {target}, a layer above it")
+    return sorted(found)
+
+
+def full_graph() -> dict[str, set[str]]:
+    """The product and the sandbox together, so imports across the two are seen."""
+    product = import_graph()
+    sandbox = import_graph(SANDBOX_ROOT, SANDBOX)
+    modules = set(product) | set(sandbox)
+    graph: dict[str, set[str]] = {}
+    for name, (path, is_package) in {**_modules(), **_modules(SANDBOX_ROOT, SANDBOX)}.items():
+        graph[name] = set(product.get(name, set()) | sandbox.get(name, set()))
+        here = name if is_package else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                targets = [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name and target != here:
+                    graph[name].add(target)
+    return graph
+
+
 @pytest.fixture(scope="module")
 def graph() -> dict[str, set[str]]:
-    return import_graph()
+    return full_graph()
 
 
 def test_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
@@ -112,43 +178,88 @@ def test_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
     assert find_cycles(graph) == [["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]]
 
 
-def test_graph_covers_the_whole_package(graph: dict[str, set[str]]) -> None:
-    assert f"{PACKAGE}.cli" in graph and f"{PACKAGE}.sandbox.server" in graph
-    assert f"{PACKAGE}.commands.context" in graph[f"{PACKAGE}.cli"]
+def test_graph_covers_the_product_and_the_sandbox(graph: dict[str, set[str]]) -> None:
+    assert f"{PACKAGE}.cli.main" in graph and f"{SANDBOX}.server" in graph
+    assert f"{PACKAGE}.cli.context" in graph[f"{PACKAGE}.cli.main"]
+    assert f"{PACKAGE}.state.paths" in graph[f"{SANDBOX}.server"]
 
 
-def test_no_import_cycle_in_the_package(graph: dict[str, set[str]]) -> None:
+def test_no_import_cycle(graph: dict[str, set[str]]) -> None:
     cycles = [" -> ".join(cycle) for cycle in find_cycles(graph)]
     assert cycles == [], "import cycles:\n" + "\n".join(cycles)
 
 
-def test_libraries_never_import_the_cli_or_commands(graph: dict[str, set[str]]) -> None:
-    upward = sorted(
+def test_each_layer_imports_only_the_layers_below_it(graph: dict[str, set[str]]) -> None:
+    assert layer_violations(graph) == []
+
+
+def test_the_layer_rule_catches_an_upward_import() -> None:
+    """The rule itself fails when a library reaches up (or the agent out), so it cannot pass
+    by accident."""
+    graph = {
+        f"{PACKAGE}.spec.catalog": {f"{PACKAGE}.engines.plan"},
+        f"{PACKAGE}.agent.cli": {f"{PACKAGE}.errors"},
+        f"{PACKAGE}.engines.plan": {f"{PACKAGE}.spec.catalog"},
+    }
+    assert layer_violations(graph) == [
+        f"{PACKAGE}.agent.cli imports {PACKAGE}.errors (the agent ships alone)",
+        f"{PACKAGE}.spec.catalog imports {PACKAGE}.engines.plan, a layer above it",
+    ]
+
+
+def test_every_layer_folder_says_its_job() -> None:
+    for layer in LAYERS:
+        init = ROOT / layer / "__init__.py"
+        assert ast.get_docstring(ast.parse(init.read_text())), f"{layer}/__init__.py"
+
+
+def test_the_package_top_level_holds_only_a_few_modules() -> None:
+    modules = {path.stem for path in ROOT.glob("*.py")}
+    assert modules == TOP_LEVEL_MODULES
+    folders = {path.name for path in ROOT.iterdir() if (path / "__init__.py").exists()}
+    assert folders == {*LAYERS, "agent"}
+
+
+def test_the_sandbox_uses_only_its_contract_of_the_product(graph: dict[str, set[str]]) -> None:
+    outside = sorted(
         f"{module} imports {target}"
         for module, targets in graph.items()
-        if not _within(module, FRONT_ENDS)
+        if module.startswith(SANDBOX)
         for target in targets
-        if _within(target, UPPER)
+        if target.startswith(PACKAGE + ".") and not _within(target, SANDBOX_MAY_IMPORT)
     )
-    assert upward == [], "library modules reaching up into the CLI:\n" + "\n".join(upward)
+    assert outside == []
 
 
-def test_the_wizard_never_imports_the_cli_or_commands(graph: dict[str, set[str]]) -> None:
+def test_only_the_cli_reaches_the_sandbox_and_only_through_its_api(graph) -> None:
+    reaching = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module.startswith(PACKAGE)
+        for target in targets
+        if target.startswith(SANDBOX)
+        and (not _within(module, (f"{PACKAGE}.cli",)) or not _within(target, SANDBOX_API))
+    )
+    assert reaching == []
+
+
+def test_the_wizard_never_imports_the_commands(graph: dict[str, set[str]]) -> None:
     upward = {
         (module, target)
         for module, targets in graph.items()
-        if _within(module, (f"{PACKAGE}.wizard",))
+        if _within(module, (f"{PACKAGE}.cli.wizard",))
         for target in targets
-        if _within(target, UPPER)
+        if _within(target, (f"{PACKAGE}.cli.commands", f"{PACKAGE}.cli.main"))
     }
     assert upward == set()
 
 
-def test_no_module_of_the_package_is_over_450_lines() -> None:
+def test_no_module_is_over_450_lines() -> None:
     """One job per module: a file past this has two (issue 11's bound)."""
     long = {
-        str(path.relative_to(ROOT)): count
-        for path in ROOT.rglob("*.py")
+        str(path): count
+        for root in (ROOT, SANDBOX_ROOT)
+        for path in root.rglob("*.py")
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > 450
     }
     assert long == {}

@@ -1,6 +1,6 @@
 """The benchmarks in scripts/ are run by hand, not by the suite: at least each must still load
 against today's package and answer --help. (scripts/fault_matrix.py runs in the suite itself,
-through tests/test_fault_matrix.py.)"""
+through tests/engines/test_fault_matrix.py.)"""
 
 from __future__ import annotations
 

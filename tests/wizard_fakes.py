@@ -10,15 +10,15 @@ from typing import Any
 
 from rich.console import Console
 
-from amazonei_setup.catalog import load_catalog
-from amazonei_setup.inputs import ProfileInputs
-from amazonei_setup.profile_file import ProfileSource
-from amazonei_setup.subnets import Subnet
-from amazonei_setup.wizard.context import WizardContext
-from amazonei_setup.wizard.lookups import Vpc
-from amazonei_setup.wizard.prompts import Asker, Quit
-from amazonei_setup.wizard.questions import State
-from amazonei_setup.wizard.sheet import Sheet
+from amazonei_setup.aws.subnets import Subnet
+from amazonei_setup.cli.wizard.context import WizardContext
+from amazonei_setup.cli.wizard.lookups import Vpc
+from amazonei_setup.cli.wizard.prompts import Asker, Quit
+from amazonei_setup.cli.wizard.questions import State
+from amazonei_setup.cli.wizard.sheet import Sheet
+from amazonei_setup.spec.catalog import load_catalog
+from amazonei_setup.spec.inputs import ProfileInputs
+from amazonei_setup.spec.profile_file import ProfileSource
 
 REGION = "us-west-2"
 AZS = ["us-west-2a", "us-west-2b", "us-west-2c"]

@@ -11,9 +11,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
+from amazonei_setup.aws.clients import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.errors import InputError
-from amazonei_setup.paths import write_private
 from amazonei_setup.resources.kind import (
     ApplyRun,
     Collect,
@@ -28,9 +27,10 @@ from amazonei_setup.resources.kind import (
     grouped,
 )
 from amazonei_setup.resources.naming import PREFIX
+from amazonei_setup.state.paths import write_private
 
 if TYPE_CHECKING:
-    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.state.ledger import Ledger
 
 CLAIMS = f"/{PREFIX}/.claims"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
+from amazonei_setup.aws.clients import AwsClients, aws_errors, unless_absent
 from amazonei_setup.errors import AwsFailure
 from amazonei_setup.resources.kind import (
     Action,
@@ -44,10 +44,10 @@ from amazonei_setup.resources.naming import (
 )
 
 if TYPE_CHECKING:
-    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.state.ledger import Ledger
+from amazonei_setup.aws.waiting import poll
 from amazonei_setup.resources.endpoint_subnets import missing_subnets, one_subnet_per_az
 from amazonei_setup.resources.vpc_dns import vpc_dns_missing
-from amazonei_setup.waiting import poll
 
 GONE_STATES = ("deleted", "deleting", "failed", "rejected", "expired")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from amazonei_setup.aws import AwsClients
+from amazonei_setup.aws.clients import AwsClients
 from amazonei_setup.resources.kind import grouped
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, in_region, owned_by, role_name
 

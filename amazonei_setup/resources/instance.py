@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from amazonei_setup.aws import AwsClients, aws_errors, unless_absent
-from amazonei_setup.catalog import load_catalog
+from amazonei_setup.aws.clients import AwsClients, aws_errors, unless_absent
+from amazonei_setup.aws.quotas import explain_vcpu_limit
+from amazonei_setup.aws.waiting import poll
 from amazonei_setup.errors import AwsFailure
-from amazonei_setup.quotas import explain_vcpu_limit
 from amazonei_setup.resources.kind import (
     Action,
     ApplyRun,
@@ -42,10 +42,10 @@ from amazonei_setup.resources.naming import (
     tag_dict,
     tag_filters,
 )
-from amazonei_setup.waiting import poll
+from amazonei_setup.spec.catalog import load_catalog
 
 if TYPE_CHECKING:
-    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.state.ledger import Ledger
 
 Sleep = Callable[[float], None]
 

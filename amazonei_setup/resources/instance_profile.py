@@ -6,7 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
+from amazonei_setup.aws.clients import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.resources.adopt import create_or_adopt
 from amazonei_setup.resources.iam_named import by_deployment, deployments_own
 from amazonei_setup.resources.kind import (
@@ -31,7 +31,7 @@ from amazonei_setup.resources.naming import (
 )
 
 if TYPE_CHECKING:
-    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.state.ledger import Ledger
 
 
 def find(clients: AwsClients, profile_name: str) -> dict[str, Any] | None:

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
-from amazonei_setup.paths import write_private
+from amazonei_setup.aws.clients import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.resources.kind import (
     Action,
     ApplyRun,
@@ -33,9 +32,10 @@ from amazonei_setup.resources.naming import (
     tag_filters,
     tag_specifications,
 )
+from amazonei_setup.state.paths import write_private
 
 if TYPE_CHECKING:
-    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.state.ledger import Ledger
 
 
 def find(clients: AwsClients, key_name: str) -> dict[str, Any] | None:

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
-from amazonei_setup.aws import AwsClients
+from amazonei_setup.aws.clients import AwsClients
 
 if TYPE_CHECKING:
-    from amazonei_setup.catalog import Catalog
-    from amazonei_setup.discovered import Discovery
-    from amazonei_setup.ledger import Ledger
-    from amazonei_setup.profile import Profile
+    from amazonei_setup.aws.discovered import Discovery
+    from amazonei_setup.spec.catalog import Catalog
+    from amazonei_setup.spec.profile import Profile
+    from amazonei_setup.state.ledger import Ledger
 
 Action = Literal["create", "reuse", "update", "replace"]
 Verb = Literal["terminate", "delete", "leave", "keep"]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from amazonei_setup.aws import AwsClients, error_message, is_error, translate
+from amazonei_setup.aws.clients import AwsClients, error_message, is_error, translate
 from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.resources.naming import TAG_SEAT
 

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from amazonei_setup.aws import AwsClients, aws_errors
+from amazonei_setup.aws.clients import AwsClients, aws_errors
 from amazonei_setup.resources.kind import (
     Found,
     ResourceKind,
@@ -20,7 +20,7 @@ from amazonei_setup.resources.kind import (
 from amazonei_setup.resources.naming import PREFIX, report_parameter_prefix
 
 if TYPE_CHECKING:
-    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.state.ledger import Ledger
 
 
 def find(clients: AwsClients, path: str) -> list[str]:

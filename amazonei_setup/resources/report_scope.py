@@ -1,7 +1,7 @@
 """Each instance may write only its own report: the instance role's statements for the agent's
 SSM parameter, and the reader's check of who wrote one.
 
-DESIGN — how the scoping works, and why this way (checked against AWS's documentation):
+Design — how the scoping works, and why this way (checked against AWS's documentation):
 
 - A request signed with an instance role's credentials carries the global condition key
   `ec2:SourceInstanceARN` (`arn:PARTITION:ec2:REGION:ACCOUNT:instance/i-...`), and it can be used

@@ -7,8 +7,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from amazonei_setup.arns import partition_of
-from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
+from amazonei_setup.aws.arns import partition_of
+from amazonei_setup.aws.clients import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.resources.adopt import create_or_adopt
 from amazonei_setup.resources.iam_named import by_deployment, deployments_own
 from amazonei_setup.resources.kind import (
@@ -33,7 +33,7 @@ from amazonei_setup.resources.naming import (
 from amazonei_setup.resources.report_scope import report_statements
 
 if TYPE_CHECKING:
-    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.state.ledger import Ledger
 
 POLICY_NAME = "amazonei-setup-deployment"
 TRUST_POLICY = {

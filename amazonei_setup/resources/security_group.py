@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from amazonei_setup.aws import AwsClients, aws_errors, is_error, unless_absent
+from amazonei_setup.aws.clients import AwsClients, aws_errors, is_error, unless_absent
 from amazonei_setup.errors import AwsFailure
 from amazonei_setup.resources.kind import (
     ApplyRun,
@@ -36,7 +36,7 @@ from amazonei_setup.resources.naming import (
 )
 
 if TYPE_CHECKING:
-    from amazonei_setup.ledger import Ledger
+    from amazonei_setup.state.ledger import Ledger
 
 # ENIs of terminated instances and deleted endpoints release groups with a delay on AWS.
 DEPENDENCY_DELAYS_S = (2, 4, 8, 15, 30, 30, 30)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from amazonei_setup.aws import AwsClients, aws_errors
+from amazonei_setup.aws.clients import AwsClients, aws_errors
 from amazonei_setup.resources.kind import ApplyRun, PlanInput, PlannedResource, ResourceKind
 
 DNS_ATTRIBUTES = (

@@ -193,7 +193,7 @@ class FakeTools:
 
     def framework(self, key: str, behaviour: str = "correct", env: str | None = None) -> Path:
         """A fake framework environment under the root (see sandbox.fake_tools)."""
-        from amazonei_setup.sandbox.fake_tools import install_framework
+        from amazonei_sandbox.fake_tools import install_framework
 
         return install_framework(self.root, key, behaviour, env)
 

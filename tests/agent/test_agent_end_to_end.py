@@ -198,8 +198,12 @@ def test_the_worker_parses_as_python_3_6_and_keeps_its_kinds_backends(kind):
     [("m5.large", "eia2.medium"), ("inf2.xlarge", None), ("g4dn.xlarge", None)],
 )
 def test_the_user_data_fits_ec2s_16_kb_with_room_to_spare(instance_type, accelerator):
-    from amazonei_setup.profile_checks import validate_profile
-    from amazonei_setup.userdata import USER_DATA_LIMIT_BYTES, decode_user_data, render_user_data
+    from amazonei_setup.seats.userdata import (
+        USER_DATA_LIMIT_BYTES,
+        decode_user_data,
+        render_user_data,
+    )
+    from amazonei_setup.spec.profile_checks import validate_profile
 
     document = {"name": "workshop-reinvent-2019", "region": "us-west-2"}
     document.update(instance_type=instance_type, access={"mode": "ssm"})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from amazonei_setup.commands.verify import outcome_of
+from amazonei_setup.cli.commands.verify import outcome_of
 from amazonei_setup.errors import AgentCheckFailed
 
 
@@ -74,9 +74,9 @@ def test_a_report_is_priced_as_measured_and_the_region_is_said(run_cli, tmp_path
 def test_the_measured_row_always_appears_in_the_chart():
     from rich.console import Console
 
-    from amazonei_setup.catalog import load_catalog
-    from amazonei_setup.costs import rank_options
-    from amazonei_setup.render import ranking_chart
+    from amazonei_setup.cli.render.results import ranking_chart
+    from amazonei_setup.spec.catalog import load_catalog
+    from amazonei_setup.spec.costs import rank_options
 
     catalog = load_catalog()
     known = [("c5.large", 0.085, 1.0, "given"), ("p3.2xlarge", 3.06, 5000.0, "measured")]
@@ -129,7 +129,7 @@ def test_verify_exits_3_on_degraded_with_what_to_install():
 def test_a_degraded_report_shows_no_cost_in_the_reports_table():
     from rich.console import Console
 
-    from amazonei_setup.render import reports_table
+    from amazonei_setup.cli.render.results import reports_table
 
     console = Console(width=160, record=True)
     degraded = agent_report(on_accelerator=False, status="degraded")

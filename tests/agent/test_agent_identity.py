@@ -10,10 +10,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from amazonei_sandbox.imds import ImdsEmulator, identity_document, metadata_for
 from amazonei_setup.agent.cli import main
 from amazonei_setup.agent.imds import ImdsClient, instance_arn
 from amazonei_setup.agent.report import REPORTER_TAG
-from amazonei_setup.sandbox.imds import ImdsEmulator, identity_document, metadata_for
 
 INSTANCE = "i-0a1b2c3d4e5f67890"
 ACCOUNT_B = "210987654321"

@@ -1,0 +1,1 @@
+"""The terminal: arguments, commands, the wizard, rendering; the one layer that prints or exits."""

@@ -1,0 +1,149 @@
+"""`estimate`: what an inference costs on one hardware option, at a latency either measured by an
+agent on that hardware (`--report`) or given (`--latency-ms`), and, with `--rank` or a report,
+the catalog's other options beside it, each latency labelled measured, given or missing."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.cli.context import Context
+from amazonei_setup.errors import EXIT_OK, InputError
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What an agent's report says: where it ran and how fast."""
+
+    instance_type: str | None
+    accelerator: str | None
+    latency_ms: float
+    region: str | None
+
+
+def _from_report(path: str) -> Measured:
+    from amazonei_setup.seats.reports import p50_latency_ms, ran_where_priced
+
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"cannot read the report {path}: {exc}", "pass an agent report (JSON)"
+        ) from None
+    if not isinstance(report, dict):
+        raise InputError(f"{path} is not an agent report", "pass an agent report (JSON)")
+    accelerator = report.get("accelerator") or {}
+    latency = p50_latency_ms(report)
+    if latency is None:
+        raise InputError(
+            f"{path} has no smoke-test latency",
+            "use the report of an agent that ran its smoke test",
+        )
+    if not ran_where_priced(report):
+        device = (report.get("smoke_test") or {}).get("device") or "cpu"
+        raise InputError(
+            f"{path}: the model ran on {device}, not on the {accelerator.get('expected')} "
+            f"accelerator (status {report.get('status')}); its latency is not the accelerator's",
+            str(report.get("remedy") or "fix the framework environment and run the agent again"),
+        )
+    instance = report.get("instance") or {}
+    eia = accelerator.get("expected") if accelerator.get("kind") == "eia" else None
+    return Measured(instance.get("type"), eia, latency, instance.get("region"))
+
+
+def _hardware(args: Any) -> tuple[str, str | None, float, str, Measured | None]:
+    """(instance type, accelerator, latency, latency source, the report's facts)."""
+    if args.report and args.latency_ms is not None:
+        raise InputError(
+            "give --report or --latency-ms, not both",
+            "a report's latency is measured; --latency-ms is a latency you give",
+        )
+    if not args.report:
+        if not args.instance_type or args.latency_ms is None:
+            raise InputError(
+                "estimate needs --instance-type and --latency-ms, or --report FILE",
+                "e.g. --instance-type m5.large --accelerator eia1.large --latency-ms 222.78",
+            )
+        return args.instance_type, args.accelerator, args.latency_ms, "given", None
+    measured = _from_report(args.report)
+    instance_type = measured.instance_type or args.instance_type
+    if not instance_type:
+        raise InputError(
+            f"{args.report} names no instance type (the agent ran outside EC2)",
+            "add --instance-type T: the hardware that report was measured on",
+        )
+    if args.instance_type and args.instance_type != instance_type:
+        raise InputError(
+            f"{args.report} was measured on {instance_type}, not {args.instance_type}",
+            "drop --instance-type, or give --latency-ms to price other hardware",
+        )
+    accelerator = measured.accelerator or args.accelerator
+    return instance_type, accelerator, measured.latency_ms, "measured", measured
+
+
+def cmd_estimate(ctx: Context) -> int:
+    from amazonei_setup.spec.catalog import load_catalog
+    from amazonei_setup.spec.costs import cost_per_100k, price_basis, rank_options
+
+    args = ctx.args
+    catalog = load_catalog()
+    instance_type, accelerator, latency_ms, source, measured = _hardware(args)
+    accelerator = accelerator if accelerator not in (None, "none") else None
+    if catalog.instance(instance_type) is None:
+        raise InputError(
+            f"'{instance_type}' is not in the catalog",
+            "supported: " + ", ".join(sorted(catalog.instances)),
+        )
+    if accelerator and catalog.accelerator(accelerator) is None:
+        raise InputError(
+            f"'{accelerator}' is not an Elastic Inference accelerator",
+            "use one of " + ", ".join(sorted(catalog.accelerators)),
+        )
+    if not (latency_ms > 0 and math.isfinite(latency_ms)):  # nan and inf are not latencies
+        raise InputError(
+            f"--latency-ms must be a positive, finite number of milliseconds, not {latency_ms}"
+        )
+    price = catalog.price_per_hour(instance_type, accelerator)
+    if price is None:
+        raise InputError(f"the catalog has no price for {instance_type}")
+    canonical = catalog.canonical_accelerator(accelerator) if accelerator else None
+    hardware = instance_type + (f" + {canonical}" if canonical else "")
+    cost = cost_per_100k(price, latency_ms)
+    basis = price_basis(catalog)
+    document: dict[str, Any] = {
+        "instance_type": instance_type,
+        "accelerator": canonical,
+        "latency_ms": latency_ms,
+        "latency_source": source,
+        "price_per_hour_usd": price,
+        "price_basis": basis,
+        "prices_region": catalog.prices_region,
+        "cost_per_100k_usd": round(cost, 4),
+        "prices_as_of": catalog.prices_as_of,
+    }
+    region = measured.region if measured else None
+    note = None
+    if region and region != catalog.prices_region:
+        note = f"prices are {basis}s; {region}'s may differ by a few percent"
+        document["note"] = note
+    ranking = None
+    if args.report or args.rank:
+        ranking = rank_options(catalog, [(hardware, price, latency_ms, source)])
+        document["ranking"] = [option.to_dict() for option in ranking]
+    if ctx.terminal.json:
+        ctx.terminal.emit_json(document)
+        return EXIT_OK
+    ctx.terminal.result(
+        f"{hardware}: ${price:.4f}/hour ({basis}, as of {catalog.prices_as_of}) at "
+        f"{latency_ms:g} ms per inference ({source}) → ${cost:.2f} per 100k inferences"
+    )
+    if note:
+        ctx.terminal.result(note)
+    if ranking:
+        from amazonei_setup.cli.render.results import ranking_chart
+
+        ctx.terminal.result(ranking_chart(ranking))
+    return EXIT_OK

@@ -1,0 +1,101 @@
+"""`status`: the recorded deployments with live instance states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+from amazonei_setup.cli.context import (
+    Context,
+    clients_for_record,
+    followup,
+    recorded,
+    sandbox_of,
+    wall_clock,
+)
+from amazonei_setup.errors import EXIT_OK
+
+SANDBOX_STOPPED = "sandbox-stopped"  # the status of a deployment gone with its sandbox
+
+
+def cmd_status(ctx: Context) -> int:
+    from amazonei_setup.cli.commands import stackset_manage
+    from amazonei_setup.cli.render.overview import deployment_row
+    from amazonei_setup.cli.render.results import deployments_table
+    from amazonei_setup.resources import instance as instance_res
+    from amazonei_setup.spec.catalog import load_catalog
+    from amazonei_setup.state.ledger import Ledger
+
+    catalog = load_catalog()
+    records = recorded(ctx, ctx.args.name)
+    stack_sets = stackset_manage.status_documents(
+        ctx, [r for r in records if stackset_manage.is_stackset(r)]
+    )
+    records = [r for r in records if not stackset_manage.is_stackset(r)]
+    if not ctx.args.name:
+        for fault in Ledger(ctx.home).damaged():
+            ctx.terminal.say(Text(f"! skipped: {fault.message}"), soft_wrap=True)
+    now = wall_clock(ctx)()
+    rows = []
+    for record in records:
+        sandbox = sandbox_of(ctx, record)
+        if sandbox is not None and not sandbox["running"]:
+            live: list[Any] = []  # gone with the stopped sandbox: nothing to ask
+        else:
+            clients = clients_for_record(ctx, record)
+            with ctx.terminal.status(f"looking at {record.name} in {record.region} …"):
+                live = instance_res.find(clients, record.name)
+        row = deployment_row(record, live, catalog, now)
+        if sandbox is not None:
+            row["sandbox"] = sandbox
+            if not sandbox["running"]:
+                row["status"] = SANDBOX_STOPPED
+        rows.append(row)
+    if ctx.terminal.json:
+        ctx.terminal.emit_json(
+            {"deployments": rows, **({"stack_sets": stack_sets} if stack_sets else {})}
+        )
+        return EXIT_OK
+    stackset_manage.show_status(ctx, stack_sets)
+    if rows:
+        ctx.terminal.result(deployments_table(rows))
+        _stopped_sandbox_lines(ctx, rows)
+        if ctx.args.name:
+            from amazonei_setup.cli.render.results import seat_connect_lines, seats_table
+
+            for row in rows:
+                if row.get("status") == SANDBOX_STOPPED:
+                    continue  # no seats: they went with the sandbox (said below the table)
+                ctx.terminal.result(seats_table(row))
+                mark = "  (simulated)" if row.get("sandbox") else ""
+                for line in seat_connect_lines(row):
+                    ctx.terminal.result(Text(line + mark), soft_wrap=True)
+            for record, row in zip(records, rows, strict=True):
+                if record.stack is not None and row.get("status") != SANDBOX_STOPPED:
+                    from amazonei_setup.cli.commands.stack_engine import stack_status
+
+                    stack_status(ctx, record)
+    elif not stack_sets:
+        ctx.terminal.result(Text(f"No deployments recorded in {ctx.home}."), soft_wrap=True)
+    return EXIT_OK
+
+
+def _stopped_sandbox_lines(ctx: Context, rows: list[dict[str, Any]]) -> None:
+    """Say, instead of failing to connect, that a deployment's sandbox is stopped."""
+    from amazonei_setup.cli.commands.sandbox import sandbox_command
+
+    gone = [row for row in rows if row.get("sandbox") and not row["sandbox"]["running"]]
+    if not gone:
+        return
+    names = ", ".join(f"{row['name']} ({row['region']})" for row in gone)
+    clear = "; ".join(
+        f"`{followup(ctx, 'teardown', row['name'], region=row['region'], sandbox=True)}`"
+        for row in gone
+    )
+    ctx.terminal.result(
+        f"The sandbox is stopped: {names} lived in it and went with it (simulated, nothing "
+        f"billed). Start a new, empty one: {sandbox_command(ctx, 'start')}; clear the "
+        f"record{'s' if len(gone) > 1 else ''}: {clear}.",
+        soft_wrap=True,
+    )

@@ -1,0 +1,180 @@
+"""`verify NAME`, and the part of `launch` that waits for the agents: read each instance's
+report from SSM, show it with the cost per 100k inferences, and say pass or fail (exit 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.cli.context import (
+    Context,
+    clients_for_record,
+    followup,
+    recorded,
+    sandbox_of,
+)
+from amazonei_setup.cli.render.results import plural
+from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
+from amazonei_setup.seats.untrusted import plain
+from amazonei_setup.state.ledger import Ledger
+from amazonei_setup.state.record import DeploymentRecord
+
+REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes, not hours
+
+
+def wait_and_show(
+    ctx: Context,
+    clients: Any,
+    record: DeploymentRecord,
+    instance_ids: list[str],
+    *,
+    wait_s: float,
+) -> dict[str, Any]:
+    """Reports for the instances (waiting up to wait_s), shown; the caller records them."""
+    from amazonei_setup.seats.reports import wait_for_reports
+
+    name = record.name
+    spinning = not ctx.terminal.json and wait_s > 0
+    status = ctx.terminal.status("waiting for the agents' reports …") if spinning else None
+    shown = status.__enter__() if status is not None else None
+
+    def progress(reports: dict[str, Any]) -> None:
+        if shown is not None:
+            arrived = sum(report is not None for report in reports.values())
+            shown.update(f"waiting for the agents' reports: {arrived}/{len(reports)} arrived")
+
+    try:
+        reports = wait_for_reports(
+            clients,
+            name,
+            instance_ids,
+            timeout_s=wait_s,
+            sleep=ctx.hooks.sleep or _sleep,
+            clock=ctx.hooks.clock or _clock,
+            on_poll=progress,
+        )
+    finally:
+        if status is not None:
+            status.__exit__(None, None, None)
+    if not ctx.terminal.json:
+        _show(ctx, record, reports)
+    return reports
+
+
+def record_agents(record: DeploymentRecord, reports: dict[str, Any]) -> None:
+    """Each seat's agent verdict into the record (the caller saves it)."""
+    for entry in record.instances:
+        report = reports.get(entry.id)
+        entry.agent = None if report is None else report.get("status")
+
+
+def write_handout_note(ctx: Context, target: Path, record: DeploymentRecord) -> None:
+    """Write the handout from the record (agent results included) and say where it is."""
+    from amazonei_setup.seats.handout import write_handout
+
+    sandbox = sandbox_of(ctx, record) is not None
+    verify = followup(ctx, "verify", record.name, region=record.region, sandbox=sandbox)
+    markdown, table = write_handout(target, record, verify)
+    ctx.terminal.result(
+        f"Handout for {plural(len(record.instances), 'seat')}: {markdown} and {table}",
+        soft_wrap=True,
+    )
+
+
+def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> None:
+    from amazonei_setup.cli.render.results import ranking_chart, report_failures, reports_table
+    from amazonei_setup.seats.reports import priced_latency_ms
+    from amazonei_setup.spec.catalog import load_catalog
+    from amazonei_setup.spec.costs import rank_options
+
+    catalog = load_catalog()
+    profile = record.profile
+    accelerator = profile.get("accelerator")
+    accelerator = None if accelerator in (None, "none") else accelerator
+    hardware = profile["instance_type"] + (f" + {accelerator}" if accelerator else "")
+    price = catalog.price_per_hour(profile["instance_type"], accelerator)
+    ctx.terminal.result(reports_table(reports, price, hardware))
+    for line in report_failures(reports):
+        ctx.terminal.result(line, soft_wrap=True)
+    latencies = [
+        priced_latency_ms(r) for r in reports.values() if r and r.get("status") == "passed"
+    ]
+    latencies = [latency for latency in latencies if latency is not None]
+    if latencies and price is not None:
+        latency = sorted(latencies)[len(latencies) // 2]
+        options = rank_options(catalog, [(hardware, price, latency, "measured")])
+        ctx.terminal.result(ranking_chart(options, limit=8))
+
+
+def outcome_of(reports: dict[str, Any], name: str, region: str | None = None) -> int:
+    """0 when every agent passed; raises for failed or degraded (exit 3) or missing (exit 1)
+    reports. Degraded: the accelerator is there but no framework could run the model on it.
+    The `amazonei-setup verify` named in the hint is completed for pasting by the CLI."""
+    verify = f"amazonei-setup verify {name}" + (f" --region {region}" if region else "")
+    failed = [i for i, r in reports.items() if r is not None and r.get("status") != "passed"]
+    missing = [i for i, r in reports.items() if r is None]
+    if failed:
+        reasons = "; ".join(
+            plain(f"{i}: {reports[i].get('reason') or 'no reason given'}") for i in failed
+        )
+        degraded = all(reports[i].get("status") == "degraded" for i in failed)
+        remedies = sorted({str(reports[i]["remedy"]) for i in failed if reports[i].get("remedy")})
+        what = (
+            "the accelerator is there but the model did not run on it"
+            if degraded
+            else "the agent's checks failed"
+        )
+        raise AgentCheckFailed(
+            f"{what} ({reasons})",
+            "; ".join([*remedies, ""]) + f"the agent's log is /var/log/amazonei-agent.log on the "
+            f"instance; `{verify}` reads the reports again",
+        )
+    if missing:
+        raise AwsFailure(
+            f"no agent report from {', '.join(missing)} yet",
+            f"the instances run; `{verify}` checks again later, and the "
+            "agent's log is /var/log/amazonei-agent.log on the instance",
+        )
+    return EXIT_OK
+
+
+def cmd_verify(ctx: Context) -> int:
+    from amazonei_setup.resources import instance as instance_res
+
+    name = ctx.args.name
+    record = recorded(ctx, name)[0]
+    if ctx.args.handout:
+        from amazonei_setup.seats.handout import check_handout_target
+
+        check_handout_target(Path(ctx.args.handout))
+    clients = clients_for_record(ctx, record)
+    instances = instance_res.find(clients, name)
+    if not instances:
+        raise InputError(f"'{name}' has no running instance to verify", "launch it again")
+    reports = wait_and_show(
+        ctx, clients, record, [i.id for i in instances], wait_s=float(ctx.args.wait)
+    )
+    # The wait holds no lock; the verdicts go into the record only if it still exists (a
+    # teardown meanwhile removed it: it must not come back).
+    with Ledger(ctx.home).edit(record.region, name, f"a verify of '{name}'") as edit:
+        if edit.record is not None:
+            record_agents(edit.record, reports)
+            edit.save()
+            record = edit.record
+    if ctx.args.handout:
+        write_handout_note(ctx, Path(ctx.args.handout), record)
+    if ctx.terminal.json:
+        ctx.terminal.emit_json({"deployment": name, "region": record.region, "reports": reports})
+    return outcome_of(reports, name, record.region)
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _clock() -> float:
+    import time
+
+    return time.monotonic()

@@ -1,0 +1,1 @@
+"""Tables and panels for the terminal, from plain data."""

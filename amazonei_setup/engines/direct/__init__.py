@@ -1,0 +1,1 @@
+"""The direct engine: the plan applied call by call, and its teardown."""

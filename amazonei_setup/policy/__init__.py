@@ -1,0 +1,1 @@
+"""The caller's least-privilege IAM policy for each engine."""

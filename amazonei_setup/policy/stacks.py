@@ -1,0 +1,291 @@
+"""The caller's least-privilege policy for the stack engines: `launch --engine cloudformation`
+(one stack) and `launch --engine stackset` (a service-managed stack set).
+
+CloudFormation without a service role creates a stack's resources with the caller's own
+credentials, so the cloudformation policy grants, beside the stack actions, what each resource
+type's handler calls (`STACK_HANDLERS`), confined as the direct engine confines it (our tag, our
+IAM path, our names); no iam:PassRole for a CloudFormation role is needed, none is used.
+A service-managed stack set is deployed into the member accounts by the StackSets service-linked
+roles, so the stackset policy holds only the StackSets and Organizations calls the tool makes.
+
+How AWS authorizes each action (which resource types it takes, which need `*`) follows the
+Service Authorization Reference:
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html
+https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsorganizations.html
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amazonei_setup.aws.arns import partition_of
+from amazonei_setup.policy.caller import EC2_OWNED, EC2_READ, caller_policy
+from amazonei_setup.resources.naming import PREFIX, TAG_MANAGED
+
+ENGINES = ("direct", "cloudformation", "stackset")
+
+# What each resource type's CloudFormation handler calls with the caller's credentials to
+# create, update, read (drift detection) and delete it: the handler permissions of the resource
+# provider schemas (https://github.com/aws-cloudformation, `handlers.*.permissions`), narrowed
+# to the properties our templates set.
+STACK_HANDLERS: dict[str, tuple[str, ...]] = {
+    "AWS::IAM::Role": (
+        "iam:CreateRole",
+        "iam:DeleteRole",
+        "iam:DeleteRolePolicy",
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRolePolicies",
+        "iam:PutRolePolicy",
+        "iam:TagRole",
+        "iam:UntagRole",
+    ),
+    "AWS::IAM::InstanceProfile": (
+        "iam:AddRoleToInstanceProfile",
+        "iam:CreateInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        "iam:GetInstanceProfile",
+        "iam:PassRole",
+        "iam:RemoveRoleFromInstanceProfile",
+    ),
+    "AWS::EC2::SecurityGroup": (
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateTags",
+        "ec2:DeleteSecurityGroup",
+        "ec2:DescribeSecurityGroups",
+        "ec2:RevokeSecurityGroupIngress",
+    ),
+    "AWS::EC2::VPCEndpoint": (
+        "ec2:CreateTags",
+        "ec2:CreateVpcEndpoint",
+        "ec2:DeleteVpcEndpoints",
+        "ec2:DescribeVpcEndpoints",
+    ),
+    # the private key goes to SSM as /ec2/keypair/<key pair id>, where the tool fetches it
+    "AWS::EC2::KeyPair": (
+        "ec2:CreateKeyPair",
+        "ec2:CreateTags",
+        "ec2:DeleteKeyPair",
+        "ec2:DescribeKeyPairs",
+        "ssm:DeleteParameter",
+        "ssm:PutParameter",
+    ),
+    "AWS::EC2::LaunchTemplate": (
+        "ec2:CreateLaunchTemplate",
+        "ec2:CreateLaunchTemplateVersion",
+        "ec2:CreateTags",
+        "ec2:DeleteLaunchTemplate",
+        "ec2:DescribeLaunchTemplateVersions",
+        "ec2:DescribeLaunchTemplates",
+        "ec2:ModifyLaunchTemplate",
+    ),
+    "AWS::EC2::Instance": (
+        "ec2:CreateTags",
+        "ec2:DescribeInstances",
+        "iam:PassRole",
+        "ec2:RunInstances",
+        "ec2:TerminateInstances",
+    ),
+}
+
+# The writes on what a stack made, allowed on ours only (the managed tag).
+STACK_OWNED = sorted(
+    {
+        *(a for a in EC2_OWNED if a != "ec2:StartInstances"),
+        "ec2:CreateLaunchTemplateVersion",
+        "ec2:DeleteLaunchTemplate",
+        "ec2:ModifyLaunchTemplate",
+    }
+)
+
+# Actions whose Service Authorization Reference row lists no resource type: IAM authorizes them
+# only on `*` (the reference links above; EC2's Describe* and SSM/IAM's as in the direct policy).
+NO_RESOURCE_TYPES = {
+    *EC2_READ,
+    "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeLaunchTemplates",
+    "cloudformation:DescribeStackDriftDetectionStatus",
+    "organizations:DescribeOrganization",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListRoots",
+}
+
+NOTES = {
+    "direct": [
+        "Attach this to the user or role that runs amazonei-setup "
+        "(launch, status, verify, teardown, sweep)."
+    ],
+    "cloudformation": [
+        "Attach this to the user or role that runs `amazonei-setup launch --engine "
+        "cloudformation` (and status, verify, connect, teardown of its stacks).",
+        "No service role is used: CloudFormation creates the stack's resources (role, instance "
+        "profile, security groups, endpoint, key pairs, launch template, instances) with these "
+        "permissions, so they are in this policy; no iam:PassRole for CloudFormation is needed.",
+    ],
+    "stackset": [
+        "Attach this to the user or role in the organization's management account (or a "
+        "delegated administrator) that runs `amazonei-setup launch --engine stackset`.",
+        "Member-account resources are created by the StackSets service-linked role in each "
+        "target account: the caller needs no permissions in the member accounts.",
+        "StackSets' trusted access with AWS Organizations must be activated once "
+        "(`aws cloudformation activate-organizations-access`).",
+    ],
+}
+
+
+def policy_for(engine: str, region: str | None = None) -> dict[str, Any]:
+    """The caller's policy for one engine, its ARNs in the partition of `region`."""
+    if engine == "cloudformation":
+        return stack_policy(region)
+    if engine == "stackset":
+        return stackset_policy(region)
+    return caller_policy(region)
+
+
+def stack_policy(region: str | None = None) -> dict[str, Any]:
+    """`launch --engine cloudformation`: our stacks, and what their resources' handlers call."""
+    arn = f"arn:{partition_of(region)}"
+    cfn = f"{arn}:cloudformation:*:*"
+    direct = {s["Sid"]: s for s in caller_policy(region)["Statement"]}
+
+    def extended(sid: str, actions: list[str], resources: list[str] | None = None) -> Any:
+        statement = dict(direct[sid])
+        statement["Action"] = sorted({*statement["Action"], *actions})
+        if resources:
+            statement["Resource"] = [*statement["Resource"], *resources]
+        return statement
+
+    create_actions = sorted(
+        {*direct["CreateTaggedResources"]["Action"], "ec2:CreateLaunchTemplate"}
+    )
+    launch_template = [f"{arn}:ec2:*:*:launch-template/*"]
+    ours = {"StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": "true"}}
+    made = [*direct["CreateTaggedResources"]["Resource"], *launch_template]
+    key_parameters = f"{arn}:ssm:*:*:parameter/ec2/keypair/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            extended(
+                "Discover", ["ec2:DescribeLaunchTemplateVersions", "ec2:DescribeLaunchTemplates"]
+            ),
+            {
+                # The reference lists `stack*` for every change-set action (AWS authorizes them on
+                # the stack); ExecuteChangeSet and DescribeChangeSet name ours by its ARN, so our
+                # change sets' names are granted too, at no wider reach.
+                "Sid": "OurStacks",
+                "Effect": "Allow",
+                "Action": [
+                    "cloudformation:CreateChangeSet",
+                    "cloudformation:DeleteChangeSet",
+                    "cloudformation:DeleteStack",
+                    "cloudformation:DescribeChangeSet",
+                    "cloudformation:DescribeStackEvents",
+                    "cloudformation:DescribeStackResourceDrifts",
+                    "cloudformation:DescribeStacks",
+                    "cloudformation:DetectStackDrift",
+                    "cloudformation:ExecuteChangeSet",
+                    "cloudformation:ListStackResources",
+                ],
+                "Resource": [f"{cfn}:stack/{PREFIX}-*/*", f"{cfn}:changeSet/{PREFIX}-*/*"],
+            },
+            {
+                "Sid": "DriftDetectionStatus",  # no resource type in the reference: `*` only
+                "Effect": "Allow",
+                "Action": ["cloudformation:DescribeStackDriftDetectionStatus"],
+                "Resource": "*",
+            },
+            extended("CreateTaggedResources", ["ec2:CreateLaunchTemplate"], launch_template),
+            extended("LaunchIntoTheAccount", [], launch_template),  # RunInstances from it
+            direct["AttachElasticInference"],
+            {
+                "Sid": "TagOnCreate",  # the tags in each create request, on what it makes
+                "Effect": "Allow",
+                "Action": ["ec2:CreateTags"],
+                "Resource": made,
+                "Condition": {
+                    "StringEquals": {"ec2:CreateAction": [a.split(":")[1] for a in create_actions]}
+                },
+            },
+            {
+                "Sid": "ChangeOnlyOurs",  # updates and deletes of the stack's resources
+                "Effect": "Allow",
+                "Action": STACK_OWNED,
+                "Resource": made,
+                "Condition": ours,
+            },
+            direct["OurRolesOnly"],
+            direct["OurRolesBeforeTheyExist"],
+            direct["PassOurRolesToEc2"],
+            extended("PublicAmiParameters", ["ssm:GetParameters"]),  # SSM-typed parameters
+            {
+                # SecureString under the AWS managed key aws/ssm: its key policy lets the
+                # account's principals use it through SSM, so no kms:Decrypt grant is needed
+                "Sid": "PrivateKeysOfOurKeyPairs",
+                "Effect": "Allow",
+                "Action": ["ssm:DeleteParameter", "ssm:GetParameter", "ssm:PutParameter"],
+                "Resource": key_parameters,
+            },
+            direct["AgentReports"],
+            direct["SessionManagerToOurs"],
+            direct["SessionManagerShell"],
+            direct["OwnSessions"],
+        ],
+    }
+
+
+def stackset_policy(region: str | None = None) -> dict[str, Any]:
+    """`launch --engine stackset` (service-managed): our stack sets, their instances in the
+    targets, and the organization look-ups that resolve --accounts and --ou."""
+    arn = f"arn:{partition_of(region)}"
+    cfn = f"{arn}:cloudformation:*:*"
+    stack_set = f"{cfn}:stackset/{PREFIX}-*:*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OurStackSets",
+                "Effect": "Allow",
+                "Action": [
+                    "cloudformation:CreateStackSet",
+                    "cloudformation:DeleteStackSet",
+                    "cloudformation:DescribeStackSet",
+                    "cloudformation:DescribeStackSetOperation",
+                    "cloudformation:ListStackInstances",
+                ],
+                "Resource": stack_set,
+            },
+            {
+                # the reference's CreateStackInstances/DeleteStackInstances rows also name the
+                # stack set's targets and the resource types its template uses
+                "Sid": "OurStackInstances",
+                "Effect": "Allow",
+                "Action": [
+                    "cloudformation:CreateStackInstances",
+                    "cloudformation:DeleteStackInstances",
+                ],
+                "Resource": [stack_set, f"{cfn}:stackset-target/*", f"{cfn}:type/resource/*"],
+            },
+            {
+                "Sid": "ReadTheOrganization",  # no resource type in the reference: `*` only
+                "Effect": "Allow",
+                "Action": [
+                    "organizations:DescribeOrganization",
+                    "organizations:ListAccounts",
+                    "organizations:ListAccountsForParent",
+                    "organizations:ListOrganizationalUnitsForParent",
+                    "organizations:ListRoots",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ImagesPerRegion",  # an AMI per region when no public parameter names it
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeImages"],
+                "Resource": "*",
+            },
+        ],
+    }

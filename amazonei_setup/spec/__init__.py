@@ -1,0 +1,1 @@
+"""What a deployment should be: the profile and its checks, the catalog, prices, time to live."""

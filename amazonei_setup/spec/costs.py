@@ -1,0 +1,79 @@
+"""What an inference costs: the 2019 workshops' arithmetic, and a ranking of the catalog's
+hardware at a measured latency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amazonei_setup.spec.catalog import Catalog
+
+
+def cost_per_100k(price_per_hour_usd: float, latency_ms: float) -> float:
+    """$/hour × seconds per inference × 100,000 inferences / 3,600 seconds per hour."""
+    return price_per_hour_usd * (latency_ms / 1000) * 100_000 / 3600
+
+
+SOURCES = ("measured", "given", "missing")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One hardware option. `latency_source` says where its latency came from: `measured` by an
+    agent on that hardware, `given` on the command line, or `missing` (no cost is computed: a
+    latency measured elsewhere says nothing about this hardware)."""
+
+    hardware: str
+    price_per_hour_usd: float
+    latency_ms: float | None
+    latency_source: str
+    price_basis: str = ""
+
+    @property
+    def measured(self) -> bool:
+        return self.latency_source == "measured"
+
+    @property
+    def cost_per_100k_usd(self) -> float | None:
+        if self.latency_ms is None:
+            return None
+        return cost_per_100k(self.price_per_hour_usd, self.latency_ms)
+
+    def to_dict(self) -> dict[str, object]:
+        cost = self.cost_per_100k_usd
+        return {
+            "hardware": self.hardware,
+            "price_per_hour_usd": self.price_per_hour_usd,
+            "price_basis": self.price_basis,
+            "latency_ms": self.latency_ms,
+            "latency_source": self.latency_source,
+            "measured": self.measured,
+            "cost_per_100k_usd": None if cost is None else round(cost, 4),
+        }
+
+
+def price_basis(catalog: Catalog) -> str:
+    """What the catalog's prices are, said aloud: it holds one region's list prices."""
+    return f"{catalog.prices_region} list price"
+
+
+def rank_options(catalog: Catalog, known: list[tuple[str, float, float, str]]) -> list[Option]:
+    """The known (hardware, price, latency, source) rows, costed and cheapest first, then every
+    other catalog instance type with its price and a missing latency (no cost)."""
+    basis = price_basis(catalog)
+    seen = {hardware for hardware, _, _, _ in known}
+    options = [
+        Option(hardware, price, latency, source, basis)
+        for hardware, price, latency, source in known
+    ]
+    for instance_type, spec in sorted(catalog.instances.items()):
+        if spec.price_per_hour is not None and instance_type not in seen:
+            options.append(Option(instance_type, spec.price_per_hour, None, "missing", basis))
+    return sorted(
+        options,
+        key=lambda o: (
+            o.cost_per_100k_usd is None,
+            o.cost_per_100k_usd or 0.0,
+            o.price_per_hour_usd,
+            o.hardware,
+        ),
+    )

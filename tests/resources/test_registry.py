@@ -1,0 +1,164 @@
+"""The registry is the one place a kind of resource lives: a new kind (an S3 bucket for models,
+depending on the role) registered here alone is planned, applied, recorded, inventoried, shown
+and torn down by the unchanged engine."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, ClassVar
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from support import REGION
+
+from amazonei_setup.aws.clients import AwsClients
+from amazonei_setup.resources import registry
+from amazonei_setup.resources.kind import (
+    ApplyRun,
+    Collect,
+    DiscoverInput,
+    Found,
+    PlanInput,
+    PlannedResource,
+    ResourceKind,
+    TeardownAction,
+    TeardownRun,
+    TeardownStep,
+)
+from amazonei_setup.resources.naming import TAG_DEPLOYMENT, tag_dict, tag_list
+
+EIA = str(Path(__file__).resolve().parents[2] / "templates" / "profiles" / "eia-workshop.yaml")
+
+
+def bucket_name(deployment: str) -> str:
+    return f"amazonei-setup-{deployment}-models"
+
+
+def bucket_tags(clients: AwsClients, name: str) -> dict[str, str] | None:
+    try:
+        return tag_dict(clients.client("s3").get_bucket_tagging(Bucket=name)["TagSet"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in ("NoSuchBucket", "NoSuchTagSet", "404"):
+            return None
+        raise
+
+
+class ModelBucketKind(ResourceKind):
+    """What a team would add for model artifacts: nothing but this class and its registration."""
+
+    kind = "s3-bucket"
+    title = "S3 bucket"
+    count_key = "s3_buckets"
+    after = ("iam-role",)
+    caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {
+        "other": (
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:GetBucketTagging",
+            "s3:PutBucketTagging",
+        )
+    }
+
+    def discover(self, look: DiscoverInput) -> Collect:
+        found = look.pool.submit(bucket_tags, look.clients, bucket_name(look.profile.name))
+        return lambda: (found.result(), 1)
+
+    def plan(self, given: PlanInput) -> list[PlannedResource]:
+        exists = given.discovery.existing.of(self.kind) is not None
+        name = bucket_name(given.profile.name)
+        after = given.keys("iam-role")
+        if exists:
+            return [PlannedResource("models", self.kind, name, "reuse", name, after)]
+        return [PlannedResource("models", self.kind, name, "create", None, after, why="models")]
+
+    def apply(self, run: ApplyRun, resource: PlannedResource) -> str:
+        s3 = run.clients.client("s3")
+        s3.create_bucket(
+            Bucket=resource.name, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        s3.put_bucket_tagging(Bucket=resource.name, Tagging={"TagSet": tag_list(run.tags)})
+        return resource.name
+
+    def inventory(
+        self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str
+    ) -> Future[list[Any]]:
+        def ours() -> list[Any]:
+            tags = bucket_tags(clients, bucket_name(name))
+            if not tags or tags.get(TAG_DEPLOYMENT) != name:
+                return []
+            return [{"id": bucket_name(name), "name": bucket_name(name), "tags": tags}]
+
+        return pool.submit(ours)
+
+    def teardown(self, found: Found, home: Path, ledger: Any) -> list[TeardownStep]:
+        actions = tuple(
+            TeardownAction("delete", self.kind, b["name"], b["id"]) for b in found.of(self.kind)
+        )
+        return [TeardownStep("models", self.kind, actions)] if actions else []
+
+    def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
+        for action in step.actions:
+            run.clients.client("s3").delete_bucket(Bucket=action.name)
+        return list(step.actions)
+
+
+@pytest.fixture
+def with_bucket_kind(monkeypatch):
+    monkeypatch.setattr(registry, "REGISTRY", [*registry.REGISTRY, ModelBucketKind()])
+
+
+def buckets() -> list[str]:
+    return [b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]]
+
+
+def test_a_registered_kind_is_planned_applied_inventoried_shown_and_torn_down(
+    aws, run_cli, recorder, with_bucket_kind
+):
+    planned = run_cli("plan", "--profile-file", EIA, "--output", "json")
+    assert planned.code == 0, planned.err
+    row = next(r for r in json.loads(planned.out)["resources"] if r["kind"] == "s3-bucket")
+    assert (row["action"], row["depends_on"]) == ("create", ["role"])
+    table = run_cli("plan", "--profile-file", EIA)
+    assert "s3-bucket" in table.out + table.err  # shown in the plan table
+
+    launched = run_cli("launch", "--profile-file", EIA, "--yes", "--no-wait", "--output", "json")
+    assert launched.code == 0, launched.err
+    assert buckets() == ["amazonei-setup-eia-workshop-models"]
+    recorded = json.loads(launched.out)["resources"]["models"]
+    assert (recorded["kind"], recorded["action"], recorded["owned"]) == (
+        "s3-bucket",
+        "created",
+        True,
+    )
+    operations = recorder.operations(mutating_only=True)
+    assert operations.index("CreateBucket") > operations.index("PutRolePolicy")  # after the role
+
+    again = run_cli("plan", "--profile-file", EIA, "--output", "json")
+    row = next(r for r in json.loads(again.out)["resources"] if r["kind"] == "s3-bucket")
+    assert row["action"] == "reuse"
+
+    dry = run_cli("teardown", "eia-workshop", "--dry-run", "--output", "json")
+    actions = json.loads(dry.out)["deployments"][0]["actions"]
+    assert {"verb": "delete", "kind": "s3-bucket"}.items() <= next(
+        a for a in actions if a["kind"] == "s3-bucket"
+    ).items()
+
+    recorder.clear()
+    gone = run_cli("teardown", "eia-workshop", "--yes")
+    assert gone.code == 0, gone.err
+    assert buckets() == []
+    assert "deleted s3-bucket" in " ".join(gone.err.split())
+    operations = recorder.operations(mutating_only=True)
+    assert operations.index("DeleteBucket") < operations.index("DeleteRole")  # reversed
+
+
+def test_a_registered_kind_brings_its_iam_actions_into_the_printed_policy(run_cli, monkeypatch):
+    before = json.loads(run_cli("iam-policy").out)
+    assert "s3:CreateBucket" not in json.dumps(before)
+    monkeypatch.setattr(registry, "REGISTRY", [*registry.REGISTRY, ModelBucketKind()])
+    after = json.loads(run_cli("iam-policy").out)
+    statement = next(s for s in after["Statement"] if s["Sid"] == "OtherKinds")
+    assert statement["Action"] == sorted(ModelBucketKind.caller_actions["other"])
