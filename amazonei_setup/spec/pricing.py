@@ -1,0 +1,42 @@
+"""One price, and where it came from. Every price the tool shows carries its source in words
+("us-east-1 list price of 2026-11-21, offline"; "us-west-2 price list, 2026-12-06"), so a user
+can tell a dated list price from the live Price List answer for their region.
+
+This module holds the offline answer (the dated catalog); `aws/` adds the Price List Query API
+in front of it. Both return a `Price`, never a bare float."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amazonei_setup.spec.catalog import Catalog
+
+
+@dataclass(frozen=True)
+class Price:
+    """On-demand USD per hour, Linux, shared tenancy; `source` is said to the user as is."""
+
+    usd_per_hour: float
+    region: str  # the region the figure is for (the catalog's, offline)
+    as_of: str  # ISO date the figure was read
+    source: str
+    offline: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "price_per_hour_usd": self.usd_per_hour,
+            "price_region": self.region,
+            "price_as_of": self.as_of,
+            "price_source": self.source,
+        }
+
+
+def offline_price(
+    catalog: Catalog, instance_type: str, accelerator: str | None = None
+) -> Price | None:
+    """The catalog's dated list price (instance plus accelerator), or None when it has none."""
+    usd = catalog.price_per_hour(instance_type, accelerator)
+    if usd is None:
+        return None
+    region, as_of = catalog.prices_region, catalog.prices_as_of
+    return Price(usd, region, as_of, f"{region} list price of {as_of}, offline", offline=True)
