@@ -14,10 +14,18 @@ from __future__ import annotations
 import ast
 import gzip
 import re
+from collections.abc import Callable
 from pathlib import Path
 
-MODULES = ("catalog", "report", "imds", "probes", "model", "frameworks", "cli")
+from .minify import long_strings, shorten_locals
+
+MODULES = ("catalog", "report", "imds", "probes", "model", "frameworks", "s3", "launch", "cli")
 WORKER, WORKER_NAME = "worker", "WORKER_SOURCE"  # worker.py rides in the bundle as a string
+# The benchmark harness (issue 22), shipped through S3 rather than the user data: benchmark.py
+# and what it uses; its worker (loadgen + bench_* in this order) rides as BENCH_WORKER_SOURCE.
+BENCH_MODULES = ("catalog", "report", "imds", "probes", "model", "frameworks", "s3", "benchmark")
+BENCH_WORKER_MODULES = ("loadgen", "bench_inputs", "bench_torch", "bench_worker")
+BENCH_WORKER_NAME = "BENCH_WORKER_SOURCE"
 AGENT_DIR = Path(__file__).resolve().parent
 ENTRY_POINT = "main"
 
@@ -137,10 +145,21 @@ class _NoHelp(ast.NodeTransformer):
         return node
 
 
+def _is_main_block(node: ast.stmt) -> bool:
+    """`if __name__ == "__main__":`: the bundle writes its own footer instead."""
+    test = node.test if isinstance(node, ast.If) else None
+    return isinstance(test, ast.Compare) and getattr(test.left, "id", None) == "__name__"
+
+
+def _parse(module: str) -> ast.Module:
+    return _Slim().visit(ast.parse((AGENT_DIR / f"{module}.py").read_text(encoding="utf-8")))
+
+
 def worker_source(kind: str | None = None) -> str:
-    """worker.py without docstrings, one-space indented (it must still parse as Python 3.6);
-    for one accelerator kind, only that kind's backends and what they use."""
-    tree = _Slim().visit(ast.parse((AGENT_DIR / f"{WORKER}.py").read_text(encoding="utf-8")))
+    """worker.py without docstrings, its locals renamed short, one-space indented (it must
+    still parse as Python 3.6); for one accelerator kind, only that kind's backends and what
+    they use."""
+    tree = _parse(WORKER)
     if kind is not None:
         for node in tree.body:
             _keep_keys(node, "BACKENDS", WORKER_BACKENDS[kind])
@@ -153,21 +172,29 @@ def worker_source(kind: str | None = None) -> str:
             grown = not more <= needed
             needed |= more
         tree.body = kept
-    return _one_space(ast.unparse(tree)) + "\n"
+    return _one_space(ast.unparse(shorten_locals(tree))) + "\n"
 
 
-def build_single_file(kind: str | None = None) -> str:
-    """The agent's source as one file: `python3 agent.py --json ...` behaves exactly like
-    `python3 -m amazonei_setup.agent --json ...`. With `kind` (eia, neuron, nvidia, none) it
-    carries only the framework code that accelerator needs, to fit the user data."""
-    from .report import AGENT_VERSION
+def bench_worker_source() -> str:
+    """The benchmark worker as one Python 3.6 source: loadgen.py, bench_inputs.py,
+    bench_torch.py and bench_worker.py without their relative imports or docstrings."""
+    body: list[ast.stmt] = []
+    for module in BENCH_WORKER_MODULES:
+        tree = _parse(module)
+        body += [n for n in tree.body if not (isinstance(n, ast.ImportFrom) and n.level)]
+    return _one_space(ast.unparse(ast.Module(body=body, type_ignores=[]))) + "\n"
 
+
+def _flatten(
+    modules: tuple[str, ...], strings: dict[str, Callable[[], str]], kind: str | None
+) -> tuple[str, list[ast.stmt]]:
+    """The modules as one source: standard imports hoisted, then every definition `main`
+    reaches; `strings` replace the values of the constants they name."""
     imports: list[ast.stmt] = []
     owners: dict[str, str] = {}
     definitions: list[tuple[list[str], ast.stmt]] = []
-    for module in MODULES:
-        tree = _Slim().visit(ast.parse((AGENT_DIR / f"{module}.py").read_text(encoding="utf-8")))
-        for node in tree.body:
+    for module in modules:
+        for node in _parse(module).body:
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
                 continue
             if isinstance(node, ast.ImportFrom) and node.level:
@@ -181,9 +208,11 @@ def build_single_file(kind: str | None = None) -> str:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 imports.append(node)
                 continue
+            if _is_main_block(node):
+                continue
             names = _defined(node)
-            if names == [WORKER_NAME] and isinstance(node, ast.Assign):
-                node.value = ast.Constant(worker_source(kind))
+            if len(names) == 1 and names[0] in strings and isinstance(node, ast.Assign):
+                node.value = ast.Constant(strings[names[0]]())
             if kind is not None:
                 _keep_keys(node, "ENVIRONMENTS", FRAMEWORK_KEYS[kind])
                 _keep_keys(node, "INSTALL_HINTS", FRAMEWORK_KEYS[kind])
@@ -205,13 +234,43 @@ def build_single_file(kind: str | None = None) -> str:
         text = ast.unparse(type(node)(**{**node.__dict__, "names": wanted})) if wanted else ""
         if text and text not in header:
             header.append(text)
-    code = ast.unparse(ast.Module(body=body, type_ignores=[]))
-    code = _one_space(code)
+    return "\n".join(header) + "\n", body
+
+
+def _banner(what: str) -> str:
+    from .report import AGENT_VERSION
+
     return (
-        f"#!/usr/bin/env python3\n# amazonei-setup agent {AGENT_VERSION}, generated by "
+        f"#!/usr/bin/env python3\n# amazonei-setup {what} {AGENT_VERSION}, generated by "
         "amazonei_setup.agent.bundle: do not edit\nfrom __future__ import annotations\n"
-        + "\n".join(header)
-        + "\n"
+    )
+
+
+def build_single_file(kind: str | None = None) -> str:
+    """The agent's source as one file: `python3 agent.py --json ...` behaves exactly like
+    `python3 -m amazonei_setup.agent --json ...`. With `kind` (eia, neuron, nvidia, none) it
+    carries only the framework code that accelerator needs, to fit the user data; its local
+    variables get short names (minify.py)."""
+    header, body = _flatten(MODULES, {WORKER_NAME: lambda: worker_source(kind)}, kind)
+    module = shorten_locals(ast.Module(body=body, type_ignores=[]))
+    code = long_strings(_one_space(ast.unparse(module)), {WORKER_NAME})
+    return _banner("agent") + header + code + "\nif __name__ == '__main__':\n sys.exit(main())\n"
+
+
+def build_benchmark_file() -> str:
+    """The benchmark harness as one file (Python 3.8+, standard library): `python3
+    benchmark.py --job JOB [--region R]` behaves like `python3 -m
+    amazonei_setup.agent.benchmark ...`. The tool uploads it to the deployment's bucket; the
+    shipped agent fetches it, checks its SHA-256 and runs it (launch.py). Not size-bound: its
+    names stay as written, so a traceback on an instance reads like the package."""
+    strings = {BENCH_WORKER_NAME: bench_worker_source}
+    header, body = _flatten(BENCH_MODULES, strings, None)
+    code = long_strings(
+        _one_space(ast.unparse(ast.Module(body=body, type_ignores=[]))), set(strings)
+    )
+    return (
+        _banner("benchmark harness")
+        + header
         + code
         + "\nif __name__ == '__main__':\n sys.exit(main())\n"
     )

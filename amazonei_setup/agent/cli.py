@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from .catalog import normalize_eia_type, parse_expect
 from .frameworks import FRAMEWORK_TIMEOUT_S, INSTALL_HINTS, agent_root, run_smoke
 from .imds import ImdsClient, ImdsError, instance_arn, read_associations, read_instance
+from .launch import run_benchmark
 from .probes import PROBE_TIMEOUT_S, probe_eia, probe_neuron, probe_nvidia
 from .report import (
     AGENT_VERSION,
@@ -272,14 +273,21 @@ def main(
     else:
         sys.stdout.write("\n".join(summary) + "\n")
     sys.stdout.flush()
-    if not parameter:
-        _log("no report parameter: nothing published")
-        return code
     # Where and who from IMDS: a stack set's instance runs (and its role allows its report) in
     # its own region and account, which no user data can know. The config only fills gaps.
     region = args.region or report["instance"]["region"] or config.get("region")
+    if parameter:
+        code = _publish(report, parameter, region, config, publisher, sleep, clock) or code
+    else:
+        _log("no report parameter: nothing published")
+    if config.get("benchmark"):  # after the report: the tool knows the instance is up
+        code = run_benchmark(config["benchmark"], region, _log) or code
+    return code
+
+
+def _publish(report, parameter, region, config, publisher, sleep, clock) -> int:
     # The report's tag names its writer, this instance: the role allows no other.
-    prefix = config.get("instance_arn_prefix")
+    prefix, instance_id = config.get("instance_arn_prefix"), report["instance"]["id"]
     reporter = instance_arn(ImdsClient()) or (prefix and instance_id and prefix + instance_id)
     publish = publisher or (lambda *given: publish_report(*given, reporter=reporter))
     try:
@@ -288,4 +296,4 @@ def main(
     except PublishError as error:
         _log(f"publish failed: {error}")
         return 1
-    return code
+    return 0
