@@ -17,14 +17,17 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from .benchmark import BENCH_WORKER_MODULES
 from .minify import long_strings, shorten_locals
 
 MODULES = ("catalog", "report", "imds", "probes", "model", "frameworks", "s3", "launch", "cli")
 WORKER, WORKER_NAME = "worker", "WORKER_SOURCE"  # worker.py rides in the bundle as a string
 # The benchmark harness (issue 22), shipped through S3 rather than the user data: benchmark.py
 # and what it uses; its worker (loadgen + bench_* in this order) rides as BENCH_WORKER_SOURCE.
-BENCH_MODULES = ("catalog", "report", "imds", "probes", "model", "frameworks", "s3", "benchmark")
-BENCH_WORKER_MODULES = ("loadgen", "bench_inputs", "bench_torch", "bench_worker")
+BENCH_MODULES = (
+    *("catalog", "report", "imds", "probes", "model", "frameworks"),
+    *("s3", "bench_job", "benchmark"),
+)
 BENCH_WORKER_NAME = "BENCH_WORKER_SOURCE"
 AGENT_DIR = Path(__file__).resolve().parent
 ENTRY_POINT = "main"
