@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 from .bench_job import JobError, ModelError, check_job, fetch_model, read_job
 from .frameworks import INSTALL_HINTS, _answer, agent_root, cache_dir, candidates
-from .probes import SIMULATED_MARKER, _tail
+from .probes import SIMULATED_MARKER, _tail, run_tool
 from .report import PublishError, publish_with_retry, report_json, scrub
 from .s3 import s3_upload
 
@@ -117,7 +117,7 @@ def run_worker(candidate: dict, job: str, timeout: float) -> tuple:
         except OSError:
             process.kill()
         process.communicate()
-        return None, "hung", f"no answer within {timeout:g} s (the time limit): killed", False
+        return None, "hung", f"no answer within {timeout:.1f} s (the time limit): killed", False
     simulated = any(line.strip() == SIMULATED_MARKER for line in (stderr or "").splitlines())
     answer = _answer(stdout)
     if answer is None:
@@ -139,7 +139,11 @@ def accelerator_name(spec: dict, instance_type: str | None, answer: dict | None)
         return ACCELERATORS.get((instance_type or "").split(".")[0], "Neuron")
     if spec["kind"] == "nvidia":
         name = (answer or {}).get("device_name")
-        return name if name and (answer or {}).get("device") == "cuda:0" else "NVIDIA GPU"
+        if name and (answer or {}).get("device") == "cuda:0":
+            return name
+        found = run_tool(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"])
+        lines = (found["stdout"] or "").strip().splitlines()
+        return lines[0].strip() if found["rc"] == 0 and lines else None
     return None
 
 
