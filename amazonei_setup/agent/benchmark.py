@@ -204,9 +204,12 @@ def _measured(result: dict, answer: dict, candidate: dict, spec: dict, job: dict
     result["reason"] = where + (" (not valid: " + "; ".join(invalid) + ")" if invalid else "")
 
 
-def run_job(job: dict, region: str | None = None, clock=time.monotonic) -> dict:
+def run_job(
+    job: dict, region: str | None = None, clock=time.monotonic, tried: list | None = None
+) -> dict:
     """The result of a checked job (check_job): the first environment that measures the model,
-    or status failed with the most telling attempt's outcome and reason."""
+    or status failed with the most telling attempt's outcome and reason. `tried`: the
+    environments [{backend, env, python}] to use instead of those found (scripts/)."""
     began, started = clock(), datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     result, spec = _base(job, started), job["expect"]
     try:
@@ -215,7 +218,7 @@ def run_job(job: dict, region: str | None = None, clock=time.monotonic) -> dict:
     except ModelError as error:
         result.update(outcome="bad model", reason=str(error))
         return _finish(result, began, clock, job)
-    tried = environments(spec["kind"], job["instance_type"])
+    tried = environments(spec["kind"], job["instance_type"]) if tried is None else tried
     for candidate in tried:
         left = job["time_limit_s"] - (clock() - began) - RESERVE_S
         attempt = {"environment": candidate["env"], "backend": candidate["backend"]}
