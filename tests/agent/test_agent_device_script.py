@@ -4,6 +4,7 @@ no CUDA build of ONNX Runtime) skipped with its reason, never a traceback."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -32,9 +33,9 @@ def test_the_quick_run_measures_the_demo_model_and_skips_what_this_python_lacks(
     assert cpu["status"] == "ok" and [b["batch_size"] for b in cpu["batches"]] == [1, 8]
     for key, result in results.items():
         assert result["status"] in ("ok", "skipped"), (key, result["reason"])
-    assert (
-        results[("builtin:resnet50", "cuda")]["reason"] == "torch is not installed in this Python"
-    )
+    if importlib.util.find_spec("torch") is None:
+        reason = results[("builtin:resnet50", "cuda")]["reason"]
+        assert reason == "torch is not installed in this Python"
     lines = done.stdout.splitlines()
     assert lines[0].startswith("workload ") and any("CPUExecutionProvider" in x for x in lines)
     assert "Traceback" not in done.stderr
