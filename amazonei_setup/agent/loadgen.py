@@ -132,15 +132,18 @@ def single_stream(
 
 
 def concurrent(run: "object", streams: int, seconds: float, clock: "object" = time.perf_counter):
-    """`streams` threads, each sending queries back to back for `seconds`: (every query's
-    latency in ms, wall seconds until the last query ended). A query that fails is raised."""
-    lists, errors = [[] for _ in range(streams)], []
-    start = clock()
-    ends = [start] * streams
+    """`streams` threads, each sending queries back to back for `seconds` from the moment all
+    of them are ready (each runs at least one): (every query's latency in ms, wall seconds
+    until the last query ended). A query that fails is raised."""
+    lists, errors, begin = [[] for _ in range(streams)], [], []
+    ready = threading.Barrier(streams, action=lambda: begin.append(clock()))
+    ends = [0.0] * streams
 
     def stream(index):
         try:
-            while clock() - start < seconds:
+            ready.wait()
+            ends[index] = begin[0]
+            while not lists[index] or clock() - begin[0] < seconds:
                 began = clock()
                 run()
                 ended = clock()
@@ -156,7 +159,7 @@ def concurrent(run: "object", streams: int, seconds: float, clock: "object" = ti
         thread.join()
     if errors:
         raise errors[0]
-    return [x for samples in lists for x in samples], max(ends) - start
+    return [x for samples in lists for x in samples], max(ends) - begin[0]
 
 
 def ladder(

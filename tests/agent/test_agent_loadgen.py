@@ -174,7 +174,7 @@ def test_concurrent_streams_run_in_threads_and_report_every_query():
     def run() -> None:
         import threading
 
-        seen.add(threading.get_ident())
+        seen.add(threading.current_thread().name)  # unique, unlike an ended thread's ident
 
     samples, elapsed = concurrent(run, 3, 0.02, time.perf_counter)
     assert len(seen) == 3 and len(samples) >= 3 and elapsed >= 0.02
