@@ -15,7 +15,12 @@ BERT_SEQUENCE = 128
 # Neuron compilers keep float32 (their defaults cast matrix multiplies to bf16 / fp16): the
 # answer is then held to the fp32 tolerance like every other device.
 NEURON_ARGS = {"torch_neuronx": ["--auto-cast", "none"], "torch_neuron": ["--fast-math", "none"]}
-NATIVE_NEURON = (2, 10)  # Neuron's PyTorch 2.10+ is TorchNeuron: a `neuron` device, no trace
+# Neuron's PyTorch 2.10 and later is TorchNeuron (aws-neuron-sdk: "Announcing Transition to
+# PyTorch Native Support", frameworks/torch/pytorch-native-overview.rst): the same package name
+# torch_neuronx, registered as PyTorch's PrivateUse1 device `neuron`, eager or
+# torch.compile(backend="neuron"), Trn2/Trn3 only; up to 2.9 it is torch-neuronx on PyTorch/XLA
+# with torch_neuronx.trace (Inf2, Trn1, Trn2).
+NATIVE_NEURON = (2, 10)
 
 
 def version_tuple(text: str) -> "tuple":
@@ -28,6 +33,16 @@ def version_tuple(text: str) -> "tuple":
             digits += char
         parts.append(int(digits or 0))
     return tuple(parts)
+
+
+def native_neuron(torch) -> bool:
+    """Whether this PyTorch is TorchNeuron (its PrivateUse1 backend is named `neuron`)."""
+    if version_tuple(torch.__version__) >= NATIVE_NEURON:
+        return True
+    try:
+        return torch._C._get_privateuse1_backend_name() == "neuron"
+    except Exception:  # an older torch has no such call
+        return False
 
 
 def builtin(torch, name: str) -> "tuple":
@@ -172,8 +187,8 @@ def torch_backend(job: "dict", backend: str, np) -> "dict":
         torch.backends.cuda.matmul.allow_tf32 = False
         info.update(device="cuda:0", device_name=torch.cuda.get_device_name(0))
         on = "cuda:0"
-    elif backend == "neuronx" and version_tuple(torch.__version__) >= NATIVE_NEURON:
-        module = __import__("torch_neuronx")  # registers the `neuron` device
+    elif backend == "neuronx" and native_neuron(torch):
+        module = __import__("torch_neuronx")  # autoloaded by torch already; named for its version
         info.update(framework_name="torch-neuronx", device="neuron", lazy_compile=True)
         info.update(framework_version=getattr(module, "__version__", torch.__version__))
         info.update(compiler="neuronx-cc (torch.compile backend neuron)", device_name="NeuronCore")
@@ -208,6 +223,8 @@ def torch_backend(job: "dict", backend: str, np) -> "dict":
         if backend == "pytorch-ei":
             runnable = model if isinstance(model, torch.jit.ScriptModule) else None
             runnable = runnable or torch.jit.trace(model, tuple(tensors))
+            if hasattr(torch.jit, "attach_eia"):  # Elastic Inference PyTorch 1.5.1
+                runnable = torch.jit.attach_eia(runnable, 0)
 
             def run():
                 with torch.no_grad(), torch.jit.optimized_execution(True, *options):

@@ -18,7 +18,7 @@ from .s3 import s3_download
 def run_benchmark(spec: dict, region: str | None, log) -> int:
     """The harness's exit status (0 measured, 1 failed, 2 a bad job); 1 when it cannot be
     fetched or is not the file the user data names."""
-    path = os.path.join(cache_dir(), "benchmark.py")
+    path = os.path.join(os.path.dirname(cache_dir()), "benchmark.py")  # beside the agent
     try:
         os.makedirs(cache_dir(), exist_ok=True)
         s3_download(spec["harness"], path, region)

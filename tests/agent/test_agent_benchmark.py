@@ -324,3 +324,34 @@ def test_the_one_file_harness_runs_like_the_module(root, tmp_path):
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["status"] == "ok" and result["batches"][0]["batch_size"] == 8
     assert shutil.which("python3")  # the instance runs it with its own python3
+
+
+def _python36() -> str | None:
+    import glob
+    import subprocess
+
+    for path in sorted(glob.glob("/root/.pyenv/versions/3.6*/bin/python3.6")):
+        if subprocess.run([path, "-c", "pass"], capture_output=True).returncode == 0:
+            return path
+    return None
+
+
+@pytest.mark.parametrize("how", ["module", "bundle"])
+def test_the_worker_is_python_3_6_source(how):
+    import ast
+
+    from amazonei_setup.agent import bundle
+
+    source = bundle.bench_worker_source() if how == "bundle" else benchmark.bench_worker_source()
+    tree = ast.parse(source, feature_version=(3, 6))
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level]
+
+
+@pytest.mark.skipif(_python36() is None, reason="no Python 3.6 here")
+def test_in_a_python_3_6_environment_the_worker_says_what_is_missing(root, tmp_path):
+    """The EI conda environments are Python 3.6: the worker must start there and answer."""
+    candidate = {"backend": "pytorch-ei", "env": "/opt/conda/envs/amazonei_pytorch_p36"}
+    candidate["python"] = _python36()
+    work = json.dumps({"model": {"format": "onnx", "path": str(DEMO)}, "batch_sizes": [1]})
+    _, outcome, reason, simulated = benchmark.run_worker(candidate, work, 30)
+    assert (outcome, reason, simulated) == ("not installed", "not installed (numpy)", False)
