@@ -9,7 +9,9 @@
   inf2/trn1, `opt/aws_neuron_venv_pytorch` on inf1, `opt/pytorch` on GPUs,
   `home/ec2-user/anaconda3/envs/amazonei_pytorch_latest_p37` with an EI accelerator) whose
   `bin/python` answers the agent's worker protocol with the reference model, on the simulated
-  device, `"simulated": true`.
+  device, `"simulated": true`; to a benchmark job (agent/benchmark.py) it runs the real
+  benchmark worker on this machine's CPU (backend `cpu`) and says `AMAZONEI-SETUP-SIMULATED`
+  on stderr: nothing scales or invents an accelerator's speed.
 - `dev/console`: a regular file standing in for the serial console.
 Every simulated tool writes `AMAZONEI-SETUP-SIMULATED` on stderr, so the report says so.
 """
@@ -69,7 +71,20 @@ import json, sys, time
 sys.path.insert(0, {package_parent!r})
 from amazonei_setup.agent.model import reference_forward
 behaviour = {behaviour!r}
-job = json.loads(sys.stdin.read())
+text = sys.stdin.read()
+job = json.loads(text)
+if "batch_sizes" in job and len(sys.argv) >= 3 and sys.argv[1] == "-c":
+    # a benchmark job (agent/benchmark.py): the real worker, on this machine's CPU, said so
+    import subprocess
+    sys.stderr.write("{SIMULATED_MARKER}\n")
+    sys.stderr.flush()
+    if behaviour == "hang":
+        time.sleep(3600)
+    if behaviour == "crash":
+        sys.stderr.write("Segmentation fault (simulated)\n")
+        sys.exit(139)
+    sys.exit(subprocess.run([sys.executable, "-c", sys.argv[2], "cpu"], input=text,
+                            text=True).returncode)
 if behaviour == "hang":
     time.sleep(3600)
 if behaviour == "crash":

@@ -66,7 +66,7 @@ STATUS_FIELDS = (
 STATES = ("queued", "running", "exited", "timed_out", "killed", "not_run")
 FINAL_STATES = ("exited", "timed_out", "killed", "not_run")
 DEFAULT_WORKERS = 4
-DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_TIMEOUT_S = 1800.0  # a benchmark job runs for minutes; the server stops kill all
 KILL_GRACE_S = 1.5  # SIGTERM, then SIGKILL to the script's whole process group
 _WAIT_SLICE_S = 0.25  # how often a running script's worker looks for a stop request
 

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, ClassVar
 
 RESULT_WIDTH_OFF_TTY = 200  # piped or redirected: wide enough that no id or command folds
 
@@ -283,3 +283,44 @@ class TeardownConsoleReporter:
 
 def _key(action: Any) -> tuple[str, str, str]:
     return (action.kind, action.name, str(getattr(action, "id", "")))
+
+
+class BenchmarkConsoleReporter:
+    """A benchmark's progress on stderr, one line per stage and per candidate's change (the
+    candidates run at once, so a line names its candidate), and the model's upload in steps
+    of a tenth."""
+
+    MARKS: ClassVar[dict[str, tuple[str, str]]] = {"measured": ("✓", "green"), "removed": ("✓", "green"), "resumed": ("✓", "green"),
+             "failed": ("✗", "red"), "not removed": ("✗", "red")}  # fmt: skip
+
+    def __init__(self, terminal: Terminal):
+        self.terminal = terminal
+        self._lock = threading.Lock()
+        self._shown_tenth = -1
+
+    def stage(self, message: str) -> None:
+        from rich.text import Text
+
+        with self._lock:
+            self.terminal.say(Text(f"  · {message}"), soft_wrap=True)
+
+    def uploaded(self, done: int, total: int) -> None:
+        from rich.text import Text
+
+        tenth = 10 * done // max(total, 1)
+        with self._lock:
+            if tenth == self._shown_tenth:
+                return
+            self._shown_tenth = tenth
+            self.terminal.say(Text(f"    uploaded {done:,} of {total:,} bytes ({tenth * 10}%)"))
+
+    def candidate(self, label: str, state: str, detail: str = "") -> None:
+        from rich.text import Text
+
+        mark, style = self.MARKS.get(state, ("·", "cyan"))
+        line = Text(f"  {mark} ", style=style)
+        line.append(f"{label}: {state}")
+        if detail:
+            line.append(f" ({detail})", style="dim")
+        with self._lock:
+            self.terminal.say(line, soft_wrap=True)

@@ -29,6 +29,7 @@ COMMANDS = (
     "connect",
     "sweep",
     "estimate",
+    "benchmark",
     "iam-policy",
     "sandbox",
     "export",
@@ -157,6 +158,32 @@ def _stackset_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _benchmark_flags(parser: argparse.ArgumentParser) -> None:
+    """`benchmark`'s flags (README, "Benchmark")."""
+    add = parser.add_argument
+    add("--model", required=True, metavar="M",
+        help="an .onnx, .pt (TorchScript) or .pt2 (torch.export) file, or builtin:resnet50, "
+        "builtin:resnet152, builtin:bert-base")
+    add("--candidates", required=True, metavar="T[,T...]",
+        help="instance types to compare, e.g. c5.xlarge,g5.xlarge,inf2.xlarge "
+        "(TYPE+EIA for Elastic Inference)")
+    add("--batch-sizes", default="1", metavar="1,8", help="batch sizes to measure (default 1)")
+    add("--duration", type=float, default=30.0, metavar="S",
+        help="seconds of single-stream queries per batch size, at least (default 30; at "
+        "least 1,000 queries too)")
+    add("--p99-target-ms", type=float, metavar="N", help="the p99 latency a candidate must meet")
+    add("--max-cost", type=float, metavar="USD", help="refuse a plan that could cost more")
+    add("--input-shape", metavar="NAME=1x3x224x224[,...]",
+        help="input shapes (required for TorchScript; the first dimension is the batch)")
+    add("--input-dtype", metavar="T", help="the inputs' dtype when --input-shape gives them")
+    add("--name", metavar="NAME",
+        help="the benchmark's deployment (default bench-<the model's SHA-256, 8 hex>)")
+    add("--report-dir", metavar="DIR",
+        help="where report.html, results.csv and results.json go (default: the state home)")
+    add("--keep", action="store_true", help="keep the instances and bucket afterwards")
+    add("--dry-run", action="store_true", help="show the plan and its cost; create nothing")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="amazonei-setup",
@@ -234,6 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--rank",
         action="store_true",
         help="list every catalog option beside it (a cost only where a latency is known)",
+    )
+    _benchmark_flags(
+        sub(
+            "benchmark",
+            "measure a model on several instance types at once and rank them by cost per "
+            "100k inferences; everything is removed afterwards",
+        )
     )
     export = sub("export", "write the deployment as a CloudFormation template; changes nothing")
     _launch_flags(export, launch=False)
@@ -324,6 +358,7 @@ HANDLERS = {
     "verify": ("amazonei_setup.cli.commands.verify", "cmd_verify"),
     "connect": ("amazonei_setup.cli.commands.connect", "cmd_connect"),
     "estimate": ("amazonei_setup.cli.commands.estimate", "cmd_estimate"),
+    "benchmark": ("amazonei_setup.cli.commands.benchmark", "cmd_benchmark"),
     "iam-policy": ("amazonei_setup.cli.commands.iam_policy", "cmd_iam_policy"),
     "sandbox": ("amazonei_setup.cli.commands.sandbox", "cmd_sandbox"),
     "export": ("amazonei_setup.cli.commands.export", "cmd_export"),

@@ -33,6 +33,7 @@ from amazonei_setup.resources.naming import (
 from amazonei_setup.resources.report_scope import report_statements
 
 if TYPE_CHECKING:
+    from amazonei_setup.spec.profile import BenchmarkAccess
     from amazonei_setup.state.ledger import Ledger
 
 POLICY_NAME = "amazonei-setup-deployment"
@@ -57,14 +58,42 @@ SESSION_MANAGER_ACTIONS = [
 ]
 
 
+def benchmark_statements(partition: str, access: BenchmarkAccess) -> list[dict[str, Any]]:
+    """A benchmark candidate reads its harness, model and job, and writes its result: those
+    objects of the benchmark's bucket and no other."""
+    arn = f"arn:{partition}:s3:::{access.bucket}/"
+    return [
+        {
+            "Sid": "BenchmarkInputs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [arn + key for key in access.read_keys],
+        },
+        {
+            "Sid": "BenchmarkResult",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject"],
+            "Resource": [arn + access.result_key],
+        },
+    ]
+
+
 def instance_policy(
-    name: str, region: str, account_id: str, *, eia: bool, ssm_access: bool
+    name: str,
+    region: str,
+    account_id: str,
+    *,
+    eia: bool,
+    ssm_access: bool,
+    benchmark: BenchmarkAccess | None = None,
 ) -> dict[str, Any]:
     """Least privilege: the agent writes its own report under /amazonei-setup/<name>/ and
     nothing else (report_scope.py: each instance only its own); EI Connect only when an
-    accelerator is attached; Session Manager only when chosen."""
+    accelerator is attached; Session Manager only when chosen; a benchmark's own objects."""
     partition = partition_of(region)
     statements: list[dict[str, Any]] = report_statements(name, partition, region, account_id)
+    if benchmark is not None:
+        statements += benchmark_statements(partition, benchmark)
     if eia:
         statements.append(
             {
@@ -220,6 +249,7 @@ class RoleKind(ResourceKind):
             discovery.account_id,
             eia=profile.has_eia,
             ssm_access=profile.access.mode == "ssm",
+            benchmark=profile.agent.benchmark,
         )
         existing = discovery.existing.of(self.kind)
         if existing is None:

@@ -31,7 +31,7 @@ def agent_config(profile: Profile) -> dict[str, object]:
     No account either: the agent reads its account, region and ARN from IMDS (the instance
     identity document), so one rendering serves any account and region (exported templates,
     stack sets). `region` is only its fallback outside EC2."""
-    return {
+    config: dict[str, object] = {
         "deployment": profile.name,
         "region": profile.region,
         "instance_type": profile.instance_type,
@@ -39,6 +39,14 @@ def agent_config(profile: Profile) -> dict[str, object]:
         "report_parameter_prefix": report_parameter_prefix(profile.name),
         "agent": {"smoke_test": profile.agent.smoke_test},
     }
+    work = profile.agent.benchmark
+    if work is not None:  # agent/launch.py: fetch the harness, check it, run the job
+        config["benchmark"] = {
+            "harness": f"s3://{work.bucket}/{work.harness_key}",
+            "sha256": work.harness_sha256,
+            "job": f"s3://{work.bucket}/{work.job_key}",
+        }
+    return config
 
 
 def render_script(profile: Profile) -> str:

@@ -96,9 +96,24 @@ class Access(_Strict):
         return str(network)
 
 
+class BenchmarkAccess(_Strict):
+    """Where a benchmark candidate's agent finds its work in the benchmark's bucket (issue
+    22): the harness it runs (held to `harness_sha256`), the job, the model; and the one key
+    it may write, its result. The instance role may read `read_keys` and write `result_key`
+    and nothing else of S3."""
+
+    bucket: str
+    harness_key: str
+    harness_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    job_key: str
+    read_keys: list[str]
+    result_key: str
+
+
 class Agent(_Strict):
     enabled: bool = True
     smoke_test: bool = True
+    benchmark: BenchmarkAccess | None = None  # set by `benchmark`, never by a profile file
 
 
 class Profile(_Strict):
@@ -198,6 +213,8 @@ class Profile(_Strict):
         document["accelerator"] = self.accelerator or "none"
         if self.ttl is None:  # absent, not null: profiles saved before ttl existed stay the same
             del document["ttl"]
+        if self.agent.benchmark is None:  # likewise: only a benchmark's candidates carry it
+            del document["agent"]["benchmark"]
         return document
 
 

@@ -104,6 +104,9 @@ class DeploymentRecord(BaseModel):
     engine: str | None = None
     stack: RecordedStack | None = None
     stack_set: RecordedStackSet | None = None
+    # A benchmark's own record (its bucket): the request it resumes and each candidate's
+    # deployment and progress (engines/benchmark/run.py). None for every other deployment.
+    benchmark: dict[str, Any] | None = None
 
     @property
     def has_expiry_field(self) -> bool:
@@ -115,7 +118,9 @@ class DeploymentRecord(BaseModel):
 
     def to_document(self) -> dict[str, Any]:
         exclude = set() if self.has_expiry_field else {"expires_at"}
-        exclude |= {k for k in ("engine", "stack", "stack_set") if getattr(self, k) is None}
+        exclude |= {
+            k for k in ("engine", "stack", "stack_set", "benchmark") if getattr(self, k) is None
+        }
         return self.model_dump(mode="json", exclude=exclude)
 
 

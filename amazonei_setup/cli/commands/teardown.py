@@ -43,6 +43,16 @@ def _regions(ctx: Context, fallback: list[str]) -> list[str]:
     return [configured] if configured else []
 
 
+def benchmark_candidates(records: list[Any], name: str, region: str) -> list[str]:
+    """A benchmark's candidates' deployments (its record names them): `teardown NAME` of a
+    benchmark removes them with its bucket."""
+    for record in records:
+        if record.name == name and record.region == region and record.benchmark:
+            states = record.benchmark.get("candidates") or {}
+            return sorted(state["deployment"] for state in states.values())
+    return []
+
+
 def _which_regions() -> InputError:
     return InputError(
         "which regions? none is given, recorded here, or configured",
@@ -78,7 +88,11 @@ def _targets(ctx: Context) -> list[tuple[str, str]]:
                 f"no record of '{args.name}' in {ctx.home}, so its region is unknown",
                 "pass --region R (the deployment is then found by its tags alone)",
             )
-        return [(args.name, region) for region in regions]
+        return [
+            (name, region)
+            for region in regions
+            for name in (*benchmark_candidates(records, args.name, region), args.name)
+        ]
     wanted = parse_tags(args.tag) if args.tag else {}
     regions = _regions(ctx, [r.region for r in records])
     if not regions:

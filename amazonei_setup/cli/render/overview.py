@@ -58,7 +58,9 @@ def deployment_row(
     profile = record.profile
     accelerator = profile.get("accelerator")
     accelerator = None if accelerator in (None, "none") else accelerator
-    price = catalog.price_per_hour(profile["instance_type"], accelerator)
+    price = None
+    if not record.benchmark:  # a benchmark's own record holds only its bucket
+        price = catalog.price_per_hour(profile["instance_type"], accelerator)
     cost = None
     if price is not None:
         cost = sum(
