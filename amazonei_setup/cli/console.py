@@ -290,8 +290,10 @@ class BenchmarkConsoleReporter:
     candidates run at once, so a line names its candidate), and the model's upload in steps
     of a tenth."""
 
-    MARKS: ClassVar[dict[str, tuple[str, str]]] = {"measured": ("✓", "green"), "removed": ("✓", "green"), "resumed": ("✓", "green"),
-             "failed": ("✗", "red"), "not removed": ("✗", "red")}  # fmt: skip
+    DONE, FAILED = ("✓", "green"), ("✗", "red")
+    MARKS: ClassVar[dict[str, tuple[str, str]]] = {
+        "measured": DONE, "removed": DONE, "resumed": DONE, "failed": FAILED, "not removed": FAILED
+    }  # fmt: skip
 
     def __init__(self, terminal: Terminal):
         self.terminal = terminal
