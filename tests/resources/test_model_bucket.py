@@ -112,9 +112,7 @@ def test_a_created_bucket_is_private_encrypted_tls_only_expiring_and_tagged(aws)
     assert block == dict.fromkeys(
         ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"], True
     )
-    [rule] = client.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"][
-        "Rules"
-    ]
+    [rule] = client.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert rule["BucketKeyEnabled"] is True
     [deny] = json.loads(client.get_bucket_policy(Bucket=name)["Policy"])["Statement"]
@@ -152,7 +150,9 @@ def test_creating_again_converges_and_us_east_1_takes_no_location(aws):
     east = AwsRecorder()
     other = bucket_name(ACCOUNT, "us-east-1", NAME)
     for _ in range(2):  # us-east-1 answers 200 to its owner's second CreateBucket
-        create(clients("us-east-1", east), other, "us-east-1", deployment_tags(NAME, "us-east-1"), 7)
+        create(
+            clients("us-east-1", east), other, "us-east-1", deployment_tags(NAME, "us-east-1"), 7
+        )
     assert [c.params for c in east.of("CreateBucket")] == [{"Bucket": other}] * 2
     assert s3("us-east-1").get_bucket_location(Bucket=other)["LocationConstraint"] is None
 
@@ -357,9 +357,7 @@ def seat(aws):
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
     )
     instance = "i-0000000000000aaaa"
-    credentials = identities.REGISTRY.issue(
-        InstanceIdentity(instance, role, REGION, NAME, ACCOUNT)
-    )
+    credentials = identities.REGISTRY.issue(InstanceIdentity(instance, role, REGION, NAME, ACCOUNT))
     client = boto3.client(
         "s3",
         region_name=REGION,
