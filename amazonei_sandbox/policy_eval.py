@@ -10,17 +10,17 @@ the statement shapes the tool emits, read the way the IAM User Guide describes t
   without regard to case, resources with it.
 - Policy variables `${key}` in `Resource` and in condition values, taken from the context; a
   statement whose variable has no value applies to nothing (AWS: the statement is invalid).
-- `Condition` operators StringEquals, StringNotEquals, StringLike, ArnEquals, ArnLike and Null,
-  the `ForAllValues:`/`ForAnyValue:` prefixes and the `IfExists` suffix; keys compare without
-  regard to case. Any other operator (or `NotAction`, `NotResource`) raises UnsupportedPolicy:
-  better a loud sandbox than a wrong answer.
+- `Condition` operators StringEquals, StringNotEquals, StringLike, ArnEquals, ArnLike, Bool and
+  Null, the `ForAllValues:`/`ForAnyValue:` prefixes and the `IfExists` suffix; keys compare
+  without regard to case. Any other operator (or `NotAction`, `NotResource`) raises
+  UnsupportedPolicy: better a loud sandbox than a wrong answer.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 Context = Mapping[str, "str | Sequence[str]"]
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
@@ -35,6 +35,14 @@ def allowed(
     documents: Iterable[Mapping[str, Any]], action: str, resource: str, context: Context
 ) -> bool:
     """Whether the policies allow `action` on `resource` for a request with `context`."""
+    return decision(documents, action, resource, context) == "Allow"
+
+
+def decision(
+    documents: Iterable[Mapping[str, Any]], action: str, resource: str, context: Context
+) -> Literal["Allow", "Deny"] | None:
+    """"Deny" when a statement that applies denies, else "Allow" when one allows, else None
+    (nothing applies: a bucket policy then leaves the decision to the identity's policies)."""
     keyed = {key.lower(): _values(value) for key, value in context.items()}
     allow = False
     for document in documents:
@@ -42,9 +50,9 @@ def allowed(
             if not _applies(statement, action, resource, keyed):
                 continue
             if statement.get("Effect") == "Deny":
-                return False
+                return "Deny"
             allow = allow or statement.get("Effect") == "Allow"
-    return allow
+    return "Allow" if allow else None
 
 
 def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -79,6 +87,10 @@ def _condition(operator: str, key: str, wanted: list[str], context: dict[str, li
     qualifier, _, operator = operator.rpartition(":")
     if_exists = operator.endswith("IfExists")
     operator = operator.removesuffix("IfExists")
+    if operator == "Bool" and not qualifier:  # "true" / "false", compared without case
+        if present is None:
+            return if_exists
+        return len(present) == 1 and present[0].lower() in {v.lower() for v in wanted}
     if operator not in _STRING_OPERATORS or qualifier not in ("", "ForAllValues", "ForAnyValue"):
         raise UnsupportedPolicy(f"the condition operator {operator!r} is not evaluated")
     resolved = [_resolve(value, context) for value in wanted]

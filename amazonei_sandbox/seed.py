@@ -43,7 +43,14 @@ from moto.ec2.models.amis import Ami
 from moto.ec2.models.vpcs import ENDPOINT_SERVICE_COLLECTION_LOCK
 from moto.ssm.models import Parameter, ssm_backends
 
-from amazonei_sandbox import cfn_models, cfn_network, ec2_strict, ssm_strict, stackset_strict
+from amazonei_sandbox import (
+    cfn_models,
+    cfn_network,
+    ec2_strict,
+    s3_strict,
+    ssm_strict,
+    stackset_strict,
+)
 from amazonei_sandbox.deprecation import install as install_deprecation
 from amazonei_sandbox.dlami_releases import LINES, description, iso
 from amazonei_setup.spec.catalog import AmiRule, Catalog, load_catalog
@@ -87,6 +94,7 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
         ec2_strict.install()
         ssm_strict.install()
+        s3_strict.install()
         cfn_models.install()
         cfn_network.install()
         stackset_strict.install(seed_region)

@@ -56,7 +56,7 @@ def _authorize(
     identity = identity_of(response.get_access_key())
     if identity is None:
         return
-    role = _role(identity)
+    role = role_of(identity)
     # The parameter lives in the region the request went to, not necessarily the instance's:
     # a role scoped to its own region's reports denies a write anywhere else, as on AWS.
     region = getattr(response, "region", None) or identity.region
@@ -124,7 +124,7 @@ def denial(identity: InstanceIdentity, action: str, resource: str) -> str:
     )
 
 
-def _role(identity: InstanceIdentity) -> Any:
+def role_of(identity: InstanceIdentity) -> Any:
     from moto.iam.models import iam_backends
 
     try:

@@ -48,6 +48,20 @@ class AwsFailure(SetupError):
         self.code = code
 
 
+class BucketNameTaken(AwsFailure):
+    """The S3 bucket name the tool derives for a deployment belongs to another AWS account
+    (bucket names are global): nothing of ours can be put in it."""
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__(
+            f"the S3 bucket name {bucket} is taken by another AWS account",
+            "bucket names are global and this one is made from your account, region and "
+            "deployment name: choose another deployment name (--name)",
+            code="BucketAlreadyExists",
+        )
+        self.bucket = bucket
+
+
 class AgentCheckFailed(SetupError):
     """The on-instance agent reported a failed check."""
 

@@ -132,13 +132,15 @@ def iam_action(operation: str) -> str:
     """The IAM action behind an API operation, e.g. RunInstances -> ec2:RunInstances."""
     import botocore.session
 
+    from amazonei_setup.aws.s3_actions import s3_action
+
     session = botocore.session.get_session()
     for service in SERVICES_USED:
         model = session.get_service_model(service)
         if operation in model.operation_names:
             prefix = model.metadata.get("signingName") or model.endpoint_prefix
             return f"{prefix}:{operation}"
-    return operation
+    return s3_action(operation) or operation
 
 
 def _operation(exc: BaseException) -> str:

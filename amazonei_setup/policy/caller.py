@@ -227,6 +227,12 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
                 "Action": ["ssm:ResumeSession", "ssm:TerminateSession"],
                 "Resource": f"{arn}:ssm:*:*:session/${{aws:userid}}-*",
             },
+            {
+                "Sid": "OurBuckets",  # the model buckets (resources/model_bucket.py) and objects
+                "Effect": "Allow",
+                "Action": kind_actions("s3"),
+                "Resource": [f"{arn}:s3:::{PREFIX}-*", f"{arn}:s3:::{PREFIX}-*/*"],
+            },
             *_other_services(),
             {
                 "Sid": "ExplainErrors",

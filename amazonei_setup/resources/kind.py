@@ -198,7 +198,8 @@ class ResourceKind:
     own: ClassVar[bool] = True  # belongs to one deployment alone (not a shared endpoint)
     # The caller's IAM actions for this kind, by how `iam_policy` scopes them: "read" (any
     # resource), "create" (EC2, only with our tag in the request), "owned" (EC2, only on
-    # resources with our tag), "iam" (our IAM path), "ssm" (our parameter path), "other".
+    # resources with our tag), "iam" (our IAM path), "ssm" (our parameter path), "s3" (our
+    # buckets, `amazonei-setup-*`, and their objects), "other".
     caller_actions: ClassVar[dict[str, tuple[str, ...]]] = {}
     appears_on_its_own: ClassVar[bool] = False  # made by the instances, not by a launch
     is_seat: ClassVar[bool] = False  # one per seat: what a workshop's progress bar counts

@@ -10,6 +10,7 @@ from amazonei_setup.resources import (
     instance,
     instance_profile,
     key_pair,
+    model_bucket,
     parameters,
     role,
     security_group,
@@ -27,6 +28,7 @@ REGISTRY: list[ResourceKind] = [
     key_pair.KIND,
     instance.KIND,
     parameters.KIND,
+    model_bucket.KIND,
 ]
 
 
