@@ -110,7 +110,10 @@ def three_candidates(*, simulated: bool = False, inf2_fails: bool = False) -> li
         "c5.xlarge", "cpu", [batch(1, 9.0), batch(8, 40.0, p99_ms=70.0)], simulated=simulated
     )
     gpu = result(
-        "g5.xlarge", "nvidia", [batch(1, 2.0), batch(8, 4.0, p99_ms=6.0)], simulated=simulated
+        "g5.xlarge",
+        "nvidia",
+        [batch(1, 2.0), batch(8, 4.0, p99_ms=6.0, throughput_per_s=5000.0, streams=4)],
+        simulated=simulated,
     )
     neuron = result(
         "inf2.xlarge", "neuron", [batch(1, 1.5), batch(8, 3.0)], simulated=simulated
