@@ -76,12 +76,11 @@ job = json.loads(text)
 if "batch_sizes" in job and len(sys.argv) >= 3 and sys.argv[1] == "-c":
     # a benchmark job (agent/benchmark.py): the real worker, on this machine's CPU, said so
     import subprocess
-    sys.stderr.write("{SIMULATED_MARKER}\n")
-    sys.stderr.flush()
+    print("{SIMULATED_MARKER}", file=sys.stderr, flush=True)
     if behaviour == "hang":
         time.sleep(3600)
     if behaviour == "crash":
-        sys.stderr.write("Segmentation fault (simulated)\n")
+        print("Segmentation fault (simulated)", file=sys.stderr)
         sys.exit(139)
     sys.exit(subprocess.run([sys.executable, "-c", sys.argv[2], "cpu"], input=text,
                             text=True).returncode)

@@ -186,7 +186,10 @@ def run_candidate(
         reporter.candidate(label, "measuring", ", ".join(ids))
         limit = BOOT_MIN * 60 + time_limit_s(request)
         outcome.result = wait_for_result(env, bucket, plan.deployment, ids, limit)
-        reporter.candidate(label, "measured", str(outcome.result.get("status")))
+        if outcome.result.get("status") == "ok":
+            reporter.candidate(label, "measured", str(outcome.result.get("reason") or ""))
+        else:
+            reporter.candidate(label, "failed", str(outcome.result.get("reason") or ""))
     except SetupError as exc:
         outcome.reason = reason_of(exc)
         reporter.candidate(label, "failed", outcome.reason)
