@@ -50,21 +50,22 @@ def _meets(value: bool | None) -> str:
     return NONE if value is None else ("✓" if value else "✗")
 
 
-def _status(row: dict[str, Any]) -> str:
+def _status(row: dict[str, Any], say_simulated: bool) -> str:
     if row.get("status") != "ok":
         return f"failed: {plain(row.get('reason') or 'no reason given')}"
     notes = []
     if row.get("valid") is False:
         notes.append(f"p99 not valid: {plain(row.get('why') or 'see the result')}")
-    if row.get("simulated"):
+    if say_simulated and row.get("simulated"):
         notes.append("simulated on the local CPU")
     if row.get("reason"):
         notes.append(plain(row["reason"]))
     return "\n".join(["ok", *notes])
 
 
-def row_cells(row: dict[str, Any]) -> list[str]:
-    """One document row as the COLUMNS' texts."""
+def row_cells(row: dict[str, Any], say_simulated: bool = True) -> list[str]:
+    """One document row as the COLUMNS' texts. `say_simulated` False leaves out each row's
+    "simulated" note where the whole document already says so (a banner, the title)."""
     ok = row.get("status") == "ok"
     speedup = row.get("speedup_vs_cpu")
     device = plain(row.get("device") or NONE)
@@ -82,5 +83,5 @@ def row_cells(row: dict[str, Any]) -> list[str]:
         f"{speedup:.1f}×" if speedup is not None else NONE,
         _meets(row.get("meets_target")),
         "★" if row.get("pareto") else "",
-        _status(row),
+        _status(row, say_simulated),
     ]

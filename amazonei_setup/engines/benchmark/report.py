@@ -75,11 +75,11 @@ def _cell(text: str) -> str:
     return f"<td>{html}</td>"
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _table(rows: list[dict[str, Any]], simulated: bool) -> str:
     header = "".join(f"<th>{escape(name)}</th>" for name in COLUMNS)
     body = "\n".join(
         f'<tr class="{"ok" if row.get("status") == "ok" else "failed"}">'
-        + "".join(_cell(text) for text in row_cells(row))
+        + "".join(_cell(text) for text in row_cells(row, say_simulated=not simulated))
         + "</tr>"
         for row in rows
     )
@@ -132,7 +132,7 @@ def report_html(document: dict[str, Any]) -> str:
 {svg}
 </div>
 {_not_charted(rows)}
-{_table(rows)}
+{_table(rows, simulated)}
 </body>
 </html>
 """
