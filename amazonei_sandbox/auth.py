@@ -36,7 +36,7 @@ _AUTHORIZATION = re.compile(
     r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
 )
 MAX_SKEW = timedelta(minutes=15)
-_MAX_BODY_BYTES = 32 << 20
+_MAX_BODY_BYTES = 64 << 20  # the largest single S3 PUT the tool sends (model_bucket.py)
 _INVALID_TOKEN = "The security token included in the request is invalid."
 _BAD_SIGNATURE = (
     "The request signature we calculated does not match the signature you provided. Check your "

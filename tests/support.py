@@ -191,11 +191,28 @@ def leftovers(name: str, home: Path | None = None) -> dict[str, int]:
         "instance_profiles": len(holders),
         "ssm_parameters": len(params["Parameters"]),
         "claims": len([c for c in claims if c["Name"].endswith(f"/{name}")]),
+        "s3_buckets": len(_buckets_of(name)),
     }
     if home is not None:
         counts["records"] = len(list((home / "deployments").glob(f"*/{name}.json")))
         counts["key_files"] = len(list((home / "keys").glob(f"*/amazonei-setup-{name}.pem")))
     return counts
+
+
+def _buckets_of(name: str) -> list[str]:
+    """The tool's S3 buckets (named `amazonei-setup-*`) whose tags name the deployment."""
+    s3 = boto3.client("s3", region_name=REGION)
+    found = []
+    for bucket in s3.list_buckets()["Buckets"]:
+        if not bucket["Name"].startswith("amazonei-setup-"):
+            continue
+        try:
+            tags = s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"]
+        except ClientError:
+            continue  # untagged (NoSuchTagSet), or gone meanwhile
+        if {"Key": TAG_DEPLOYMENT, "Value": name} in tags:
+            found.append(bucket["Name"])
+    return found
 
 
 def nothing_left(name: str, home: Path | None = None) -> bool:

@@ -27,9 +27,22 @@ def put_report(name: str, instance_id: str) -> None:
     )
 
 
+def model_bucket_of(name: str) -> None:
+    """The bucket a benchmark of the deployment creates itself (no launch plans it), in use."""
+    from amazonei_setup.aws.clients import AwsClients, AwsTarget
+    from amazonei_setup.resources import model_bucket
+    from amazonei_setup.resources.naming import deployment_tags
+
+    clients = AwsClients(AwsTarget(REGION))
+    bucket = model_bucket.bucket_name("123456789012", REGION, name)
+    model_bucket.create(clients, bucket, REGION, deployment_tags(name, REGION), 1)
+    model_bucket.put_bytes(clients, bucket, "models/model.onnx", b"onnx")
+
+
 def test_launch_then_teardown_leaves_zero_resources_of_every_kind(aws, run_cli, recorder):
     document = launch(run_cli, "--profile-file", EIA)
     put_report("eia-workshop", document["instances"][0]["id"])
+    model_bucket_of("eia-workshop")
     before = leftovers("eia-workshop", run_cli.home)
     assert all(before.values()), before  # every kind existed
     result = run_cli("teardown", "eia-workshop", "--yes")

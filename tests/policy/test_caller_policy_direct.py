@@ -108,6 +108,13 @@ def _resources(call, region: str, iam: IamState) -> list[str]:
             path = params.get("Path") if op == "CreateRole" else None
             return [iam.arn("role", params["RoleName"], path)]
         return ["*"]
+    if call.service == "s3":  # a bucket, or an object in it (ListBuckets: no resource type)
+        if "Bucket" not in params:
+            return ["*"]
+        bucket = f"arn:aws:s3:::{params['Bucket']}"
+        if op == "DeleteObjects":
+            return [f"{bucket}/{o['Key']}" for o in params["Delete"]["Objects"]]
+        return [f"{bucket}/{params['Key']}" if "Key" in params else bucket]
     ssm = f"arn:aws:ssm:{region}"
     if op == "GetParameter":
         name = params["Name"]
