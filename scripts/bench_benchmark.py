@@ -1,8 +1,9 @@
 """Do `benchmark`'s candidates run in parallel? Each candidate benchmarked alone, then all of
 them at once, against the sandbox on 127.0.0.1 with a fixed latency added to every AWS call
 the tool makes (after one discarded warm-up run); prints each run's seconds and the ratio
-all-at-once ÷ slowest-alone (issue 22: at most 1.3). The simulated instances run the real harness on this machine's CPU, so the
-candidates also share its cores: the ratio includes that contention, it does not hide it.
+all-at-once ÷ slowest-alone (issue 22: at most 1.3). The simulated instances run the real
+harness on this machine's CPU, so the candidates also share its cores: the ratio includes that
+contention, it does not hide it.
 
     python scripts/bench_benchmark.py [--delay-ms 50] [--duration 2]
         [--candidates c5.xlarge,g5.xlarge,inf2.xlarge]
