@@ -258,6 +258,12 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--latency-ms", type=float, help="latency per inference")
     estimate.add_argument("--report", metavar="F", help="an agent report: its hardware and p50")
     estimate.add_argument(
+        "--model",
+        metavar="M",
+        help="with --rank: the latencies past `benchmark` runs measured for this model file "
+        "(or builtin:NAME) join the ranking as measured",
+    )
+    estimate.add_argument(
         "--rank",
         action="store_true",
         help="list every catalog option beside it (a cost only where a latency is known)",

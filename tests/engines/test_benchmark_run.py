@@ -156,3 +156,15 @@ def test_a_rerun_with_other_settings_is_refused(aws, run_cli, hooks, settings):
     again = run_cli("benchmark", *ARGS, *settings, "--yes", "--name", "mine")
     assert again.code == 2
     assert "was started with other settings" in again.err
+
+
+def test_estimate_rank_shows_what_a_benchmark_measured_for_the_model(aws, run_cli, hooks):
+    instances_answer(hooks)
+    assert run_cli("benchmark", *ARGS, "--candidates", "c5.xlarge,g5.xlarge", "--yes").code == 0
+    got = run_cli("--output", "json", "estimate", "--rank", "--model", DEMO)
+    assert got.code == 0, got.err
+    measured = {o["hardware"]: o for o in json.loads(got.out)["ranking"] if o["measured"]}
+    assert set(measured) == {"c5.xlarge", "g5.xlarge"}
+    assert measured["c5.xlarge"]["latency_ms"] == 4.0  # batch 1's mean, per inference
+    other = run_cli("--output", "json", "estimate", "--rank", "--model", "builtin:resnet50")
+    assert not any(o["measured"] for o in json.loads(other.out)["ranking"])

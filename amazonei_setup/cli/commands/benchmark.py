@@ -141,6 +141,7 @@ def _run(ctx: Context, plan: Any, catalog: Any) -> int:
 
 def _show(ctx: Context, outcome: Any, sandbox: bool, remove: str) -> int:
     from amazonei_setup.cli.render.benchmark import results_table, summary_lines
+    from amazonei_setup.engines.benchmark.past import remember
     from amazonei_setup.engines.benchmark.report import write_report
     from amazonei_setup.engines.benchmark.results import Candidate, rank, to_json_document
 
@@ -165,6 +166,7 @@ def _show(ctx: Context, outcome: Any, sandbox: bool, remove: str) -> int:
     document.update(benchmark=request.name, region=request.region)
     folder = Path(ctx.args.report_dir) if ctx.args.report_dir else _report_folder(ctx, request)
     paths = write_report(folder, document)
+    remember(ctx.home, document)  # `estimate --rank --model M` shows it as measured
     document["report"] = {"html": str(paths.html), "csv": str(paths.csv), "json": str(paths.json)}
     if outcome.kept:
         document["teardown"] = remove

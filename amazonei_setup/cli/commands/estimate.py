@@ -84,11 +84,47 @@ def _hardware(args: Any) -> tuple[str, str | None, float, str, Measured | None]:
     return instance_type, accelerator, measured.latency_ms, "measured", measured
 
 
+def _measured_for_model(ctx: Context) -> list[tuple[str, float, float, str]]:
+    """The latencies past benchmarks measured for --model, as ranking rows."""
+    from amazonei_setup.engines.benchmark.past import measured_latencies
+    from amazonei_setup.spec.model_file import inspect_model
+
+    model = inspect_model(ctx.args.model, (), (1,))
+    found = measured_latencies(ctx.home, model.sha256)
+    return [(hardware, price, latency, "measured") for hardware, price, latency in found]
+
+
+def _model_ranking(ctx: Context) -> int:
+    """`estimate --rank --model M` alone: what benchmarks measured for M, beside the catalog."""
+    from amazonei_setup.spec.catalog import load_catalog
+    from amazonei_setup.spec.costs import rank_options
+
+    known = _measured_for_model(ctx)
+    ranking = rank_options(load_catalog(), known)
+    if ctx.terminal.json:
+        ctx.terminal.emit_json({"model": ctx.args.model, "ranking": [o.to_dict() for o in ranking]})
+        return EXIT_OK
+    if not known:
+        ctx.terminal.say(
+            f"No benchmark of {ctx.args.model} is recorded in {ctx.home}: every latency is "
+            "missing (`amazonei-setup benchmark --model M --candidates ...` measures it)",
+            soft_wrap=True,
+        )
+    from amazonei_setup.cli.render.results import ranking_chart
+
+    ctx.terminal.result(ranking_chart(ranking))
+    return EXIT_OK
+
+
 def cmd_estimate(ctx: Context) -> int:
     from amazonei_setup.spec.catalog import load_catalog
     from amazonei_setup.spec.costs import cost_per_100k, price_basis, rank_options
 
     args = ctx.args
+    if args.model and not args.rank:
+        raise InputError("--model goes with --rank", "e.g. estimate --rank --model model.onnx")
+    if args.model and not (args.report or args.instance_type or args.latency_ms is not None):
+        return _model_ranking(ctx)
     catalog = load_catalog()
     instance_type, accelerator, latency_ms, source, measured = _hardware(args)
     accelerator = accelerator if accelerator not in (None, "none") else None
@@ -131,7 +167,10 @@ def cmd_estimate(ctx: Context) -> int:
         document["note"] = note
     ranking = None
     if args.report or args.rank:
-        ranking = rank_options(catalog, [(hardware, price, latency_ms, source)])
+        known = [(hardware, price, latency_ms, source)]
+        if args.model:
+            known += [row for row in _measured_for_model(ctx) if row[0] != hardware]
+        ranking = rank_options(catalog, known)
         document["ranking"] = [option.to_dict() for option in ranking]
     if ctx.terminal.json:
         ctx.terminal.emit_json(document)
