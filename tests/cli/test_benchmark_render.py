@@ -168,4 +168,5 @@ def test_the_plan_shows_each_candidate_and_the_expected_total() -> None:
         assert header in text
     assert "m5.large + eia2.medium" in text and "$0.2160/h" in text and "7.5" in text
     assert "AWS Price List API 2026-12-06" in text and "Elastic Inference: only in" in text
-    assert "Expected total: $0.044 (not counting 1 candidate(s) without a price)" in text
+    assert "Expected cost of the benchmark: $0.044" in text
+    assert "(not counting 1 candidate(s) without a price)" in text

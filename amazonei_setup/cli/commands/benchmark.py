@@ -79,11 +79,9 @@ def cmd_benchmark(ctx: Context) -> int:
             ctx.terminal.emit_json({"dry_run": True, "plan": plan.to_dict()})
         else:
             ctx.terminal.result(shown)
-            ctx.terminal.result(_cost_line(plan))
             ctx.terminal.say("Dry run: nothing was created.")
         return EXIT_OK
     ctx.terminal.shown_for(shown, asking=not ctx.args.yes)
-    ctx.terminal.say(_cost_line(plan))
     for note in plan.notes:
         ctx.terminal.say(f"Note: {note}", soft_wrap=True)
     if not confirm(
@@ -95,13 +93,6 @@ def cmd_benchmark(ctx: Context) -> int:
         ctx.terminal.say("Nothing was created.")
         return EXIT_OK
     return _run(ctx, plan, catalog)
-
-
-def _cost_line(plan: Any) -> str:
-    return (
-        f"Expected cost of the benchmark: ${plan.expected_cost_usd:.2f} "
-        f"(at most ${plan.most_cost_usd:.2f} if every candidate runs to its time limit)"
-    )
 
 
 def _run(ctx: Context, plan: Any, catalog: Any) -> int:

@@ -81,32 +81,49 @@ def summary_lines(document: dict[str, Any]) -> list[str]:
 
 
 def plan_table(plan_rows: list[dict[str, Any]]) -> Table:
-    """The plan step: each candidate's price, expected minutes and expected cost, and a note
-    (why one will not run, or what to know before it does)."""
+    """The plan step: each candidate's price, expected minutes and cost, the most it can cost
+    (its time limit), and a note; the price source once when all share it."""
     table = Table(title="Benchmark plan", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("candidate", no_wrap=True)
     table.add_column("$/hour", justify="right", no_wrap=True)
-    table.add_column("price source", overflow="fold")
+    sources = {row.get("price_source") for row in plan_rows}
+    shared = len(sources) == 1
+    if not shared:
+        table.add_column("price source", overflow="fold")
     table.add_column("expected minutes", justify="right")
     table.add_column("expected cost", justify="right")
-    table.add_column("status / notes", overflow="fold")
+    table.add_column("at most", justify="right")
+    table.add_column("notes", overflow="fold")
     for row in plan_rows:
         minutes = row.get("expected_minutes")
-        table.add_row(
+        cells = [
             Text(hardware_label(row["instance_type"], row.get("accelerator"))),
             Text(usd_per_hour(row.get("price_per_hour_usd"))),
-            Text(plain(row.get("price_source") or NONE)),
+        ]
+        if not shared:
+            cells.append(Text(plain(row.get("price_source") or NONE)))
+        cells += [
             Text(NONE if minutes is None else f"{minutes:g}"),
             Text(summary.usd(row.get("expected_cost_usd"))),
+            Text(summary.usd(row.get("most_cost_usd"))),
             Text(plain(row.get("note") or "")),
-        )
+        ]
+        table.add_row(*cells)
     costs = [row.get("expected_cost_usd") for row in plan_rows]
     known = [cost for cost in costs if cost is not None]
+    most = sum(row.get("most_cost_usd") or 0.0 for row in plan_rows)
     if plan_rows:
-        table.caption = f"Expected total: {summary.usd(sum(known))}" + (
-            f" (not counting {len(costs) - len(known)} candidate(s) without a price)"
-            if len(known) < len(costs)
-            else ""
-        )
+        lines = [
+            f"Expected cost of the benchmark: {summary.usd(sum(known))}, at most "
+            f"{summary.usd(most)} if every candidate runs to its time limit"
+            + (
+                f" (not counting {len(costs) - len(known)} candidate(s) without a price)"
+                if len(known) < len(costs)
+                else ""
+            )
+        ]
+        if shared and sources != {None}:
+            lines.append(f"Prices: {plain(next(iter(sources)) or NONE)}")
+        table.caption = "\n".join(lines)
         table.caption_justify = "left"
     return table
