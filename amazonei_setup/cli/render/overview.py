@@ -71,6 +71,7 @@ def deployment_row(
         "region": record.region,
         "hardware": profile["instance_type"] + (f" + {accelerator}" if accelerator else ""),
         "seats": profile.get("seats", 1),
+        "benchmark": bool(record.benchmark),  # its candidates are deployments of their own
         "status": record.status,
         "agent": _agent_summary(record),
         "instances": [_seat(i, record) for i in live],

@@ -172,6 +172,9 @@ def deployments_table(rows: list[dict[str, Any]]) -> Table:
         seats = plural(row["seats"], "seat")
         stopped = row.get("status") == "sandbox-stopped"
         instances = "gone with the stopped sandbox" if stopped else f"{running}\nof {seats}"
+        if row.get("benchmark"):  # the benchmark's own record: its bucket; candidates apart
+            instances = f"its bucket\n{plural(row['seats'], 'candidate')} listed apart"
+            cost = Text("—")
         table.add_row(
             name,
             row["region"],
