@@ -6,6 +6,9 @@ only its own result keys (`instance_statements`). It is private in every way S3 
 Public Access on, SSE-S3 by default, a policy that refuses anything not over TLS, a lifecycle
 that expires what a lost deployment leaves behind. As a resource kind it is found by its tags,
 shown by `status`, emptied and removed by `teardown`, and found by `sweep`.
+
+The objects' half of the API (`upload_file`, `put_bytes`, `get_json`, `exists`,
+`instance_statements`) lives in model_objects.py and is re-exported here.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.aws.arns import partition_of
-from amazonei_setup.aws.clients import AwsClients, aws_errors, is_error, translate
-from amazonei_setup.errors import AwsFailure, BucketNameTaken, SetupError
+from amazonei_setup.aws.clients import AwsClients, aws_errors, is_error
+from amazonei_setup.errors import AwsFailure, BucketNameTaken
 from amazonei_setup.resources.kind import (
     Found,
     ResourceKind,
@@ -31,6 +34,12 @@ from amazonei_setup.resources.kind import (
     TeardownStep,
     grouped,
 )
+from amazonei_setup.resources.model_objects import bucket_arn
+from amazonei_setup.resources.model_objects import exists as exists
+from amazonei_setup.resources.model_objects import get_json as get_json
+from amazonei_setup.resources.model_objects import instance_statements as instance_statements
+from amazonei_setup.resources.model_objects import put_bytes as put_bytes
+from amazonei_setup.resources.model_objects import upload_file as upload_file
 from amazonei_setup.resources.naming import (
     PREFIX,
     TAG_DEPLOYMENT,
@@ -47,9 +56,6 @@ MAX_NAME = 63  # S3's bucket naming rules: 3-63 of a-z, 0-9, '-' and '.'
 DIGEST_CHARS = 10  # of SHA-256, appended when the plain name does not fit
 _PLAIN = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")  # S3 refuses these
-MULTIPART_THRESHOLD = 64 << 20  # a file this large or larger goes up in parts
-PART_SIZE = 16 << 20  # 2 GB in 128 parts (S3 allows 10,000)
-MAX_CONCURRENCY = 8
 DELETE_BATCH = 1000  # DeleteObjects' limit
 _NOT_YET = ("NoSuchBucket",)  # just created: a moment before every endpoint knows it
 _SETTLE_DELAYS_S = (1, 2, 4, 8)
@@ -72,10 +78,6 @@ def _named_for(region: str) -> re.Pattern[str]:
     """What the names `bucket_name` gives in `region` start with (cut names too: the account
     and region always fit), so a listing asks S3 about those buckets alone."""
     return re.compile(rf"^{re.escape(PREFIX)}-\d{{12}}-{re.escape(region)}-")
-
-
-def bucket_arn(partition: str, bucket: str, key: str | None = None) -> str:
-    return f"arn:{partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
 
 
 def tls_only_policy(partition: str, bucket: str) -> dict[str, Any]:
@@ -192,111 +194,6 @@ def _settled(call: Callable[[], Any], sleep: Callable[[float], None]) -> Any:
             if not is_error(exc, *_NOT_YET) or not delays:
                 raise
             sleep(delays.pop(0))
-
-
-# -- objects -------------------------------------------------------------------------------
-
-
-def upload_file(
-    clients: AwsClients,
-    bucket: str,
-    key: str,
-    path: Path,
-    progress: Callable[[int], None] | None = None,
-    *,
-    multipart_threshold: int = MULTIPART_THRESHOLD,
-    part_size: int = PART_SIZE,
-) -> None:
-    """Upload a file with boto3's managed transfer: in parallel parts from
-    `multipart_threshold` up (S3's minimum part is 5 MiB), `progress` told the bytes sent as
-    they go (from the transfer's threads; a retried part may count back down)."""
-    from boto3.exceptions import S3UploadFailedError
-    from boto3.s3.transfer import TransferConfig
-
-    config = TransferConfig(
-        multipart_threshold=multipart_threshold,
-        multipart_chunksize=part_size,
-        max_concurrency=MAX_CONCURRENCY,
-    )
-    doing = f"uploading {path} to s3://{bucket}/{key}"
-    with aws_errors(doing):
-        try:
-            clients.client("s3").upload_file(
-                str(path), bucket, key, Callback=progress, Config=config
-            )
-        except S3UploadFailedError as exc:  # boto3 wraps what S3 said
-            cause = exc.__context__
-            if cause is not None and getattr(cause, "response", None):
-                raise translate(cause, doing) from exc
-            raise AwsFailure(f"{doing} failed: {exc}") from exc
-
-
-def put_bytes(clients: AwsClients, bucket: str, key: str, data: bytes) -> None:
-    with aws_errors(f"writing s3://{bucket}/{key}"):
-        clients.client("s3").put_object(Bucket=bucket, Key=key, Body=data)
-
-
-def get_json(clients: AwsClients, bucket: str, key: str) -> dict[str, Any] | None:
-    """The JSON object at the key, or None when there is none (yet)."""
-    with aws_errors(f"reading s3://{bucket}/{key}"):
-        try:
-            body = clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        except Exception as exc:
-            if is_error(exc, "NoSuchKey", "404"):
-                return None
-            raise
-    try:
-        found = json.loads(body)
-    except ValueError:
-        found = None
-    if not isinstance(found, dict):
-        raise SetupError(
-            f"s3://{bucket}/{key} is not a JSON object",
-            "it was written by something other than the agent; remove it and run again",
-        )
-    return found
-
-
-def exists(clients: AwsClients, bucket: str, key: str) -> bool:
-    with aws_errors(f"looking up s3://{bucket}/{key}"):
-        try:
-            clients.client("s3").head_object(Bucket=bucket, Key=key)
-        except Exception as exc:
-            if is_error(exc, "404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-    return True
-
-
-def instance_statements(
-    partition: str, bucket: str, readable: list[str], writable: list[str]
-) -> list[dict[str, Any]]:
-    """The S3 statements of an instance role: s3:GetObject on its model's keys alone, and
-    s3:PutObject on its own result keys alone. A key ending in '/' stands for what is under it."""
-
-    def arns(keys: list[str]) -> list[str]:
-        return [bucket_arn(partition, bucket, k + "*" if k.endswith("/") else k) for k in keys]
-
-    statements = []
-    if readable:
-        statements.append(
-            {
-                "Sid": "ModelRead",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject"],
-                "Resource": arns(readable),
-            }
-        )
-    if writable:
-        statements.append(
-            {
-                "Sid": "ResultWrite",
-                "Effect": "Allow",
-                "Action": ["s3:PutObject"],
-                "Resource": arns(writable),
-            }
-        )
-    return statements
 
 
 # -- finding and removing ------------------------------------------------------------------

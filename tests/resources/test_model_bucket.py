@@ -392,3 +392,45 @@ def test_the_sandbox_lets_an_instance_read_its_model_and_write_its_result_only(s
     assert f'perform: s3:PutObject on resource: "arn:aws:s3:::{name}/{MODEL}"' in message
     assert get_json(clients(), name, RESULT) == {}  # the owner's credentials: as before
     assert s3().get_object(Bucket=name, Key=MODEL)["Body"].read() == b"model"
+
+
+# -- through the CLI ---------------------------------------------------------------------------
+
+
+def test_sweep_lists_and_removes_a_lost_benchmarks_bucket_and_teardown_by_name_too(aws, run_cli):
+    lost = made("lost-bench")
+    put_bytes(clients(), lost, "models/m.onnx", b"model")
+    listed = run_cli("sweep", "--region", REGION, "--output", "json")
+    assert listed.code == 0, listed.err
+    [orphan] = json.loads(listed.out)["orphans"]
+    assert orphan["deployment"] == "lost-bench" and orphan["resources"]["s3_buckets"] == 1
+    table = run_cli("sweep", "--region", REGION)
+    assert "1 s3 bucket" in table.out
+    deleted = run_cli("sweep", "--region", REGION, "--delete", "--yes")
+    assert deleted.code == 0, deleted.err
+    assert s3().list_buckets()["Buckets"] == []
+
+    named = made("bench")
+    dry = run_cli("teardown", "bench", "--region", REGION, "--dry-run", "--output", "json")
+    [action] = json.loads(dry.out)["deployments"][0]["actions"]
+    assert (action["verb"], action["kind"], action["name"]) == ("delete", "model-bucket", named)
+    gone = run_cli("teardown", "bench", "--region", REGION, "--yes")
+    assert gone.code == 0, gone.err
+    assert s3().list_buckets()["Buckets"] == []
+
+
+def test_a_new_expiry_moves_onto_the_bucket_with_its_other_tags_kept(aws):
+    from amazonei_setup.engines.expiry import move_tags
+    from amazonei_setup.resources.kind import TagChange
+    from amazonei_setup.resources.naming import TAG_EXPIRES
+
+    name = made(team="ml")
+    move_tags(clients(), NAME, REGION, TagChange(put={TAG_EXPIRES: "2030-01-01T00:00:00Z"}))
+    tags = {t["Key"]: t["Value"] for t in s3().get_bucket_tagging(Bucket=name)["TagSet"]}
+    assert tags == {
+        **deployment_tags(NAME, REGION, {"team": "ml"}),
+        TAG_EXPIRES: "2030-01-01T00:00:00Z",
+    }
+    move_tags(clients(), NAME, REGION, TagChange(remove=["team"]))
+    tags = {t["Key"]: t["Value"] for t in s3().get_bucket_tagging(Bucket=name)["TagSet"]}
+    assert "team" not in tags and tags[TAG_EXPIRES] == "2030-01-01T00:00:00Z"
