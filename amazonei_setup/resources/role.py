@@ -24,6 +24,7 @@ from amazonei_setup.resources.kind import (
     TeardownRun,
     TeardownStep,
 )
+from amazonei_setup.resources.model_objects import instance_statements
 from amazonei_setup.resources.naming import (
     IAM_PATH,
     role_name,
@@ -61,21 +62,7 @@ SESSION_MANAGER_ACTIONS = [
 def benchmark_statements(partition: str, access: BenchmarkAccess) -> list[dict[str, Any]]:
     """A benchmark candidate reads its harness, model and job, and writes its result: those
     objects of the benchmark's bucket and no other."""
-    arn = f"arn:{partition}:s3:::{access.bucket}/"
-    return [
-        {
-            "Sid": "BenchmarkInputs",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": [arn + key for key in access.read_keys],
-        },
-        {
-            "Sid": "BenchmarkResult",
-            "Effect": "Allow",
-            "Action": ["s3:PutObject"],
-            "Resource": [arn + access.result_key],
-        },
-    ]
+    return instance_statements(partition, access.bucket, access.read_keys, [access.result_key])
 
 
 def instance_policy(
