@@ -285,6 +285,14 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def inherited_env(**extra: str) -> dict[str, str]:
+    """This process's environment as the test set it up, plus `extra`: for a child that must
+    see the test's own settings (the agent's fake IMDS address and roots, which child_env
+    removes). Clean of the developer's shell all the same: the conftest made os.environ
+    hermetic before any test ran, and a test's monkeypatch adds only what it chose."""
+    return dict(os.environ, **extra)
+
+
 def agent_publishes(hooks: Any, report_for: Any, deployment: str = "eia-workshop") -> None:
     """Stand in for the on-instance agent: publish a report right after each launch."""
 
