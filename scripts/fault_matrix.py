@@ -19,10 +19,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-    os.environ.pop(variable, None)
+from hermetic import make_hermetic  # noqa: E402
+
+make_hermetic(os.environ)  # as the test suite: nothing of the shell's AWS settings, moto's keys
 
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import os
 
-# moto reads these at import time: bad ids must fail as they do on AWS.
-os.environ["MOTO_ENABLE_AMI_VALIDATION"] = "true"
-os.environ["MOTO_ENABLE_KEYPAIR_VALIDATION"] = "true"
-os.environ["MOTO_EC2_ENABLE_INSTANCE_TYPE_VALIDATION"] = "true"
-# In-process mocks skip moto's ~1,300 stock AMIs (0.15 s of CPU per EC2 backend, a third of the
-# suite's time); the seed adds the DLAMIs the tool looks for. The sandbox server keeps them.
-os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
-for variable in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
-    os.environ.pop(variable, None)
-os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-os.environ["AWS_CONFIG_FILE"] = os.devnull
-os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+from hermetic import make_hermetic
+
+# Before anything reads them (botocore, moto at import): none of the developer's AWS_*, MOTO_*,
+# proxy or amazonei-setup variables, and the suite's own in their place (tests/hermetic.py).
+make_hermetic(os.environ)
 os.environ["COLUMNS"] = "160"  # tables wide enough that a cell's text stays on one line
 
 import functools  # noqa: E402

@@ -16,6 +16,7 @@ import boto3
 import botocore.loaders
 import botocore.session
 from botocore.exceptions import ClientError
+from hermetic import hermetic_copy
 
 from amazonei_setup.aws.clients import is_mutating
 from amazonei_setup.resources.naming import IAM_PATH, TAG_DEPLOYMENT
@@ -289,14 +290,24 @@ def signed_request(
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """The environment for a tool subprocess: none of our AWS variables or credential files
-    (a child must reach only the sandbox), plus `extra`."""
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-    env.update(extra)
+    """The environment for a tool subprocess (the CLI, a shell, a pexpect session): this
+    process's, less every AWS_*, MOTO_*, proxy and amazonei-setup variable (whatever a test
+    set, and whatever the developer's shell had), with no AWS config or credentials file and
+    no keys (a child must reach only the sandbox, with the keys a test hands it), plus `extra`.
+    Every test that starts a child builds its environment here (tests/hermetic.py)."""
+    env = hermetic_copy(os.environ, **extra)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        if name not in extra:
+            del env[name]
     return env
+
+
+def inherited_env(**extra: str) -> dict[str, str]:
+    """This process's environment as the test set it up, plus `extra`: for a child that must
+    see the test's own settings (the agent's fake IMDS address and roots, which child_env
+    removes). Clean of the developer's shell all the same: the conftest made os.environ
+    hermetic before any test ran, and a test's monkeypatch adds only what it chose."""
+    return dict(os.environ, **extra)
 
 
 def agent_publishes(hooks: Any, report_for: Any, deployment: str = "eia-workshop") -> None:
@@ -357,3 +368,88 @@ def poll(
             return value
         time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
         pause = min(pause * 1.5, longest_pause)
+
+
+class Trap:
+    """A listener on 127.0.0.1 that stands for everywhere a call must not go (a real AWS
+    endpoint, a proxy, IMDS): it counts each connection and closes it at once, so a client
+    sent there fails fast instead of waiting for an answer. Use it as a context manager."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except OSError:  # the timeout: look at the stop flag again
+                continue
+            self.connections += 1
+            connection.close()
+
+    def __enter__(self) -> Trap:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._socket.close()
+
+
+def hostile_environment(trap_url: str, folder: Path) -> dict[str, str]:
+    """What a developer's or user's shell may export that would send an AWS call anywhere but
+    where the tool means it to go: every endpoint, proxy and metadata address at `trap_url`,
+    real-looking keys, a profile that does not exist, a config file whose [default] profile
+    has its own region, endpoint and FIPS setting, FIPS, dual-stack, one attempt, a CA bundle
+    that is not there, and the tool's own variables pointing elsewhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "aws-config"
+    config.write_text(
+        "[default]\nregion = eu-west-3\nuse_fips_endpoint = true\n"
+        f"endpoint_url = {trap_url}\nmax_attempts = 1\n[profile x]\nregion = sa-east-1\n",
+        encoding="utf-8",
+    )
+    credentials = folder / "aws-credentials"
+    credentials.write_text(
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+        encoding="utf-8",
+    )
+    return {
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_REGION": "ap-south-1",
+        "AWS_PROFILE": "nonexistent",
+        "AWS_DEFAULT_PROFILE": "x",
+        "AWS_ENDPOINT_URL": trap_url,
+        **{f"AWS_ENDPOINT_URL_{s}": trap_url for s in ("EC2", "S3", "STS", "SSM", "IAM")},
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEXAMPLESESSIONTOKEN",
+        "AWS_CONFIG_FILE": str(config),
+        "AWS_SHARED_CREDENTIALS_FILE": str(credentials),
+        "AWS_CA_BUNDLE": str(folder / "no-such-bundle.pem"),
+        "AWS_STS_REGIONAL_ENDPOINTS": "legacy",
+        "AWS_USE_FIPS_ENDPOINT": "true",
+        "AWS_USE_DUALSTACK_ENDPOINT": "true",
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_RETRY_MODE": "adaptive",
+        "AWS_EC2_METADATA_DISABLED": "false",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": trap_url,
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{trap_url}/credentials",
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "false",
+        "HTTP_PROXY": trap_url,
+        "HTTPS_PROXY": trap_url,
+        "http_proxy": trap_url,
+        "https_proxy": trap_url,
+        "AMAZONEI_SETUP_HOME": str(folder / "not-this-home"),
+        "AMAZONEI_SANDBOX_THROTTLE": "1:0.01",
+        "MOTO_ACCOUNT_ID": "111111111111",
+    }

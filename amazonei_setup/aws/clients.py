@@ -80,6 +80,7 @@ class AwsClients:
                     connect_timeout=10,
                     read_timeout=60,
                     user_agent_extra=f"amazonei-setup/{__version__}",
+                    proxies=self._proxies(),
                 )
                 self._clients[service] = self._session.client(
                     service,
@@ -88,6 +89,12 @@ class AwsClients:
                     config=config,
                 )
             return self._clients[service]
+
+    def _proxies(self) -> dict[str, str] | None:
+        """A loopback endpoint (the sandbox) is reached directly: botocore would otherwise
+        send its calls to the HTTP(S)_PROXY of the user's shell (an empty dict, unlike None,
+        stops it looking there). Real AWS keeps the proxies the environment gives."""
+        return {} if self.target.is_loopback else None
 
     @property
     def ec2(self) -> Any:

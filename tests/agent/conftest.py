@@ -5,7 +5,6 @@ Nothing here reaches beyond 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import socket
 import subprocess
@@ -18,6 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from support import inherited_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -266,7 +266,7 @@ class AgentRun:
 
 def run_process(argv: list[str], *args: str, python: str | None = None) -> AgentRun:
     """Run the agent as a child process with the current (faked) environment."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = inherited_env(PYTHONPATH=str(REPO))
     done = subprocess.run(
         [python or sys.executable, *argv, *args],
         capture_output=True,
