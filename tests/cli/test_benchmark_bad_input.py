@@ -150,5 +150,7 @@ def test_dry_run_shows_the_plan_and_makes_nothing(aws, run_cli, recorder):
     for hardware in ("c5.xlarge", "g5.xlarge", "inf2.xlarge"):
         assert hardware in result.out
     assert "Expected cost of the benchmark: $" in result.out
+    flat = " ".join(result.out.split())
+    assert "ONNX Runtime has no Neuron provider: on AWS this row fails as unusable" in flat
     assert "Dry run: nothing was created." in result.err
     assert recorder.operations(mutating_only=True) == []

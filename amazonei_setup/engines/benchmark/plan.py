@@ -32,6 +32,7 @@ class CandidatePlan:
     azs: list[str]
     expected_min: float
     most_min: float  # the job's time limit, after which the candidate is stopped
+    note: str = ""
 
     @property
     def expected_cost_usd(self) -> float | None:
@@ -54,6 +55,7 @@ class CandidatePlan:
             "expected_cost_usd": _rounded(self.expected_cost_usd),
             "most_minutes": round(self.most_min, 1),
             "most_cost_usd": _rounded(self.most_cost_usd),
+            "note": self.note,
         }
 
 
@@ -90,6 +92,18 @@ class BenchmarkPlan:
 
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
+
+
+def format_note(request: BenchmarkRequest, kind: str) -> str:
+    """What to know before paying: ONNX Runtime has no Neuron or Elastic Inference execution
+    provider, so an ONNX model fails there (`unusable`); PyTorch forms run on both."""
+    if request.model.format == "onnx" and kind in ("neuron", "eia"):
+        what = "Neuron" if kind == "neuron" else "Elastic Inference"
+        return (
+            f"ONNX Runtime has no {what} provider: on AWS this row fails as unusable; give "
+            "the model as .pt / .pt2 (or a builtin:) to measure it there"
+        )
+    return ""
 
 
 def time_limit_s(request: BenchmarkRequest) -> float:
@@ -134,7 +148,9 @@ def plan_benchmark(
         kind = "eia" if candidate.accelerator else spec.kind
         expected, most = minutes(request, kind)
         deployment = request.candidate_name(candidate)
-        rows.append(CandidatePlan(candidate, deployment, kind, price, azs, expected, most))
+        row = CandidatePlan(candidate, deployment, kind, price, azs, expected, most)
+        row.note = format_note(request, kind)
+        rows.append(row)
     if problems:
         raise InputError(
             "cannot benchmark: " + "; ".join(problems),
