@@ -318,7 +318,8 @@ def install() -> None:
     """Register the models and the failure handling once per process (idempotent)."""
     # moto marks "no update / no delete by CloudFormation" by leaving those abstract methods
     # unimplemented (parsing checks `__isabstractmethod__`), as StackKeyPair does on purpose
-    parsing.get_model_map()[StackKeyPair.cloudformation_type()] = StackKeyPair  # type: ignore[type-abstract]
+    models = parsing.get_model_map()
+    models[StackKeyPair.cloudformation_type()] = StackKeyPair  # type: ignore[type-abstract]
     parsing.get_name_type_map()[StackKeyPair.cloudformation_type()] = "KeyName"
     original = Instance.create_from_cloudformation_json
 
