@@ -93,7 +93,7 @@ class StackKeyPair(CloudFormationModel):
         return str(self.key.key_name)
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
+    def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
         **kwargs: Any,
     ) -> StackKeyPair:  # fmt: skip
@@ -160,7 +160,7 @@ def launch_from_template(
     )
     if given.get("Version") is not None:
         template_arg["Version"] = str(given["Version"])
-    data = ec2._get_template_from_args(template_arg).data
+    data: Any = ec2._get_template_from_args(template_arg).data  # the template's JSON, as given
     user_data = properties.get("UserData") or data.get("UserData")
     check_user_data(user_data.as_bytes().decode() if hasattr(user_data, "as_bytes") else user_data)
     check_accelerators(properties.get("ElasticInferenceAccelerators", []))
@@ -316,7 +316,10 @@ def _resource_event(
 @once
 def install() -> None:
     """Register the models and the failure handling once per process (idempotent)."""
-    parsing.get_model_map()[StackKeyPair.cloudformation_type()] = StackKeyPair
+    # moto marks "no update / no delete by CloudFormation" by leaving those abstract methods
+    # unimplemented (parsing checks `__isabstractmethod__`), as StackKeyPair does on purpose
+    models = parsing.get_model_map()
+    models[StackKeyPair.cloudformation_type()] = StackKeyPair  # type: ignore[type-abstract]
     parsing.get_name_type_map()[StackKeyPair.cloudformation_type()] = "KeyName"
     original = Instance.create_from_cloudformation_json
 
@@ -339,9 +342,9 @@ def install() -> None:
     )
     stack_delete = Stack.delete
 
-    def delete(stack: Stack) -> None:
-        stack.resource_map.deleting_stack = stack  # type: ignore[attr-defined]
-        stack_delete(stack)
+    def delete(self: Stack) -> None:  # Stack.delete, so named as the method's
+        self.resource_map.deleting_stack = self  # type: ignore[attr-defined]
+        stack_delete(self)
 
     Stack.delete = delete  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = _rolled_back(  # type: ignore[method-assign]

@@ -39,7 +39,8 @@ def install() -> None:
         ):
             if key in properties:
                 value = str(properties[key]).lower() == "true"
-                backend.modify_vpc_attribute(vpc.id, attribute, value)
+                # moto annotates the value str, but stores a bool (as its ModifyVpcAttribute does)
+                backend.modify_vpc_attribute(vpc.id, attribute, value)  # type: ignore[arg-type]
         return vpc
 
     VPC.create_from_cloudformation_json = classmethod(create_vpc)  # type: ignore[method-assign,assignment]

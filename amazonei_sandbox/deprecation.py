@@ -5,7 +5,7 @@ when the seed sets `deprecation_time` (serialized as DeprecationTime)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from moto.core.responses import ActionResult
@@ -23,7 +23,7 @@ def install() -> None:
         answer = original(self)
         if self._get_param("ImageIds") or self._get_bool_param("IncludeDeprecated", False):
             return answer
-        now = datetime.now(UTC)
+        now = datetime.now(timezone.utc)
         images = [
             image
             for image in answer.result["Images"]  # type: ignore[index]

@@ -152,7 +152,8 @@ def _date_bundled_images(ec2: Any, rule: AmiRule) -> list[datetime]:
             continue
         match = _STAMP_IN_NAME.search(ami.name or "")
         if match:
-            ami.creation_date = datetime(*(int(part) for part in match.groups()))
+            year, month, day = (int(part) for part in match.groups())
+            ami.creation_date = datetime(year, month, day)
         dates.append(ami.creation_date)
     return dates
 
@@ -247,7 +248,8 @@ def _put_public_parameter(ssm: Any, account_id: str, name: str, image: Ami) -> N
     if versions and versions[-1].value == image.id:
         return
     versions.append(
-        Parameter(
+        # moto's own Parameter leaves two of CloudFormationModel's abstract methods to the base
+        Parameter(  # type: ignore[abstract]
             account_id=account_id,
             name=name,
             value=image.id,

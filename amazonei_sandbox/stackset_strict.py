@@ -23,7 +23,7 @@ Installed once per process by `sandbox.seed.seed_region`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from moto.cloudformation.exceptions import (
     CloudFormationError,
@@ -69,7 +69,8 @@ def install(seed: Callable[[str, str], None]) -> None:
             _failed_summary(stack_set, account, region, reason)
             for (account, region), reason in _FAILED.get(stack_set.id, {}).items()
         ]
-        answer.result["Summaries"] = list(answer.result["Summaries"]) + failed
+        result = cast(dict[str, Any], answer.result)  # moto types every action's result `object`
+        result["Summaries"] = list(result["Summaries"]) + failed
         return answer
 
     CloudFormationResponse.create_stack_set = create_stack_set  # type: ignore[method-assign]

@@ -13,7 +13,8 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from amazonei_setup.aws.clients import AwsClients, aws_errors, unless_absent
@@ -56,7 +57,7 @@ def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> Reso
     for parameter in rule.ssm_parameters:
         with aws_errors(f"reading SSM public parameter {parameter}"):
             found = unless_absent(
-                lambda p=parameter: clients.ssm.get_parameter(Name=p),
+                partial(clients.ssm.get_parameter, Name=parameter),
                 "ParameterNotFound",
                 "AccessDeniedException",
             )
@@ -83,7 +84,7 @@ def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> Reso
 def deprecation_note(ami: ResolvedAmi, now: datetime | None = None) -> str | None:
     """A plan note when the chosen AMI is deprecated: AWS no longer lists or patches it."""
     when = _parse_time(ami.deprecation_time)
-    if when is None or when > (now or datetime.now(UTC)):
+    if when is None or when > (now or datetime.now(timezone.utc)):
         return None
     return (
         f"AMI {ami.id} ({ami.name}) is deprecated since {when:%Y-%m-%d}: AWS no longer lists or "
@@ -165,4 +166,4 @@ def _parse_time(text: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

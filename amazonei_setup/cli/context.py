@@ -211,7 +211,7 @@ def sandbox_of(ctx: Context, record: DeploymentRecord) -> dict[str, Any] | None:
     from amazonei_sandbox import control
 
     endpoint = record.endpoint_url
-    if not _on_loopback(endpoint):
+    if endpoint is None or not _on_loopback(endpoint):
         return None
     info = control.status(ctx.home)
     running = info is not None and info.running and info.endpoint == endpoint

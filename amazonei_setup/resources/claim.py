@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -139,7 +140,7 @@ class ClaimKind(ResourceKind):
         for action in step.actions:
             with aws_errors(f"releasing the claim {action.name}"):
                 unless_absent(
-                    lambda a=action: run.clients.ssm.delete_parameter(Name=a.name),
+                    partial(run.clients.ssm.delete_parameter, Name=action.name),
                     "ParameterNotFound",
                 )
         return list(step.actions)

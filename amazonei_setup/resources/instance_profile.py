@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -91,8 +92,10 @@ def delete(clients: AwsClients, profile_name: str, roles: list[str] | None = Non
     with aws_errors(f"deleting instance profile {profile_name}"):
         for role in roles:
             unless_absent(
-                lambda r=role: clients.iam.remove_role_from_instance_profile(
-                    InstanceProfileName=profile_name, RoleName=r
+                partial(
+                    clients.iam.remove_role_from_instance_profile,
+                    InstanceProfileName=profile_name,
+                    RoleName=role,
                 ),
                 "NoSuchEntity",
             )

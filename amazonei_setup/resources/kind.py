@@ -48,7 +48,7 @@ class PlannedResource:
         return ":" in self.key
 
     def to_dict(self) -> dict[str, Any]:
-        shown = {
+        shown: dict[str, Any] = {
             "key": self.key,
             "kind": self.kind,
             "name": self.name,
@@ -131,10 +131,12 @@ class ApplyRun(Protocol):
     ledger: Ledger
     tags: dict[str, str]
     ids: dict[str, str]
-    user_data: bytes | None
     created_at: str
     home_id: str
     sleep: Callable[[float], None]
+
+    @property
+    def user_data(self) -> bytes | None: ...
 
     def note(self, message: str) -> None: ...
     def new_attempt(self, resource: PlannedResource) -> str: ...
@@ -149,11 +151,17 @@ class TeardownRun(Protocol):
 
     clients: AwsClients
     ledger: Ledger
-    name: str
-    region: str
-    found: Found
     wait_timeout_s: float
-    sleep: Callable[[float], None]
+
+    # read-only: a kind's `remove` looks at them, never sets them
+    @property
+    def sleep(self) -> Callable[[float], None]: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def found(self) -> Found: ...
 
     def note(self, message: str) -> None: ...
     def other_users(self, endpoint: dict[str, Any]) -> set[str]: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.console import RenderableType
 from rich.text import Text
 
 from amazonei_setup.cli.commands.verify import (
@@ -115,7 +116,7 @@ def _show_plan(ctx: Context, plan: Any, wizard: Any) -> None:
     wizard's review, a dry run's too: it is part of the conversation."""
     from amazonei_setup.cli.render.results import plan_table, provenance_table
 
-    shown = [plan_table(plan, lambda text: pasteable(ctx, text))]
+    shown: list[RenderableType] = [plan_table(plan, lambda text: pasteable(ctx, text))]
     if wizard is not None:
         shown.append(provenance_table(wizard.rows(plan)))
     for renderable in shown:

@@ -3,6 +3,7 @@ what was kept and why."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from amazonei_setup.cli.context import (
@@ -141,9 +142,7 @@ def _execute(ctx: Context, plans: list[Any]) -> list[dict[str, Any]]:
                 ledger,
                 sleep=ctx.hooks.sleep or _real_sleep,
                 reporter=reporter,
-                replan=lambda p=plan, c=clients: plan_teardown(
-                    c, ledger, ctx.home, p.name, p.region
-                ),
+                replan=partial(plan_teardown, clients, ledger, ctx.home, plan.name, plan.region),
             )
         finally:
             reporter.close()

@@ -96,10 +96,10 @@ def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> No
     ctx.terminal.result(reports_table(reports, price, hardware))
     for line in report_failures(reports):
         ctx.terminal.result(line, soft_wrap=True)
-    latencies = [
+    priced = [
         priced_latency_ms(r) for r in reports.values() if r and r.get("status") == "passed"
     ]
-    latencies = [latency for latency in latencies if latency is not None]
+    latencies = [latency for latency in priced if latency is not None]
     if latencies and price is not None:
         latency = sorted(latencies)[len(latencies) // 2]
         options = rank_options(catalog, [(hardware, price, latency, "measured")])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich import box
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -43,9 +43,10 @@ def teardown_table(plan: Any) -> Group:
         extra.append(Text("The local record is removed last."))
     else:
         extra.append(Text("No local record: found by its tags alone.", style="yellow"))
+    shown: RenderableType = table
     if not plan.actions:  # only the record is left: a line says so, not an empty table
-        table = Text(f"Nothing of '{plan.name}' is left in {plan.region} to remove.")
-    return Group(table, *extra)
+        shown = Text(f"Nothing of '{plan.name}' is left in {plan.region} to remove.")
+    return Group(shown, *extra)
 
 
 def teardown_summary(summaries: list[dict[str, Any]]) -> Group:

@@ -100,7 +100,7 @@ class Lookups:
                     self._seen[key] = read()
             else:
                 self._seen[key] = read()
-        return self._seen[key]  # type: ignore[no-any-return]
+        return self._seen[key]
 
     def clients(self, region: str) -> AwsClients:
         return self.ctx.clients_for(region)

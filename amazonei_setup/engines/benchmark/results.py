@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
+from functools import partial
 from typing import Any
 
 PER = 100_000  # cost is said per this many inferences
@@ -123,6 +124,7 @@ def _failure_reason(candidate: Candidate) -> str:
     """Why a candidate has no measured row: the result's outcome and reason, else the tool's."""
     result = candidate.result or {}
     outcome, reason = _text(result.get("outcome")), _text(result.get("reason"))
+    said: str | None
     if outcome and reason:
         said = reason if reason.lower().startswith(outcome.lower()) else f"{outcome}: {reason}"
     else:
@@ -155,21 +157,21 @@ def _measured(result: dict[str, Any] | None) -> list[dict[str, Any]]:
 def _rows_of(candidate: Candidate, target: float | None) -> list[Row]:
     result = candidate.result or {}
     simulated = bool(candidate.simulated or result.get("simulated"))
-    common = {
-        "instance_type": candidate.instance_type,
-        "accelerator": candidate.accelerator,
-        "device": _text(result.get("device")),
-        "framework": _text(result.get("framework")),
-        "price_per_hour_usd": candidate.price_per_hour_usd,
-        "price_source": candidate.price_source,
-        "simulated": simulated,
-        "kind": _text(result.get("kind")),
-    }
+    make_row = partial(  # what every row of the candidate shares
+        Row,
+        instance_type=candidate.instance_type,
+        accelerator=candidate.accelerator,
+        device=_text(result.get("device")),
+        framework=_text(result.get("framework")),
+        price_per_hour_usd=candidate.price_per_hour_usd,
+        price_source=candidate.price_source,
+        simulated=simulated,
+        kind=_text(result.get("kind")),
+    )
     batches = _measured(candidate.result)
     if not batches:
         return [
-            Row(
-                **common,
+            make_row(
                 status="failed",
                 batch_size=None,
                 p50_ms=None,
@@ -193,8 +195,7 @@ def _rows_of(candidate: Candidate, target: float | None) -> list[Row]:
         mean = p50 if mean is None else mean  # an older result without a mean: its p50
         throughput = _number(b.get("throughput_per_s"))
         rows.append(
-            Row(
-                **common,
+            make_row(
                 status="ok",
                 batch_size=batch,
                 p50_ms=p50,
@@ -219,12 +220,15 @@ def _rows_of(candidate: Candidate, target: float | None) -> list[Row]:
 def _mark_pareto(rows: Sequence[Row]) -> None:
     """On the frontier: an ok row with a known cost and p99 that no other such row beats on
     both, strictly (cheaper AND faster); a tie on either does not dominate."""
-    priced = [r for r in rows if r.status == "ok" and r.cost_per_100k_usd is not None]
-    priced = [r for r in priced if r.p99_ms is not None]
-    for row in priced:
+    priced = [
+        (r, r.cost_per_100k_usd, r.p99_ms)
+        for r in rows
+        if r.status == "ok" and r.cost_per_100k_usd is not None and r.p99_ms is not None
+    ]
+    for row, cost, p99 in priced:
         row.pareto = not any(
-            other.cost_per_100k_usd < row.cost_per_100k_usd and other.p99_ms < row.p99_ms
-            for other in priced
+            other_cost < cost and other_p99 < p99
+            for other, other_cost, other_p99 in priced
             if other is not row
         )
 
@@ -232,15 +236,18 @@ def _mark_pareto(rows: Sequence[Row]) -> None:
 def _mark_speedup(rows: Sequence[Row]) -> None:
     """Throughput over the cheapest priced CPU row (kind "cpu", lowest $/100k) at the same
     batch size; None where that batch size has no such row or a throughput is missing."""
-    baseline: dict[int, Row] = {}
+    baseline: dict[int, tuple[float, Row]] = {}  # batch size: the cheapest CPU row's cost, row
     for row in rows:
-        if row.status != "ok" or row.kind != "cpu" or row.cost_per_100k_usd is None:
+        cost, batch = row.cost_per_100k_usd, row.batch_size
+        if row.status != "ok" or row.kind != "cpu" or cost is None or batch is None:
             continue
-        best = baseline.get(row.batch_size)
-        if best is None or row.cost_per_100k_usd < best.cost_per_100k_usd:
-            baseline[row.batch_size] = row
+        best = baseline.get(batch)
+        if best is None or cost < best[0]:
+            baseline[batch] = (cost, row)
     for row in rows:
-        base = baseline.get(row.batch_size) if row.status == "ok" else None
+        batch = row.batch_size if row.status == "ok" else None
+        found = baseline.get(batch) if batch is not None else None
+        base = found[1] if found else None
         if base and base.throughput_per_s and row.throughput_per_s is not None:
             row.speedup_vs_cpu = row.throughput_per_s / base.throughput_per_s
 

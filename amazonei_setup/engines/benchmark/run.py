@@ -88,20 +88,21 @@ def _open_record(edit: Edit, plan: BenchmarkPlan, bucket: str, endpoint_url: str
     request = plan.request
     wanted = request.settings()
     record = edit.record
-    if record is not None and record.benchmark is None:
-        raise InputError(
-            f"'{request.name}' in {request.region} is a deployment, not a benchmark",
-            "give the benchmark another --name",
-        )
-    if record is not None and record.benchmark["settings"] != wanted:
-        raise InputError(
-            f"benchmark '{request.name}' was started with other settings "
-            f"({json.dumps(record.benchmark['settings'])})",
-            f"run it as it was to resume it, `amazonei-setup teardown {request.name} --region "
-            f"{request.region}` to remove it, or give this one another --name",
-        )
-    if record is None:
-        profile = {
+    if record is not None:
+        if record.benchmark is None:
+            raise InputError(
+                f"'{request.name}' in {request.region} is a deployment, not a benchmark",
+                "give the benchmark another --name",
+            )
+        if record.benchmark["settings"] != wanted:
+            raise InputError(
+                f"benchmark '{request.name}' was started with other settings "
+                f"({json.dumps(record.benchmark['settings'])})",
+                f"run it as it was to resume it, `amazonei-setup teardown {request.name} "
+                f"--region {request.region}` to remove it, or give this one another --name",
+            )
+    else:
+        profile: dict[str, object] = {
             "name": request.name,
             "region": request.region,
             "instance_type": "benchmark: " + ", ".join(c.label for c in request.candidates),

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from amazonei_setup.aws.clients import AwsClients
 from amazonei_setup.engines.graph import Node, order, run_graph
@@ -58,8 +58,17 @@ class TeardownPlan:
         }
 
 
-class TeardownReporter:
-    """Progress hooks; the CLI renders them, tests may record them."""
+class TeardownReporter(Protocol):
+    """Progress hooks; the CLI renders them (`cli.console.TeardownConsoleReporter`), tests may
+    record them. A protocol, so a reporter need not import the engine."""
+
+    def action_started(self, action: TeardownAction) -> None: ...
+    def action_finished(self, action: TeardownAction) -> None: ...
+    def note(self, message: str) -> None: ...
+
+
+class SilentTeardownReporter:
+    """The reporter when none is given: reports nothing."""
 
     def action_started(self, action: TeardownAction) -> None:
         pass
@@ -178,7 +187,7 @@ def execute_teardown(
     before the lock (and before the person confirmed) may be stale — a launch that finished
     meanwhile added a seat nobody was asked about. Then nothing is removed and the caller
     says so (exit 2): the person decides on the current plan, not an old one."""
-    reporter = reporter or TeardownReporter()
+    reporter = reporter or SilentTeardownReporter()
     done: list[TeardownAction] = []
 
     def started(node: Node[TeardownStep]) -> None:
