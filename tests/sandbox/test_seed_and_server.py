@@ -142,12 +142,16 @@ class TestSeededRegion:
     @pytest.fixture(scope="class", autouse=True)
     @classmethod
     def seeded(cls) -> Iterator[None]:
-        with pytest.MonkeyPatch.context() as monkeypatch, mock_aws():
+        # The environment first, then the mock: undone the other way round, so the mock's
+        # fake keys are gone before the environment is put back (the other order left
+        # moto's FOOBARKEY in the worker's environment for every later test).
+        with pytest.MonkeyPatch.context() as monkeypatch:
             _isolate(monkeypatch)
             # as the sandbox server has them (conftest turns moto's stock AMIs off elsewhere)
             monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "true")
-            seed_region(REGION)
-            yield
+            with mock_aws():
+                seed_region(REGION)
+                yield
 
     @pytest.mark.parametrize(("key", "os_name"), RULE_IDS)
     def test_each_rule_has_two_releases_and_ssm_names_the_newest(
