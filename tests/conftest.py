@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 
+import hermetic
 from hermetic import make_hermetic
 
 # Before anything reads them (botocore, moto at import): none of the developer's AWS_*, MOTO_*,
 # proxy or amazonei-setup variables, and the suite's own in their place (tests/hermetic.py).
 make_hermetic(os.environ)
+hermetic.AT_START = dict(os.environ)  # what the session began with (tests/test_hermetic.py)
 os.environ["COLUMNS"] = "160"  # tables wide enough that a cell's text stays on one line
 
 import functools  # noqa: E402

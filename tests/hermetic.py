@@ -66,6 +66,9 @@ SUITE_MOTO = {
 SUITE_VARIABLES = {**SUITE_AWS, **SUITE_MOTO}
 
 
+AT_START: dict[str, str] = {}  # set by conftest.py once it made the session hermetic
+
+
 def is_foreign(name: str) -> bool:
     """Whether a variable of this name, from outside, could change what a test sees."""
     return name.startswith(FOREIGN_PREFIXES) or name in FOREIGN_NAMES

@@ -51,9 +51,18 @@ def test_every_variable_botocore_reads_is_removed_and_only_the_suites_own_are_se
     assert environ == {**SUITE_VARIABLES, "PATH": "/usr/bin", "TERM": "xterm"}
 
 
-def test_this_session_sees_none_of_the_shells_variables() -> None:
+def test_this_session_sees_none_of_the_shells_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     """Whatever the shell that started pytest exported (the next test starts one that exports
-    everything), the conftest removed it before botocore or moto could read it."""
+    everything), the conftest removed it before botocore or moto could read it. Judged on the
+    environment the session began with: a test before this one in the same worker may set its
+    own variables (monkeypatched), which says nothing about the shell."""
+    import hermetic
+
+    assert foreign_names(hermetic.AT_START) == []
+    for name in [n for n in os.environ if n not in hermetic.AT_START]:
+        monkeypatch.delenv(name)
+    for name, value in hermetic.AT_START.items():
+        monkeypatch.setenv(name, value)
     assert foreign_names(os.environ) == []
     for name in _botocore_variables():
         assert os.environ.get(name) == SUITE_VARIABLES.get(name), name
