@@ -20,8 +20,7 @@ KINDS = {"c5.xlarge": "cpu", "g5.xlarge": "nvidia", "inf2.xlarge": "neuron"}
 LATENCY_MS = {"c5.xlarge": 4.0, "g5.xlarge": 1.5, "inf2.xlarge": 1.0}
 
 
-def _deployment_of(instance_id: str) -> str:
-    ec2 = boto3.client("ec2", region_name=REGION)
+def _deployment_of(ec2: Any, instance_id: str) -> str:
     found = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
     return {t["Key"]: t["Value"] for t in found["Tags"]}["amazonei-setup:deployment"]
 
@@ -30,14 +29,16 @@ def instances_answer(hooks: Any, silent: tuple[str, ...] = ()) -> list[dict[str,
     """After each RunInstances, write the candidate's result (unless its type is `silent`:
     a hang); returns the jobs the instances were given."""
     jobs: list[dict[str, Any]] = []
+    # Made once, here: the hook runs in the candidates' threads, and making a client from
+    # boto3's default session in several threads at once races inside botocore.
+    s3, ec2 = boto3.client("s3", region_name=REGION), boto3.client("ec2", region_name=REGION)
 
     def answer(model, http_response, parsed, **_):
-        s3 = boto3.client("s3", region_name=REGION)
         bucket = next(
             b["Name"] for b in s3.list_buckets()["Buckets"] if b["Name"].startswith("amazonei-")
         )
         for item in parsed.get("Instances", []):
-            deployment = _deployment_of(item["InstanceId"])
+            deployment = _deployment_of(ec2, item["InstanceId"])
             stored = s3.get_object(Bucket=bucket, Key=f"{deployment}/job.json")
             job = json.loads(stored["Body"].read())
             jobs.append(job)
