@@ -30,7 +30,12 @@ from moto.s3.responses import S3Response
 from amazonei_sandbox.identities import InstanceIdentity, identity_of
 from amazonei_sandbox.patching import once
 from amazonei_sandbox.policy_eval import UnsupportedPolicy, allowed, decision
-from amazonei_sandbox.ssm_strict import request_context, role_of, role_policies
+from amazonei_sandbox.ssm_strict import (
+    assumed_role_arn,
+    request_context,
+    role_of,
+    role_policies,
+)
 from amazonei_setup.aws.arns import partition_of
 
 TLS = {"aws:SecureTransport": "true"}
@@ -120,11 +125,7 @@ def _authorize_instance(response: Any, bucket: str | None, key: str | None) -> N
 
 def denial(identity: InstanceIdentity, action: str, resource: str) -> str:
     """S3's words for an identity policy that does not allow the request."""
-    partition = partition_of(identity.region)
-    caller = (
-        f"arn:{partition}:sts::{identity.account_id}:assumed-role/"
-        f"{identity.role_name}/{identity.instance_id}"
-    )
+    caller = assumed_role_arn(identity)
     return (
         f'User: {caller} is not authorized to perform: {action} on resource: "{resource}" '
         f"because no identity-based policy allows the {action} action"

@@ -111,13 +111,18 @@ def role_policies(role: Any) -> list[dict[str, Any]]:
     return [_document(document) for document in documents]
 
 
-def denial(identity: InstanceIdentity, action: str, resource: str) -> str:
-    """SSM's words for an identity policy that does not allow the call."""
+def assumed_role_arn(identity: InstanceIdentity) -> str:
+    """The caller an instance's role session is, as AWS names it in a denial."""
     partition = partition_of(identity.region)
-    caller = (
+    return (
         f"arn:{partition}:sts::{identity.account_id}:assumed-role/"
         f"{identity.role_name}/{identity.instance_id}"
     )
+
+
+def denial(identity: InstanceIdentity, action: str, resource: str) -> str:
+    """SSM's words for an identity policy that does not allow the call."""
+    caller = assumed_role_arn(identity)
     return (
         f"User: {caller} is not authorized to perform: {action} on resource: {resource} "
         f"because no identity-based policy allows the {action} action"

@@ -13,6 +13,11 @@ FRAMEWORK = {
     "neuron": ("neuron", "torch-neuronx 2.5.1.2.4.0 (torch_neuronx.trace)", "Inferentia2"),
     "eia": ("eia:0", "pytorch-ei 1.5.1", "eia2.medium"),
 }
+# Every field issue 22 names for a row of `--output json`.
+ISSUE_FIELDS = {"instance_type", "accelerator", "device", "framework", "status", "batch_size",
+                "p50_ms", "p90_ms", "p99_ms", "queries", "throughput_per_s", "cost_per_100k_usd",
+                "cost_per_100k_at_throughput_usd", "price_per_hour_usd", "price_source", "pareto",
+                "meets_target", "simulated", "reason"}  # fmt: skip
 MODEL = {"name": "demo-cnn", "format": "onnx", "sha256": "ab" * 32, "bytes": 97_000}
 
 

@@ -4,7 +4,6 @@ is a refusal with exit 2 and nothing created."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from dataclasses import dataclass, field
 from amazonei_setup.errors import InputError
 from amazonei_setup.spec.catalog import Catalog, InstanceSpec
 from amazonei_setup.spec.model_file import ModelSpec
-from amazonei_setup.spec.profile import NAME_PATTERN, did_you_mean, known_regions
+from amazonei_setup.spec.profile import NAME_PATTERN, unknown_region_hint
 
 MAX_BATCH_SIZES = 8  # the harness's limit (agent/bench_job.py)
 MAX_BATCH_SIZE = 4096
@@ -168,9 +167,8 @@ def check_positive(flag: str, value: float | None) -> float | None:
 
 
 def check_region(region: str) -> str:
-    regions = known_regions()
-    if region not in regions:
-        hint = did_you_mean(region, regions) or "see `aws ec2 describe-regions`"
+    hint = unknown_region_hint(region)
+    if hint is not None:
         raise InputError(f"'{region}' is not an AWS region", hint)
     return region
 
@@ -215,6 +213,3 @@ def check_fits(request: BenchmarkRequest, catalog: Catalog) -> None:
             "drop those candidates, or choose larger hardware",
         )
 
-
-def short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]

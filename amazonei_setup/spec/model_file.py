@@ -37,9 +37,7 @@ class ModelSpec:
 
     @property
     def suffix(self) -> str:
-        return {"onnx": ".onnx", "torchscript": ".pt", "torch.export": ".pt2"}.get(
-            self.format, ""
-        )
+        return next((suffix for suffix, form in FORMATS.items() if form == self.format), "")
 
     def to_dict(self) -> dict[str, Any]:
         return {

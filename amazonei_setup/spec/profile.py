@@ -37,6 +37,14 @@ def known_regions() -> list[str]:
     return sorted(set(regions))
 
 
+def unknown_region_hint(value: str) -> str | None:
+    """None for a region botocore knows; else what to say: the near miss, or where to look."""
+    regions = known_regions()
+    if value in regions:
+        return None
+    return did_you_mean(value, regions) or "See `aws ec2 describe-regions`."
+
+
 def did_you_mean(value: object, choices: list[str] | tuple[str, ...]) -> str | None:
     """'Did you mean X?' for a near miss, or None."""
     if not isinstance(value, str):
@@ -146,9 +154,8 @@ class Profile(_Strict):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
-        regions = known_regions()
-        if value not in regions:
-            hint = did_you_mean(value, regions) or "See `aws ec2 describe-regions`."
+        hint = unknown_region_hint(value)
+        if hint is not None:
             raise ValueError(f"'{value}' is not an AWS region. {hint}")
         return value
 

@@ -15,16 +15,13 @@ from pathlib import Path
 
 import boto3
 import pytest
+from bench_samples import ISSUE_FIELDS
 from support import child_env, poll, sandbox_keys
 
 from amazonei_sandbox import control
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "templates" / "models" / "demo-cnn.onnx"
-FIELDS = {"instance_type", "accelerator", "device", "framework", "status", "batch_size", "p50_ms",
-          "p90_ms", "p99_ms", "queries", "throughput_per_s", "cost_per_100k_usd",
-          "cost_per_100k_at_throughput_usd", "price_per_hour_usd", "price_source", "pareto",
-          "meets_target", "simulated", "reason"}  # fmt: skip
 ARGS = ["--region", "us-west-2", "--model", str(DEMO), "--candidates",
         "c5.xlarge,g5.xlarge,inf2.xlarge", "--duration", "1"]  # fmt: skip
 
@@ -88,7 +85,7 @@ def test_three_kinds_measured_on_the_local_cpu_charted_and_gone(home, tmp_path):
     assert sorted((r["instance_type"], r["batch_size"]) for r in rows) == [
         ("c5.xlarge", 1), ("g5.xlarge", 1), ("inf2.xlarge", 1)]  # fmt: skip
     for row in rows:
-        assert set(row) >= FIELDS
+        assert set(row) >= ISSUE_FIELDS
         assert row["status"] == "ok", row["reason"]
         assert row["simulated"] is True
         assert row["device"] == "cpu"  # measured here, and said so

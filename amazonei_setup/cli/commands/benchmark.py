@@ -8,8 +8,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from amazonei_setup.cli.context import Context, clients_for, confirm, followup, sandbox_run
-from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK
+from amazonei_setup.cli.context import (
+    Context,
+    clients_for,
+    confirm,
+    default_region,
+    followup,
+    fresh_clients,
+    sandbox_run,
+    wall_clock,
+)
+from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
 
 
 def _request(ctx: Context) -> Any:
@@ -53,9 +62,6 @@ def _request(ctx: Context) -> Any:
 
 
 def _region(ctx: Context) -> str:
-    from amazonei_setup.cli.context import default_region
-    from amazonei_setup.errors import InputError
-
     region = getattr(ctx.args, "region", None) or default_region(ctx)
     if not region:
         raise InputError("no region given", "pass --region R, e.g. --region us-west-2")
@@ -100,16 +106,17 @@ def _run(ctx: Context, plan: Any, catalog: Any) -> int:
     from amazonei_setup.engines.benchmark.candidate import Environment, Stopped
     from amazonei_setup.engines.benchmark.run import run_benchmark
     from amazonei_setup.errors import SetupError
+    from amazonei_setup.seats.userdata import sandbox_signing_key
 
     request = plan.request
     sandbox = sandbox_run(ctx)
     env = Environment(
         home=ctx.home,
-        clients=lambda: _fresh_clients(ctx, request.region),
+        clients=lambda: fresh_clients(ctx, request.region),
         catalog=catalog,
         clock=ctx.hooks.clock or time.monotonic,
-        now=_wall(ctx),
-        user_data_key=_signing_key(ctx) if ctx.args.sandbox else None,
+        now=wall_clock(ctx),
+        user_data_key=sandbox_signing_key(ctx.home) if ctx.args.sandbox else None,
         poll_s=1.0 if sandbox else 10.0,
         sleep_impl=ctx.hooks.sleep,
     )
@@ -179,21 +186,3 @@ def _report_folder(ctx: Context, request: Any) -> Path:
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return ctx.home / "benchmarks" / request.region / request.name / stamp
 
-
-def _fresh_clients(ctx: Context, region: str) -> Any:
-    """Clients of their own for a candidate's thread (a boto3 session is not thread-safe)."""
-    from amazonei_setup.cli.context import fresh_clients
-
-    return fresh_clients(ctx, region)
-
-
-def _signing_key(ctx: Context) -> bytes:
-    from amazonei_setup.seats.userdata import sandbox_signing_key
-
-    return sandbox_signing_key(ctx.home)
-
-
-def _wall(ctx: Context) -> Any:
-    from amazonei_setup.cli.context import wall_clock
-
-    return wall_clock(ctx)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,21 +142,15 @@ def wait_for_result(
         delay = min(delay * 2, env.poll_s)
 
 
-def remove(env: Environment, name: str, region: str) -> bool:
-    """Tear the candidate's deployment down (nothing left, record gone); False when it
-    could not be (the row says so, `teardown` finishes it)."""
+def remove(env: Environment, name: str, region: str) -> None:
+    """Tear the candidate's deployment down (nothing left, record gone); SetupError when it
+    cannot be (remove_reported says so, and `teardown` finishes it). Real sleeps: it runs
+    after Ctrl-C too, when env.sleep would stop at once."""
     clients, ledger = env.clients(), Ledger(env.home)
     plan = plan_teardown(clients, ledger, env.home, name, region)
     if plan.nothing_to_do and not plan.record_exists:
-        return True
-    execute_teardown(plan, clients, ledger, sleep=_plain_sleep)
-    return True
-
-
-def _plain_sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
+        return
+    execute_teardown(plan, clients, ledger, sleep=time.sleep)
 
 
 def reason_of(exc: SetupError) -> str:
