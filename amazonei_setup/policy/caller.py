@@ -188,6 +188,16 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
                 "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
             },
             {
+                # AddRoleToInstanceProfile needs iam:PassRole on the role (IAM API Reference:
+                # "The caller of this operation must be granted the PassRole permission"), and
+                # that request passes the role to no service: iam:PassedToService is absent
+                "Sid": "PassOurRolesIntoOurProfiles",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": f"{arn}:iam::*:role{IAM_PATH}*",
+                "Condition": {"Null": {"iam:PassedToService": "true"}},
+            },
+            {
                 "Sid": "ListOurRoles",
                 "Effect": "Allow",
                 "Action": ["iam:ListInstanceProfiles", "iam:ListRoles"],
@@ -222,10 +232,13 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
                 "Resource": f"{arn}:ssm:*:*:document/{SESSION_MANAGER_DOCUMENT}",
             },
             {
+                # Session Manager names a session after the IAM user who started it
+                # (`alice-0123456789abcdef0`), so AWS's examples scope these to aws:username;
+                # aws:userid (AIDA...) never matches a session id
                 "Sid": "OwnSessions",
                 "Effect": "Allow",
                 "Action": ["ssm:ResumeSession", "ssm:TerminateSession"],
-                "Resource": f"{arn}:ssm:*:*:session/${{aws:userid}}-*",
+                "Resource": f"{arn}:ssm:*:*:session/${{aws:username}}-*",
             },
             {
                 "Sid": "OurBuckets",  # the model buckets (resources/model_bucket.py) and objects

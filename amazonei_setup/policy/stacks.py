@@ -220,6 +220,7 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
             direct["OurRolesOnly"],
             direct["OurRolesBeforeTheyExist"],
             direct["PassOurRolesToEc2"],
+            direct["PassOurRolesIntoOurProfiles"],  # the InstanceProfile handler's AddRole...
             extended("PublicAmiParameters", ["ssm:GetParameters"]),  # SSM-typed parameters
             {
                 # SecureString under the AWS managed key aws/ssm: its key policy lets the
