@@ -98,8 +98,8 @@ def checks_for(request: Request, lookup: Lookup) -> list[Check]:
 def _arns(
     facts: ActionFacts, prefix: str, named: list[Named], request: Request
 ) -> list[tuple[Named | None, str]]:
-    if not facts.resources:
-        return [(None, "*")]
+    if not facts.resources:  # on `*`; what the request creates still gives its tags
+        return [(next((n for n in named if n.created), None), "*")]
     kept = [n for n in named if n.resource_type in facts.resources]
     missing = [
         use.name

@@ -193,6 +193,20 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
                 "Resource": [f"{cfn}:stack/{PREFIX}-*/*", f"{cfn}:changeSet/{PREFIX}-*/*"],
             },
             {
+                # A stack created with tags is also authorized as cloudformation:TagResource,
+                # its cloudformation:CreateAction the creating call (the reference's key:
+                # "control which APIs IAM users can use to add or remove tags on a stack")
+                "Sid": "TagOurStacksAsTheyAreMade",
+                "Effect": "Allow",
+                "Action": ["cloudformation:TagResource"],
+                "Resource": f"{cfn}:stack/{PREFIX}-*/*",
+                "Condition": {
+                    "StringEquals": {
+                        "cloudformation:CreateAction": ["CreateChangeSet", "CreateStack"]
+                    }
+                },
+            },
+            {
                 "Sid": "DriftDetectionStatus",  # no resource type in the reference: `*` only
                 "Effect": "Allow",
                 "Action": ["cloudformation:DescribeStackDriftDetectionStatus"],
@@ -234,6 +248,9 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
             direct["SessionManagerToOurs"],
             direct["SessionManagerShell"],
             direct["OwnSessions"],
+            direct["ListOurRoles"],  # sweep: roles and profiles left by any engine
+            direct["OurBuckets"],  # sweep and teardown: the benchmark's model buckets
+            direct["ExplainErrors"],  # the pre-flight check, decoding an EC2 refusal
         ],
     }
 
@@ -244,14 +261,31 @@ def stackset_policy(region: str | None = None) -> dict[str, Any]:
     arn = f"arn:{partition_of(region)}"
     cfn = f"{arn}:cloudformation:*:*"
     stack_set = f"{cfn}:stackset/{PREFIX}-*:*"
+    direct = {s["Sid"]: s for s in caller_policy(region)["Statement"]}
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
+                # CreateStackSet has no resource type in the reference: IAM authorizes it on
+                # `*` only, so it is held to stack sets that carry our tag as they are made
+                "Sid": "CreateOurStackSets",
+                "Effect": "Allow",
+                "Action": ["cloudformation:CreateStackSet"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_MANAGED}": "true"}},
+            },
+            {
+                # ... and as cloudformation:TagResource, its CreateAction CreateStackSet
+                "Sid": "TagOurStackSetsAsTheyAreMade",
+                "Effect": "Allow",
+                "Action": ["cloudformation:TagResource"],
+                "Resource": stack_set,
+                "Condition": {"StringEquals": {"cloudformation:CreateAction": "CreateStackSet"}},
+            },
+            {
                 "Sid": "OurStackSets",
                 "Effect": "Allow",
                 "Action": [
-                    "cloudformation:CreateStackSet",
                     "cloudformation:DeleteStackSet",
                     "cloudformation:DescribeStackSet",
                     "cloudformation:DescribeStackSetOperation",
@@ -282,11 +316,15 @@ def stackset_policy(region: str | None = None) -> dict[str, Any]:
                 ],
                 "Resource": "*",
             },
+            # an AMI per region when no public parameter names it (DescribeImages), and what
+            # status, verify and sweep read in this account
+            direct["Discover"],
+            direct["ListOurRoles"],
             {
-                "Sid": "ImagesPerRegion",  # an AMI per region when no public parameter names it
+                "Sid": "ReadOurParameters",  # sweep's claims; authorized on the path itself
                 "Effect": "Allow",
-                "Action": ["ec2:DescribeImages"],
-                "Resource": "*",
+                "Action": ["ssm:GetParametersByPath"],
+                "Resource": [f"{arn}:ssm:*:*:parameter/{PREFIX}", f"{arn}:ssm:*:*:parameter/{PREFIX}/*"],
             },
         ],
     }
