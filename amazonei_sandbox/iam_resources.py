@@ -186,6 +186,9 @@ def _ec2(request: Request, lookup: Lookup) -> list[Named]:
     for key, value in params.items():
         if key.endswith(_EC2_ID_PARAMS) and key != "ClientToken":
             ids += [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)]
+    template = params.get("LaunchTemplate")
+    if isinstance(template, dict) and template.get("LaunchTemplateId"):
+        ids.append(str(template["LaunchTemplateId"]))
     if op == "RunInstances" and not params.get("SecurityGroupIds") and "SubnetId" in params:
         group = lookup.default_group(str(params["SubnetId"]))  # EC2 puts it in the VPC's default
         ids += [group] if group else []

@@ -19,6 +19,7 @@ where a run under it would stop).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import threading
 import uuid
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from amazonei_sandbox.cfn_handlers import handler_requests, parameter_requests
 from amazonei_sandbox.iam_reference import UnmappedRequest
 from amazonei_sandbox.iam_requests import Check, Request, checks_for
 from amazonei_sandbox.iam_resources import Lookup
@@ -78,6 +80,7 @@ class StrictCaller:
             session._session.set_credentials(*self.access_key)
             session.events.register("before-parameter-build.*.*", self._judge)
             session.events.register("before-call.*.*", self._answer)
+            session.events.register("after-call.cloudformation.*", self._after_stack_call)
             return session
 
         return strict
@@ -130,10 +133,40 @@ class StrictCaller:
             raise UnmappedRequest(f"{model.name} reached the wire without a decision")
         if decision.denied is not None:
             return _refusal(model, self.user_arn, self.user_id, decision)
+        if model.name == "DeleteStack":  # before moto removes what the handlers delete
+            self._handlers(decision.request, "delete")
         if model.name == "DecodeAuthorizationMessage":  # moto has no decoder; ours is AWS's
             decoded = _decode(decision.request.params.get("EncodedMessage", ""))
             return SimpleNamespace(status_code=200, headers={}), {"DecodedMessage": decoded}
         return None
+
+
+    _PHASES = {"ExecuteChangeSet": "create", "CreateStack": "create", "DetectStackDrift": "read"}
+
+    def _after_stack_call(self, model: Any, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        decision = context.get("amazonei_strict")
+        phase = self._PHASES.get(model.name)
+        if model.name in ("CreateChangeSet", "CreateStack") and decision is not None:
+            for call in parameter_requests(decision.request):
+                self._record(self.decide(call), "CloudFormation's template parameters")
+        if phase and decision is not None and decision.denied is None and http_response.status_code < 300:
+            self._handlers(decision.request, phase)
+
+    def _handlers(self, request: Request, phase: str) -> None:
+        """Decide what CloudFormation's handlers call as this user (cfn_handlers.py)."""
+        stack = request.params.get("StackName") or request.params.get("ChangeSetName")
+        lookup = Lookup(self._owner_session, request.region)
+        if str(stack).startswith("arn:") and ":changeSet/" in str(stack):
+            found = lookup.change_set_stack(str(stack))
+            stack = found[0] if found else stack
+        for call in handler_requests(lookup, str(stack), phase, self.account):
+            self._record(self.decide(call), f"CloudFormation's {phase} handlers")
+
+    def _record(self, decision: Decision, on_behalf: str) -> None:
+        """A request CloudFormation made as this user, kept under the caller's command."""
+        made = dataclasses.replace(decision, command=f"{self.command} ({on_behalf})")
+        with self._lock:
+            self.log.append(made)
 
 
 def _region_of(context: dict[str, Any]) -> str | None:
