@@ -10,8 +10,9 @@
   RunInstances (ec2_strict).
 - **AWS::IAM::Role inline policies**: moto stores the document as a Python dict's repr, which
   GetRolePolicy then returns; AWS returns JSON (URL-encoded). Stored as JSON here.
-- **AWS::EC2::VPCEndpoint tags**: moto drops the `Tags` property; here the endpoint carries
-  them, as on AWS (the caller policy's deletes need our tag on it).
+- **AWS::EC2::VPCEndpoint**: moto drops the `Tags` property and never deletes the endpoint
+  with its stack; here it carries them and is deleted, as on AWS (the caller policy's deletes
+  need our tag on it).
 - **Outputs** of a stack made by a change set: moto keeps none; here, the template's.
 - **Drift detection**: moto has none; cfn_drift.py compares with the state the stack last set.
 - **Events**: moto reports only the stack's own; here each resource created or deleted too.
@@ -348,6 +349,11 @@ def install() -> None:
         return made
 
     VPCEndPoint.create_from_cloudformation_json = classmethod(endpoint)  # type: ignore[method-assign,assignment]
+
+    def endpoint_delete(self: VPCEndPoint, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_vpc_endpoints([self.id])
+
+    VPCEndPoint.delete = endpoint_delete  # type: ignore[attr-defined]
     parsing.parse_and_create_resource = _named_failure(parsing.parse_and_create_resource)
     parsing.ResourceMap._delete_resource = _deleted_events(  # type: ignore[method-assign]
         parsing.ResourceMap._delete_resource

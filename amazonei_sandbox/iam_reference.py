@@ -54,6 +54,7 @@ class ActionFacts:
     action: str  # service:Action, as the reference spells it
     resources: dict[str, ResourceUse]
     condition_keys: tuple[str, ...]
+    access_level: str = ""  # Read, List, Write, Tagging, Permissions management
 
     def supports(self, key: str, resource_type: str | None, *, request_key: bool) -> bool:
         """Whether a request of this action on `resource_type` carries condition key `key`.
@@ -101,7 +102,8 @@ def action_facts(prefix: str, name: str) -> ActionFacts:
         except Exception:
             general = ()
         resources[use["name"]] = ResourceUse(use["name"], bool(use.get("required")), own, general)
-    return ActionFacts(f"{prefix}:{row['name']}", resources, tuple(row.get("conditionKeys", [])))
+    keys = tuple(row.get("conditionKeys", []))
+    return ActionFacts(f"{prefix}:{row['name']}", resources, keys, str(row.get("accessLevel", "")))
 
 
 def arn_of(prefix: str, resource_type: str, region: str, account: str, *values: str) -> str:
