@@ -211,3 +211,29 @@ def test_a_stack_set_deployment_runs_on_exactly_its_policy(org, run_cli, hooks, 
     assert _run(strict, run_cli, ["sweep", "--region", "us-east-1"]).code == 0
     assert _nothing_refused(strict) == []
     _assert_every_statement_is_needed(strict, policy)
+
+
+def test_a_launch_without_a_statement_stops_with_aws_s_words(aws, run_cli, hooks, recorder):
+    """For real: the EC2 launch grant gone, the accelerator's dry run is refused as EC2 refuses
+    it, and nothing is created."""
+    strict = StrictCaller([_without(policy_for("direct", "us-west-2"), "LaunchIntoTheAccount")])
+    hooks.session_factory = strict.wrap(hooks.session_factory)
+    result = run_cli("launch", "--yes", "--no-wait", "--profile-file", EIA)
+    flat = " ".join(result.err.split())
+    assert result.code == 1, result.err
+    assert "UnauthorizedOperation" in flat and "Encoded authorization failure message" in flat
+    assert f"User: {strict.user_arn} is not authorized to perform: ec2:RunInstances" in flat
+    assert "decode-authorization-message" in flat
+    assert recorder.operations(mutating_only=True) == []
+
+
+def test_a_stack_set_without_its_create_grant_is_refused(org, run_cli, hooks):
+    policy = _without(policy_for("stackset", "us-east-1"), "CreateOurStackSets")
+    hooks.session_factory = StrictCaller([policy]).wrap(hooks.session_factory)
+    launch = ["launch", "--profile-file", INF2, "--engine", "stackset", "--ou", org["ou"]]
+    result = run_cli(*launch, "--regions", "us-east-1", "--yes")
+    flat = " ".join(result.err.split())
+    assert result.code == 1, result.err
+    assert "AccessDenied" in flat and "perform: cloudformation:CreateStackSet because" in flat
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    assert cfn.list_stack_sets()["Summaries"] == []
