@@ -96,7 +96,9 @@ def parameter_requests(request: Request) -> list[Request]:
         template = json.loads(str(request.params.get("TemplateBody", "")))
     except ValueError:
         return []
-    given = {p["ParameterKey"]: p.get("ParameterValue") for p in request.params.get("Parameters", [])}
+    given = {
+        p["ParameterKey"]: p.get("ParameterValue") for p in request.params.get("Parameters", [])
+    }
     names = [
         given.get(key) or spec.get("Default")
         for key, spec in template.get("Parameters", {}).items()
@@ -152,17 +154,27 @@ def _profile_create(lookup: Lookup, name: str, stack: Stack) -> Calls:
 
 def _profile_delete(lookup: Lookup, name: str, stack: Stack) -> Calls:
     for role in _profile_roles(lookup, name)[1]:
-        yield "iam", "RemoveRoleFromInstanceProfile", {"InstanceProfileName": name, "RoleName": role}
+        yield (
+            "iam",
+            "RemoveRoleFromInstanceProfile",
+            {"InstanceProfileName": name, "RoleName": role},
+        )
     yield "iam", "DeleteInstanceProfile", {"InstanceProfileName": name}
 
 
 def _group_create(lookup: Lookup, group_id: str, stack: Stack) -> Calls:
     group = lookup.client("ec2").describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
-    yield "ec2", "CreateSecurityGroup", {
-        "GroupName": group["GroupName"],
-        "VpcId": group["VpcId"],
-        "TagSpecifications": _spec("security-group", stack.tags_of(group_id, group.get("Tags"))),
-    }
+    yield (
+        "ec2",
+        "CreateSecurityGroup",
+        {
+            "GroupName": group["GroupName"],
+            "VpcId": group["VpcId"],
+            "TagSpecifications": _spec(
+                "security-group", stack.tags_of(group_id, group.get("Tags"))
+            ),
+        },
+    )
     if group.get("IpPermissions"):
         yield "ec2", "AuthorizeSecurityGroupIngress", {"GroupId": group_id}
 
@@ -170,13 +182,19 @@ def _group_create(lookup: Lookup, group_id: str, stack: Stack) -> Calls:
 def _endpoint_create(lookup: Lookup, endpoint_id: str, stack: Stack) -> Calls:
     ec2 = lookup.client("ec2")
     found = ec2.describe_vpc_endpoints(VpcEndpointIds=[endpoint_id])["VpcEndpoints"][0]
-    yield "ec2", "CreateVpcEndpoint", {
-        "VpcId": found["VpcId"],
-        "ServiceName": found["ServiceName"],
-        "SubnetIds": found.get("SubnetIds", []),
-        "SecurityGroupIds": [g["GroupId"] for g in found.get("Groups", [])],
-        "TagSpecifications": _spec("vpc-endpoint", stack.tags_of(endpoint_id, found.get("Tags"))),
-    }
+    yield (
+        "ec2",
+        "CreateVpcEndpoint",
+        {
+            "VpcId": found["VpcId"],
+            "ServiceName": found["ServiceName"],
+            "SubnetIds": found.get("SubnetIds", []),
+            "SecurityGroupIds": [g["GroupId"] for g in found.get("Groups", [])],
+            "TagSpecifications": _spec(
+                "vpc-endpoint", stack.tags_of(endpoint_id, found.get("Tags"))
+            ),
+        },
+    )
 
 
 def _key_pair(lookup: Lookup, name: str) -> dict[str, Any]:
@@ -185,8 +203,19 @@ def _key_pair(lookup: Lookup, name: str) -> dict[str, Any]:
 
 def _key_create(lookup: Lookup, name: str, stack: Stack) -> Calls:
     pair = _key_pair(lookup, name)
-    yield "ec2", "CreateKeyPair", {"KeyName": name, "TagSpecifications": _spec("key-pair", stack.tags_of(name, pair.get("Tags")))}
-    yield "ssm", "PutParameter", {"Name": f"/ec2/keypair/{pair['KeyPairId']}", "Type": "SecureString"}
+    yield (
+        "ec2",
+        "CreateKeyPair",
+        {
+            "KeyName": name,
+            "TagSpecifications": _spec("key-pair", stack.tags_of(name, pair.get("Tags"))),
+        },
+    )
+    yield (
+        "ssm",
+        "PutParameter",
+        {"Name": f"/ec2/keypair/{pair['KeyPairId']}", "Type": "SecureString"},
+    )
 
 
 def _key_delete(lookup: Lookup, name: str, stack: Stack) -> Calls:
@@ -198,10 +227,16 @@ def _key_delete(lookup: Lookup, name: str, stack: Stack) -> Calls:
 def _template_create(lookup: Lookup, template_id: str, stack: Stack) -> Calls:
     ec2 = lookup.client("ec2")
     found = ec2.describe_launch_templates(LaunchTemplateIds=[template_id])["LaunchTemplates"][0]
-    yield "ec2", "CreateLaunchTemplate", {
-        "LaunchTemplateName": found["LaunchTemplateName"],
-        "TagSpecifications": _spec("launch-template", stack.tags_of(template_id, found.get("Tags"))),
-    }
+    yield (
+        "ec2",
+        "CreateLaunchTemplate",
+        {
+            "LaunchTemplateName": found["LaunchTemplateName"],
+            "TagSpecifications": _spec(
+                "launch-template", stack.tags_of(template_id, found.get("Tags"))
+            ),
+        },
+    )
 
 
 def _instance_create(lookup: Lookup, instance_id: str, stack: Stack) -> Calls:
@@ -216,7 +251,9 @@ def _instance_create(lookup: Lookup, instance_id: str, stack: Stack) -> Calls:
         versions = ec2.describe_launch_template_versions(LaunchTemplateId=template_id)
         request.update(versions["LaunchTemplateVersions"][-1]["LaunchTemplateData"])
         request["LaunchTemplate"] = {"LaunchTemplateId": template_id}
-    own = stack.tags_of(instance_id, [t for t in instance.get("Tags", []) if not t["Key"].startswith("aws:")])
+    own = stack.tags_of(
+        instance_id, [t for t in instance.get("Tags", []) if not t["Key"].startswith("aws:")]
+    )
     specs = [s for s in request.get("TagSpecifications", []) if s["ResourceType"] != "instance"]
     request.update(
         ImageId=instance["ImageId"],
@@ -225,7 +262,9 @@ def _instance_create(lookup: Lookup, instance_id: str, stack: Stack) -> Calls:
         MaxCount=1,
         TagSpecifications=[*_spec("instance", own), *specs],
     )
-    request.setdefault("SecurityGroupIds", [g["GroupId"] for g in instance.get("SecurityGroups", [])])
+    request.setdefault(
+        "SecurityGroupIds", [g["GroupId"] for g in instance.get("SecurityGroups", [])]
+    )
     if instance.get("KeyName"):
         request["KeyName"] = instance["KeyName"]
     if instance.get("IamInstanceProfile"):

@@ -92,7 +92,9 @@ def action_facts(prefix: str, name: str) -> ActionFacts:
     try:
         row = data.actions.get_action_details(prefix, name)
     except Exception:
-        raise UnmappedRequest(f"{prefix}:{name} is not in the Service Authorization Reference")
+        raise UnmappedRequest(
+            f"{prefix}:{name} is not in the Service Authorization Reference"
+        ) from None
     resources = {}
     for use in row.get("resourceTypes", []):
         own = tuple(use.get("conditionKeys", []))
@@ -114,7 +116,9 @@ def arn_of(prefix: str, resource_type: str, region: str, account: str, *values: 
     try:
         details = _data().resources.get_resource_type_details(prefix, resource_type)
     except Exception:
-        raise UnmappedRequest(f"{prefix} has no resource type {resource_type!r} in the reference")
+        raise UnmappedRequest(
+            f"{prefix} has no resource type {resource_type!r} in the reference"
+        ) from None
     fixed = {"Partition": partition_of(region), "Region": region, "Account": account}
     rest = list(values)
 

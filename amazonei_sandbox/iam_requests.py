@@ -24,28 +24,40 @@ makes, every one of which must be allowed (strict_caller.py decides them).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from amazonei_sandbox.iam_reference import ActionFacts, UnmappedRequest, action_facts, arn_of
-from amazonei_sandbox.iam_resources import Lookup, Named, resources_of
+from amazonei_sandbox.iam_resources import Lookup, Named, Request, resources_of
 
 Context = dict[str, "str | list[str]"]
 # The service's own spelling of a resource tag key, beside aws:ResourceTag.
 _OWN_RESOURCE_TAG = {"ec2": "ec2:ResourceTag", "iam": "iam:ResourceTag", "ssm": "ssm:resourceTag"}
+# S3 operations IAM authorizes under another action's name (Service Authorization Reference,
+# list_amazons3: "API operations defined by Amazon S3"); every other S3 operation the tool
+# calls is an action of its own name, and one that is not raises UnmappedRequest.
+S3_RENAMED = {
+    "CompleteMultipartUpload": "PutObject",
+    "CreateMultipartUpload": "PutObject",
+    "DeleteObjects": "DeleteObject",
+    "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+    "HeadBucket": "ListBucket",
+    "HeadObject": "GetObject",
+    "ListBuckets": "ListAllMyBuckets",
+    "ListMultipartUploads": "ListBucketMultipartUploads",
+    "ListObjectVersions": "ListBucketVersions",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "ListParts": "ListMultipartUploadParts",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+    "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "UploadPart": "PutObject",
+}
 # Operations that need no permission at all (sts:GetCallerIdentity: "No permissions are
 # required to perform this operation", STS API Reference).
 NO_AUTHORIZATION = {("sts", "GetCallerIdentity")}
-
-
-@dataclass(frozen=True)
-class Request:
-    """One API call as the client made it (botocore's service name and parameters)."""
-
-    service: str
-    operation: str
-    params: dict[str, Any]
-    region: str
-    account: str
 
 
 @dataclass(frozen=True)
@@ -61,21 +73,15 @@ def iam_prefix(service: str) -> str:
     """The IAM service prefix of a botocore service."""
     import botocore.session
 
-    from amazonei_setup.aws.clients import SERVICES_USED  # noqa: F401 (same models)
-
     model = botocore.session.get_session().get_service_model(service)
     return str(model.metadata.get("signingName") or model.endpoint_prefix)
 
 
 def action_name(service: str, operation: str) -> tuple[str, str]:
-    """(prefix, action) IAM authorizes the operation as."""
+    """(prefix, action) IAM authorizes the operation as: its own name, but for the S3
+    operations authorized under another (the reference's "API operations" table for S3)."""
     if service == "s3":
-        from amazonei_setup.aws.s3_actions import s3_action
-
-        found = s3_action(operation)
-        if found is None:
-            raise UnmappedRequest(f"no IAM action known for s3 {operation}")
-        return "s3", found.split(":", 1)[1]
+        return "s3", S3_RENAMED.get(operation, operation)
     return iam_prefix(service), operation
 
 
@@ -133,7 +139,9 @@ def _context(facts: ActionFacts, prefix: str, named: Named | None, request: Requ
         wanted["aws:TagKeys"] = list(named.tag_keys)
     for key, value in (named.extra if named else {}).items():
         wanted[key] = value
-    context: Context = {k: v for k, v in wanted.items() if facts.supports(k, kind, request_key=True)}
+    context: Context = {
+        k: v for k, v in wanted.items() if facts.supports(k, kind, request_key=True)
+    }
     for key, value in ((named.resource_tags or {}) if named else {}).items():
         for form in ("aws:ResourceTag", _OWN_RESOURCE_TAG.get(prefix)):
             if form and facts.supports(f"{form}/{key}", kind, request_key=False):

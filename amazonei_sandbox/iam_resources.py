@@ -13,10 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from amazonei_sandbox.iam_requests import Request
+from typing import Any
 
 # EC2 ids by prefix (the reference's resource type names).
 EC2_ID_TYPES = {
@@ -42,6 +39,17 @@ EC2_CREATES = {
     "CreateVolume": ("volume",),
 }
 SESSION_DOCUMENT = "SSM-SessionManagerRunShell"  # StartSession's document when none is named
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API call as the client made it (botocore's service name and parameters)."""
+
+    service: str
+    operation: str
+    params: dict[str, Any]
+    region: str
+    account: str
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,10 @@ class Lookup:
         try:
             vpc = ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"][0]["VpcId"]
             groups = ec2.describe_security_groups(
-                Filters=[{"Name": "vpc-id", "Values": [vpc]}, {"Name": "group-name", "Values": ["default"]}]
+                Filters=[
+                    {"Name": "vpc-id", "Values": [vpc]},
+                    {"Name": "group-name", "Values": ["default"]},
+                ]
             )["SecurityGroups"]
         except Exception:
             return None
@@ -149,9 +160,7 @@ class Lookup:
 
     def change_set_stack(self, change_set_arn: str) -> tuple[str, str] | None:
         try:
-            found = self.client("cloudformation").describe_change_set(
-                ChangeSetName=change_set_arn
-            )
+            found = self.client("cloudformation").describe_change_set(ChangeSetName=change_set_arn)
         except Exception:
             return None
         return self.stack(str(found["StackId"]))
@@ -261,7 +270,11 @@ def _ssm(request: Request, lookup: Lookup) -> list[Named]:
     names = [params[k] for k in ("Name", "Path") if k in params] + list(params.get("Names", []))
     if params.get("ResourceType") == "Parameter":
         names.append(params["ResourceId"])
-    extra = {"ssm:Overwrite": str(bool(params.get("Overwrite"))).lower()} if op == "PutParameter" else {}
+    extra = (
+        {"ssm:Overwrite": str(bool(params.get("Overwrite"))).lower()}
+        if op == "PutParameter"
+        else {}
+    )
     named += [_parameter(str(n), lookup, tags, **extra) for n in names]
     targets = [params["Target"]] if "Target" in params else list(params.get("InstanceIds", []))
     instance_tags = lookup.ec2_tags([t for t in targets if t.startswith("i-")])
@@ -279,7 +292,9 @@ def _cloudformation(request: Request, lookup: Lookup) -> list[Named]:
     params, op = request.params, request.operation
     tags = _tags(params.get("Tags")) if "Tags" in params else None
     named = []
-    creates = op == "CreateStack" or (op == "CreateChangeSet" and params.get("ChangeSetType") == "CREATE")
+    creates = op == "CreateStack" or (
+        op == "CreateChangeSet" and params.get("ChangeSetType") == "CREATE"
+    )
     if "StackName" in params:
         found = None if creates else lookup.stack(str(params["StackName"]))
         name, stack_id = found or (str(params["StackName"]), "*")

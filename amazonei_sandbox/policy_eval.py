@@ -49,7 +49,7 @@ def allowed(
 def decision(
     documents: Iterable[Mapping[str, Any]], action: str, resource: str, context: Context
 ) -> Literal["Allow", "Deny"] | None:
-    """"Deny" when a statement that applies denies, else "Allow" when one allows, else None
+    """ "Deny" when a statement that applies denies, else "Allow" when one allows, else None
     (nothing applies: a bucket policy then leaves the decision to the identity's policies)."""
     keyed = {key.lower(): _values(value) for key, value in context.items()}
     allow = False

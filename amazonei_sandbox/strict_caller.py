@@ -35,6 +35,12 @@ from amazonei_sandbox.iam_resources import Lookup
 from amazonei_sandbox.policy_eval import allowed
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's
+# The stack calls after which CloudFormation runs the resources' handlers as the caller.
+_HANDLER_PHASES = {
+    "ExecuteChangeSet": "create",
+    "CreateStack": "create",
+    "DetectStackDrift": "read",
+}
 _ENCODED = "Encoded authorization failure message: "
 _NOT_AUTHORIZED = "You are not authorized to perform this operation. "
 
@@ -97,7 +103,9 @@ class StrictCaller:
             "aws:SecureTransport": "true",
         }
 
-    def decide(self, request: Request, documents: Sequence[Mapping[str, Any]] | None = None) -> Decision:
+    def decide(
+        self, request: Request, documents: Sequence[Mapping[str, Any]] | None = None
+    ) -> Decision:
         """The checks of `request` and the first one `documents` (default: the user's) refuse."""
         checks = checks_for(request, Lookup(self._owner_session, request.region))
         return self.replay(Decision(self.command, request, tuple(checks), None), documents)
@@ -140,16 +148,20 @@ class StrictCaller:
             return SimpleNamespace(status_code=200, headers={}), {"DecodedMessage": decoded}
         return None
 
-
-    _PHASES = {"ExecuteChangeSet": "create", "CreateStack": "create", "DetectStackDrift": "read"}
-
-    def _after_stack_call(self, model: Any, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+    def _after_stack_call(
+        self, model: Any, http_response: Any, context: dict[str, Any], **_: Any
+    ) -> None:
         decision = context.get("amazonei_strict")
-        phase = self._PHASES.get(model.name)
+        phase = _HANDLER_PHASES.get(model.name)
         if model.name in ("CreateChangeSet", "CreateStack") and decision is not None:
             for call in parameter_requests(decision.request):
                 self._record(self.decide(call), "CloudFormation's template parameters")
-        if phase and decision is not None and decision.denied is None and http_response.status_code < 300:
+        if (
+            phase
+            and decision is not None
+            and decision.denied is None
+            and http_response.status_code < 300
+        ):
             self._handlers(decision.request, phase)
 
     def _handlers(self, request: Request, phase: str) -> None:
@@ -231,7 +243,9 @@ def _refusal(
     service = model.service_model.service_name
     message = denial_message(user_arn, check, service)
     if service == "ec2":
-        message = f"{_NOT_AUTHORIZED}{message}. {_ENCODED}{encode_failure(user_arn, user_id, check)}"
+        message = (
+            f"{_NOT_AUTHORIZED}{message}. {_ENCODED}{encode_failure(user_arn, user_id, check)}"
+        )
     code = error_code(model.service_model.protocol, service)
     request_id = str(uuid.uuid4())
     parsed = {

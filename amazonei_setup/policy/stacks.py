@@ -333,7 +333,10 @@ def stackset_policy(region: str | None = None) -> dict[str, Any]:
                 "Sid": "ReadOurParameters",  # sweep's claims; authorized on the path itself
                 "Effect": "Allow",
                 "Action": ["ssm:GetParametersByPath"],
-                "Resource": [f"{arn}:ssm:*:*:parameter/{PREFIX}", f"{arn}:ssm:*:*:parameter/{PREFIX}/*"],
+                "Resource": [
+                    f"{arn}:ssm:*:*:parameter/{PREFIX}",
+                    f"{arn}:ssm:*:*:parameter/{PREFIX}/*",
+                ],
             },
         ],
     }

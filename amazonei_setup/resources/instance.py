@@ -327,7 +327,8 @@ class InstanceKind(ResourceKind):
                 "MinCount": 1,
                 "MaxCount": 1,
                 "TagSpecifications": tag_specifications(
-                    ["instance", "volume"], deployment_tags(profile.name, profile.region, profile.tags)
+                    ["instance", "volume"],
+                    deployment_tags(profile.name, profile.region, profile.tags),
                 ),
             },
             profile.region,

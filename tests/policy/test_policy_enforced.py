@@ -150,8 +150,13 @@ DIRECT_LAUNCHES = [
     ["--profile-file", EIA, "--access", "ssm", "--ttl", "8h"],
     ["--profile-file", EIA, "--access", "ssm", "--ttl", "4h", "--tag", "workshop=again"],
     ["--profile-file", EIA, "--access", "ssm", "--name", "second", "--no-wait"],
-    ["--profile-file", "templates/profiles/inf1-ssm.yaml", "--instance-type", "inf2.xlarge",
-     "--no-wait"],
+    [
+        "--profile-file",
+        "templates/profiles/inf1-ssm.yaml",
+        "--instance-type",
+        "inf2.xlarge",
+        "--no-wait",
+    ],
 ]
 STACK_LAUNCHES = [
     ["--profile-file", EIA, "--engine", "cloudformation", "--no-wait"],

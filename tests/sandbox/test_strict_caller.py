@@ -77,7 +77,11 @@ def test_a_stack_set_is_created_on_star_and_tagged_as_it_is_made():
         strict = StrictCaller([policy])
         tags = [{"Key": "amazonei-setup:managed", "Value": "true"}]
         create = _request(
-            "cloudformation", "CreateStackSet", "us-east-1", StackSetName="amazonei-setup-x", Tags=tags
+            "cloudformation",
+            "CreateStackSet",
+            "us-east-1",
+            StackSetName="amazonei-setup-x",
+            Tags=tags,
         )
         decided = strict.decide(create)
         assert [(c.action, c.resource) for c in decided.checks] == [
@@ -101,9 +105,10 @@ def test_a_stack_set_is_created_on_star_and_tagged_as_it_is_made():
 
 def test_request_tags_count_only_where_the_reference_lists_them(strict):
     """RunInstances' aws:RequestTag is a key of its instance and volume, not of its image."""
-    assert "aws:RequestTag/${TagKey}" in action_facts("ec2", "RunInstances").resources[
-        "instance"
-    ].own_keys
+    assert (
+        "aws:RequestTag/${TagKey}"
+        in action_facts("ec2", "RunInstances").resources["instance"].own_keys
+    )
     ec2 = boto3.client("ec2", region_name=REGION)
     subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
     spec = [{"ResourceType": "instance", "Tags": [{"Key": "team", "Value": "ml"}]}]
@@ -128,9 +133,7 @@ def test_what_cannot_be_mapped_fails_loudly(strict):
 
 def test_refusals_are_aws_errors_and_ec2_s_message_decodes(strict):
     key, secret = strict.access_key
-    session = boto3.Session(
-        region_name=REGION, aws_access_key_id=key, aws_secret_access_key=secret
-    )
+    session = boto3.Session(region_name=REGION, aws_access_key_id=key, aws_secret_access_key=secret)
     strict.documents = _swap(policy_for("direct", REGION), "ChangeOnlyOurs", None)
     session = strict.wrap(lambda target: session)(None)
     ec2 = session.client("ec2")
@@ -148,7 +151,9 @@ def test_refusals_are_aws_errors_and_ec2_s_message_decodes(strict):
     encoded = error["Message"].rsplit(" ", 1)[-1]
     decoded = session.client("sts").decode_authorization_message(EncodedMessage=encoded)
     document = json.loads(decoded["DecodedMessage"])
-    assert document["allowed"] is False and document["context"]["action"] == "ec2:TerminateInstances"
+    assert (
+        document["allowed"] is False and document["context"]["action"] == "ec2:TerminateInstances"
+    )
     assert json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))) == document
     with pytest.raises(ClientError) as ssm_refused:
         session.client("ssm").delete_parameter(Name="/someone/else")
