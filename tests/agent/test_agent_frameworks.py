@@ -136,7 +136,13 @@ def test_inf1_looks_only_at_torch_neuron_environments(hardware, tools, capsys):
     tools.framework("neuron")  # a torch-neuronx venv cannot drive Inferentia 1
     code, report = agent(capsys, "--expect", "inf1.xlarge")
     assert code == 1 and report["status"] == "degraded"
-    assert [a for a in report["smoke_test"]["attempts"] if a.get("environment")] == []
+    [attempt] = [a for a in report["smoke_test"]["attempts"] if a.get("environment")]
+    assert attempt == {
+        "environment": "/opt/aws_neuronx_venv_pytorch_2_5",
+        "framework": "torch, torch_neuronx",
+        "outcome": "skipped",  # probed, never run
+        "reason": "no torch-neuron",
+    }
 
 
 def test_under_the_real_root_the_agents_own_python_comes_last(tmp_path, monkeypatch):
