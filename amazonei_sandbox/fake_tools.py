@@ -84,6 +84,12 @@ FRAMEWORK_ENVS: dict[str, tuple[str, str, str, dict[str, object]]] = {
         "neuron",
         dict(_NATIVE, found=["torch", "torch_neuronx", "vllm"], neuron_devices=0),
     ),
+    "vllm-trn": (  # the same on Trn2/Trn3, where its TorchNeuron sees the NeuronCores
+        "opt/aws_neuronx_venv_pytorch_inference_vllm_0_24_0_1_1_0",
+        "torchneuron",
+        "neuron",
+        dict(_NATIVE, found=["torch", "torch_neuronx", "vllm"], neuron_devices=2),
+    ),
     "vllm-xla": (  # vLLM 0.16 with NxD Inference on torch-neuronx 2.9 (SDK 2.31)
         "opt/aws_neuronx_venv_pytorch_inference_vllm_0_16",
         "torch-neuronx",
@@ -191,7 +197,9 @@ def install_framework(
     return python
 
 
-def environments_for(instance_type: str, eia: bool = False, neuron_sdk: str | None = None):
+def environments_for(
+    instance_type: str, eia: bool = False, neuron_sdk: str | None = None
+) -> list[tuple[str, str]]:
     """[(path under the root, FRAMEWORK_ENVS key)] of the DLAMI an instance boots: a Neuron
     image's by its SDK release (dlami_releases.NEURON_LAYOUTS); with no SDK named, the newest
     release that runs PyTorch on the family (Inf1: 2.26, the last with Inf1; Inf2/Trn1: 2.31, the
@@ -201,11 +209,11 @@ def environments_for(instance_type: str, eia: bool = False, neuron_sdk: str | No
     kind = spec.kind if spec is not None else "cpu"
     if eia:
         return [(FRAMEWORK_ENVS["eia"][0], "eia")]
-    if kind == "neuron":
+    if kind == "neuron" or family.startswith(("inf", "trn")):
         default = {"inf1": "2.26.0", "inf2": "2.31.0", "trn1": "2.31.0"}.get(family, "9")
         layout = list(neuron_layout(neuron_sdk or default))
         if family in ("trn2", "trn3"):  # where vLLM's TorchNeuron sees the NeuronCores
-            layout = [(env, "torchneuron" if key == "vllm" else key) for env, key in layout]
+            layout = [(env, "vllm-trn" if key == "vllm" else key) for env, key in layout]
         return layout
     if kind == "nvidia":
         return [(FRAMEWORK_ENVS["nvidia"][0], "nvidia")]

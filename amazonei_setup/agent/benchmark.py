@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 
 from .bench_job import JobError, ModelError, check_job, fetch_model, read_job
-from .environments import agent_root, survey
+from .environments import PROBE_S, agent_root, survey
 from .frameworks import INSTALL_HINTS, _answer, cache_dir
 from .probes import SIMULATED_MARKER, _tail, run_tool
 from .report import PublishError, publish_with_retry, report_json, scrub
@@ -78,10 +78,15 @@ def bench_worker_source() -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def environments(kind: str, instance_type: str | None) -> tuple:
+def environments(kind: str, instance_type: str | None, timeout: float = PROBE_S) -> tuple:
     """([{backend, env, python}] to try, best first; the environments found of no use). CPU:
     the framework environments a DLAMI has, then the agent's own Python, all on the CPU."""
-    found, skipped = survey(kind, instance_type)
+    found, skipped = survey(kind, instance_type, timeout=timeout)
+    for jax in [c for c in found if c["backend"] == "jax-neuron"]:  # the smoke test's only
+        found.remove(jax)
+        said = "JAX: the benchmark runs ONNX and PyTorch models"
+        skipped.append({"environment": jax["env"], "framework": "jax", "reason": said})
+        skipped[-1]["outcome"] = "skipped"
     own = {"backend": "cpu", "env": sys.prefix, "python": sys.executable}
     if kind == "none" and all(c["python"] != own["python"] for c in found):
         found.append(own)
@@ -153,7 +158,7 @@ def _worker_job(job: dict, model_path: str | None, deadline_s: float) -> str:
     return json.dumps(work)
 
 
-def _failure(attempts: list, kind: str, skipped: tuple = ()) -> tuple:
+def _failure(attempts: list, kind: str, skipped: list | None = None) -> tuple:
     """(outcome, reason) of a candidate no environment could measure."""
     if not attempts:
         hint = INSTALL_HINTS.get(kind, "install onnxruntime (or torch) for the agent's python3")
@@ -222,7 +227,10 @@ def run_job(
         return _finish(result, began, clock, job)
     skipped: list = []
     if tried is None:
-        tried, skipped = environments(spec["kind"], job["instance_type"])
+        probe_s = min(PROBE_S, max(job["time_limit_s"] - RESERVE_S, 1.0))
+        tried, skipped = environments(spec["kind"], job["instance_type"], probe_s)
+    for failed in [s for s in skipped if s["outcome"] in ("crashed", "hung")]:  # probes
+        result["attempts"].append(dict(failed, backend="probe"))
     for candidate in tried:
         left = job["time_limit_s"] - (clock() - began) - RESERVE_S
         attempt = {"environment": candidate["env"], "backend": candidate["backend"]}

@@ -129,11 +129,10 @@ def neuron_backends(family: str, answer: dict) -> tuple:
 
 
 def nvidia_backends(family: str, answer: dict) -> tuple:
-    if "torch" not in answer["found"]:
-        return [], "no torch"
-    if not answer.get("cuda"):
-        return [], _torch(answer) + ": CUDA is not available"
-    return ["cuda"], ""
+    """torch (the smoke test, PyTorch models) or onnxruntime (ONNX models). A torch that says
+    CUDA is not available is still tried, last: the worker's answer tells why."""
+    ok = {"torch", "onnxruntime"} & set(answer["found"])
+    return (["cuda"], "") if ok else ([], "neither torch nor onnxruntime")
 
 
 def eia_backends(family: str, answer: dict) -> tuple:
@@ -181,10 +180,11 @@ def survey(
             skipped.append({"environment": env, "framework": framework, "outcome": "skipped"})
             skipped[-1]["reason"] = (why + "; " + answer.get("error", "")).strip("; ")[:300]
         version = [-v for v in release(answer.get("torch") or answer.get("jax"))]
-        serving = "vllm" in answer["found"]  # a serving stack pinned for vLLM: a last resort
+        serving = "vllm" in answer["found"] or answer.get("cuda") is False  # last resorts
         named = kind == "eia" and "amazonei" not in env  # the EI conda envs' own names first
         for backend in usable:
-            key = (RANK.get(backend, 0), serving, named, version, order)
+            # equals otherwise, a DLAMI's plain framework venv before its NxD variants
+            key = (RANK.get(backend, 0), serving, named, version, "_nxd" in env, order)
             ranked.append((key, {"backend": backend, "env": env, "python": python}))
     ranked.sort(key=lambda pair: pair[0])
     return [candidate for _, candidate in ranked], skipped

@@ -36,11 +36,9 @@ from .probes import _tail
 CACHE_ENV = "AMAZONEI_AGENT_CACHE_DIR"
 FRAMEWORK_TIMEOUT_S = 90.0  # an upper bound for a first Neuron compile, not a typical run
 INSTALL_HINTS = {
-    "neuron": "for PyTorch on Inf2/Trn1 use a Neuron multi-framework DLAMI of SDK 2.31 or "
-    "earlier (torch-neuronx in /opt/aws_neuronx_venv_pytorch_2_9; from SDK 2.32 the DLAMI "
-    "carries JAX and vLLM only), TorchNeuron (PyTorch 2.10+) where you have it, on Inf1 a "
-    "DLAMI of SDK 2.26 or earlier (/opt/aws_neuron_venv_pytorch_1_13_inf1); or pip install "
-    "torch-neuronx from https://pip.repos.neuron.amazonaws.com",
+    "neuron": "PyTorch on Inf2/Trn1: a Neuron DLAMI of SDK 2.31 or earlier (torch-neuronx in "
+    "/opt/aws_neuronx_venv_pytorch_2_9; from 2.32 it carries JAX and vLLM only) or TorchNeuron "
+    "(PyTorch 2.10+); Inf1: a DLAMI of SDK 2.26 or earlier (/opt/aws_neuron_venv_pytorch_1_13_inf1)",
     "nvidia": "use the Deep Learning AMI GPU PyTorch (its PyTorch environment) or pip install a "
     "CUDA build of torch",
     "eia": "use a Deep Learning AMI (Conda) carrying the amazonei_pytorch_*, amazonei_mxnet_* or "

@@ -309,7 +309,8 @@ def ask_neuron(answer):
         import torch
 
         answer["torch"] = torch.__version__
-        name = getattr(torch._C, "_get_privateuse1_backend_name", lambda: None)()
+        ask = getattr(getattr(torch, "_C", None), "_get_privateuse1_backend_name", None)
+        name = ask() if ask else None
         answer["torch_device"] = name
         if name == "neuron":
             answer["neuron_devices"] = torch.accelerator.device_count()

@@ -127,6 +127,21 @@ class jit:
         return contextlib.nullcontext()
 
 
+class _C:
+    """TorchNeuron registers PyTorch's PrivateUse1 device as `neuron` (PyTorch 2.10 and later)."""
+
+    @staticmethod
+    def _get_privateuse1_backend_name():
+        native = tuple(int(p) for p in __version__.split(".")[:2]) >= (2, 10)
+        return "neuron" if native else "privateuseone"
+
+
+class accelerator:
+    @staticmethod
+    def device_count():
+        return int(os.environ.get("STUB_NEURON_DEVICES", "2"))
+
+
 def compile(model, backend=None):
     model.compiled_for = backend
     return model
