@@ -131,6 +131,7 @@ NEURON_LAYOUTS: dict[str, tuple[tuple[str, str], ...]] = {
 
 def neuron_layout(sdk: str) -> tuple[tuple[str, str], ...]:
     """The environments of the newest listed release at or before `sdk` (`2.30.0` -> 2.26's)."""
+
     def key(version: str) -> tuple[int, ...]:
         return tuple(int(part) for part in version.split("."))
 

@@ -54,8 +54,16 @@ class Hardware:
 
 # Per simulated framework environment: (default path under the root, framework, device, what
 # its Python answers the agent's probe, as the real environment would on a Neuron instance).
-_XLA = {"found": ["torch", "torch_neuronx"], "torch": "2.9.0+cpu", "torch_device": "privateuseone"}
-_NATIVE = {"found": ["torch", "torch_neuronx"], "torch": "2.11.0", "torch_device": "neuron"}
+_XLA: dict[str, object] = {
+    "found": ["torch", "torch_neuronx"],
+    "torch": "2.9.0+cpu",
+    "torch_device": "privateuseone",
+}
+_NATIVE: dict[str, object] = {
+    "found": ["torch", "torch_neuronx"],
+    "torch": "2.11.0",
+    "torch_device": "neuron",
+}
 FRAMEWORK_ENVS: dict[str, tuple[str, str, str, dict[str, object]]] = {
     "inf1": (
         "opt/aws_neuron_venv_pytorch",

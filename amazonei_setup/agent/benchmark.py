@@ -164,9 +164,13 @@ def _failure(attempts: list, kind: str, skipped: list | None = None) -> tuple:
         hint = INSTALL_HINTS.get(kind, "install onnxruntime (or torch) for the agent's python3")
         said = f"no framework environment found under {agent_root()}: {hint}"
         if skipped:
-            said += " (found of no use: " + "; ".join(
-                f"{s['environment']} ({s['framework']}): {s['reason']}" for s in skipped
-            ) + ")"
+            said += (
+                " (found of no use: "
+                + "; ".join(
+                    f"{s['environment']} ({s['framework']}): {s['reason']}" for s in skipped
+                )
+                + ")"
+            )
         return "not installed", said
     ranked = sorted(
         attempts, key=lambda a: _SPECIFIC.index(a["outcome"]) if a["outcome"] in _SPECIFIC else 99

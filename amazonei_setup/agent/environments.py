@@ -169,7 +169,8 @@ def survey(
     with ThreadPoolExecutor(max(1, min(8, len(found)))) as pool:
         answers = list(pool.map(lambda pair: probe_python(pair[1], kind, timeout), found))
     ranked, skipped = [], []
-    for order, ((env, python), (answer, outcome, failure)) in enumerate(zip(found, answers)):
+    pairs = enumerate(zip(found, answers))  # noqa: B905 (the agent runs on Python 3.8)
+    for order, ((env, python), (answer, outcome, failure)) in pairs:
         if answer is None:
             skipped.append({"environment": env, "framework": "probe", "outcome": outcome})
             skipped[-1]["reason"] = failure

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 
+from .environments import PROBE_S, WORKER_MARK, survey, worker_source
 from .model import (
     ATOL,
     CLASSES,
@@ -30,7 +31,6 @@ from .model import (
     run_smoke_test,
     smoke_result,
 )
-from .environments import PROBE_S, WORKER_MARK, survey, worker_source
 from .probes import _tail
 
 CACHE_ENV = "AMAZONEI_AGENT_CACHE_DIR"
@@ -38,7 +38,8 @@ FRAMEWORK_TIMEOUT_S = 90.0  # an upper bound for a first Neuron compile, not a t
 INSTALL_HINTS = {
     "neuron": "PyTorch on Inf2/Trn1: a Neuron DLAMI of SDK 2.31 or earlier (torch-neuronx in "
     "/opt/aws_neuronx_venv_pytorch_2_9; from 2.32 it carries JAX and vLLM only) or TorchNeuron "
-    "(PyTorch 2.10+); Inf1: a DLAMI of SDK 2.26 or earlier (/opt/aws_neuron_venv_pytorch_1_13_inf1)",
+    "(PyTorch 2.10+); Inf1: a DLAMI of SDK 2.26 or earlier "
+    "(/opt/aws_neuron_venv_pytorch_1_13_inf1)",
     "nvidia": "use the Deep Learning AMI GPU PyTorch (its PyTorch environment) or pip install a "
     "CUDA build of torch",
     "eia": "use a Deep Learning AMI (Conda) carrying the amazonei_pytorch_*, amazonei_mxnet_* or "

@@ -121,15 +121,19 @@ def jax_neuron(job):
 
     devices = [d for d in jax.devices() if d.platform == "neuron"]
     if not devices:
-        raise Unusable("jax %s sees no neuron device" % jax.__version__)
+        raise Unusable(f"jax {jax.__version__} sees no neuron device")
     lax, jnp, best = jax.lax, jax.numpy, jax.lax.Precision.HIGHEST
     shapes, d = job["shapes"], job["dims"]
-    w = dict((k, np.array(v, np.float32).reshape(shapes.get(k, [-1]))) for k, v in job["weights"].items())
+    w = dict(
+        (k, np.array(v, np.float32).reshape(shapes.get(k, [-1]))) for k, v in job["weights"].items()
+    )
     x = np.array(job["x"], np.float32).reshape([1] + job["input_shape"])
 
     def forward(w, x):
         dims = ("NCHW", "OIHW", "NCHW")
-        h = lax.conv_general_dilated(x, w["conv_w"], (1, 1), [(1, 1), (1, 1)], None, None, dims, precision=best)
+        h = lax.conv_general_dilated(
+            x, w["conv_w"], (1, 1), [(1, 1), (1, 1)], None, None, dims, precision=best
+        )
         h = jnp.maximum(h + w["conv_b"][None, :, None, None], 0.0)
         side = job["input_shape"][1] // 2
         h = h.reshape(1, d["conv"], side, 2, side, 2).mean(axis=(3, 5)).reshape(1, -1)
@@ -345,7 +349,7 @@ def probe(kind):
     try:
         ASKS.get(kind, len)(answer)
     except Exception as error:  # installed but broken: the agent says so
-        answer["error"] = ("%s: %s" % (type(error).__name__, error))[:300]
+        answer["error"] = f"{type(error).__name__}: {error}"[:300]
     return answer
 
 

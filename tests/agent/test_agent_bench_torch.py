@@ -129,8 +129,9 @@ def test_inf1_needs_torch_neuron(root, tmp_path):
     result = run(tmp_path, "inf1.xlarge")
     assert result["outcome"] == "not installed" and result["attempts"] == []  # never run
     found = "(found of no use: /opt/aws_neuron_venv_pytorch ("
-    assert found in result["reason"] and "torch_neuronx, onnxruntime): no torch-neuron" in (
-        result["reason"]
+    assert (
+        found in result["reason"]
+        and "torch_neuronx, onnxruntime): no torch-neuron" in (result["reason"])
     )
 
 

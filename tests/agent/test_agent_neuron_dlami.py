@@ -91,7 +91,7 @@ def test_a_general_pytorch_venv_comes_before_vllms_and_nxds(dlami, capsys):
     """SDK 2.31 carries torch-neuronx 2.9 three times: plain, NxD Inference, vLLM 0.16."""
     dlami("inf2.xlarge", "2.31.0")
     code, report = agent(capsys, "--expect", "inf2.xlarge")
-    assert report["smoke_test"]["environment"] == "/opt/aws_neuronx_venv_pytorch_2_9"
+    assert code == 0 and report["smoke_test"]["environment"] == "/opt/aws_neuronx_venv_pytorch_2_9"
 
 
 def test_a_torchneuron_venv_the_user_made_is_found_and_preferred(dlami, tools, capsys):
@@ -107,7 +107,7 @@ def test_a_torchneuron_venv_the_user_made_is_found_and_preferred(dlami, tools, c
 def test_jax_only_and_tensorflow_only_dlamis_run_no_pytorch_on_inf1(dlami, tools, capsys):
     """On Inf1 only torch-neuron counts: the 2.26 DLAMI's JAX and TensorFlow venvs are skipped."""
     dlami("inf1.xlarge", "2.26.0")
-    code, report = agent(capsys, "--expect", "inf1.xlarge")
+    _, report = agent(capsys, "--expect", "inf1.xlarge")
     skipped = {a["environment"] for a in report["smoke_test"]["attempts"]}
     assert "/opt/aws_neuronx_venv_jax_0_6" in skipped
     assert "/opt/aws_neuron_venv_tensorflow_2_10_inf1" in skipped
@@ -141,11 +141,12 @@ def test_the_benchmark_takes_neither_vllm_nor_jax_for_a_pytorch_model(dlami, tmp
         "not installed",
         [],
     )
-    assert f"{VLLM_0_24} (torch, torch_neuronx, vllm): torch 2.11.0 (TorchNeuron)" in (
-        result["reason"]
+    assert (
+        f"{VLLM_0_24} (torch, torch_neuronx, vllm): torch 2.11.0 (TorchNeuron)"
+        in (result["reason"])
     )
-    assert "/opt/aws_neuronx_venv_jax_0_10 (jax): JAX: the benchmark runs ONNX" in (
-        result["reason"]
+    assert (
+        "/opt/aws_neuronx_venv_jax_0_10 (jax): JAX: the benchmark runs ONNX" in (result["reason"])
     )
     assert "SDK 2.31 or earlier" in result["reason"]  # what to use instead
 
@@ -158,13 +159,18 @@ def test_the_benchmark_runs_pytorch_on_torchneuron_found_by_its_probe(tools, tmp
     monkeypatch.setenv("STUB_TORCH_VERSION", "2.11.0")
     result = _benchmark(tmp_path, "trn2.48xlarge")
     assert result["status"] == "ok", result["reason"]
-    assert (result["device"], result["environment"]) == ("neuron", "/home/ubuntu/aws_neuron_venv_pytorch")
+    assert (result["device"], result["environment"]) == (
+        "neuron",
+        "/home/ubuntu/aws_neuron_venv_pytorch",
+    )
     assert result["framework"].startswith("torchneuron ")
     assert result["compiler"] == "neuronx-cc (torch.compile backend neuron)"
 
 
 def test_every_layout_is_the_guides_list(tmp_path):
-    assert [env for env, _ in neuron_layout("2.26.0")][-1] == "opt/aws_neuron_venv_pytorch_1_13_inf1"
+    assert [env for env, _ in neuron_layout("2.26.0")][
+        -1
+    ] == "opt/aws_neuron_venv_pytorch_1_13_inf1"
     assert neuron_layout("2.30.0") == neuron_layout("2.26.0")  # the newest listed at or before
     assert neuron_layout("2.33.0") == neuron_layout("2.32.0")
     # with no SDK named, the newest release that runs PyTorch on the family
