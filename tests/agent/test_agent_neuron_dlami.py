@@ -26,14 +26,14 @@ VLLM_0_24 = "/opt/aws_neuronx_venv_pytorch_inference_vllm_0_24_0_1_1_0"
 @pytest.fixture
 def dlami(tools, fake_imds, samples, monkeypatch):
     """dlami(instance_type, sdk): that instance's IMDS, neuron-ls and /dev, and the framework
-    environments of the Neuron DLAMI of `sdk` laid out under the fake root."""
+    environments of the Neuron DLAMI of `sdk` (None: none) laid out under the fake root."""
 
     def make(instance_type: str, sdk: str | None) -> list[tuple[str, str]]:
         imds = fake_imds(samples.metadata(instance_type))
         monkeypatch.setenv("AMAZONEI_AGENT_IMDS_ENDPOINT", imds.url)
         tools.neuron_ls(samples.inf1 if instance_type.startswith("inf1") else samples.inf2)
         tools.neuron_devices(1)
-        layout = environments_for(instance_type, neuron_sdk=sdk)
+        layout = environments_for(instance_type, neuron_sdk=sdk) if sdk else []
         for env, key in layout:
             tools.framework(key, env=env)
         return layout
@@ -176,3 +176,26 @@ def test_every_layout_is_the_guides_list(tmp_path):
     # with no SDK named, the newest release that runs PyTorch on the family
     assert "opt/aws_neuronx_venv_pytorch_2_9" in dict(environments_for("inf2.xlarge"))
     assert "opt/aws_neuron_venv_pytorch_1_13_inf1" in dict(environments_for("inf1.xlarge"))
+
+
+@pytest.mark.parametrize("neuron", [True, False])
+def test_the_workers_jax_path_runs_the_model_on_a_neuron_device(
+    neuron, dlami, tools, capsys, monkeypatch
+):
+    """The real worker's jax-neuron backend in a venv whose JAX (a NumPy stub) lists
+    NeuronDevices: the answer is held to the reference like any other; a JAX that sees no
+    neuron device is passed by at the probe."""
+    dlami("inf2.xlarge", None)  # no DLAMI layout: only the venv below
+    environment(tools.root, "opt/aws_neuronx_venv_jax_0_10", "jax")
+    monkeypatch.setenv("STUB_JAX_NEURON", "1" if neuron else "0")
+    code, report = agent(capsys, "--expect", "inf2.xlarge")
+    smoke = report["smoke_test"]
+    if neuron:
+        assert code == 0 and report["status"] == "passed", report["reason"]
+        assert (smoke["framework"], smoke["device"]) == ("jax-neuronx", "neuron")
+        assert smoke["device_name"] == "NeuronDevice(id=0)" and smoke["max_abs_error"] < 1e-4
+        assert smoke["cpu_framework"] == "jax" and smoke["simulated"] is False
+    else:
+        assert report["status"] == "degraded"
+        [passed] = [a for a in smoke["attempts"] if a.get("environment")]
+        assert passed["reason"] == "jax 0.10.0 sees no neuron device"
