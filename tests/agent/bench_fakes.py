@@ -218,7 +218,8 @@ class Device:
         self.platform, self.id = platform, index
 
     def __repr__(self):
-        return ("NeuronDevice(id=%d)" if self.platform == "neuron" else "CpuDevice(id=%d)") % self.id
+        name = "NeuronDevice" if self.platform == "neuron" else "CpuDevice"
+        return "%s(id=%d)" % (name, self.id)
 
 
 def devices(backend=None):
