@@ -195,7 +195,7 @@ def _ensure_image(
             owner_alias=owner_alias,
             public=True,
             virtualization_type="hvm",
-            architecture="x86_64",
+            architecture=rule.architecture,
             state="available",
             creation_date=release.created,
             hypervisor="xen",

@@ -157,7 +157,7 @@ def _catalog_issues(profile: Profile, catalog: Catalog, locate: _Locator) -> lis
     """Checks that need the hardware catalog (types, accelerators, where they were sold)."""
     issues: list[ProfileIssue] = []
     spec = catalog.instance(profile.instance_type)
-    refusal = catalog.refusal(profile.instance_type)
+    refusal = catalog.refusal(profile.instance_type, profile.accelerator, profile.os)
     if refusal is not None and profile.ami == "auto":
         issues.append(
             locate.issue(
