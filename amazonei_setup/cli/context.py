@@ -302,9 +302,14 @@ def discover_and_plan(ctx: Context, profile: Any, record: DeploymentRecord | Non
     from amazonei_setup.engines.plan import build_plan
     from amazonei_setup.spec.catalog import load_catalog
 
-    catalog = load_catalog()
+    from amazonei_setup.aws.instance_types import catalog_for
+    from amazonei_setup.spec.profile_checks import check_hardware
+
     clients = clients_for(ctx, profile.region)
     with ctx.terminal.status(f"looking at {profile.region} …"):
+        # AWS's own figures for the type (DescribeInstanceTypes, cached in the state home).
+        catalog = catalog_for(clients, ctx.home, load_catalog(), [profile.instance_type])
+        check_hardware(profile, catalog)
         discovery = discover(
             clients,
             catalog,

@@ -118,3 +118,21 @@ def accelerated(spec: InstanceSpec) -> bool:
     """Whether the type carries its own accelerator (what `estimate --rank` and the wizard
     offer from AWS's list, beside the catalog's CPU hosts)."""
     return spec.kind != "cpu"
+
+
+def hardware_summary(spec: InstanceSpec) -> dict[str, object]:
+    """What the plan says the type carries, and where the figures came from."""
+    accelerator = spec.neuron_device_name if spec.kind == "neuron" else spec.gpu_model
+    count = spec.neuron_devices if spec.kind == "neuron" else spec.gpus
+    memory = spec.neuron_memory_gib if spec.kind == "neuron" else spec.gpus * spec.gpu_memory_gib
+    return {
+        "kind": spec.kind,
+        "accelerator_name": accelerator,
+        "accelerator_count": count,
+        "neuron_cores": spec.neuron_cores,
+        "accelerator_memory_gib": round(memory, 2),
+        "architecture": spec.architecture,
+        "vcpus": spec.vcpus,
+        "memory_gib": spec.memory_gib,
+        "hardware_source": "DescribeInstanceTypes" if spec.source == "aws" else "catalog",
+    }

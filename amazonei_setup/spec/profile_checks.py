@@ -269,6 +269,14 @@ def _default_accelerator(document: dict[str, Any], catalog: Catalog) -> dict[str
     return document
 
 
+def check_hardware(profile: Profile, catalog: Catalog) -> None:
+    """The catalog checks again, once AWS's own figures for the type are in `catalog`
+    (aws/instance_types.py): a type the bundled YAML does not know is checked here."""
+    issues = _catalog_issues(profile, catalog, _Locator(None, {}, {}))
+    if issues:
+        raise ProfileError(_sorted(issues))
+
+
 def validate_profile(
     source: ProfileSource | None,
     overrides: dict[str, Any] | None = None,
