@@ -50,7 +50,7 @@ def _product(region: str, instance_type: str, usd: float, recorded: str) -> dict
                         f"{term}.6YS6EN2CT7": {
                             "unit": "Hrs",
                             "pricePerUnit": {"USD": f"{usd:.10f}"},
-                            "description": f"${usd} per On Demand Linux {instance_type} Instance Hour",
+                            "description": f"${usd} per On Demand Linux {instance_type} hour",
                         }
                     },
                 }
@@ -99,9 +99,9 @@ def answer_request(request: Any, **_: Any) -> Any:
     """A botocore `before-send` handler: the same answer, for clients in this process."""
     from botocore.awsrequest import AWSResponse
 
-    status, document = answer(request.headers.get("X-Amz-Target", "").decode()
-                              if isinstance(request.headers.get("X-Amz-Target"), bytes)
-                              else str(request.headers.get("X-Amz-Target", "")), request.body)
+    target = request.headers.get("X-Amz-Target", b"")
+    target = target.decode() if isinstance(target, bytes) else str(target)
+    status, document = answer(target, request.body)
     raw = _Raw(json.dumps(document).encode())
     return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.1"}, raw)
 

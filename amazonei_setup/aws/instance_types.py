@@ -122,7 +122,14 @@ def catalog_for(
 ) -> Catalog:
     """The catalog with AWS's own figures for `names` (their vCPUs, memory, architecture and
     accelerators as AWS answers today)."""
-    return catalog.with_instances(specs_of(catalog, describe(clients, home, names, on)))
+    try:
+        entries = describe(clients, home, names, on)
+    except InputError:
+        if not all(name in catalog.instances for name in names):
+            raise
+        # AWS describes only the types its region sells: discovery says where this one is.
+        return catalog
+    return catalog.with_instances(specs_of(catalog, entries))
 
 
 def unknown_hint(catalog: Catalog, name: str) -> str | None:

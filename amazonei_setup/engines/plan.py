@@ -108,8 +108,8 @@ class Plan:
                 "accelerator": self.profile.accelerator,
                 "seats": self.profile.seats,
                 "os": self.profile.os,
-                **self.carries,
             },
+            "carries": self.carries,
             "vpc": {"id": d.vpc_id, "default": d.vpc_is_default},
             "subnets": [{"id": s.id, "availability_zone": s.availability_zone} for s in d.subnets],
             "hidden_subnets": [

@@ -215,9 +215,8 @@ class Catalog:
             return None
         others = [name for name in per_os if "arm64" in per_os[name] and name not in wanted]
         what = "Elastic Inference" if key == "eia" else key
-        reason = (
-            f"{instance_type} is arm64 (Graviton) and AWS publishes no arm64 {what} image"
-            + (f" for {os_name}" if os_name else "")
+        reason = f"{instance_type} is arm64 (Graviton) and AWS publishes no arm64 {what} image" + (
+            f" for {os_name}" if os_name else ""
         )
         alternatives = tuple(f"os: {name}" for name in others) + tuple(
             self._arm64_alternatives.get(spec.kind, [])

@@ -65,9 +65,9 @@ def on_demand_usd(price_list: list[str]) -> float | None:
         for term in (product.get("terms") or {}).get("OnDemand", {}).values():
             for dimension in (term.get("priceDimensions") or {}).values():
                 usd = (dimension.get("pricePerUnit") or {}).get("USD")
-                if usd is not None and str(dimension.get("unit", "Hrs")).startswith("Hr"):
-                    if float(usd) > 0:
-                        return float(usd)
+                hourly = str(dimension.get("unit", "Hrs")).startswith("Hr")
+                if usd is not None and hourly and float(usd) > 0:
+                    return float(usd)
     return None
 
 

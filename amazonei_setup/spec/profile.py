@@ -172,8 +172,9 @@ class Profile(_Strict):
         if value not in known and not INSTANCE_TYPE_SHAPE.fullmatch(value):
             hint = did_you_mean(value, known) or ""
             raise ValueError(
-                f"'{value}' is not an EC2 instance type (family.size, e.g. g6.xlarge); the "
-                f"catalog knows {', '.join(known)}. {hint}".strip()
+                f"'{value}' is not in the catalog nor shaped like an EC2 instance type "
+                f"(family.size, e.g. g6.xlarge); the catalog knows {', '.join(known)}. "
+                f"{hint}".strip()
             )
         return value
 

@@ -17,8 +17,18 @@ def _priced(hooks) -> None:
 
 def test_rank_in_eu_west_1_shows_eu_west_1_prices_with_their_source(aws, run_cli, hooks, recorder):
     _priced(hooks)
-    result = run_cli("estimate", "--rank", "--region", "eu-west-1", "--instance-type",
-                     "inf2.xlarge", "--latency-ms", "10", "--output", "json")
+    result = run_cli(
+        "estimate",
+        "--rank",
+        "--region",
+        "eu-west-1",
+        "--instance-type",
+        "inf2.xlarge",
+        "--latency-ms",
+        "10",
+        "--output",
+        "json",
+    )
     assert result.code == 0, result.err
     document = json.loads(result.out)
     recorded = snapshot()["recorded"]
@@ -31,11 +41,23 @@ def test_rank_in_eu_west_1_shows_eu_west_1_prices_with_their_source(aws, run_cli
     asked = [c for c in recorder.calls if c.operation == "GetProducts"]
     filters = [{f["Field"]: f["Value"] for f in c.params["Filters"]} for c in asked]
     assert filters and all(f["regionCode"] == "eu-west-1" for f in filters)
-    assert {"operatingSystem": "Linux", "tenancy": "Shared", "preInstalledSw": "NA",
-            "capacitystatus": "Used"}.items() <= filters[0].items()
+    assert {
+        "operatingSystem": "Linux",
+        "tenancy": "Shared",
+        "preInstalledSw": "NA",
+        "capacitystatus": "Used",
+    }.items() <= filters[0].items()
     assert json.loads(cache_path(run_cli.home, "eu-west-1").read_text())["read_at"]
-    text = run_cli("estimate", "--rank", "--region", "eu-west-1", "--instance-type",
-                   "inf2.xlarge", "--latency-ms", "10")
+    text = run_cli(
+        "estimate",
+        "--rank",
+        "--region",
+        "eu-west-1",
+        "--instance-type",
+        "inf2.xlarge",
+        "--latency-ms",
+        "10",
+    )
     assert text.code == 0 and source in text.out
 
 
@@ -43,12 +65,22 @@ def test_without_the_price_list_the_offline_price_says_so(aws, run_cli, hooks):
     def denied(**_):
         from botocore.exceptions import ClientError
 
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}},
-                          "GetProducts")
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetProducts"
+        )
 
     on_event(hooks, "before-call.pricing.GetProducts", denied)
-    result = run_cli("estimate", "--region", "eu-west-1", "--instance-type", "m5.large",
-                     "--latency-ms", "10", "--output", "json")
+    result = run_cli(
+        "estimate",
+        "--region",
+        "eu-west-1",
+        "--instance-type",
+        "m5.large",
+        "--latency-ms",
+        "10",
+        "--output",
+        "json",
+    )
     assert result.code == 0, result.err
     document = json.loads(result.out)
     assert document["price_basis"].endswith(", offline") and "us-east-1" in document["price_basis"]
@@ -56,7 +88,16 @@ def test_without_the_price_list_the_offline_price_says_so(aws, run_cli, hooks):
 
 def test_a_type_only_aws_knows_is_priced_from_the_region(aws, run_cli, hooks):
     _priced(hooks)
-    result = run_cli("estimate", "--region", "us-east-1", "--instance-type", "g6.xlarge",
-                     "--latency-ms", "10", "--output", "json")
+    result = run_cli(
+        "estimate",
+        "--region",
+        "us-east-1",
+        "--instance-type",
+        "g6.xlarge",
+        "--latency-ms",
+        "10",
+        "--output",
+        "json",
+    )
     # The snapshot has no g6 figure: no price, said plainly (exit 2), not a traceback.
     assert result.code == 2 and "g6.xlarge" in result.err and "Traceback" not in result.err

@@ -12,22 +12,34 @@ from amazonei_setup.aws.instance_types import cache_path
 
 
 def _plan(run_cli, *argv: str):
-    return run_cli("plan", "--output", "json", "--region", "us-east-1", "--name", "any",
-                   "--access", "ssm", *argv)
+    return run_cli(
+        "plan",
+        "--output",
+        "json",
+        "--region",
+        "us-east-1",
+        "--name",
+        "any",
+        "--access",
+        "ssm",
+        *argv,
+    )
 
 
 @pytest.mark.parametrize(
     "instance_type, kind, accelerator",
     [("g6.xlarge", "nvidia", "L4"), ("c7i.xlarge", "cpu", None), ("p5.48xlarge", "nvidia", "H100")],
 )
-def test_types_the_yaml_never_listed_are_planned_from_aws(aws, run_cli, instance_type, kind,
-                                                          accelerator):
+def test_types_the_yaml_never_listed_are_planned_from_aws(
+    aws, run_cli, instance_type, kind, accelerator
+):
     aws("us-east-1")
     result = _plan(run_cli, "--instance-type", instance_type)
     assert result.code == 0, result.err
     plan = json.loads(result.out)
-    hardware = plan["hardware"]
-    assert hardware["instance_type"] == instance_type and hardware["kind"] == kind
+    assert plan["hardware"]["instance_type"] == instance_type
+    hardware = plan["carries"]
+    assert hardware["kind"] == kind
     assert hardware["accelerator_name"] == accelerator
     assert hardware["architecture"] == "x86_64"
     assert hardware["hardware_source"] == "DescribeInstanceTypes"
@@ -40,14 +52,27 @@ def test_c7g_gets_an_arm64_image(aws, run_cli):
     result = _plan(run_cli, "--instance-type", "c7g.xlarge")
     assert result.code == 0, result.err
     plan = json.loads(result.out)
-    assert plan["hardware"]["architecture"] == "arm64", plan["hardware"]
+    assert plan["carries"]["architecture"] == "arm64", plan["carries"]
     assert "arm64" in json.dumps(plan["ami"]), plan["ami"]
 
 
 def test_c7g_launches(aws, run_cli):
     aws("us-east-1")
-    result = run_cli("launch", "--output", "json", "--yes", "--no-wait", "--region", "us-east-1",
-                     "--name", "arm", "--access", "ssm", "--instance-type", "c7g.xlarge")
+    result = run_cli(
+        "launch",
+        "--output",
+        "json",
+        "--yes",
+        "--no-wait",
+        "--region",
+        "us-east-1",
+        "--name",
+        "arm",
+        "--access",
+        "ssm",
+        "--instance-type",
+        "c7g.xlarge",
+    )
     assert result.code == 0, result.err
     import boto3
 
@@ -60,8 +85,21 @@ def test_c7g_launches(aws, run_cli):
 
 def test_g6_launches(aws, run_cli):
     aws("us-east-1")
-    result = run_cli("launch", "--output", "json", "--yes", "--no-wait", "--region", "us-east-1",
-                     "--name", "l4", "--access", "ssm", "--instance-type", "g6.xlarge")
+    result = run_cli(
+        "launch",
+        "--output",
+        "json",
+        "--yes",
+        "--no-wait",
+        "--region",
+        "us-east-1",
+        "--name",
+        "l4",
+        "--access",
+        "ssm",
+        "--instance-type",
+        "g6.xlarge",
+    )
     assert result.code == 0, result.err
 
 

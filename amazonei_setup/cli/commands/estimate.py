@@ -123,9 +123,7 @@ def _region_prices(ctx: Context, catalog: Any, region: str, instance_type: str) 
 
     names = sorted({instance_type, *catalog.instances})
     with ctx.terminal.status(f"reading the {region} price list …"):
-        return region_prices(
-            clients_for(ctx, PRICE_LIST_REGION), ctx.home, catalog, region, names
-        )
+        return region_prices(clients_for(ctx, PRICE_LIST_REGION), ctx.home, catalog, region, names)
 
 
 def _spot(ctx: Context, region: str | None, instance_type: str, latency_ms: float) -> dict:
