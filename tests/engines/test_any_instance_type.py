@@ -132,3 +132,23 @@ def test_a_type_aws_does_not_know_is_bad_input(aws, run_cli):
     result = _plan(run_cli, "--instance-type", "zz9.xlarge")
     assert result.code == 2
     assert "zz9.xlarge" in result.err and "not an instance type AWS offers" in result.err
+
+
+def test_the_sandbox_describes_trainium2_and_h100_as_aws_does(aws):
+    import boto3
+
+    from amazonei_setup.spec.catalog import load_catalog
+    from amazonei_setup.spec.hardware import spec_from_aws
+
+    ec2 = boto3.client("ec2", region_name="us-west-2")
+    names = ["trn2.48xlarge", "trn2u.48xlarge", "p5.48xlarge", "inf2.xlarge", "g6.xlarge"]
+    entries = ec2.describe_instance_types(InstanceTypes=names)["InstanceTypes"]
+    specs = {e["InstanceType"]: spec_from_aws(e, load_catalog().family_labels) for e in entries}
+    for name in ("trn2.48xlarge", "trn2u.48xlarge"):
+        trn2 = specs[name]
+        assert (trn2.kind, trn2.neuron_device_name) == ("neuron", "Trainium2")
+        assert (trn2.neuron_devices, trn2.neuron_cores, trn2.neuron_memory_gib) == (16, 128, 1536)
+    p5 = specs["p5.48xlarge"]
+    assert (p5.kind, p5.gpus, p5.gpu_model, p5.gpu_memory_gib) == ("nvidia", 8, "H100", 80)
+    assert (specs["inf2.xlarge"].neuron_cores, specs["inf2.xlarge"].label) == (2, "AWS Inferentia2")
+    assert specs["g6.xlarge"].gpu_model == "L4" and specs["g6.xlarge"].label == "NVIDIA L4"
