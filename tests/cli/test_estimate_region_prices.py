@@ -101,3 +101,27 @@ def test_a_type_only_aws_knows_is_priced_from_the_region(aws, run_cli, hooks):
     )
     # The snapshot has no g6 figure: no price, said plainly (exit 2), not a traceback.
     assert result.code == 2 and "g6.xlarge" in result.err and "Traceback" not in result.err
+
+
+def test_spot_is_shown_beside_on_demand_with_its_zone(aws, run_cli, hooks):
+    _priced(hooks)
+    result = run_cli(
+        "estimate",
+        "--spot",
+        "--region",
+        "us-west-2",
+        "--instance-type",
+        "m5.large",
+        "--latency-ms",
+        "10",
+        "--output",
+        "json",
+    )
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    spot = document["spot"]
+    assert (
+        spot["zone"].startswith("us-west-2")
+        and spot["source"] == "us-west-2 spot price history, now"
+    )
+    assert document["price_source"].startswith("us-west-2 price list")
