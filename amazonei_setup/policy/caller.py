@@ -24,10 +24,14 @@ def kind_actions(group: str) -> list[str]:
 
 
 # Discovery's own reads (the account, not one kind): regions, VPCs, subnets and their routes,
-# the AMI.
+# the AMI; the hardware and its prices (issue 21: DescribeInstanceTypes, DescribeSpotPriceHistory
+# and pricing:GetProducts have no resource types, so "*" is the only grant).
 DISCOVERY_READ = [
     "ec2:DescribeImages",
     "ec2:DescribeInstanceTypeOfferings",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeSpotPriceHistory",
+    "pricing:GetProducts",
     "ec2:DescribeRegions",
     "ec2:DescribeRouteTables",
     "ec2:DescribeSubnets",
