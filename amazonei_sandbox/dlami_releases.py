@@ -72,7 +72,11 @@ LINES: dict[str, Line] = {
     "Deep Learning AMI Neuron (Amazon Linux 2023) *": _NEURON_AL2023,
     "Deep Learning AMI Neuron (Ubuntu 22.04) *": _NEURON_U22,
     "Deep Learning AMI Neuron (Ubuntu 24.04) *": Line(
-        (_r("2026-08-17", sdk="2.32.0"), _r("2026-10-15", sdk="2.34.0"))
+        (
+            _r("2026-07-07", sdk="2.31.0"),
+            _r("2026-08-17", sdk="2.32.0"),
+            _r("2026-10-15", sdk="2.34.0"),
+        )
     ),
     "Deep Learning OSS Nvidia Driver AMI GPU PyTorch 2.* (Amazon Linux 2023) *": Line(
         (_r("2026-09-19", "12"), _r("2026-10-03", "13"))

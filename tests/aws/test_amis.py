@@ -43,13 +43,15 @@ def test_inf1_gets_the_newest_neuron_dlami_that_still_supports_it(aws, run_cli):
     assert "deprecated since 2026-04-09" in " ".join(document["notes"])
 
 
-def test_inf2_gets_the_current_multi_framework_dlami(aws, run_cli, recorder):
+def test_inf2_gets_the_newest_multi_framework_dlami_that_still_carries_pytorch(aws, run_cli):
+    """SDK 2.32.0 stopped publishing PyTorch (Torch-NeuronX) environments in the DLAMI, so the
+    "latest" parameter (2.32, 2.34) would leave the smoke test on the CPU: 2.31.0 it is."""
     document = plan_json(run_cli, "--instance-type", "inf2.xlarge", "--os", "ubuntu")
     ami = document["ami"]
-    assert (
-        ami["source"]
-        == "ssm:/aws/service/neuron/dlami/multi-framework/ubuntu-24.04/latest/image_id"
-    )
+    assert ami["source"] == "describe_images (newest)"
+    found = image(ami["id"])
+    assert found["Name"].startswith("Deep Learning AMI Neuron (Ubuntu 24.04)")
+    assert "Neuron SDK 2.31.0" in found["Description"]
     assert not any("deprecated" in note for note in document["notes"])
 
 
