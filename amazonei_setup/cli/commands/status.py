@@ -8,13 +8,14 @@ from rich.text import Text
 
 from amazonei_setup.cli.context import (
     Context,
-    clients_for_record,
+    environment,
     followup,
     recorded,
     sandbox_of,
     wall_clock,
 )
 from amazonei_setup.errors import EXIT_OK
+from amazonei_setup.resources.instance import LaunchedInstance
 
 SANDBOX_STOPPED = "sandbox-stopped"  # the status of a deployment gone with its sandbox
 
@@ -23,7 +24,7 @@ def cmd_status(ctx: Context) -> int:
     from amazonei_setup.cli.commands import stackset_manage
     from amazonei_setup.cli.render.overview import deployment_row
     from amazonei_setup.cli.render.results import deployments_table
-    from amazonei_setup.resources import instance as instance_res
+    from amazonei_setup.engines.pick import for_record
     from amazonei_setup.spec.catalog import load_catalog
     from amazonei_setup.state.ledger import Ledger
 
@@ -37,15 +38,14 @@ def cmd_status(ctx: Context) -> int:
         for fault in Ledger(ctx.home).damaged():
             ctx.terminal.say(Text(f"! skipped: {fault.message}"), soft_wrap=True)
     now = wall_clock(ctx)()
+    env = environment(ctx)
     rows = []
     for record in records:
         sandbox = sandbox_of(ctx, record)
         if sandbox is not None and not sandbox["running"]:
-            live: list[Any] = []  # gone with the stopped sandbox: nothing to ask
+            live: list[LaunchedInstance] = []  # gone with the stopped sandbox: nothing to ask
         else:
-            clients = clients_for_record(ctx, record)
-            with ctx.terminal.status(f"looking at {record.name} in {record.region} …"):
-                live = instance_res.find(clients, record.name)
+            live = for_record(record, env).status(record).instances
         row = deployment_row(record, live, catalog, now)
         if sandbox is not None:
             row["sandbox"] = sandbox
