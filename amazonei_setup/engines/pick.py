@@ -4,7 +4,7 @@ profile's way in), for everything after from the record (`record.engine`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import TYPE_CHECKING, Any, Union
 
 from amazonei_setup.engines.cloudformation.engine import StackEngine
 from amazonei_setup.engines.direct.apply import Reporter, SilentReporter
@@ -66,3 +66,21 @@ def for_record(
 ) -> AnyEngine:
     """The engine that made a recorded deployment."""
     return pick(engine_of(record), env, reporters)
+
+
+if TYPE_CHECKING:  # the type checker holds each engine to the protocol
+    from amazonei_setup.engines.cloudformation.engine import StackTeardown
+    from amazonei_setup.engines.cloudformation.launch import StackOutcome, StackPlan
+    from amazonei_setup.engines.direct.apply import Outcome
+    from amazonei_setup.engines.direct.teardown import TeardownPlan
+    from amazonei_setup.engines.plan import Plan
+    from amazonei_setup.engines.protocol import Engine
+    from amazonei_setup.engines.stackset.engine import StackSetTeardown
+    from amazonei_setup.engines.stackset.launch import StackSetOutcome
+    from amazonei_setup.engines.stackset.plan import StackSetPlan
+
+    _direct: type[Engine[Plan, Outcome, TeardownPlan, dict[str, Any]]] = DirectEngine
+    _stack: type[Engine[StackPlan, StackOutcome, StackTeardown, None]] = StackEngine
+    _stackset: type[
+        Engine[StackSetPlan, StackSetOutcome, StackSetTeardown, list[dict[str, str]]]
+    ] = StackSetEngine
