@@ -16,7 +16,6 @@ from amazonei_setup.cli.console import StackConsoleReporter
 from amazonei_setup.cli.context import Context, approved, environment
 from amazonei_setup.cli.render.stacks import (
     change_table,
-    stack_state_lines,
     stack_teardown_table,
 )
 from amazonei_setup.engines.cloudformation.engine import StackEngine
@@ -98,11 +97,3 @@ def teardown_stack(ctx: Context, record: DeploymentRecord) -> int:
     engine.teardown(plan)
     ctx.terminal.result(f"Stack {plan.stack.name} deleted; its key files and record removed.")
     return EXIT_OK
-
-
-def stack_status(ctx: Context, record: DeploymentRecord) -> None:
-    """The stack's status, and its drift (where drift detection is available)."""
-    assert record.stack is not None
-    state = stack_engine(ctx).stack_state(record)
-    for line in stack_state_lines(record.stack.name, state):
-        ctx.terminal.result(line, soft_wrap=True)
