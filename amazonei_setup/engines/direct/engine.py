@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from amazonei_setup.aws.clients import AwsClients
+from amazonei_setup.aws.instance_types import catalog_for
 from amazonei_setup.engines.direct.apply import (
     Outcome,
     Reporter,
@@ -29,6 +30,7 @@ from amazonei_setup.engines.protocol import EngineName, EngineStatus, Environmen
 from amazonei_setup.resources import instance as instance_res
 from amazonei_setup.spec.catalog import load_catalog
 from amazonei_setup.spec.profile import Profile
+from amazonei_setup.spec.profile_checks import check_hardware
 from amazonei_setup.state.ledger import Edit, Ledger
 from amazonei_setup.state.record import DeploymentRecord
 
@@ -36,9 +38,11 @@ from amazonei_setup.state.record import DeploymentRecord
 def plan_launch(env: Environment, profile: Profile, record: DeploymentRecord | None) -> Plan:
     """Discovery and the plan for `profile`, with the expiry it would set; `record` is the
     deployment's, loaded once by the caller (None for a new deployment)."""
-    catalog = load_catalog()
     clients = env.clients(profile.region)
     with env.busy(f"looking at {profile.region} …"):
+        # AWS's own figures for the type (DescribeInstanceTypes, cached in the state home).
+        catalog = catalog_for(clients, env.home, load_catalog(), [profile.instance_type])
+        check_hardware(profile, catalog)
         discovery = discover(clients, catalog, profile, env.home, env.ip_lookup, record=record)
     plan = build_plan(profile, discovery, catalog)
     plan_expiry(plan, record, env.now())
