@@ -10,7 +10,7 @@ answers"); a stack or stack set not made yet has `*` for its id.
 
 from __future__ import annotations
 
-import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +38,7 @@ EC2_CREATES = {
     "CreateLaunchTemplate": ("launch-template",),
     "CreateVolume": ("volume",),
 }
+_CLIENT_LOCK = threading.Lock()
 SESSION_DOCUMENT = "SSM-SessionManagerRunShell"  # StartSession's document when none is named
 
 
@@ -73,10 +74,14 @@ class Lookup:
     def __init__(self, session_for: Callable[[str], Any], region: str) -> None:
         self._session_for = session_for
         self.region = region
+        self._clients: dict[str, Any] = {}
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - one Lookup per request
     def client(self, service: str) -> Any:
-        return self._session_for(self.region).client(service, region_name=self.region)
+        with _CLIENT_LOCK:  # botocore's client creation races across threads (shared loader)
+            if service not in self._clients:
+                session = self._session_for(self.region)
+                self._clients[service] = session.client(service, region_name=self.region)
+            return self._clients[service]
 
     def ec2_tags(self, ids: list[str]) -> dict[str, dict[str, str]]:
         if not ids:

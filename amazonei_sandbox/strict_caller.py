@@ -71,6 +71,7 @@ class StrictCaller:
         self.command: str | None = None  # a label for what the log records next
         self._owner_session = owner_session or _owner_session
         self._lock = threading.Lock()
+        self._lookups: dict[str, Lookup] = {}
         iam = self._owner_session("us-east-1").client("iam")
         user = iam.create_user(UserName=user_name)["User"]
         key = iam.create_access_key(UserName=user_name)["AccessKey"]
@@ -107,7 +108,7 @@ class StrictCaller:
         self, request: Request, documents: Sequence[Mapping[str, Any]] | None = None
     ) -> Decision:
         """The checks of `request` and the first one `documents` (default: the user's) refuse."""
-        checks = checks_for(request, Lookup(self._owner_session, request.region))
+        checks = checks_for(request, self._lookup(request.region))
         return self.replay(Decision(self.command, request, tuple(checks), None), documents)
 
     def replay(
@@ -125,6 +126,13 @@ class StrictCaller:
             None,
         )
         return Decision(decision.command, decision.request, decision.checks, denied)
+
+    def _lookup(self, region: str) -> Lookup:
+        """One owner's Lookup per region: its clients are made once (each costs milliseconds)."""
+        with self._lock:
+            if region not in self._lookups:
+                self._lookups[region] = Lookup(self._owner_session, region)
+            return self._lookups[region]
 
     def _judge(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         service = model.service_model.service_name
@@ -167,7 +175,7 @@ class StrictCaller:
     def _handlers(self, request: Request, phase: str) -> None:
         """Decide what CloudFormation's handlers call as this user (cfn_handlers.py)."""
         stack = request.params.get("StackName") or request.params.get("ChangeSetName")
-        lookup = Lookup(self._owner_session, request.region)
+        lookup = self._lookup(request.region)
         if str(stack).startswith("arn:") and ":changeSet/" in str(stack):
             found = lookup.change_set_stack(str(stack))
             stack = found[0] if found else stack
