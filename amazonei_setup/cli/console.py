@@ -326,3 +326,23 @@ class BenchmarkConsoleReporter:
             line.append(f" ({detail})", style="dim")
         with self._lock:
             self.terminal.say(line, soft_wrap=True)
+
+
+class StackConsoleReporter:
+    """The CloudFormation and StackSets engines' progress as lines on stderr (none with
+    --quiet): each stack event, each account and region as its state changes."""
+
+    def __init__(self, terminal: Terminal):
+        self.terminal = terminal
+
+    def stage(self, message: str) -> None:
+        self.terminal.say(message)
+
+    def stack_event(self, event: dict[str, Any]) -> None:
+        reason = event.get("ResourceStatusReason") or ""
+        line = f"  {event.get('ResourceStatus', '')} {event['LogicalResourceId']}"
+        line += f" ({event.get('ResourceType', '')})" + (f": {reason}" if reason else "")
+        self.terminal.say(line, soft_wrap=True)
+
+    def target_state(self, account: str, region: str, state: str) -> None:
+        self.terminal.say(f"  {account} {region}: {state}", soft_wrap=True)

@@ -19,6 +19,7 @@ from amazonei_setup.state.record import DeploymentRecord
 
 if TYPE_CHECKING:
     from amazonei_setup.cli.wizard.context import WizardContext
+    from amazonei_setup.engines.protocol import Environment
 
 PROFILE_FLAGS: dict[str, tuple[str, ...]] = {
     # flag dest -> path in the profile document
@@ -295,64 +296,30 @@ def wall_clock(ctx: Context) -> Callable[[], datetime]:
     return getattr(ctx.hooks, "now", None) or utc_clock
 
 
-def discover_and_plan(ctx: Context, profile: Any, record: DeploymentRecord | None):
-    """Discovery and the plan for `profile`; `record` is the deployment's, loaded once by
-    the caller (None for a new deployment)."""
-    from amazonei_setup.aws.instance_types import catalog_for
-    from amazonei_setup.engines.discover import discover, public_ip_lookup
-    from amazonei_setup.engines.plan import build_plan
-    from amazonei_setup.spec.catalog import load_catalog
-    from amazonei_setup.spec.profile_checks import check_hardware
+def environment(ctx: Context) -> Environment:
+    """What the engines need of this command: its clients (the sandbox's for a sandbox run or
+    deployment), the seams' clocks and sleep, the sandbox's signing key, a spinner."""
+    import time
 
-    clients = clients_for(ctx, profile.region)
-    with ctx.terminal.status(f"looking at {profile.region} …"):
-        # AWS's own figures for the type (DescribeInstanceTypes, cached in the state home).
-        catalog = catalog_for(clients, ctx.home, load_catalog(), [profile.instance_type])
-        check_hardware(profile, catalog)
-        discovery = discover(
-            clients,
-            catalog,
-            profile,
-            ctx.home,
-            ctx.hooks.ip_lookup or public_ip_lookup,
-            record=record,
-        )
-    plan = build_plan(profile, discovery, catalog)
-    _plan_expiry(ctx, plan, record)
-    return clients, plan
+    from amazonei_setup.engines.discover import public_ip_lookup
+    from amazonei_setup.engines.protocol import Environment
 
+    def key() -> bytes | None:  # the sandbox runs only user data signed with the home's key
+        from amazonei_setup.seats.userdata import sandbox_signing_key
 
-def _plan_expiry(ctx: Context, plan: Any, record: DeploymentRecord | None) -> None:
-    """The expiry a launch would set (the record's created_at, or now for a new deployment,
-    plus the ttl), and a note when a re-run moves it (existing resources are re-tagged)."""
-    from amazonei_setup.spec.ttl import expiry_of, time_left_s, utc_iso
+        return sandbox_signing_key(ctx.home) if ctx.args.sandbox else None
 
-    profile = plan.profile
-    now = wall_clock(ctx)()
-    created_at = record.created_at if record else utc_iso(now)
-    plan.expires_at = expiry_of(created_at, profile.ttl)
-    plan.expires_in_s = time_left_s(plan.expires_at, now)
-    if record is not None:
-        _note_tag_changes(plan, record.profile.get("tags") or {}, profile.tags)
-    before = record.expires_at if record else None
-    if record is None or before == plan.expires_at:
-        return
-    if plan.expires_at is None:
-        plan.notes.append(f"the ttl is gone: the expiry ({before}) comes off every resource")
-    elif before is None:
-        plan.notes.append(f"a ttl is added: every resource is tagged to expire {plan.expires_at}")
-    else:
-        plan.notes.append(
-            f"the expiry moves to {plan.expires_at} (ttl {profile.ttl} from the first launch, "
-            f"{created_at}): every resource is re-tagged"
-        )
-
-
-def _note_tag_changes(plan: Any, before: dict[str, str], after: dict[str, str]) -> None:
-    changed = [f"{k}={v}" for k, v in after.items() if before.get(k) != v]
-    dropped = [f"-{k}" for k in sorted(set(before) - set(after))]
-    if changed or dropped:
-        plan.notes.append("tags change in place on every resource: " + ", ".join(changed + dropped))
+    return Environment(
+        home=ctx.home,
+        clients=lambda region: clients_for(ctx, region),
+        record_clients=lambda record: clients_for_record(ctx, record),
+        ip_lookup=ctx.hooks.ip_lookup or public_ip_lookup,
+        now=wall_clock(ctx),
+        sleep=ctx.hooks.sleep or time.sleep,
+        clock=ctx.hooks.clock or time.monotonic,
+        user_data_key=key,
+        busy=ctx.terminal.status,
+    )
 
 
 def followup(
@@ -403,6 +370,24 @@ def confirm(ctx: Context, question: str, why: str, flag_hint: str) -> bool:
         return Asker(console, terminal_prompter(console)).confirm(question)
     except Quit:
         raise KeyboardInterrupt from None
+
+
+def approved(ctx: Context, discard: Callable[[], None], question: str, why: str) -> bool:
+    """`confirm`, and when the answer is no, or none comes (not a terminal, Ctrl-C), what
+    the engine's plan left in AWS is discarded first (a stack's change set)."""
+    try:
+        yes = confirm(
+            ctx,
+            question,
+            why,
+            "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
+        )
+    except BaseException:
+        discard()
+        raise
+    if not yes:
+        discard()
+    return yes
 
 
 def recorded(ctx: Context, name: str | None) -> list[DeploymentRecord]:

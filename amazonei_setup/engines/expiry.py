@@ -16,10 +16,11 @@ from amazonei_setup.engines.inventory import (
     deployment_resources,
     region_inventory,
 )
+from amazonei_setup.engines.plan import Plan
 from amazonei_setup.resources.kind import TagChange
 from amazonei_setup.resources.naming import TAG_EXPIRES, tag_list
 from amazonei_setup.resources.registry import kinds
-from amazonei_setup.spec.ttl import parse_time, time_left_s
+from amazonei_setup.spec.ttl import expiry_of, parse_time, time_left_s, utc_iso
 from amazonei_setup.state.record import DeploymentRecord
 
 EC2_TAG_BATCH = 1000  # CreateTags/DeleteTags take at most 1000 resource ids per call
@@ -129,3 +130,34 @@ def tag_change(
         else:
             change.put[TAG_EXPIRES] = expiry[1]
     return change
+
+
+def plan_expiry(plan: Plan, record: DeploymentRecord | None, now: datetime) -> None:
+    """The expiry a launch would set (the record's created_at, or now for a new deployment,
+    plus the ttl), and a note when a re-run moves it (existing resources are re-tagged) or
+    changes the user's tags."""
+    profile = plan.profile
+    created_at = record.created_at if record else utc_iso(now)
+    plan.expires_at = expiry_of(created_at, profile.ttl)
+    plan.expires_in_s = time_left_s(plan.expires_at, now)
+    if record is not None:
+        _note_tag_changes(plan, record.profile.get("tags") or {}, profile.tags)
+    before = record.expires_at if record else None
+    if record is None or before == plan.expires_at:
+        return
+    if plan.expires_at is None:
+        plan.notes.append(f"the ttl is gone: the expiry ({before}) comes off every resource")
+    elif before is None:
+        plan.notes.append(f"a ttl is added: every resource is tagged to expire {plan.expires_at}")
+    else:
+        plan.notes.append(
+            f"the expiry moves to {plan.expires_at} (ttl {profile.ttl} from the first launch, "
+            f"{created_at}): every resource is re-tagged"
+        )
+
+
+def _note_tag_changes(plan: Plan, before: dict[str, str], after: dict[str, str]) -> None:
+    changed = [f"{k}={v}" for k, v in after.items() if before.get(k) != v]
+    dropped = [f"-{k}" for k in sorted(set(before) - set(after))]
+    if changed or dropped:
+        plan.notes.append("tags change in place on every resource: " + ", ".join(changed + dropped))

@@ -18,8 +18,9 @@ from amazonei_setup.cli.commands.verify import (
 from amazonei_setup.cli.console import RichReporter
 from amazonei_setup.cli.context import (
     Context,
+    clients_for,
     confirm,
-    discover_and_plan,
+    environment,
     followup,
     pasteable,
     profile_from_args,
@@ -27,10 +28,12 @@ from amazonei_setup.cli.context import (
     sandbox_run,
     teardown_hint,
     verify_hint,
-    wall_clock,
     wizard_applies,
     wizard_context,
 )
+from amazonei_setup.engines.direct.engine import DirectEngine
+from amazonei_setup.engines.pick import engine_name
+from amazonei_setup.engines.protocol import EngineName
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, SetupError
 from amazonei_setup.state.ledger import Edit, Ledger
 
@@ -40,7 +43,7 @@ def cmd_plan(ctx: Context) -> int:
 
     profile = profile_from_args(ctx)
     record = Ledger(ctx.home).load(profile.region, profile.name)
-    _, plan = discover_and_plan(ctx, profile, record)
+    plan = DirectEngine(environment(ctx)).plan(profile, record)
     if ctx.terminal.json:
         ctx.terminal.emit_json(plan.to_dict())
     else:
@@ -53,7 +56,8 @@ def cmd_launch(ctx: Context) -> int:
     from amazonei_setup.cli.commands.stackset import check_flags, launch_stackset
 
     check_flags(ctx)
-    if ctx.args.engine == "stackset":
+    engine = engine_name(ctx.args.engine)  # picked once: the rest follows it
+    if engine == "stackset":
         return launch_stackset(ctx)
     gathered = _gather_profile(ctx)
     if isinstance(gathered, int):
@@ -67,7 +71,7 @@ def cmd_launch(ctx: Context) -> int:
 
     while True:
         try:
-            return _locked_launch(ctx, profile, wizard, save_to)
+            return _locked_launch(ctx, engine, profile, wizard, save_to)
         except Back:  # `<` at the review: nothing was created; the last question again
             try:
                 wizard = wizard.back()
@@ -76,13 +80,16 @@ def cmd_launch(ctx: Context) -> int:
             profile = wizard.profile
 
 
-def _locked_launch(ctx: Context, profile: Any, wizard: Any, save_to: Path | None) -> int:
-    """The launch under the deployment's lock (a dry run takes none: it changes nothing)."""
+def _locked_launch(
+    ctx: Context, engine: EngineName, profile: Any, wizard: Any, save_to: Path | None
+) -> int:
+    """The launch under the deployment's lock (a dry run takes none: it changes nothing;
+    its plan is the direct engine's for a stack too: what the template will hold)."""
     if ctx.args.dry_run:
         return _launch(ctx, profile, wizard, save_to, None)
     ledger = Ledger(ctx.home)
     with ledger.edit(profile.region, profile.name, f"a launch of '{profile.name}'") as edit:
-        if getattr(ctx.args, "engine", "direct") == "cloudformation":
+        if engine == "cloudformation":
             return _launch_stack(ctx, profile, wizard, save_to, edit)
         return _launch(ctx, profile, wizard, save_to, edit)
 
@@ -154,17 +161,14 @@ def _replacements_allowed(ctx: Context, plan: Any, wizard: Any) -> bool:
 
 def _launch_stack(ctx: Context, profile: Any, wizard: Any, save_to: Path | None, edit: Edit) -> int:
     """The CloudFormation engine, with the same --save-profile and --handout as a direct one."""
-    from amazonei_setup.cli.commands.stack_engine import launch_stack
+    from amazonei_setup.cli.commands.stack_engine import launch_stack, stack_engine
 
-    if profile.ttl is not None:  # sweep --expired removes resources one by one, not stacks
-        raise InputError(
-            "a time-to-live is not supported with --engine cloudformation",
-            "drop --ttl (or ttl: in the profile); `teardown NAME` deletes the stack",
-        )
+    engine = stack_engine(ctx)
+    engine.check(profile)  # before the profile is saved: a ttl is refused
     if wizard is not None and save_to is not None:
         save_profile(profile, save_to, force=True)  # checked before the questions
     try:
-        return launch_stack(ctx, profile, edit)
+        return launch_stack(ctx, profile, edit, engine)
     finally:
         if ctx.args.handout and edit.record is not None and edit.record.instances:
             write_handout_note(ctx, Path(ctx.args.handout), edit.record)
@@ -193,7 +197,9 @@ def _launch(
     """Everything after the profile; `edit` holds the record (and the lock) unless dry-run."""
     args = ctx.args
     record = edit.record if edit else Ledger(ctx.home).load(profile.region, profile.name)
-    clients, plan = discover_and_plan(ctx, wizard.plan_profile() if wizard else profile, record)
+    engine = DirectEngine(environment(ctx))
+    clients = clients_for(ctx, profile.region)
+    plan = engine.plan(wizard.plan_profile() if wizard else profile, record)
     if wizard is not None:
         plan = wizard.review_plan(plan)
         ctx.terminal.say("")
@@ -224,9 +230,9 @@ def _launch(
             saved_note(ctx, save_to, wizard)
         if wizard.pending_import is not None:
             import_key(ctx, clients, wizard)
-            clients, plan = discover_and_plan(ctx, profile, record)  # the key pair exists now
+            plan = engine.plan(profile, record)  # the key pair exists now
     assert edit is not None  # only a dry run has none, and it returned above
-    outcome = _apply(ctx, clients, plan, profile, edit)
+    outcome = _apply(ctx, engine, clients, plan, profile, edit)
     if isinstance(outcome, int):
         return outcome
     try:
@@ -236,23 +242,17 @@ def _launch(
             write_handout_note(ctx, Path(args.handout), edit.record)
 
 
-def _apply(ctx: Context, clients: Any, plan: Any, profile: Any, edit: Edit) -> Any:
+def _apply(
+    ctx: Context, engine: DirectEngine, clients: Any, plan: Any, profile: Any, edit: Edit
+) -> Any:
     """Apply with progress; on failure or Ctrl-C, say how to resume and how to remove."""
     from amazonei_setup.cli.render.results import command_lines, outcome_panel
-    from amazonei_setup.engines.direct.apply import Runtime, apply_plan
 
     reporter = RichReporter(ctx.terminal)
-    runtime = Runtime(clients=clients, home=ctx.home, reporter=reporter)
-    if ctx.args.sandbox:
-        from amazonei_setup.seats.userdata import sandbox_signing_key
-
-        runtime.user_data_key = sandbox_signing_key(ctx.home)
-    if ctx.hooks.sleep is not None:
-        runtime.sleep = ctx.hooks.sleep
-    runtime.now = wall_clock(ctx)
+    engine.reporter = reporter
     remove = teardown_hint(ctx, profile)
     try:
-        outcome = apply_plan(plan, runtime, edit)
+        outcome = engine.apply(plan, edit)
     except KeyboardInterrupt:
         reporter.close()
         ctx.terminal.fail(

@@ -1,42 +1,30 @@
-"""`status` and `teardown` of stack set deployments: a row per account and region, and
-removal in the order AWS requires (the stack instances, waited for, then the set)."""
+"""`status` and `teardown` of stack set deployments on the terminal: a table per set, a row per
+account and region; removal (the engine's: the stack instances, waited for, then the set)
+shown, asked for and summarised."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from amazonei_setup.cli.context import Context, clients_for_record, confirm
-from amazonei_setup.engines.stackset import operations as ops
+from amazonei_setup.cli.commands.stackset import stackset_engine
+from amazonei_setup.cli.context import Context, approved
+from amazonei_setup.cli.render.stacks import stackset_status_table
+from amazonei_setup.engines.stackset.engine import (
+    StackSetTeardown,
+    is_stackset,
+    status_document,
+)
 from amazonei_setup.errors import EXIT_AWS, EXIT_OK
 from amazonei_setup.state.record import DeploymentRecord
 
-
-def is_stackset(record: DeploymentRecord) -> bool:
-    return record.engine == "stackset" and record.stack_set is not None
-
-
-def _cfn(ctx: Context, record: DeploymentRecord) -> Any:
-    return clients_for_record(ctx, record).client("cloudformation")
-
-
-def live_rows(ctx: Context, record: DeploymentRecord) -> list[dict[str, str]]:
-    """The stack instances as StackSets reports them now."""
-    assert record.stack_set is not None
-    return [r.to_dict() for r in ops.instances(_cfn(ctx, record), record.stack_set.name)]
+__all__ = ["is_stackset", "show_status", "status_documents", "teardown"]
 
 
 def status_documents(ctx: Context, records: list[DeploymentRecord]) -> list[dict[str, Any]]:
+    engine = stackset_engine(ctx)
     return [
-        {
-            "deployment": record.name,
-            "region": record.region,
-            "engine": "stackset",
-            "stack_set": record.stack_set.name if record.stack_set else None,
-            "status": record.status,
-            "stack_instances": live_rows(ctx, record),
-        }
-        for record in records
+        status_document(record, engine.status(record).stack_instances or []) for record in records
     ]
 
 
@@ -44,26 +32,8 @@ def show_status(
     ctx: Context, documents: list[dict[str, Any]], show: Callable[..., None] | None = None
 ) -> None:
     """A table per stack set: the answer of `status` (stdout) unless `show` says otherwise."""
-    from rich.table import Table
-
     for document in documents:
-        table = Table(
-            title=f"{document['deployment']}: stack set {document['stack_set']} "
-            f"(from {document['region']})"
-        )
-        for column in ("account", "region", "status", "detail", "reason"):
-            table.add_column(column)
-        for row in document["stack_instances"]:
-            table.add_row(
-                row["account"],
-                row["region"],
-                row["status"],
-                row["detailed_status"],
-                row["status_reason"],
-            )
-        if not document["stack_instances"]:
-            table.add_row("-", "-", "no stack instances", "", "")
-        (show or ctx.terminal.result)(table)
+        (show or ctx.terminal.result)(stackset_status_table(document))
 
 
 def teardown(
@@ -79,7 +49,11 @@ def teardown(
 
 
 def _teardown(ctx: Context, records: list[DeploymentRecord]) -> tuple[int, dict[str, Any]]:
-    documents = status_documents(ctx, records)
+    engine = stackset_engine(ctx)
+    plans: list[StackSetTeardown] = [
+        engine.plan_teardown(record.name, record.region, record) for record in records
+    ]
+    documents = [plan.document for plan in plans]
     if ctx.terminal.json and ctx.args.dry_run:
         return EXIT_OK, {"dry_run": True, "stack_sets": documents}
     if not ctx.terminal.json:
@@ -97,17 +71,14 @@ def _teardown(ctx: Context, records: list[DeploymentRecord]) -> tuple[int, dict[
         ctx.terminal.say("Dry run: nothing was changed.")
         return EXIT_OK, {"dry_run": True, "stack_sets": documents}
     count = sum(len(d["stack_instances"]) for d in documents)
-    if not confirm(
-        ctx,
-        f"Delete {count} stack instance(s) and {len(records)} stack set(s)?",
-        "teardown deletes resources in other accounts",
-        "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
-    ):
+    question = f"Delete {count} stack instance(s) and {len(records)} stack set(s)?"
+    if not approved(ctx, lambda: None, question, "teardown deletes resources in other accounts"):
         ctx.terminal.say("Nothing was changed.")
         return EXIT_OK, {"dry_run": False, "stack_sets": []}
     summaries = []
-    for record, document in zip(records, documents, strict=True):
-        left = _remove(ctx, record, document["stack_instances"])
+    for plan in plans:
+        record, document = plan.record, plan.document
+        left = engine.teardown(plan)
         summaries.append({**document, "stack_instances_left": left})
         if left:
             ctx.terminal.fail(
@@ -120,31 +91,3 @@ def _teardown(ctx: Context, records: list[DeploymentRecord]) -> tuple[int, dict[
             return EXIT_AWS, {"dry_run": False, "stack_sets": summaries}
         ctx.terminal.result(f"Removed {record.name}: stack set {document['stack_set']} deleted.")
     return EXIT_OK, {"dry_run": False, "stack_sets": summaries}
-
-
-def _remove(ctx: Context, record: DeploymentRecord, rows: list[dict[str, str]]) -> list[Any]:
-    """Delete the instances (waited for), then the set; what is left ([] when all went)."""
-    from amazonei_setup.cli.commands.stackset import follow
-    from amazonei_setup.state.ledger import Ledger
-
-    assert record.stack_set is not None
-    cfn = _cfn(ctx, record)
-    name = record.stack_set.name
-    with Ledger(ctx.home).edit(
-        record.region, record.name, f"a teardown of '{record.name}'"
-    ) as edit:
-        if edit.record is not None:
-            edit.record.status = "tearing-down"
-            edit.save()
-        if rows:
-            regions = sorted({*record.stack_set.regions, *(r["region"] for r in rows)})
-            operation = ops.delete_instances(
-                cfn, name, record.stack_set.deployment_targets, regions
-            )
-            follow(ctx, cfn, name, operation)
-        left = ops.instances(cfn, name)
-        if left:
-            return [r.to_dict() for r in left]
-        ops.delete_stack_set(cfn, name)
-        edit.remove()
-    return []

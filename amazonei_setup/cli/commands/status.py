@@ -8,13 +8,14 @@ from rich.text import Text
 
 from amazonei_setup.cli.context import (
     Context,
-    clients_for_record,
+    environment,
     followup,
     recorded,
     sandbox_of,
     wall_clock,
 )
 from amazonei_setup.errors import EXIT_OK
+from amazonei_setup.resources.instance import LaunchedInstance
 
 SANDBOX_STOPPED = "sandbox-stopped"  # the status of a deployment gone with its sandbox
 
@@ -23,29 +24,35 @@ def cmd_status(ctx: Context) -> int:
     from amazonei_setup.cli.commands import stackset_manage
     from amazonei_setup.cli.render.overview import deployment_row
     from amazonei_setup.cli.render.results import deployments_table
-    from amazonei_setup.resources import instance as instance_res
+    from amazonei_setup.cli.render.stacks import stack_state_lines
+    from amazonei_setup.engines.pick import engine_of, for_record
+    from amazonei_setup.engines.protocol import StackState
     from amazonei_setup.spec.catalog import load_catalog
     from amazonei_setup.state.ledger import Ledger
 
     catalog = load_catalog()
     records = recorded(ctx, ctx.args.name)
     stack_sets = stackset_manage.status_documents(
-        ctx, [r for r in records if stackset_manage.is_stackset(r)]
+        ctx, [r for r in records if engine_of(r) == "stackset"]
     )
-    records = [r for r in records if not stackset_manage.is_stackset(r)]
+    records = [r for r in records if engine_of(r) != "stackset"]
     if not ctx.args.name:
         for fault in Ledger(ctx.home).damaged():
             ctx.terminal.say(Text(f"! skipped: {fault.message}"), soft_wrap=True)
     now = wall_clock(ctx)()
+    env = environment(ctx)
+    detail = bool(ctx.args.name) and not ctx.terminal.json  # a stack's drift, when shown
     rows = []
+    stacks: list[StackState | None] = []
     for record in records:
         sandbox = sandbox_of(ctx, record)
         if sandbox is not None and not sandbox["running"]:
-            live: list[Any] = []  # gone with the stopped sandbox: nothing to ask
+            live: list[LaunchedInstance] = []  # gone with the stopped sandbox: nothing to ask
+            stacks.append(None)
         else:
-            clients = clients_for_record(ctx, record)
-            with ctx.terminal.status(f"looking at {record.name} in {record.region} …"):
-                live = instance_res.find(clients, record.name)
+            found = for_record(record, env).status(record, detail=detail)
+            live = found.instances
+            stacks.append(found.stack)
         row = deployment_row(record, live, catalog, now)
         if sandbox is not None:
             row["sandbox"] = sandbox
@@ -71,11 +78,10 @@ def cmd_status(ctx: Context) -> int:
                 mark = "  (simulated)" if row.get("sandbox") else ""
                 for line in seat_connect_lines(row):
                     ctx.terminal.result(Text(line + mark), soft_wrap=True)
-            for record, row in zip(records, rows, strict=True):
-                if record.stack is not None and row.get("status") != SANDBOX_STOPPED:
-                    from amazonei_setup.cli.commands.stack_engine import stack_status
-
-                    stack_status(ctx, record)
+            for record, stack in zip(records, stacks, strict=True):
+                if stack is not None and record.stack is not None:
+                    for line in stack_state_lines(record.stack.name, stack):
+                        ctx.terminal.result(line, soft_wrap=True)
     elif not stack_sets:
         ctx.terminal.result(Text(f"No deployments recorded in {ctx.home}."), soft_wrap=True)
     return EXIT_OK

@@ -3,22 +3,25 @@ what was kept and why."""
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from amazonei_setup.cli.context import (
     Context,
     SandboxGone,
     clients_for,
-    clients_for_record,
     confirm,
     default_region,
+    environment,
     followup,
     parse_tags,
     wall_clock,
 )
 from amazonei_setup.cli.render.results import plural
+from amazonei_setup.engines.direct.engine import DirectEngine
+from amazonei_setup.engines.direct.teardown import TeardownPlan
+from amazonei_setup.engines.pick import engine_of
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
+from amazonei_setup.state.ledger import Ledger
 
 
 def _regions(ctx: Context, fallback: list[str]) -> list[str]:
@@ -70,7 +73,6 @@ def _region_words(regions: list[str]) -> list[str]:
 def _targets(ctx: Context) -> list[tuple[str, str]]:
     """(name, region) pairs the teardown applies to, from records and from tags in AWS."""
     from amazonei_setup.engines.inventory import region_inventory
-    from amazonei_setup.state.ledger import Ledger
 
     args = ctx.args
     records = Ledger(ctx.home).all()
@@ -125,42 +127,19 @@ def _show(ctx: Context, plans: list[Any]) -> None:
             ctx.terminal.shown_for(teardown_table(plan), asking=not ctx.args.yes)
 
 
-def _execute(ctx: Context, plans: list[Any]) -> list[dict[str, Any]]:
+def _execute(ctx: Context, plans: list[TeardownPlan]) -> list[dict[str, Any]]:
+    """The direct engine removes each deployment, its progress on stderr."""
     from amazonei_setup.cli.console import TeardownConsoleReporter
-    from amazonei_setup.engines.direct.teardown import execute_teardown, plan_teardown
-    from amazonei_setup.state.ledger import Ledger
 
     reporter = TeardownConsoleReporter(ctx.terminal)
-    ledger = Ledger(ctx.home)
+    engine = DirectEngine(environment(ctx), teardown_reporter=reporter)
     summaries = []
     for plan in plans:
-        clients = _clients_of(ctx, ledger, plan.name, plan.region)
         try:
-            done = execute_teardown(
-                plan,
-                clients,
-                ledger,
-                sleep=ctx.hooks.sleep or _real_sleep,
-                reporter=reporter,
-                replan=partial(plan_teardown, clients, ledger, ctx.home, plan.name, plan.region),
-            )
+            summaries.append(engine.teardown(plan))
         finally:
             reporter.close()
-        summaries.append(
-            {
-                "deployment": plan.name,
-                "region": plan.region,
-                "done": [a.to_dict() for a in done],
-                "kept": [a.to_dict() for a in plan.kept],
-            }
-        )
     return summaries
-
-
-def _real_sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
 
 
 def _finish(
@@ -212,10 +191,10 @@ def _finish(
 
 
 def cmd_teardown(ctx: Context) -> int:
-    from amazonei_setup.engines.direct.teardown import plan_teardown
-    from amazonei_setup.state.ledger import Ledger
-
+    """Each deployment through the engine that made it (picked once, from its record): the
+    stack sets first (they go as one, asked once), then each stack, then the rest."""
     ledger = Ledger(ctx.home)
+    engines = {(r.name, r.region): engine_of(r) for r in ledger.all()}
     stack_sets = _stack_set_records(ctx, ledger)
     sets_json: dict[str, Any] | None = None
     if stack_sets:  # a stack set goes as one: its instances, then the set
@@ -227,14 +206,18 @@ def cmd_teardown(ctx: Context) -> int:
         sets_json = {"stack_sets": sets_json["stack_sets"]}
     if ctx.args.name:
         _known_or_suggest(ctx, ledger)
-    sets = {(r.name, r.region) for r in ledger.all() if r.stack_set is not None}
+    sets = {key for key, engine in engines.items() if engine == "stackset"}
     try:
         targets = [t for t in _targets(ctx) if t not in sets]  # a set's resources are elsewhere
     except InputError:
         if sets_json is None:
             raise
         targets = []  # the stack sets were all there was to find
-    stacks = {(r.name, r.region): r for r in ledger.all() if r.stack is not None}
+    stacks = {
+        (r.name, r.region): r
+        for r in ledger.all()
+        if engines[(r.name, r.region)] == "cloudformation"
+    }
     code = EXIT_OK
     for target in [t for t in targets if t in stacks]:  # CloudFormation's: the stack goes whole
         from amazonei_setup.cli.commands.stack_engine import teardown_stack
@@ -250,14 +233,12 @@ def cmd_teardown(ctx: Context) -> int:
         return code
     plans = []
     cleared = []
+    direct = DirectEngine(environment(ctx))
     for name, region in rest:
         try:
-            clients = _clients_of(ctx, ledger, name, region)
+            plans.append(direct.plan_teardown(name, region, ledger.load(region, name)))
         except SandboxGone as gone:
             cleared.append(_clear_gone(ctx, ledger, name, region, gone))
-            continue
-        with ctx.terminal.status(f"looking at {name} in {region} …"):
-            plans.append(plan_teardown(clients, ledger, ctx.home, name, region))
     if cleared and not plans:
         if ctx.terminal.json:
             ctx.terminal.emit_json(
@@ -267,13 +248,6 @@ def cmd_teardown(ctx: Context) -> int:
     if ctx.args.name and all(p.nothing_to_do for p in plans):
         _refuse_unknown(ctx, ledger, [p.region for p in plans])
     return max(code, _finish(ctx, plans, "Tear down", sets_json))
-
-
-def _clients_of(ctx: Context, ledger: Any, name: str, region: str) -> Any:
-    """The recorded deployment's own clients (its sandbox's for a sandbox deployment, with or
-    without --sandbox); the region's for a deployment known only by its tags."""
-    record = ledger.load(region, name)
-    return clients_for(ctx, region) if record is None else clients_for_record(ctx, record)
 
 
 def _clear_gone(ctx: Context, ledger: Any, name: str, region: str, gone: SandboxGone) -> str:
@@ -294,8 +268,6 @@ def _clear_gone(ctx: Context, ledger: Any, name: str, region: str, gone: Sandbox
 
 def _stack_set_records(ctx: Context, ledger: Any) -> list[Any]:
     """Recorded stack set deployments that NAME, --all or --tag selects (within --region)."""
-    from amazonei_setup.cli.commands.stackset_manage import is_stackset
-
     args = ctx.args
     regions = set(args.regions or []) | ({args.region} if args.region else set())
     wanted = parse_tags(args.tag) if args.tag else None
@@ -309,7 +281,7 @@ def _stack_set_records(ctx: Context, ledger: Any) -> list[Any]:
     return [
         r
         for r in ledger.all()
-        if is_stackset(r) and selected(r) and (not regions or r.region in regions)
+        if engine_of(r) == "stackset" and selected(r) and (not regions or r.region in regions)
     ]
 
 
@@ -352,9 +324,7 @@ def cmd_sweep(ctx: Context) -> int:
     With --expired: the deployments past their time-to-live instead."""
     if getattr(ctx.args, "expired", False):
         return _sweep_expired(ctx)
-    from amazonei_setup.engines.direct.teardown import plan_teardown
     from amazonei_setup.engines.inventory import region_inventory
-    from amazonei_setup.state.ledger import Ledger
 
     ledger = Ledger(ctx.home)
     recorded = {(r.name, r.region) for r in ledger.all()}
@@ -384,10 +354,8 @@ def cmd_sweep(ctx: Context) -> int:
                 hint = f"Remove them with `{command}` (it shows the plan first)."
                 ctx.terminal.result(hint, soft_wrap=True)
         return EXIT_OK
-    plans = [
-        plan_teardown(clients_for(ctx, region), ledger, ctx.home, name, region)
-        for name, region, _ in orphans
-    ]
+    direct = DirectEngine(environment(ctx))
+    plans = [direct.plan_teardown(name, region, None) for name, region, _ in orphans]
     return _finish(ctx, plans, "Sweep")
 
 
@@ -396,9 +364,7 @@ def _sweep_expired(ctx: Context) -> int:
     launched from a CI machine): list them, or with --delete tear them down the way teardown
     does. Deployments without a ttl, or not yet expired, are never touched."""
     from amazonei_setup.cli.render.results import expired_table
-    from amazonei_setup.engines.direct.teardown import plan_teardown
     from amazonei_setup.engines.expiry import expired_in_region
-    from amazonei_setup.state.ledger import Ledger
 
     ledger = Ledger(ctx.home)
     records = ledger.all()
@@ -427,8 +393,6 @@ def _sweep_expired(ctx: Context) -> int:
             done = {"dry_run": bool(ctx.args.dry_run), "deployments": []} if delete else {}
             ctx.terminal.emit_json({"expired": rows, **done})
         return EXIT_OK
-    plans = [
-        plan_teardown(clients_for(ctx, found.region), ledger, ctx.home, found.name, found.region)
-        for found in expired
-    ]
+    direct = DirectEngine(environment(ctx))
+    plans = [direct.plan_teardown(found.name, found.region, None) for found in expired]
     return _finish(ctx, plans, "Sweep", {"expired": rows})

@@ -96,9 +96,7 @@ def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> No
     ctx.terminal.result(reports_table(reports, price, hardware))
     for line in report_failures(reports):
         ctx.terminal.result(line, soft_wrap=True)
-    priced = [
-        priced_latency_ms(r) for r in reports.values() if r and r.get("status") == "passed"
-    ]
+    priced = [priced_latency_ms(r) for r in reports.values() if r and r.get("status") == "passed"]
     latencies = [latency for latency in priced if latency is not None]
     if latencies and price is not None:
         latency = sorted(latencies)[len(latencies) // 2]
@@ -139,7 +137,8 @@ def outcome_of(reports: dict[str, Any], name: str, region: str | None = None) ->
 
 
 def cmd_verify(ctx: Context) -> int:
-    from amazonei_setup.resources import instance as instance_res
+    from amazonei_setup.cli.context import environment
+    from amazonei_setup.engines.pick import for_record
 
     name = ctx.args.name
     record = recorded(ctx, name)[0]
@@ -148,12 +147,10 @@ def cmd_verify(ctx: Context) -> int:
 
         check_handout_target(Path(ctx.args.handout))
     clients = clients_for_record(ctx, record)
-    instances = instance_res.find(clients, name)
-    if not instances:
+    targets = for_record(record, environment(ctx)).verify_targets(record)
+    if not targets:
         raise InputError(f"'{name}' has no running instance to verify", "launch it again")
-    reports = wait_and_show(
-        ctx, clients, record, [i.id for i in instances], wait_s=float(ctx.args.wait)
-    )
+    reports = wait_and_show(ctx, clients, record, targets, wait_s=float(ctx.args.wait))
     # The wait holds no lock; the verdicts go into the record only if it still exists (a
     # teardown meanwhile removed it: it must not come back).
     with Ledger(ctx.home).edit(record.region, name, f"a verify of '{name}'") as edit:
