@@ -3,7 +3,7 @@
 
 CloudFormation without a service role creates a stack's resources with the caller's own
 credentials, so the cloudformation policy grants, beside the stack actions, what each resource
-type's handler calls (`STACK_HANDLERS`), confined as the direct engine confines it (our tag, our
+type's handler calls (`stack_handlers`), confined as the direct engine confines it (our tag, our
 IAM path, our names); no iam:PassRole for a CloudFormation role is needed, none is used.
 A service-managed stack set is deployed into the member accounts by the StackSets service-linked
 roles, so the stackset policy holds only the StackSets and Organizations calls the tool makes.
@@ -21,74 +21,21 @@ from typing import Any
 from amazonei_setup.aws.arns import partition_of
 from amazonei_setup.policy.caller import EC2_OWNED, EC2_READ, caller_policy
 from amazonei_setup.resources.naming import PREFIX, TAG_MANAGED
+from amazonei_setup.resources.registry import kinds
 
 ENGINES = ("direct", "cloudformation", "stackset")
 
-# What each resource type's CloudFormation handler calls with the caller's credentials to
-# create, update, read (drift detection) and delete it: the handler permissions of the resource
-# provider schemas (https://github.com/aws-cloudformation, `handlers.*.permissions`), narrowed
-# to the properties our templates set.
-STACK_HANDLERS: dict[str, tuple[str, ...]] = {
-    "AWS::IAM::Role": (
-        "iam:CreateRole",
-        "iam:DeleteRole",
-        "iam:DeleteRolePolicy",
-        "iam:GetRole",
-        "iam:GetRolePolicy",
-        "iam:ListAttachedRolePolicies",
-        "iam:ListRolePolicies",
-        "iam:PutRolePolicy",
-        "iam:TagRole",
-        "iam:UntagRole",
-    ),
-    "AWS::IAM::InstanceProfile": (
-        "iam:AddRoleToInstanceProfile",
-        "iam:CreateInstanceProfile",
-        "iam:DeleteInstanceProfile",
-        "iam:GetInstanceProfile",
-        "iam:PassRole",
-        "iam:RemoveRoleFromInstanceProfile",
-    ),
-    "AWS::EC2::SecurityGroup": (
-        "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:CreateSecurityGroup",
-        "ec2:CreateTags",
-        "ec2:DeleteSecurityGroup",
-        "ec2:DescribeSecurityGroups",
-        "ec2:RevokeSecurityGroupIngress",
-    ),
-    "AWS::EC2::VPCEndpoint": (
-        "ec2:CreateTags",
-        "ec2:CreateVpcEndpoint",
-        "ec2:DeleteVpcEndpoints",
-        "ec2:DescribeVpcEndpoints",
-    ),
-    # the private key goes to SSM as /ec2/keypair/<key pair id>, where the tool fetches it
-    "AWS::EC2::KeyPair": (
-        "ec2:CreateKeyPair",
-        "ec2:CreateTags",
-        "ec2:DeleteKeyPair",
-        "ec2:DescribeKeyPairs",
-        "ssm:DeleteParameter",
-        "ssm:PutParameter",
-    ),
-    "AWS::EC2::LaunchTemplate": (
-        "ec2:CreateLaunchTemplate",
-        "ec2:CreateLaunchTemplateVersion",
-        "ec2:CreateTags",
-        "ec2:DeleteLaunchTemplate",
-        "ec2:DescribeLaunchTemplateVersions",
-        "ec2:DescribeLaunchTemplates",
-        "ec2:ModifyLaunchTemplate",
-    ),
-    "AWS::EC2::Instance": (
-        "ec2:CreateTags",
-        "ec2:DescribeInstances",
-        "iam:PassRole",
-        "ec2:RunInstances",
-        "ec2:TerminateInstances",
-    ),
-}
+def stack_handlers() -> dict[str, tuple[str, ...]]:
+    """What each resource type's CloudFormation handler calls with the caller's credentials to
+    create, update, read (drift detection) and delete it, from the kinds that make those types
+    (`ResourceKind.stack_handlers`): the handler permissions of the resource provider schemas
+    (https://github.com/aws-cloudformation, `handlers.*.permissions`)."""
+    handlers: dict[str, tuple[str, ...]] = {}
+    for kind in kinds():
+        for type_name, actions in kind.stack_handlers.items():
+            handlers[type_name] = tuple(sorted({*handlers.get(type_name, ()), *actions}))
+    return handlers
+
 
 # The writes on what a stack made, allowed on ours only (the managed tag).
 STACK_OWNED = sorted(
@@ -166,7 +113,7 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
     ours = {"StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": "true"}}
     made = [*direct["CreateTaggedResources"]["Resource"], *launch_template]
     key_parameters = f"{arn}:ssm:*:*:parameter/ec2/keypair/*"
-    return {
+    policy = {
         "Version": "2012-10-17",
         "Statement": [
             extended(
@@ -235,6 +182,26 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
             direct["OwnSessions"],
         ],
     }
+    return _with_other_handlers(policy, direct)
+
+
+def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]:
+    """Handler actions of kinds the statements above do not cover (none built in): S3's on
+    our buckets (as the direct policy's OurBuckets), any other service's named one by one on
+    `*` (as its OtherKinds)."""
+    granted = {a for s in policy["Statement"] for a in s["Action"]}
+    wanted = {a for actions in stack_handlers().values() for a in actions}
+    s3 = sorted(a for a in wanted - granted if a.startswith("s3:"))
+    other = sorted(a for a in wanted - granted if not a.startswith("s3:"))
+    if s3:
+        buckets = dict(direct["OurBuckets"])
+        buckets["Action"] = s3
+        policy["Statement"].append({**buckets, "Sid": "OurBucketsInStacks"})
+    if other:
+        policy["Statement"].append(
+            {"Sid": "OtherStackHandlers", "Effect": "Allow", "Action": other, "Resource": "*"}
+        )
+    return policy
 
 
 def stackset_policy(region: str | None = None) -> dict[str, Any]:

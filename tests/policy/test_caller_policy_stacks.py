@@ -15,7 +15,7 @@ from test_caller_policy_direct import ACCOUNT, IamState, _resources
 
 from amazonei_sandbox.policy_eval import allowed
 from amazonei_setup.aws.clients import iam_action
-from amazonei_setup.policy.stacks import NO_RESOURCE_TYPES, STACK_HANDLERS
+from amazonei_setup.policy.stacks import NO_RESOURCE_TYPES, stack_handlers
 from amazonei_setup.state.ledger import Ledger
 
 INF2 = str(Path(__file__).resolve().parents[2] / "templates" / "profiles" / "inf2.yaml")
@@ -201,11 +201,12 @@ def test_what_cloudformation_does_with_the_callers_credentials_is_allowed(aws, r
     template = json.loads(change_set.params["TemplateBody"])
     document = policy(run_cli, "cloudformation")
     kinds = {r["Type"] for r in template["Resources"].values()}
-    assert kinds <= set(STACK_HANDLERS), kinds - set(STACK_HANDLERS)
+    handlers = stack_handlers()
+    assert kinds <= set(handlers), kinds - set(handlers)
     assert {"AWS::EC2::LaunchTemplate", "AWS::EC2::KeyPair", "AWS::IAM::Role"} <= kinds
     denied = []
     for resource in template["Resources"].values():
-        for action in STACK_HANDLERS[resource["Type"]]:
+        for action in handlers[resource["Type"]]:
             for arn in _handler_arns(resource["Type"], action, resource["Properties"], "us-west-2"):
                 if not allowed([document], action, arn, _handler_context(resource["Type"])):
                     denied.append(f"{resource['Type']}: {action} on {arn}")
