@@ -25,6 +25,7 @@ from amazonei_setup.resources.registry import kinds
 
 ENGINES = ("direct", "cloudformation", "stackset")
 
+
 def stack_handlers() -> dict[str, tuple[str, ...]]:
     """What each resource type's CloudFormation handler calls with the caller's credentials to
     create, update, read (drift detection) and delete it, from the kinds that make those types
