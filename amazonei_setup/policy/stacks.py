@@ -55,6 +55,8 @@ NO_RESOURCE_TYPES = {
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeLaunchTemplates",
     "cloudformation:DescribeStackDriftDetectionStatus",
+    "ssm:ListAssociations",  # the instance's read handler
+    *(a for v in stack_handlers().values() for a in v if a.startswith("ec2:Describe")),
     "organizations:DescribeOrganization",
     "organizations:ListAccounts",
     "organizations:ListAccountsForParent",
@@ -187,22 +189,41 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
 
 
 def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]:
-    """Handler actions of kinds the statements above do not cover (none built in): S3's on
-    our buckets (as the direct policy's OurBuckets), any other service's named one by one on
-    `*` (as its OtherKinds)."""
+    """Every handler action (`stack_handlers`) the statements above do not name yet, put where
+    the direct policy confines its like: EC2 reads on `*`, EC2 writes on ours (the managed
+    tag), IAM on our roles (our path), SSM association reads on our instances; S3's on our
+    buckets; a kind of any other service (none built in) named one by one on `*`."""
+    statements = {s["Sid"]: s for s in policy["Statement"]}
     granted = {a for s in policy["Statement"] for a in s["Action"]}
     wanted = {a for actions in stack_handlers().values() for a in actions}
-    s3 = sorted(a for a in wanted - granted if a.startswith("s3:"))
-    other = sorted(a for a in wanted - granted if not a.startswith("s3:"))
-    if s3:
-        buckets = dict(direct["OurBuckets"])
-        buckets["Action"] = s3
-        policy["Statement"].append({**buckets, "Sid": "OurBucketsInStacks"})
+    other: list[str] = []
+    for action in sorted(wanted - granted):
+        service, name = action.split(":", 1)
+        sid = {
+            "ec2": "Discover" if name.startswith("Describe") else "ChangeOnlyOurs",
+            "iam": "OurRolesOnly",
+            "ssm": "Discover" if action in NO_RESOURCE_TYPES else "AssociationsOfOurs",
+            "s3": "OurBucketsInStacks",
+        }.get(service)
+        if sid is None:
+            other.append(action)
+            continue
+        if sid not in statements:
+            statements[sid] = _new_statement(sid, direct)
+            policy["Statement"].append(statements[sid])
+        statements[sid]["Action"] = sorted({*statements[sid]["Action"], action})
     if other:
         policy["Statement"].append(
             {"Sid": "OtherStackHandlers", "Effect": "Allow", "Action": other, "Resource": "*"}
         )
     return policy
+
+
+def _new_statement(sid: str, direct: dict[str, Any]) -> dict[str, Any]:
+    if sid == "OurBucketsInStacks":
+        return {**direct["OurBuckets"], "Sid": sid, "Action": []}
+    instances = direct["SessionManagerToOurs"]  # our instances, by their managed tag
+    return {**instances, "Sid": sid, "Action": []}
 
 
 def stackset_policy(region: str | None = None) -> dict[str, Any]:

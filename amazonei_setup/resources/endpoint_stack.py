@@ -17,15 +17,9 @@ from amazonei_setup.resources.stack_form import (
     StackPart,
     sub,
 )
+from amazonei_setup.resources.stack_handlers import handlers_of
 
-HANDLERS: dict[str, tuple[str, ...]] = {
-    "AWS::EC2::VPCEndpoint": (
-        "ec2:CreateTags",
-        "ec2:CreateVpcEndpoint",
-        "ec2:DeleteVpcEndpoints",
-        "ec2:DescribeVpcEndpoints",
-    )
-}
+HANDLERS = handlers_of("AWS::EC2::VPCEndpoint")
 RECORDS = {ENDPOINT: "endpoint"}
 
 

@@ -38,6 +38,7 @@ from amazonei_setup.resources.stack_form import (
     StackPart,
     sub,
 )
+from amazonei_setup.resources.stack_handlers import handlers_of
 
 if TYPE_CHECKING:
     from amazonei_setup.state.ledger import Ledger
@@ -201,16 +202,7 @@ class InstanceProfileKind(ResourceKind):
             delete(run.clients, action.name, roles.get(action.name))
         return list(step.actions)
 
-    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = {
-        "AWS::IAM::InstanceProfile": (
-            "iam:AddRoleToInstanceProfile",
-            "iam:CreateInstanceProfile",
-            "iam:DeleteInstanceProfile",
-            "iam:GetInstanceProfile",
-            "iam:PassRole",
-            "iam:RemoveRoleFromInstanceProfile",
-        )
-    }
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::IAM::InstanceProfile")
     stack_records: ClassVar[dict[str, str]] = {INSTANCE_PROFILE: "instance_profile"}
 
     def stack_part(self, given: StackInput, seat: int | None) -> StackPart:

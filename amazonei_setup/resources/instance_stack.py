@@ -18,16 +18,9 @@ from amazonei_setup.resources.stack_form import (
     instance_tags,
     key_logical_id,
 )
+from amazonei_setup.resources.stack_handlers import handlers_of
 
-HANDLERS: dict[str, tuple[str, ...]] = {
-    "AWS::EC2::Instance": (
-        "ec2:CreateTags",
-        "ec2:DescribeInstances",
-        "iam:PassRole",
-        "ec2:RunInstances",
-        "ec2:TerminateInstances",
-    )
-}
+HANDLERS = handlers_of("AWS::EC2::Instance")
 RECORDS = {"InstanceSeat": "instance"}
 
 

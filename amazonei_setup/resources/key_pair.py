@@ -35,6 +35,7 @@ from amazonei_setup.resources.naming import (
     tag_specifications,
 )
 from amazonei_setup.resources.stack_form import StackInput, StackPart, key_logical_id
+from amazonei_setup.resources.stack_handlers import handlers_of
 from amazonei_setup.state.paths import write_private
 
 if TYPE_CHECKING:
@@ -157,16 +158,7 @@ class KeyPairKind(ResourceKind):
     count_key = "key_pairs"
     teardown_ignores = ("ec2-instance",)  # deleting a key pair does not wait for instances
     # the private key goes to SSM as /ec2/keypair/<key pair id>, where the tool fetches it
-    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = {
-        "AWS::EC2::KeyPair": (
-            "ec2:CreateKeyPair",
-            "ec2:CreateTags",
-            "ec2:DeleteKeyPair",
-            "ec2:DescribeKeyPairs",
-            "ssm:DeleteParameter",
-            "ssm:PutParameter",
-        )
-    }
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::EC2::KeyPair")
     stack_records: ClassVar[dict[str, str]] = {"KeyPairSeat": "key_pair"}
 
     def stack_part(self, given: StackInput, seat: int | None) -> StackPart:

@@ -23,6 +23,7 @@ from amazonei_setup.resources.stack_form import (
     StackPart,
     instance_tags,
 )
+from amazonei_setup.resources.stack_handlers import handlers_of
 
 ROOT_DEVICE_BY_OS = {"amazon-linux": "/dev/xvda", "ubuntu": "/dev/sda1"}
 
@@ -33,17 +34,7 @@ class LaunchTemplateKind(ResourceKind):
 
     kind = "launch-template"
     title = "launch template"
-    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = {
-        "AWS::EC2::LaunchTemplate": (
-            "ec2:CreateLaunchTemplate",
-            "ec2:CreateLaunchTemplateVersion",
-            "ec2:CreateTags",
-            "ec2:DeleteLaunchTemplate",
-            "ec2:DescribeLaunchTemplateVersions",
-            "ec2:DescribeLaunchTemplates",
-            "ec2:ModifyLaunchTemplate",
-        )
-    }
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::EC2::LaunchTemplate")
     stack_records: ClassVar[dict[str, str]] = {LAUNCH_TEMPLATE: "launch_template"}
 
     def stack_part(self, given: StackInput, seat: int | None) -> StackPart:

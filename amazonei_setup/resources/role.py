@@ -40,6 +40,7 @@ from amazonei_setup.resources.stack_form import (
     StackPart,
     sub,
 )
+from amazonei_setup.resources.stack_handlers import handlers_of
 
 if TYPE_CHECKING:
     from amazonei_setup.spec.profile import BenchmarkAccess
@@ -298,20 +299,7 @@ class RoleKind(ResourceKind):
             delete(run.clients, action.name)
         return list(step.actions)
 
-    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = {
-        "AWS::IAM::Role": (
-            "iam:CreateRole",
-            "iam:DeleteRole",
-            "iam:DeleteRolePolicy",
-            "iam:GetRole",
-            "iam:GetRolePolicy",
-            "iam:ListAttachedRolePolicies",
-            "iam:ListRolePolicies",
-            "iam:PutRolePolicy",
-            "iam:TagRole",
-            "iam:UntagRole",
-        )
-    }
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::IAM::Role")
     stack_records: ClassVar[dict[str, str]] = {ROLE: "role"}
 
     def stack_part(self, given: StackInput, seat: int | None) -> StackPart:

@@ -41,6 +41,7 @@ from amazonei_setup.resources.stack_form import (
     StackInput,
     StackPart,
 )
+from amazonei_setup.resources.stack_handlers import handlers_of
 
 if TYPE_CHECKING:
     from amazonei_setup.state.ledger import Ledger
@@ -346,16 +347,7 @@ class SecurityGroupKind(ResourceKind):
             delete_when_released(run.clients, action.id, run.sleep, run.note)
         return list(step.actions)
 
-    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = {
-        "AWS::EC2::SecurityGroup": (
-            "ec2:AuthorizeSecurityGroupIngress",
-            "ec2:CreateSecurityGroup",
-            "ec2:CreateTags",
-            "ec2:DeleteSecurityGroup",
-            "ec2:DescribeSecurityGroups",
-            "ec2:RevokeSecurityGroupIngress",
-        )
-    }
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::EC2::SecurityGroup")
     # the endpoint's group is listed with its endpoint (resources/endpoint_stack.py)
     stack_records: ClassVar[dict[str, str]] = {
         INSTANCE_SG: "instance_sg",

@@ -150,6 +150,7 @@ def _handler_context(kind: str) -> dict[str, str]:
         f"aws:ResourceTag/{MANAGED}": "true",
         "iam:PassedToService": "ec2.amazonaws.com",
         "ec2:CreateAction": CREATED_BY.get(kind, ""),
+        f"ssm:resourceTag/{MANAGED}": "true",
     }
 
 
@@ -171,6 +172,10 @@ def _handler_arns(kind: str, action: str, properties: dict, region: str) -> list
         return ["*"]
     if action == "iam:PassRole":
         return [role]
+    if action == "ssm:ListAssociations":  # the instance's read handler: no resource type
+        return ["*"]
+    if action == "ssm:DescribeAssociation":  # the instance's read handler, on the instance
+        return [f"{ec2}:instance/i-0123456789abcdef0"]
     if action.startswith("ssm:"):  # the key pair's private key
         return [f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/ec2/keypair/key-0123456789abcdef0"]
     inside = [f"{ec2}:vpc/vpc-0123456789abcdef0", f"{ec2}:subnet/subnet-0123456789abcdef0"]
