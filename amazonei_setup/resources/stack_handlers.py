@@ -71,7 +71,7 @@ def handlers_of(*types: str) -> dict[str, tuple[str, ...]]:
 
 def derive(types: list[str]) -> dict[str, list[str]]:
     """The handler actions of `types` from cfn-lint's copy of the provider schemas."""
-    import cfnlint.data.schemas
+    import cfnlint.data.schemas  # type: ignore[import-untyped]
 
     schemas = Path(cfnlint.data.schemas.__file__).parent
     index: dict[str, str] = json.loads((schemas / "providers" / "us-east-1.json").read_text())

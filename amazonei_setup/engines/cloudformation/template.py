@@ -113,10 +113,11 @@ def _parameters(
         },
     }
     rule = catalog.ami_rule(profile.instance_type, profile.accelerator, profile.os)
-    if profile.ami == "auto" and rule.ssm_parameters:
+    parameter = _ami_parameter(profile, rule.ssm_parameters, ami)
+    if parameter is not None:
         parameters["ImageId"] = {
             "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-            "Default": rule.ssm_parameters[0],
+            "Default": parameter,
             "Description": "the Deep Learning AMI, through AWS's public SSM parameter",
         }
     else:
@@ -151,6 +152,18 @@ def _parameters(
         if value and name in parameters:
             parameters[name]["Default"] = value
     return parameters
+
+
+def _ami_parameter(profile: Profile, names: list[str], ami: ResolvedAmi | None) -> str | None:
+    """The public SSM parameter the ImageId defaults to: the one the look-up found (it exists
+    in the region and names a fitting image); none when the look-up found the image another
+    way (the looked-up id is the default then). Without a look-up, the rule's first."""
+    if profile.ami != "auto" or not names:
+        return None
+    if ami is None:
+        return names[0]
+    source = ami.source.removeprefix("ssm:")
+    return source if source in names else None
 
 
 def ssh_cidr_pattern(allow_world: bool) -> str:
