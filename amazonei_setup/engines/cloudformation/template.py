@@ -19,6 +19,7 @@ it with the home's key, as direct launches do.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,7 +155,7 @@ def _parameters(
     return parameters
 
 
-def _ami_parameter(profile: Profile, names: list[str], ami: ResolvedAmi | None) -> str | None:
+def _ami_parameter(profile: Profile, names: Sequence[str], ami: ResolvedAmi | None) -> str | None:
     """The public SSM parameter the ImageId defaults to: the one the look-up found (it exists
     in the region and names a fitting image); none when the look-up found the image another
     way (the looked-up id is the default then). Without a look-up, the rule's first."""
