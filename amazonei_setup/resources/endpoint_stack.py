@@ -30,7 +30,7 @@ def part(given: StackInput, seat: int | None) -> StackPart:
     group = stack_group(
         endpoint_sg_name(name),
         f"amazonei-setup {name}: Elastic Inference endpoint (HTTPS from instances)",
-        [stack_ingress(https_from_group(INSTANCE_SG))],
+        [stack_ingress(https_from_group(INSTANCE_SG), "HTTPS from the deployment's instances")],
         given.tags,
     )
     endpoint: dict[str, Any] = {

@@ -47,6 +47,11 @@ if TYPE_CHECKING:
     from amazonei_setup.state.ledger import Ledger
 
 POLICY_NAME = "amazonei-setup-deployment"
+SSM_ON_ANY = (  # why the SessionManager statement's Resource is "*" (checkov: CKV_AWS_111)
+    "the Session Manager agent's actions (ssm:UpdateInstanceInformation, "
+    "ssmmessages:Create/OpenControlChannel, Create/OpenDataChannel) take no resource-level "
+    "permissions; AWS's own AmazonSSMManagedInstanceCore grants them on *"
+)
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -330,8 +335,13 @@ class RoleKind(ResourceKind):
                 "Tags": tag_list(given.tags),
             },
         }
+        metadata: dict[str, Any] = {}
         if profile.has_eia:  # cfn-lint's IAM data dropped the retired service; AWS needs it
-            role["Metadata"] = {"cfn-lint": {"config": {"ignore_checks": ["W3037"]}}}
+            metadata["cfn-lint"] = {"config": {"ignore_checks": ["W3037"]}}
+        if profile.access.mode == "ssm":
+            metadata["checkov"] = {"skip": [{"id": "CKV_AWS_111", "comment": SSM_ON_ANY}]}
+        if metadata:
+            role["Metadata"] = metadata
         return StackPart({ROLE: role})
 
 
