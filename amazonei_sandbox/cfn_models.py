@@ -10,6 +10,9 @@
   RunInstances (ec2_strict).
 - **AWS::IAM::Role inline policies**: moto stores the document as a Python dict's repr, which
   GetRolePolicy then returns; AWS returns JSON (URL-encoded). Stored as JSON here.
+- **AWS::EC2::VPCEndpoint**: moto drops the `Tags` property and never deletes the endpoint
+  with its stack; here it carries them and is deleted, as on AWS (the caller policy's deletes
+  need our tag on it).
 - **Outputs** of a stack made by a change set: moto keeps none; here, the template's.
 - **Drift detection**: moto has none; cfn_drift.py compares with the state the stack last set.
 - **Events**: moto reports only the stack's own; here each resource created or deleted too.
@@ -35,6 +38,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.ec2.exceptions import InvalidParameterValue
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.instances import Instance
+from moto.ec2.models.vpcs import VPCEndPoint
 from moto.iam.models import Role
 from moto.ssm.models import ssm_backends
 
@@ -336,6 +340,20 @@ def install() -> None:
         return role_create(resource_name, cloudformation_json, *args, **kw)
 
     Role.create_from_cloudformation_json = classmethod(role)  # type: ignore[method-assign,assignment]
+    endpoint_create = VPCEndPoint.create_from_cloudformation_json
+
+    def endpoint(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kw: Any):
+        made = endpoint_create(resource_name, cloudformation_json, *args, **kw)
+        for tag in cloudformation_json.get("Properties", {}).get("Tags", []):
+            made.add_tag(tag["Key"], tag["Value"])
+        return made
+
+    VPCEndPoint.create_from_cloudformation_json = classmethod(endpoint)  # type: ignore[method-assign,assignment]
+
+    def endpoint_delete(self: VPCEndPoint, account_id: str, region_name: str) -> None:
+        ec2_backends[account_id][region_name].delete_vpc_endpoints([self.id])
+
+    VPCEndPoint.delete = endpoint_delete  # type: ignore[attr-defined]
     parsing.parse_and_create_resource = _named_failure(parsing.parse_and_create_resource)
     parsing.ResourceMap._delete_resource = _deleted_events(  # type: ignore[method-assign]
         parsing.ResourceMap._delete_resource

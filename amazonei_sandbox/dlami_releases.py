@@ -72,7 +72,7 @@ LINES: dict[str, Line] = {
     "Deep Learning AMI Neuron (Amazon Linux 2023) *": _NEURON_AL2023,
     "Deep Learning AMI Neuron (Ubuntu 22.04) *": _NEURON_U22,
     "Deep Learning AMI Neuron (Ubuntu 24.04) *": Line(
-        (_r("2026-08-17", sdk="2.33.0"), _r("2026-10-15", sdk="2.34.0"))
+        (_r("2026-08-17", sdk="2.32.0"), _r("2026-10-15", sdk="2.34.0"))
     ),
     "Deep Learning OSS Nvidia Driver AMI GPU PyTorch 2.* (Amazon Linux 2023) *": Line(
         (_r("2026-09-19", "12"), _r("2026-10-03", "13"))
@@ -100,3 +100,40 @@ def description(name: str, neuron_sdk: str | None, mark: str) -> str:
 def iso(moment: datetime) -> str:
     """DescribeImages' DeprecationTime format."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+# The framework environments of the Neuron multi-framework DLAMI from each release on, as the
+# Neuron DLAMI guide lists them (aws-neuron-sdk: dlami/index.rst at 2.26.0,
+# deploy/environments/dlami.rst at 2.31.0 and 2.32.0): (path under /, what it carries; the keys
+# of fake_tools.FRAMEWORK_ENVS). From 2.32.0 no PyTorch environment is published but vLLM's.
+NEURON_LAYOUTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "2.26.0": (
+        ("opt/aws_neuronx_venv_pytorch_2_8", "neuron"),
+        ("opt/aws_neuronx_venv_pytorch_2_8_nxd_training", "neuron"),
+        ("opt/aws_neuronx_venv_pytorch_2_8_nxd_inference", "neuron"),
+        ("opt/aws_neuronx_venv_jax_0_6", "jax"),
+        ("opt/aws_neuronx_venv_tensorflow_2_10", "tensorflow"),
+        ("opt/aws_neuron_venv_tensorflow_2_10_inf1", "tensorflow"),
+        ("opt/aws_neuron_venv_pytorch_1_13_inf1", "inf1"),
+    ),
+    "2.31.0": (
+        ("opt/aws_neuronx_venv_pytorch_2_9", "neuron"),
+        ("opt/aws_neuronx_venv_pytorch_2_9_nxd_inference", "neuron"),
+        ("opt/aws_neuronx_venv_jax_0_9", "jax"),
+        ("opt/aws_neuronx_venv_pytorch_inference_vllm_0_16", "vllm-xla"),
+    ),
+    "2.32.0": (
+        ("opt/aws_neuronx_venv_jax_0_10", "jax"),
+        ("opt/aws_neuronx_venv_pytorch_inference_vllm_0_24_0_1_1_0", "vllm"),
+    ),
+}
+
+
+def neuron_layout(sdk: str) -> tuple[tuple[str, str], ...]:
+    """The environments of the newest listed release at or before `sdk` (`2.30.0` -> 2.26's)."""
+
+    def key(version: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in version.split("."))
+
+    known = [v for v in NEURON_LAYOUTS if key(v) <= key(sdk)] or [min(NEURON_LAYOUTS, key=key)]
+    return NEURON_LAYOUTS[max(known, key=key)]

@@ -5,11 +5,13 @@
   catalog's device and NeuronCore counts, and `dev/neuron<N>` per device.
 - NVIDIA types (g4dn/g5/p2/p3): `bin/nvidia-smi` answering the agent's `--query-gpu` with one CSV
   line per GPU (`Tesla T4, 15360 MiB, 535.183.01`), in the real format.
-- A framework environment laid out as on the DLAMI (`opt/aws_neuronx_venv_pytorch_2_5` on
-  inf2/trn1, `opt/aws_neuron_venv_pytorch` on inf1, `opt/pytorch` on GPUs,
+- The framework environments laid out as on the DLAMI (environments_for: a Neuron DLAMI's
+  venvs by its SDK release, e.g. `opt/aws_neuronx_venv_jax_0_10` and
+  `opt/aws_neuronx_venv_pytorch_inference_vllm_0_24_0_1_1_0` from 2.32, `opt/pytorch` on GPUs,
   `home/ec2-user/anaconda3/envs/amazonei_pytorch_latest_p37` with an EI accelerator) whose
-  `bin/python` answers the agent's worker protocol with the reference model, on the simulated
-  device, `"simulated": true`; to a benchmark job (agent/benchmark.py) it runs the real
+  `bin/python` answers the agent's probe as the real environment would (what it imports, which
+  device it sees) and its worker protocol with the reference model, on the simulated device,
+  `"simulated": true`; to a benchmark job (agent/benchmark.py) it runs the real
   benchmark worker on this machine's CPU (backend `cpu`) and says `AMAZONEI-SETUP-SIMULATED`
   on stderr: nothing scales or invents an accelerator's speed.
 - `dev/console`: a regular file standing in for the serial console.
@@ -25,6 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from amazonei_sandbox.dlami_releases import neuron_layout
 from amazonei_setup.spec.catalog import InstanceSpec, load_catalog
 
 SIMULATED_MARKER = "AMAZONEI-SETUP-SIMULATED"  # agent/probes.py looks for it on stderr
@@ -49,28 +52,103 @@ class Hardware:
     dev_nodes: tuple[str, ...]
 
 
-# (environment under the root, framework, device) per simulated accelerator.
-FRAMEWORK_ENVS = {
-    "inf1": ("opt/aws_neuron_venv_pytorch", "torch-neuron", "neuron"),
-    "neuron": ("opt/aws_neuronx_venv_pytorch_2_5", "torch-neuronx", "neuron"),
-    "nvidia": ("opt/pytorch", "pytorch", "cuda:0"),
-    "eia": ("home/ec2-user/anaconda3/envs/amazonei_pytorch_latest_p37", "pytorch-ei", "eia:0"),
+# Per simulated framework environment: (default path under the root, framework, device, what
+# its Python answers the agent's probe, as the real environment would on a Neuron instance).
+_XLA: dict[str, object] = {
+    "found": ["torch", "torch_neuronx"],
+    "torch": "2.9.0+cpu",
+    "torch_device": "privateuseone",
 }
-BEHAVIOURS = ("correct", "wrong", "crash", "hang", "unusable")
+_NATIVE: dict[str, object] = {
+    "found": ["torch", "torch_neuronx"],
+    "torch": "2.11.0",
+    "torch_device": "neuron",
+}
+FRAMEWORK_ENVS: dict[str, tuple[str, str, str, dict[str, object]]] = {
+    "inf1": (
+        "opt/aws_neuron_venv_pytorch",
+        "torch-neuron",
+        "neuron",
+        {"found": ["torch", "torch_neuron"], "torch": "1.13.1", "torch_neuron": "1.13.1.2.11.13.0"},
+    ),
+    "neuron": ("opt/aws_neuronx_venv_pytorch_2_5", "torch-neuronx", "neuron", _XLA),
+    # TorchNeuron (PyTorch 2.10+, a private preview): in a venv the user made; no DLAMI lists one
+    "torchneuron": (
+        "home/ubuntu/aws_neuron_venv_pytorch",
+        "torchneuron",
+        "neuron",
+        dict(_NATIVE, neuron_devices=2),
+    ),
+    "jax": (
+        "opt/aws_neuronx_venv_jax_0_10",
+        "jax-neuronx",
+        "neuron",
+        {"found": ["jax_neuronx"], "jax": "0.10.0", "jax_platforms": ["neuron"]},
+    ),
+    # vLLM 0.24 (SDK 2.32): torch 2.11 with vllm-neuron, Trn2/Trn3 only (Neuron DLAMI guide)
+    "vllm": (
+        "opt/aws_neuronx_venv_pytorch_inference_vllm_0_24_0_1_1_0",
+        "torchneuron",
+        "neuron",
+        dict(_NATIVE, found=["torch", "torch_neuronx", "vllm"], neuron_devices=0),
+    ),
+    "vllm-trn": (  # the same on Trn2/Trn3, where its TorchNeuron sees the NeuronCores
+        "opt/aws_neuronx_venv_pytorch_inference_vllm_0_24_0_1_1_0",
+        "torchneuron",
+        "neuron",
+        dict(_NATIVE, found=["torch", "torch_neuronx", "vllm"], neuron_devices=2),
+    ),
+    "vllm-xla": (  # vLLM 0.16 with NxD Inference on torch-neuronx 2.9 (SDK 2.31)
+        "opt/aws_neuronx_venv_pytorch_inference_vllm_0_16",
+        "torch-neuronx",
+        "neuron",
+        dict(_XLA, found=["torch", "torch_neuronx", "vllm"]),
+    ),
+    "tensorflow": (
+        "opt/aws_neuronx_venv_tensorflow_2_10",
+        "tensorflow-neuronx",
+        "neuron",
+        {"found": ["tensorflow"]},
+    ),
+    "nvidia": (
+        "opt/pytorch",
+        "pytorch",
+        "cuda:0",
+        {"found": ["torch"], "torch": "2.7.0+cu128", "cuda": True},
+    ),
+    "eia": (
+        "home/ec2-user/anaconda3/envs/amazonei_pytorch_latest_p37",
+        "pytorch-ei",
+        "eia:0",
+        {"found": ["torch"], "torch": "1.5.1"},
+    ),
+}
+BEHAVIOURS = ("correct", "wrong", "crash", "hang", "unusable", "probe-hang")
 
 
-def framework_python(framework: str, device: str, behaviour: str = "correct") -> str:
-    """A stand-in `bin/python` for a framework environment: it reads the agent's worker job on
-    stdin and answers with the reference model's output and timings, `simulated: true`; or it
-    answers wrongly, crashes, hangs or says it cannot use the device (`behaviour`)."""
+def framework_python(
+    framework: str, device: str, behaviour: str = "correct", probe: dict | None = None
+) -> str:
+    """A stand-in `bin/python` for a framework environment: to the agent's probe (`-c SOURCE
+    probe KIND`) it answers `probe` (what it imports, which device it sees); it reads the
+    agent's worker job on stdin and answers with the reference model's output and timings,
+    `simulated: true`; or it answers wrongly, crashes, hangs, says it cannot use the device, or
+    hangs when probed (`behaviour`)."""
     if behaviour not in BEHAVIOURS:
         raise ValueError(f"behaviour {behaviour!r}; known: {', '.join(BEHAVIOURS)}")
     package_parent = str(Path(__file__).resolve().parents[1])
+    answer = json.dumps(dict({"python": "3.12.3", "found": []}, **(probe or {})))
     return f"""#!{sys.executable}
 import json, sys, time
+behaviour = {behaviour!r}
+if sys.argv[1:2] == ["-c"] and sys.argv[3:4] == ["probe"]:
+    print("{SIMULATED_MARKER}", file=sys.stderr)
+    if behaviour == "probe-hang":
+        time.sleep(3600)
+    print("AMAZONEI-WORKER " + {answer!r})
+    sys.exit(0)
 sys.path.insert(0, {package_parent!r})
 from amazonei_setup.agent.model import reference_forward
-behaviour = {behaviour!r}
 text = sys.stdin.read()
 job = json.loads(text)
 if "batch_sizes" in job and len(sys.argv) >= 3 and sys.argv[1] == "-c":
@@ -120,16 +198,41 @@ def install_framework(
 ) -> Path:
     """A simulated framework environment for `key` (inf1, neuron, nvidia, eia) under `root`;
     returns its `bin/python`."""
-    default_env, framework, device = FRAMEWORK_ENVS[key]
+    default_env, framework, device, probe = FRAMEWORK_ENVS[key]
     python = root / (env or default_env) / "bin" / "python"
     python.parent.mkdir(parents=True, exist_ok=True)
-    _write_tool(python, framework_python(framework, device, behaviour))
+    _write_tool(python, framework_python(framework, device, behaviour, probe))
     return python
 
 
-def install(root: Path, instance_type: str, eia: bool = False) -> Hardware:
+def environments_for(
+    instance_type: str, eia: bool = False, neuron_sdk: str | None = None
+) -> list[tuple[str, str]]:
+    """[(path under the root, FRAMEWORK_ENVS key)] of the DLAMI an instance boots: a Neuron
+    image's by its SDK release (dlami_releases.NEURON_LAYOUTS); with no SDK named, the newest
+    release that runs PyTorch on the family (Inf1: 2.26, the last with Inf1; Inf2/Trn1: 2.31, the
+    last with torch-neuronx; later families: the newest)."""
+    family = instance_type.split(".")[0]
+    spec = load_catalog().instance(instance_type)
+    kind = spec.kind if spec is not None else "cpu"
+    if eia:
+        return [(FRAMEWORK_ENVS["eia"][0], "eia")]
+    if kind == "neuron" or family.startswith(("inf", "trn")):
+        default = {"inf1": "2.26.0", "inf2": "2.31.0", "trn1": "2.31.0"}.get(family, "9")
+        layout = list(neuron_layout(neuron_sdk or default))
+        if family in ("trn2", "trn3"):  # where vLLM's TorchNeuron sees the NeuronCores
+            layout = [(env, "vllm-trn" if key == "vllm" else key) for env, key in layout]
+        return layout
+    if kind == "nvidia":
+        return [(FRAMEWORK_ENVS["nvidia"][0], "nvidia")]
+    return []
+
+
+def install(
+    root: Path, instance_type: str, eia: bool = False, neuron_sdk: str | None = None
+) -> Hardware:
     """Write the instance's tools into `root/bin`, its devices into `root/dev` and its
-    framework environment where the DLAMI has it."""
+    framework environments where the DLAMI has them (environments_for)."""
     bin_dir, dev_dir = root / "bin", root / "dev"
     bin_dir.mkdir(parents=True, exist_ok=True)
     dev_dir.mkdir(parents=True, exist_ok=True)
@@ -147,10 +250,9 @@ def install(root: Path, instance_type: str, eia: bool = False) -> Hardware:
     elif spec is not None and spec.kind == "nvidia":
         _write_tool(bin_dir / "nvidia-smi", _nvidia_smi(spec))
         tools.append("nvidia-smi")
-    key = "eia" if eia else ("inf1" if instance_type.startswith("inf1.") else kind)
-    if key in FRAMEWORK_ENVS:
-        install_framework(root, key)
-        tools.append(FRAMEWORK_ENVS[key][0] + "/bin/python")
+    for env, key in environments_for(instance_type, eia, neuron_sdk):
+        install_framework(root, key, env=env)
+        tools.append(env + "/bin/python")
     return Hardware(kind=kind, tools=tuple(tools), dev_nodes=tuple(nodes))
 
 

@@ -10,7 +10,8 @@ the statement shapes the tool emits, read the way the IAM User Guide describes t
   without regard to case, resources with it.
 - Policy variables `${key}` in `Resource` and in condition values, taken from the context; a
   statement whose variable has no value applies to nothing (AWS: the statement is invalid).
-- `Condition` operators StringEquals, StringNotEquals, StringLike, ArnEquals, ArnLike, Bool and
+- `Condition` operators StringEquals, StringNotEquals, StringLike, StringNotLike, ArnEquals,
+  ArnLike, Bool and
   Null, the `ForAllValues:`/`ForAnyValue:` prefixes and the `IfExists` suffix; keys compare
   without regard to case. Any other operator (or `NotAction`, `NotResource`) raises
   UnsupportedPolicy: better a loud sandbox than a wrong answer.
@@ -24,7 +25,14 @@ from typing import Any, Literal
 
 Context = Mapping[str, "str | Sequence[str]"]
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
-_STRING_OPERATORS = {"StringEquals", "StringNotEquals", "StringLike", "ArnEquals", "ArnLike"}
+_STRING_OPERATORS = {
+    "StringEquals",
+    "StringNotEquals",
+    "StringLike",
+    "StringNotLike",
+    "ArnEquals",
+    "ArnLike",
+}
 
 
 class UnsupportedPolicy(ValueError):
@@ -41,7 +49,7 @@ def allowed(
 def decision(
     documents: Iterable[Mapping[str, Any]], action: str, resource: str, context: Context
 ) -> Literal["Allow", "Deny"] | None:
-    """"Deny" when a statement that applies denies, else "Allow" when one allows, else None
+    """ "Deny" when a statement that applies denies, else "Allow" when one allows, else None
     (nothing applies: a bucket policy then leaves the decision to the identity's policies)."""
     keyed = {key.lower(): _values(value) for key, value in context.items()}
     allow = False
@@ -95,7 +103,7 @@ def _condition(operator: str, key: str, wanted: list[str], context: dict[str, li
         raise UnsupportedPolicy(f"the condition operator {operator!r} is not evaluated")
     resolved = [_resolve(value, context) for value in wanted]
     values = [value for value in resolved if value is not None]  # unresolved: matches nothing
-    negated = operator == "StringNotEquals"
+    negated = operator in ("StringNotEquals", "StringNotLike")
     like = operator.endswith("Like")
 
     def matches(given: str) -> bool:

@@ -47,6 +47,7 @@ from amazonei_sandbox import (
     cfn_models,
     cfn_network,
     ec2_strict,
+    instance_type_facts,
     s3_strict,
     ssm_strict,
     stackset_strict,
@@ -93,6 +94,7 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
                 _put_public_parameter(ssm, account_id, name, _parameter_image(name, images))
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
         ec2_strict.install()
+        instance_type_facts.install()  # moto's hardware data, mended to AWS's
         ssm_strict.install()
         s3_strict.install()
         cfn_models.install()
@@ -195,7 +197,7 @@ def _ensure_image(
             owner_alias=owner_alias,
             public=True,
             virtualization_type="hvm",
-            architecture="x86_64",
+            architecture=rule.architecture,
             state="available",
             creation_date=release.created,
             hypervisor="xen",

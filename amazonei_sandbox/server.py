@@ -81,6 +81,8 @@ class SeedingMiddleware:
         _instance_account(environ, access_key=scope[0])
         account_id = _account_id(environ, access_key=scope[0])
         self.ensure_seeded(account_id, scope[1])
+        if credential_service(authorization) == "pricing":  # moto has no Pricing service
+            return _price_list(environ, start_response)
         if self.instances is None or credential_service(authorization) != "ec2":
             return self.app(environ, start_response)
         form = read_form(environ)
@@ -166,6 +168,19 @@ class SeedingMiddleware:
         body = json.dumps({"service": SERVICE_ID, "pid": os.getpid()}).encode()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [body]
+
+
+def _price_list(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    from amazonei_sandbox.price_list import answer
+
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    status, document = answer(environ.get("HTTP_X_AMZ_TARGET", ""), body)
+    start_response(
+        f"{status} {'OK' if status == 200 else 'Bad Request'}",
+        [("Content-Type", "application/x-amz-json-1.1")],
+    )
+    return [json.dumps(document).encode()]
 
 
 def _instance_account(environ: dict[str, Any], access_key: str) -> None:

@@ -1,9 +1,9 @@
 """The benchmark worker's PyTorch paths: a TorchScript `.pt` (torch.jit.load), a torch.export
 `.pt2` (torch.export.load) or a built-in workload (torchvision's ResNet-50/152, a BERT-base
 encoder from transformers' BertConfig defaults, seeded random weights, nothing downloaded), run
-on cpu, cuda:0, Neuron (torch-neuronx trace up to PyTorch 2.9, TorchNeuron's `neuron` device
-with torch.compile from 2.10; torch-neuron on inf1; compiled once per batch size and cached by
-the model's SHA-256) or Elastic Inference (eia:0). Python 3.6 syntax."""
+on cpu, cuda:0, Neuron (torch-neuronx trace up to PyTorch 2.9; TorchNeuron's `neuron` device
+with torch.compile from 2.10, the torchneuron backend; torch-neuron on inf1; compiled once per
+batch size and cached by the model's SHA-256) or Elastic Inference (eia:0). Python 3.6 syntax."""
 
 import os
 import time
@@ -168,9 +168,12 @@ def eia_options(torch) -> "tuple":
 
 def torch_backend(job: "dict", backend: str, np) -> "dict":
     """The runner for a PyTorch model: {info, specs, reference(batch), device(batch)}."""
-    if backend in ("neuronx", "neuron"):  # before torch: Neuron reads it at import
+    if backend in ("neuronx", "neuron", "torchneuron"):  # before torch: read at import
         cache = os.path.join(job["cache"], "neuron-compile-cache")
         os.environ.setdefault("NEURON_COMPILE_CACHE_URL", cache)
+        flags = os.environ.get("NEURON_CC_FLAGS", "")
+        if backend == "torchneuron" and "--auto-cast" not in flags:  # fp32, as for trace
+            os.environ["NEURON_CC_FLAGS"] = (flags + " --auto-cast none").strip()
     import torch
 
     if backend in ("mxnet-ei", "tf-ei"):
@@ -187,9 +190,9 @@ def torch_backend(job: "dict", backend: str, np) -> "dict":
         torch.backends.cuda.matmul.allow_tf32 = False
         info.update(device="cuda:0", device_name=torch.cuda.get_device_name(0))
         on = "cuda:0"
-    elif backend == "neuronx" and native_neuron(torch):
+    elif backend == "torchneuron" or (backend == "neuronx" and native_neuron(torch)):
         module = __import__("torch_neuronx")  # autoloaded by torch already; named for its version
-        info.update(framework_name="torch-neuronx", device="neuron", lazy_compile=True)
+        info.update(framework_name="torchneuron", device="neuron", lazy_compile=True)
         info.update(framework_version=getattr(module, "__version__", torch.__version__))
         info.update(compiler="neuronx-cc (torch.compile backend neuron)", device_name="NeuronCore")
         on = "neuron"

@@ -1,6 +1,6 @@
 """The benchmark harness (issue 22): one job in, one result JSON out. It fetches the model and
 checks its SHA-256, runs the benchmark worker (bench_worker.py and what it takes) in each
-framework environment frameworks.candidates() finds for the accelerator until one measures it
+framework environment environments.survey() finds for the accelerator until one measures it
 (a failing environment falls to the next; every attempt is recorded), and writes the result to
 the job's result_uri (S3 PutObject, or a local path). Runs as `python3 -m
 amazonei_setup.agent.benchmark --job JOB` and as the one file bundle.build_benchmark_file()
@@ -19,7 +19,8 @@ import time
 from datetime import datetime, timezone
 
 from .bench_job import JobError, ModelError, check_job, fetch_model, read_job
-from .frameworks import INSTALL_HINTS, _answer, agent_root, cache_dir, candidates
+from .environments import PROBE_S, agent_root, survey
+from .frameworks import INSTALL_HINTS, _answer, cache_dir
 from .probes import SIMULATED_MARKER, _tail, run_tool
 from .report import PublishError, publish_with_retry, report_json, scrub
 from .s3 import s3_upload
@@ -77,18 +78,19 @@ def bench_worker_source() -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def environments(kind: str, instance_type: str | None) -> list:
-    """[{backend, env, python}] to try, best first. CPU: the framework environments a DLAMI
-    has, then the agent's own Python, all run on the CPU."""
-    if kind != "none":
-        return candidates(kind, instance_type)
-    found, seen = [], set()
+def environments(kind: str, instance_type: str | None, timeout: float = PROBE_S) -> tuple:
+    """([{backend, env, python}] to try, best first; the environments found of no use). CPU:
+    the framework environments a DLAMI has, then the agent's own Python, all on the CPU."""
+    found, skipped = survey(kind, instance_type, timeout=timeout)
+    for jax in [c for c in found if c["backend"] == "jax-neuron"]:  # the smoke test's only
+        found.remove(jax)
+        said = "JAX: the benchmark runs ONNX and PyTorch models"
+        skipped.append({"environment": jax["env"], "framework": "jax", "reason": said})
+        skipped[-1]["outcome"] = "skipped"
     own = {"backend": "cpu", "env": sys.prefix, "python": sys.executable}
-    for candidate in [*candidates("nvidia", instance_type), own]:
-        if candidate["python"] not in seen:
-            seen.add(candidate["python"])
-            found.append(dict(candidate, backend="cpu"))
-    return found
+    if kind == "none" and all(c["python"] != own["python"] for c in found):
+        found.append(own)
+    return found, skipped
 
 
 def run_worker(candidate: dict, job: str, timeout: float) -> tuple:
@@ -156,11 +158,20 @@ def _worker_job(job: dict, model_path: str | None, deadline_s: float) -> str:
     return json.dumps(work)
 
 
-def _failure(attempts: list, kind: str) -> tuple:
+def _failure(attempts: list, kind: str, skipped: list | None = None) -> tuple:
     """(outcome, reason) of a candidate no environment could measure."""
     if not attempts:
         hint = INSTALL_HINTS.get(kind, "install onnxruntime (or torch) for the agent's python3")
-        return "not installed", f"no framework environment found under {agent_root()}: {hint}"
+        said = f"no framework environment found under {agent_root()}: {hint}"
+        if skipped:
+            said += (
+                " (found of no use: "
+                + "; ".join(
+                    f"{s['environment']} ({s['framework']}): {s['reason']}" for s in skipped
+                )
+                + ")"
+            )
+        return "not installed", said
     ranked = sorted(
         attempts, key=lambda a: _SPECIFIC.index(a["outcome"]) if a["outcome"] in _SPECIFIC else 99
     )
@@ -218,7 +229,12 @@ def run_job(
     except ModelError as error:
         result.update(outcome="bad model", reason=str(error))
         return _finish(result, began, clock, job)
-    tried = environments(spec["kind"], job["instance_type"]) if tried is None else tried
+    skipped: list = []
+    if tried is None:
+        probe_s = min(PROBE_S, max(job["time_limit_s"] - RESERVE_S, 1.0))
+        tried, skipped = environments(spec["kind"], job["instance_type"], probe_s)
+    for failed in [s for s in skipped if s["outcome"] in ("crashed", "hung")]:  # probes
+        result["attempts"].append(dict(failed, backend="probe"))
     for candidate in tried:
         left = job["time_limit_s"] - (clock() - began) - RESERVE_S
         attempt = {"environment": candidate["env"], "backend": candidate["backend"]}
@@ -238,7 +254,7 @@ def run_job(
             attempt["framework"] = f"{answer['framework_name']} {answer.get('framework_version')}"
         result["attempts"].append(attempt)
     if result["status"] != "ok":
-        result["outcome"], result["reason"] = _failure(result["attempts"], spec["kind"])
+        result["outcome"], result["reason"] = _failure(result["attempts"], spec["kind"], skipped)
     return _finish(result, began, clock, job)
 
 

@@ -20,12 +20,15 @@ from pathlib import Path
 from .benchmark import BENCH_WORKER_MODULES
 from .minify import long_strings, shorten_locals
 
-MODULES = ("catalog", "report", "imds", "probes", "model", "frameworks", "s3", "launch", "cli")
+MODULES = (
+    *("catalog", "report", "imds", "probes", "model", "environments", "frameworks"),
+    *("s3", "launch", "cli"),
+)
 WORKER, WORKER_NAME = "worker", "WORKER_SOURCE"  # worker.py rides in the bundle as a string
 # The benchmark harness (issue 22), shipped through S3 rather than the user data: benchmark.py
 # and what it uses; its worker (loadgen + bench_* in this order) rides as BENCH_WORKER_SOURCE.
 BENCH_MODULES = (
-    *("catalog", "report", "imds", "probes", "model", "frameworks"),
+    *("catalog", "report", "imds", "probes", "model", "environments", "frameworks"),
     *("s3", "bench_job", "benchmark"),
 )
 BENCH_WORKER_NAME = "BENCH_WORKER_SOURCE"
@@ -108,16 +111,18 @@ def _one_space(code: str) -> str:
 
 # The worker's backends an agent built for one accelerator kind needs (None: all of them).
 WORKER_BACKENDS = {
-    "neuron": ("neuronx", "neuron"),
+    "neuron": ("neuronx", "neuron", "torchneuron", "jax-neuron"),
     "nvidia": ("cuda",),
     "eia": ("pytorch-ei", "mxnet-ei", "tf-ei"),
     "none": (),
 }
 
 
-# Per kind, the keys kept in frameworks.py's tables (the environments searched, the hints).
+# Per kind, the keys kept in the tables of install hints (frameworks.py), of backends an
+# environment offers (environments.py), of the probe's questions (worker.py) and of the
+# accelerator probes (cli.py).
 FRAMEWORK_KEYS = {
-    "neuron": ("neuronx", "neuron1", "neuron"),
+    "neuron": ("neuron",),
     "nvidia": ("nvidia",),
     "eia": ("eia",),
     "none": (),
@@ -166,6 +171,7 @@ def worker_source(kind: str | None = None) -> str:
     if kind is not None:
         for node in tree.body:
             _keep_keys(node, "BACKENDS", WORKER_BACKENDS[kind])
+            _keep_keys(node, "ASKS", FRAMEWORK_KEYS[kind])
         definitions = (ast.FunctionDef, ast.ClassDef)
         needed = set().union(*(_used(n) for n in tree.body if not isinstance(n, definitions)))
         grown = True
@@ -217,8 +223,9 @@ def _flatten(
             if len(names) == 1 and names[0] in strings and isinstance(node, ast.Assign):
                 node.value = ast.Constant(strings[names[0]]())
             if kind is not None:
-                _keep_keys(node, "ENVIRONMENTS", FRAMEWORK_KEYS[kind])
                 _keep_keys(node, "INSTALL_HINTS", FRAMEWORK_KEYS[kind])
+                _keep_keys(node, "USABLE", FRAMEWORK_KEYS[kind])
+                _keep_keys(node, "PROBES", FRAMEWORK_KEYS[kind])
             if not names:
                 raise BundleError(f"{module}.py: top-level statement other than a definition")
             for name in names:
@@ -254,9 +261,10 @@ def build_single_file(kind: str | None = None) -> str:
     `python3 -m amazonei_setup.agent --json ...`. With `kind` (eia, neuron, nvidia, none) it
     carries only the framework code that accelerator needs, to fit the user data; its local
     variables get short names (minify.py)."""
-    header, body = _flatten(MODULES, {WORKER_NAME: lambda: worker_source(kind)}, kind)
+    strings = {WORKER_NAME: lambda: worker_source(kind)}
+    header, body = _flatten(MODULES, strings, kind)
     module = shorten_locals(ast.Module(body=body, type_ignores=[]))
-    code = long_strings(_one_space(ast.unparse(module)), {WORKER_NAME})
+    code = long_strings(_one_space(ast.unparse(module)), set(strings))
     return _banner("agent") + header + code + "\nif __name__ == '__main__':\n sys.exit(main())\n"
 
 
@@ -266,7 +274,7 @@ def build_benchmark_file() -> str:
     amazonei_setup.agent.benchmark ...`. The tool uploads it to the deployment's bucket; the
     shipped agent fetches it, checks its SHA-256 and runs it (launch.py). Not size-bound: its
     names stay as written, so a traceback on an instance reads like the package."""
-    strings = {BENCH_WORKER_NAME: bench_worker_source}
+    strings = {BENCH_WORKER_NAME: bench_worker_source, WORKER_NAME: worker_source}
     header, body = _flatten(BENCH_MODULES, strings, None)
     code = long_strings(
         _one_space(ast.unparse(ast.Module(body=body, type_ignores=[]))), set(strings)

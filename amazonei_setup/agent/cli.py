@@ -13,7 +13,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from .catalog import normalize_eia_type, parse_expect
-from .frameworks import FRAMEWORK_TIMEOUT_S, INSTALL_HINTS, agent_root, run_smoke
+from .environments import agent_root
+from .frameworks import FRAMEWORK_TIMEOUT_S, INSTALL_HINTS, run_smoke
 from .imds import ImdsClient, ImdsError, instance_arn, read_associations, read_instance
 from .launch import run_benchmark
 from .probes import PROBE_TIMEOUT_S, probe_eia, probe_neuron, probe_nvidia
@@ -30,6 +31,13 @@ from .report import (
 )
 
 DEFAULT_RUNS, DEFAULT_WARMUP = 50, 5
+# The accelerator probe per kind: (IMDS client, EIA type, instance type, timeout) -> probe. An
+# agent bundled for one kind carries only its own (bundle.py), for room in the user data.
+PROBES = {
+    "eia": lambda client, eia_type, instance_type, timeout: probe_eia(client, eia_type),
+    "neuron": lambda client, eia_type, instance_type, timeout: probe_neuron(instance_type, timeout),
+    "nvidia": lambda client, eia_type, instance_type, timeout: probe_nvidia(instance_type, timeout),
+}
 
 
 def _log(message: str) -> None:
@@ -93,12 +101,8 @@ def run_agent(
         checks.append(check("instance_type", instance["type"] == wanted, said))
     kind = spec["kind"]
     _log(f"expecting {spec['spec']} (kind {kind}); instance {instance['type'] or 'unknown'}")
-    if kind == "eia":
-        probe = probe_eia(client, spec["eia_type"])
-    elif kind == "neuron":
-        probe = probe_neuron(wanted or instance["type"], probe_timeout)
-    elif kind == "nvidia":
-        probe = probe_nvidia(wanted or instance["type"], probe_timeout)
+    if kind in PROBES:
+        probe = PROBES[kind](client, spec["eia_type"], wanted or instance["type"], probe_timeout)
     else:
         probe = {"found": None, "simulated": False, "checks": []}
     checks += probe["checks"]

@@ -1,19 +1,18 @@
-"""Framework discovery: the DLAMI's own framework environments, found under the root
-(`AMAZONEI_AGENT_ROOT`, default `/`), each running the smoke model in its own Python as a
+"""The smoke model on the accelerator: the DLAMI's own framework environments, found by probing
+every Python under the root (environments.py), each running the model in its own Python as a
 subprocess with a time limit (worker.py). A crash, a hang or a wrong answer is that environment's
 failure and the next is tried; the answer is held to the pure-Python reference here."""
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 
+from .environments import PROBE_S, WORKER_MARK, survey, worker_source
 from .model import (
     ATOL,
     CLASSES,
@@ -34,41 +33,13 @@ from .model import (
 )
 from .probes import _tail
 
-ROOT_ENV = "AMAZONEI_AGENT_ROOT"
 CACHE_ENV = "AMAZONEI_AGENT_CACHE_DIR"
-WORKER_MARK = "AMAZONEI-WORKER "
-WORKER_SOURCE = ""  # bundle.py puts worker.py's source here: the shipped agent is one file
 FRAMEWORK_TIMEOUT_S = 90.0  # an upper bound for a first Neuron compile, not a typical run
-_CONDA = ("home/*/anaconda3/envs/", "opt/conda/envs/")
-# (worker backend, environment glob under the root), tried in this order. Neuron: the DLAMI's
-# venvs (torch-neuronx for inf2/trn1, torch-neuron for inf1) and the older conda environments;
-# GPU: the PyTorch DLAMI's venv, its older conda environments, conda's base; EI: the conda
-# environments of the DLAMI (Conda) releases that carried Elastic Inference.
-ENVIRONMENTS = {
-    "neuronx": [("neuronx", "opt/aws_neuronx_venv_pytorch*")],
-    "neuron1": [("neuron", "opt/aws_neuron_venv_pytorch*")]
-    + [("neuron", c + "aws_neuron_pytorch_p3*") for c in _CONDA],
-    "nvidia": [
-        ("cuda", "opt/pytorch"),
-        ("cuda", "opt/conda/envs/pytorch*"),
-        ("cuda", "home/*/anaconda3/envs/pytorch*"),
-        ("cuda", "opt/conda"),
-    ],
-    "eia": [
-        (backend, conda + name)
-        for backend, name in (
-            ("pytorch-ei", "amazonei_pytorch*"),
-            ("mxnet-ei", "amazonei_mxnet*"),
-            ("tf-ei", "amazonei_tensorflow*"),
-        )
-        for conda in _CONDA
-    ],
-}
 INSTALL_HINTS = {
-    "neuron": "use the Neuron multi-framework DLAMI (torch-neuronx in "
-    "/opt/aws_neuronx_venv_pytorch_*, torch-neuron in /opt/aws_neuron_venv_pytorch on inf1) "
-    "or pip install torch-neuronx "
-    "(torch-neuron on inf1) from https://pip.repos.neuron.amazonaws.com",
+    "neuron": "PyTorch on Inf2/Trn1: a Neuron DLAMI of SDK 2.31 or earlier (torch-neuronx in "
+    "/opt/aws_neuronx_venv_pytorch_2_9; from 2.32 it carries JAX and vLLM only) or TorchNeuron "
+    "(PyTorch 2.10+); Inf1: a DLAMI of SDK 2.26 or earlier "
+    "(/opt/aws_neuron_venv_pytorch_1_13_inf1)",
     "nvidia": "use the Deep Learning AMI GPU PyTorch (its PyTorch environment) or pip install a "
     "CUDA build of torch",
     "eia": "use a Deep Learning AMI (Conda) carrying the amazonei_pytorch_*, amazonei_mxnet_* or "
@@ -76,47 +47,10 @@ INSTALL_HINTS = {
 }
 
 
-def agent_root() -> str:
-    return os.environ.get(ROOT_ENV) or "/"
-
-
-def _natural(path: str) -> list:
-    """`pytorch_2_10` after `pytorch_2_9`: newest first once reversed."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
-
-
 def candidates(kind: str, instance_type: str | None = None, root: str | None = None) -> list:
-    """The environments to try for `kind`, best first: [{backend, env, python}]. `env` is the
-    path as seen on the machine (the root stripped). Under the real root `/`, the agent's own
-    interpreter comes last (a framework installed there with pip counts too)."""
-    root = root or agent_root()
-    family = (instance_type or "").split(".")[0]
-    if kind == "neuron":
-        keys = {"inf1": ["neuron1"]}.get(family, ["neuronx"] if family else ["neuronx", "neuron1"])
-    else:
-        keys = [kind]
-    found, seen = [], set()
-    for key in keys:
-        for backend, pattern in ENVIRONMENTS.get(key, ()):
-            for env in sorted(glob.glob(os.path.join(root, pattern)), key=_natural, reverse=True):
-                pythons = [os.path.join(env, "bin", name) for name in ("python3", "python")]
-                python = next((p for p in pythons if os.access(p, os.X_OK)), None)
-                if python and not env.endswith("_p27") and (backend, env) not in seen:
-                    seen.add((backend, env))
-                    shown = "/" + os.path.relpath(env, root)
-                    found.append({"backend": backend, "env": shown, "python": python})
-    if os.path.abspath(root) == "/":
-        own = {"neuronx": "neuronx", "neuron1": "neuron", "nvidia": "cuda", "eia": "pytorch-ei"}
-        for backend in [own[key] for key in keys if key in own]:
-            found.append({"backend": backend, "env": sys.prefix, "python": sys.executable})
-    return found
-
-
-def worker_source() -> str:
-    if WORKER_SOURCE:
-        return WORKER_SOURCE
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")) as source:
-        return source.read()
+    """The environments to try for `kind`, best first: [{backend, env, python}] (what each
+    environment's probe answered decides; environments.py)."""
+    return survey(kind, instance_type, root)[0]
 
 
 def cache_dir() -> str:
@@ -197,11 +131,13 @@ def _job(weights: dict, x: list, runs: int, warmup: int) -> str:
 def run_on_accelerator(
     kind: str, instance_type: str | None, runs: int, warmup: int, timeout: float
 ) -> tuple:
-    """(result or None, attempts): the first environment whose answer matches the reference."""
+    """(result or None, attempts): the first environment whose answer matches the reference;
+    the attempts list the environments found of no use too (outcome skipped, and why)."""
     weights, x = make_weights(), make_input()
     reference = reference_forward(weights, x)
-    job, attempts = _job(weights, x, runs, warmup), []
-    for candidate in candidates(kind, instance_type):
+    found, attempts = survey(kind, instance_type, timeout=min(timeout, PROBE_S))
+    job = _job(weights, x, runs, warmup)
+    for candidate in found:
         answer, outcome, reason = run_in_environment(candidate, job, timeout)
         if answer is not None:
             ok, error = compare(answer["output"], reference)

@@ -1,6 +1,7 @@
 """Runs the smoke model inside ONE framework environment (a DLAMI venv or conda env) and prints its
 answer and timings. The agent runs it as `<env>/bin/python -c <this source> <backend>` with the
-job (weights, input, runs) as JSON on stdin, and checks the answer against its own reference.
+job (weights, input, runs) as JSON on stdin, and checks the answer against its own reference;
+as `... probe <kind>` it says what the environment can import and which device it sees.
 Python 3.6 syntax and standard library only at import time: the Elastic Inference conda
 environments are Python 3.6, and nothing of the agent's package is importable there."""
 
@@ -78,6 +79,80 @@ def neuron(job, x_name):
     info = {"framework": name, "framework_version": version, "device": "neuron"}
     info["device_name"] = "NeuronCore"
     return info, torch_runner(torch, compiled, data), torch_runner(torch, model, data), "pytorch"
+
+
+def torchneuron(job):
+    """TorchNeuron (PyTorch 2.10 and later): the model moved to PyTorch's `neuron` device and
+    compiled by torch.compile's `neuron` backend (Neuron's "Native PyTorch" guide), float32 kept
+    (--auto-cast none, as for torch_neuronx.trace), compiled graphs in the agent's cache."""
+    flags = os.environ.get("NEURON_CC_FLAGS", "")
+    if "--auto-cast" not in flags:
+        os.environ["NEURON_CC_FLAGS"] = (flags + " --auto-cast none").strip()
+    os.environ.setdefault("NEURON_COMPILE_CACHE_URL", os.path.join(job["cache"], "neuron"))
+    import torch
+
+    model, data = torch_model(torch, job)
+    cpu_model, cpu_data = torch_model(torch, job)
+    compiled = torch.compile(model.to("neuron"), backend="neuron")
+    on_device = data.to("neuron")
+
+    def run():
+        with torch.no_grad():
+            return compiled(on_device).cpu().reshape(-1).tolist()
+
+    try:
+        version = __import__("torch_neuronx").__version__
+    except Exception:  # autoloaded by torch; the version is a courtesy
+        version = torch.__version__
+    info = {"framework": "torchneuron", "framework_version": version, "device": "neuron"}
+    info["device_name"] = "NeuronCore"
+    return info, run, torch_runner(torch, cpu_model, cpu_data), "pytorch"
+
+
+def jax_neuron(job):
+    """JAX NeuronX (the DLAMI's aws_neuronx_venv_jax_*; from SDK 2.32 its only framework for
+    Inf2/Trn1 besides vLLM): the model jit-compiled for the first NeuronDevice, float32 kept;
+    the CPU baseline is the same function on JAX's CPU device."""
+    flags = os.environ.get("NEURON_CC_FLAGS", "")
+    if "--auto-cast" not in flags:
+        os.environ["NEURON_CC_FLAGS"] = (flags + " --auto-cast none").strip()
+    import jax
+    import numpy as np
+
+    devices = [d for d in jax.devices() if d.platform == "neuron"]
+    if not devices:
+        raise Unusable(f"jax {jax.__version__} sees no neuron device")
+    lax, jnp, best = jax.lax, jax.numpy, jax.lax.Precision.HIGHEST
+    shapes, d = job["shapes"], job["dims"]
+    w = dict(
+        (k, np.array(v, np.float32).reshape(shapes.get(k, [-1]))) for k, v in job["weights"].items()
+    )
+    x = np.array(job["x"], np.float32).reshape([1] + job["input_shape"])
+
+    def forward(w, x):
+        dims = ("NCHW", "OIHW", "NCHW")
+        h = lax.conv_general_dilated(
+            x, w["conv_w"], (1, 1), [(1, 1), (1, 1)], None, None, dims, precision=best
+        )
+        h = jnp.maximum(h + w["conv_b"][None, :, None, None], 0.0)
+        side = job["input_shape"][1] // 2
+        h = h.reshape(1, d["conv"], side, 2, side, 2).mean(axis=(3, 5)).reshape(1, -1)
+        h = jnp.maximum(jnp.dot(h, w["fc1_w"].T, precision=best) + w["fc1_b"], 0.0)
+        return jnp.dot(h, w["fc2_w"].T, precision=best) + w["fc2_b"]
+
+    compiled = jax.jit(forward)
+
+    def runner(device):
+        args = jax.device_put((w, x), device)
+        return lambda: np.asarray(compiled(*args)).reshape(-1).tolist()
+
+    info = {"framework": "jax-neuronx", "framework_version": jax.__version__, "device": "neuron"}
+    info["device_name"] = str(devices[0])
+    try:
+        cpu = runner(jax.devices("cpu")[0])
+    except Exception:  # no CPU platform (JAX_PLATFORMS): the agent times its own baseline
+        cpu = None
+    return info, runner(devices[0]), cpu, "jax"
 
 
 def cuda(job):
@@ -218,9 +293,71 @@ def tf_ei(job):
     )
 
 
+PROBED = (
+    "torch",
+    "torch_neuronx",
+    "torch_neuron",
+    "jax_neuronx",
+    "vllm",
+    "onnxruntime",
+    "mxnet",
+    "tensorflow",
+)
+
+
+def ask_neuron(answer):
+    """torch's version, the PrivateUse1 device TorchNeuron registers as `neuron` and how many
+    PyTorch sees; the Neuron packages' versions; the platforms of JAX's devices."""
+    found = answer["found"]
+    if "torch" in found:
+        import torch
+
+        answer["torch"] = torch.__version__
+        ask = getattr(getattr(torch, "_C", None), "_get_privateuse1_backend_name", None)
+        name = ask() if ask else None
+        answer["torch_device"] = name
+        if name == "neuron":
+            answer["neuron_devices"] = torch.accelerator.device_count()
+        for module in ("torch_neuronx", "torch_neuron"):
+            if module in found:
+                answer[module] = str(getattr(__import__(module), "__version__", "?"))
+    if "jax_neuronx" in found:
+        import jax
+
+        answer["jax"] = jax.__version__
+        answer["jax_platforms"] = sorted(set(d.platform for d in jax.devices()))
+
+
+def ask_nvidia(answer):
+    if "torch" in answer["found"]:
+        import torch
+
+        answer["torch"], answer["cuda"] = torch.__version__, torch.cuda.is_available()
+
+
+ASKS = {"neuron": ask_neuron, "nvidia": ask_nvidia}
+
+
+def probe(kind):
+    """What this Python can import and which device it sees, for the agent to pick the backends
+    to run here (environments.py), never from the directory's name. It imports a framework
+    only to ask its version and device, and only for the kind asked."""
+    import importlib.util
+
+    found = [name for name in PROBED if importlib.util.find_spec(name) is not None]
+    answer = {"python": sys.version.split()[0], "found": found}
+    try:
+        ASKS.get(kind, len)(answer)
+    except Exception as error:  # installed but broken: the agent says so
+        answer["error"] = f"{type(error).__name__}: {error}"[:300]
+    return answer
+
+
 BACKENDS = {
     "neuronx": lambda job: neuron(job, "torch_neuronx"),
     "neuron": lambda job: neuron(job, "torch_neuron"),
+    "torchneuron": torchneuron,
+    "jax-neuron": jax_neuron,
     "cuda": cuda,
     "pytorch-ei": pytorch_ei,
     "mxnet-ei": mxnet_ei,
@@ -249,6 +386,9 @@ def work(backend, job):
 
 
 def main():
+    if sys.argv[1] == "probe":  # `probe KIND`: no job on stdin
+        sys.stdout.write("\n" + MARK + json.dumps(probe(sys.argv[2])) + "\n")
+        return
     job = json.loads(sys.stdin.read())
     try:
         answer = work(sys.argv[1], job)

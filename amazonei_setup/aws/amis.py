@@ -48,7 +48,7 @@ def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> Reso
                 "use ami: auto to find the Deep Learning AMI, or check the id and region",
             )
         return _resolved(image, "profile", rule.ssh_user)
-    refusal = catalog.refusal(profile.instance_type)
+    refusal = catalog.refusal(profile.instance_type, profile.accelerator, profile.os)
     if refusal is not None:  # profile validation says so first; a guard for direct callers
         raise InputError(
             f"{profile.instance_type} has no supported Deep Learning AMI: {refusal.reason}",
@@ -116,7 +116,7 @@ def _search(clients: AwsClients, rule: AmiRule) -> list[dict[str, Any]]:
             "Owners": list(rule.owners),
             "Filters": [
                 {"Name": "name", "Values": list(rule.name_patterns)},
-                {"Name": "architecture", "Values": ["x86_64"]},
+                {"Name": "architecture", "Values": [rule.architecture]},
                 {"Name": "root-device-type", "Values": ["ebs"]},
                 {"Name": "state", "Values": ["available"]},
             ],

@@ -298,13 +298,17 @@ def wall_clock(ctx: Context) -> Callable[[], datetime]:
 def discover_and_plan(ctx: Context, profile: Any, record: DeploymentRecord | None):
     """Discovery and the plan for `profile`; `record` is the deployment's, loaded once by
     the caller (None for a new deployment)."""
+    from amazonei_setup.aws.instance_types import catalog_for
     from amazonei_setup.engines.discover import discover, public_ip_lookup
     from amazonei_setup.engines.plan import build_plan
     from amazonei_setup.spec.catalog import load_catalog
+    from amazonei_setup.spec.profile_checks import check_hardware
 
-    catalog = load_catalog()
     clients = clients_for(ctx, profile.region)
     with ctx.terminal.status(f"looking at {profile.region} …"):
+        # AWS's own figures for the type (DescribeInstanceTypes, cached in the state home).
+        catalog = catalog_for(clients, ctx.home, load_catalog(), [profile.instance_type])
+        check_hardware(profile, catalog)
         discovery = discover(
             clients,
             catalog,

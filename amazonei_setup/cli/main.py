@@ -268,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="list every catalog option beside it (a cost only where a latency is known)",
     )
+    estimate.add_argument(
+        "--spot",
+        action="store_true",
+        help="the current spot price beside on-demand (DescribeSpotPriceHistory; needs a region)",
+    )
     _benchmark_flags(
         sub(
             "benchmark",

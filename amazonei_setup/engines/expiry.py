@@ -101,10 +101,18 @@ def move_tags(clients: AwsClients, name: str, region: str, change: TagChange) ->
         for kind in kinds():
             kind.retag(clients, found, change, ec2_ids)
         for batch in _batches(ec2_ids):
-            if change.put:
-                clients.ec2.create_tags(Resources=batch, Tags=tag_list(change.put))
-            if change.remove:
-                clients.ec2.delete_tags(Resources=batch, Tags=[{"Key": k} for k in change.remove])
+            for put in _apart(change.put):
+                clients.ec2.create_tags(Resources=batch, Tags=tag_list(put))
+            for remove in _apart(dict.fromkeys(change.remove, "")):
+                clients.ec2.delete_tags(Resources=batch, Tags=[{"Key": k} for k in remove])
+
+
+def _apart(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Our expiry tag and the user's tags, one call each: the caller policy grants them in two
+    statements (each `ForAllValues` on aws:TagKeys), so IAM refuses one request with both."""
+    ours = {k: v for k, v in tags.items() if k == TAG_EXPIRES}
+    theirs = {k: v for k, v in tags.items() if k != TAG_EXPIRES}
+    return [part for part in (ours, theirs) if part]
 
 
 def tag_change(

@@ -15,6 +15,7 @@ from amazonei_setup.engines.discover import Discovery
 from amazonei_setup.resources.kind import Action, PlanInput, PlannedResource
 from amazonei_setup.resources.registry import kind_of, kinds
 from amazonei_setup.spec.catalog import Catalog
+from amazonei_setup.spec.hardware import hardware_summary
 from amazonei_setup.spec.profile import Profile
 from amazonei_setup.spec.profile_checks import reach, too_wide
 
@@ -57,6 +58,8 @@ class Plan:
     notes: list[str] = field(default_factory=list)
     expires_at: str | None = None  # set with the clock by the caller: the plan reads no time
     expires_in_s: int | None = None
+    # What the type carries (kind, accelerator, architecture: spec/hardware.py, from AWS).
+    carries: dict[str, Any] = field(default_factory=dict)
 
     def get(self, key: str) -> PlannedResource | None:
         return next((r for r in self.resources if r.key == key), None)
@@ -106,6 +109,7 @@ class Plan:
                 "seats": self.profile.seats,
                 "os": self.profile.os,
             },
+            "carries": self.carries,
             "vpc": {"id": d.vpc_id, "default": d.vpc_is_default},
             "subnets": [{"id": s.id, "availability_zone": s.availability_zone} for s in d.subnets],
             "hidden_subnets": [
@@ -171,4 +175,13 @@ def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan
         seats=profile.seats,
         prices_as_of=catalog.prices_as_of,
     )
-    return Plan(profile=profile, discovery=discovery, resources=resources, cost=cost, notes=notes)
+    spec = catalog.instance(profile.instance_type)
+    carries = {} if spec is None else hardware_summary(spec)
+    return Plan(
+        profile=profile,
+        discovery=discovery,
+        resources=resources,
+        cost=cost,
+        notes=notes,
+        carries=carries,
+    )

@@ -24,10 +24,14 @@ def kind_actions(group: str) -> list[str]:
 
 
 # Discovery's own reads (the account, not one kind): regions, VPCs, subnets and their routes,
-# the AMI.
+# the AMI; the hardware and its prices (issue 21: DescribeInstanceTypes, DescribeSpotPriceHistory
+# and pricing:GetProducts have no resource types, so "*" is the only grant).
 DISCOVERY_READ = [
     "ec2:DescribeImages",
     "ec2:DescribeInstanceTypeOfferings",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeSpotPriceHistory",
+    "pricing:GetProducts",
     "ec2:DescribeRegions",
     "ec2:DescribeRouteTables",
     "ec2:DescribeSubnets",
@@ -188,6 +192,16 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
                 "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
             },
             {
+                # AddRoleToInstanceProfile needs iam:PassRole on the role (IAM API Reference:
+                # "The caller of this operation must be granted the PassRole permission"), and
+                # that request passes the role to no service: iam:PassedToService is absent
+                "Sid": "PassOurRolesIntoOurProfiles",
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": f"{arn}:iam::*:role{IAM_PATH}*",
+                "Condition": {"Null": {"iam:PassedToService": "true"}},
+            },
+            {
                 "Sid": "ListOurRoles",
                 "Effect": "Allow",
                 "Action": ["iam:ListInstanceProfiles", "iam:ListRoles"],
@@ -222,10 +236,13 @@ def caller_policy(region: str | None = None) -> dict[str, Any]:
                 "Resource": f"{arn}:ssm:*:*:document/{SESSION_MANAGER_DOCUMENT}",
             },
             {
+                # Session Manager names a session after the IAM user who started it
+                # (`alice-0123456789abcdef0`), so AWS's examples scope these to aws:username;
+                # aws:userid (AIDA...) never matches a session id
                 "Sid": "OwnSessions",
                 "Effect": "Allow",
                 "Action": ["ssm:ResumeSession", "ssm:TerminateSession"],
-                "Resource": f"{arn}:ssm:*:*:session/${{aws:userid}}-*",
+                "Resource": f"{arn}:ssm:*:*:session/${{aws:username}}-*",
             },
             {
                 "Sid": "OurBuckets",  # the model buckets (resources/model_bucket.py) and objects

@@ -119,8 +119,18 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
     policy = {
         "Version": "2012-10-17",
         "Statement": [
+            # on `*` (the reference lists no resource type for any but the EC2 reads): the
+            # direct engine's reads and its role listing, drift status, the error helpers (in
+            # one statement: the managed-policy size limit of 6,144 characters is near)
             extended(
-                "Discover", ["ec2:DescribeLaunchTemplateVersions", "ec2:DescribeLaunchTemplates"]
+                "Discover",
+                [
+                    "cloudformation:DescribeStackDriftDetectionStatus",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:DescribeLaunchTemplates",
+                    *direct["ListOurRoles"]["Action"],
+                    *direct["ExplainErrors"]["Action"],
+                ],
             ),
             {
                 # The reference lists `stack*` for every change-set action (AWS authorizes them on
@@ -143,10 +153,18 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
                 "Resource": [f"{cfn}:stack/{PREFIX}-*/*", f"{cfn}:changeSet/{PREFIX}-*/*"],
             },
             {
-                "Sid": "DriftDetectionStatus",  # no resource type in the reference: `*` only
+                # A stack created with tags is also authorized as cloudformation:TagResource,
+                # its cloudformation:CreateAction the creating call (the reference's key:
+                # "control which APIs IAM users can use to add or remove tags on a stack")
+                "Sid": "TagOurStacksOnCreate",
                 "Effect": "Allow",
-                "Action": ["cloudformation:DescribeStackDriftDetectionStatus"],
-                "Resource": "*",
+                "Action": ["cloudformation:TagResource"],
+                "Resource": f"{cfn}:stack/{PREFIX}-*/*",
+                "Condition": {
+                    "StringEquals": {
+                        "cloudformation:CreateAction": ["CreateChangeSet", "CreateStack"]
+                    }
+                },
             },
             extended("CreateTaggedResources", ["ec2:CreateLaunchTemplate"], launch_template),
             extended("LaunchIntoTheAccount", [], launch_template),  # RunInstances from it
@@ -170,6 +188,7 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
             direct["OurRolesOnly"],
             direct["OurRolesBeforeTheyExist"],
             direct["PassOurRolesToEc2"],
+            direct["PassOurRolesIntoOurProfiles"],  # the InstanceProfile handler's AddRole...
             extended("PublicAmiParameters", ["ssm:GetParameters"]),  # SSM-typed parameters
             {
                 # SecureString under the AWS managed key aws/ssm: its key policy lets the
@@ -183,6 +202,14 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
             direct["SessionManagerToOurs"],
             direct["SessionManagerShell"],
             direct["OwnSessions"],
+            {
+                # sweep: a benchmark's model bucket left behind is found by its tags (the
+                # benchmark itself runs on the direct engine and its policy)
+                "Sid": "ReadOurBuckets",
+                "Effect": "Allow",
+                "Action": ["s3:GetBucketLocation", "s3:GetBucketTagging"],
+                "Resource": f"{arn}:s3:::{PREFIX}-*",
+            },
         ],
     }
     return _with_other_handlers(policy, direct)
@@ -232,14 +259,31 @@ def stackset_policy(region: str | None = None) -> dict[str, Any]:
     arn = f"arn:{partition_of(region)}"
     cfn = f"{arn}:cloudformation:*:*"
     stack_set = f"{cfn}:stackset/{PREFIX}-*:*"
+    direct = {s["Sid"]: s for s in caller_policy(region)["Statement"]}
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
+                # CreateStackSet has no resource type in the reference: IAM authorizes it on
+                # `*` only, so it is held to stack sets that carry our tag as they are made
+                "Sid": "CreateOurStackSets",
+                "Effect": "Allow",
+                "Action": ["cloudformation:CreateStackSet"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_MANAGED}": "true"}},
+            },
+            {
+                # ... and as cloudformation:TagResource, its CreateAction CreateStackSet
+                "Sid": "TagOurStackSetsOnCreate",
+                "Effect": "Allow",
+                "Action": ["cloudformation:TagResource"],
+                "Resource": stack_set,
+                "Condition": {"StringEquals": {"cloudformation:CreateAction": "CreateStackSet"}},
+            },
+            {
                 "Sid": "OurStackSets",
                 "Effect": "Allow",
                 "Action": [
-                    "cloudformation:CreateStackSet",
                     "cloudformation:DeleteStackSet",
                     "cloudformation:DescribeStackSet",
                     "cloudformation:DescribeStackSetOperation",
@@ -270,11 +314,18 @@ def stackset_policy(region: str | None = None) -> dict[str, Any]:
                 ],
                 "Resource": "*",
             },
+            # an AMI per region when no public parameter names it (DescribeImages), and what
+            # status, verify and sweep read in this account
+            direct["Discover"],
+            direct["ListOurRoles"],
             {
-                "Sid": "ImagesPerRegion",  # an AMI per region when no public parameter names it
+                "Sid": "ReadOurParameters",  # sweep's claims; authorized on the path itself
                 "Effect": "Allow",
-                "Action": ["ec2:DescribeImages"],
-                "Resource": "*",
+                "Action": ["ssm:GetParametersByPath"],
+                "Resource": [
+                    f"{arn}:ssm:*:*:parameter/{PREFIX}",
+                    f"{arn}:ssm:*:*:parameter/{PREFIX}/*",
+                ],
             },
         ],
     }

@@ -40,8 +40,10 @@ from amazonei_setup.resources.naming import (
     TAG_ACCELERATOR,
     TAG_DEPLOYMENT,
     TAG_SEAT,
+    deployment_tags,
     tag_dict,
     tag_filters,
+    tag_specifications,
 )
 from amazonei_setup.resources.stack_form import StackInput, StackPart
 from amazonei_setup.spec.catalog import load_catalog
@@ -314,7 +316,9 @@ class InstanceKind(ResourceKind):
     def preflight(self, clients: AwsClients, plan: Any, home: Path) -> None:
         """An Elastic Inference service endpoint in the region does not prove this account
         may launch accelerators (EI takes no new customers): ask EC2 with a dry run of the
-        real request before anything is created."""
+        real request before anything is created. It carries the launch's tags: IAM judges a
+        dry run as the launch, and the caller policy lets RunInstances make tagged instances
+        only (a dry run without them answers UnauthorizedOperation)."""
         profile, discovery = plan.profile, plan.discovery
         if not profile.has_eia or not any(
             r.kind == self.kind and r.action in ("create", "replace") for r in plan.resources
@@ -329,6 +333,10 @@ class InstanceKind(ResourceKind):
                 "SubnetId": discovery.subnets[0].id,
                 "MinCount": 1,
                 "MaxCount": 1,
+                "TagSpecifications": tag_specifications(
+                    ["instance", "volume"],
+                    deployment_tags(profile.name, profile.region, profile.tags),
+                ),
             },
             profile.region,
         )

@@ -5,6 +5,7 @@ All figures live in `templates/catalog/*.yaml`; this module only gives them type
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,11 +32,16 @@ class InstanceSpec:
     gpus: int = 0
     gpu_model: str | None = None
     gpu_memory_gib: float = 0
+    architecture: str = "x86_64"  # or arm64 (ProcessorInfo.SupportedArchitectures)
+    neuron_device_name: str | None = None  # Inferentia2, Trainium2, ... (NeuronInfo)
+    neuron_memory_gib: float = 0  # all devices together
+    source: str = "catalog"  # catalog (the bundled YAML) or aws (DescribeInstanceTypes)
 
     def accelerator_summary(self) -> str:
         """A short human description of what the instance carries."""
         if self.kind == "neuron":
-            return f"{self.neuron_cores} NeuronCores on {self.neuron_devices} device(s)"
+            chip = f"{self.neuron_device_name} " if self.neuron_device_name else ""
+            return f"{self.neuron_cores} NeuronCores on {self.neuron_devices} {chip}device(s)"
         if self.kind == "nvidia":
             return f"{self.gpus}× {self.gpu_model} {self.gpu_memory_gib:g} GiB"
         return "CPU only"
@@ -62,6 +68,7 @@ class AmiRule:
     ssh_user: str
     include_deprecated: bool = False  # the images are no longer published (hidden by default)
     max_neuron_sdk: str | None = None  # only images of this Neuron SDK release or older
+    architecture: str = "x86_64"  # DescribeImages' architecture filter
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,17 @@ class Catalog:
             family: Refusal(" ".join(str(entry["reason"]).split()), tuple(entry["alternatives"]))
             for family, entry in amis.get("refused_families", {}).items()
         }
+        self.family_labels: dict[str, str] = {
+            family: str(entry["label"]) for family, entry in hardware["families"].items()
+        }
+        self._arm64_alternatives: dict[str, list[str]] = dict(amis.get("arm64_alternatives", {}))
+
+    def with_instances(self, specs: dict[str, InstanceSpec]) -> Catalog:
+        """This catalog with AWS's own figures for `specs` (DescribeInstanceTypes, mapped by
+        spec/hardware.py): they replace the YAML's for a type both know, and add the rest."""
+        learned = copy.copy(self)
+        learned.instances = {**self.instances, **specs}
+        return learned
 
     @property
     def prices_as_of(self) -> str:
@@ -179,24 +197,50 @@ class Catalog:
         by_family = self._rule_for["families"].get(spec.family)
         return str(by_family or self._rule_for["kinds"][spec.kind])
 
-    def refusal(self, instance_type: str) -> Refusal | None:
-        """Why no Deep Learning AMI can serve this instance type, or None when one can."""
+    def refusal(
+        self, instance_type: str, accelerator: str | None = None, os_name: str | None = None
+    ) -> Refusal | None:
+        """Why no Deep Learning AMI can serve this hardware, or None when one can: a family
+        no current DLAMI supports, or an arm64 type whose rule has no arm64 image for the OS."""
         spec = self.instance(instance_type)
-        return self._refused.get(spec.family) if spec is not None else None
+        if spec is None:
+            return None
+        refused = self._refused.get(spec.family)
+        if refused is not None or spec.architecture != "arm64":
+            return refused
+        key = self.ami_rule_key(instance_type, accelerator)
+        per_os = self._ami_rules[key]
+        wanted = [os_name] if os_name else list(per_os)
+        if all("arm64" in per_os.get(name, {}) for name in wanted):
+            return None
+        others = [name for name in per_os if "arm64" in per_os[name] and name not in wanted]
+        what = "Elastic Inference" if key == "eia" else key
+        reason = f"{instance_type} is arm64 (Graviton) and AWS publishes no arm64 {what} image" + (
+            f" for {os_name}" if os_name else ""
+        )
+        alternatives = tuple(f"os: {name}" for name in others) + tuple(
+            self._arm64_alternatives.get(spec.kind, [])
+        )
+        return Refusal(reason, alternatives)
 
     def ami_rule(self, instance_type: str, accelerator: str | None, os_name: str) -> AmiRule:
-        return self._rule(self.ami_rule_key(instance_type, accelerator), os_name)
+        spec = self.instance(instance_type)
+        architecture = spec.architecture if spec is not None else "x86_64"
+        return self._rule(self.ami_rule_key(instance_type, accelerator), os_name, architecture)
 
     def all_ami_rules(self) -> list[AmiRule]:
         """Every rule (DLAMI family × OS): what the sandbox seeds images for."""
         return [
-            self._rule(key, os_name)
+            self._rule(key, os_name, architecture)
             for key, per_os in self._ami_rules.items()
-            for os_name in per_os
+            for os_name, rule in per_os.items()
+            for architecture in ("x86_64", *(["arm64"] if "arm64" in rule else []))
         ]
 
-    def _rule(self, key: str, os_name: str) -> AmiRule:
+    def _rule(self, key: str, os_name: str, architecture: str = "x86_64") -> AmiRule:
         rule = self._ami_rules[key][os_name]
+        if architecture == "arm64":
+            rule = {**rule, **rule["arm64"]}
         return AmiRule(
             key=key,
             os=os_name,
@@ -206,6 +250,7 @@ class Catalog:
             ssh_user=self.ssh_user(os_name),
             include_deprecated=bool(rule.get("include_deprecated", False)),
             max_neuron_sdk=rule.get("max_neuron_sdk"),
+            architecture=architecture,
         )
 
     def ssh_user(self, os_name: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from amazonei_setup.spec.catalog import Catalog
+from amazonei_setup.spec.pricing import Price
 
 
 def cost_per_100k(price_per_hour_usd: float, latency_ms: float) -> float:
@@ -51,22 +52,40 @@ class Option:
         }
 
 
+def _basis(prices: dict[str, Price] | None, hardware: str, default: str) -> str:
+    found = (prices or {}).get(hardware.split(" + ")[0])
+    return found.source if found is not None and " + " not in hardware else default
+
+
 def price_basis(catalog: Catalog) -> str:
     """What the catalog's prices are, said aloud: it holds one region's list prices."""
     return f"{catalog.prices_region} list price"
 
 
-def rank_options(catalog: Catalog, known: list[tuple[str, float, float, str]]) -> list[Option]:
+def rank_options(
+    catalog: Catalog,
+    known: list[tuple[str, float, float, str]],
+    prices: dict[str, Price] | None = None,
+) -> list[Option]:
     """The known (hardware, price, latency, source) rows, costed and cheapest first, then every
-    other catalog instance type with its price and a missing latency (no cost)."""
+    other catalog instance type with its price and a missing latency (no cost). With `prices`
+    (a region's, each with its source), those are the figures and their basis."""
     basis = price_basis(catalog)
     seen = {hardware for hardware, _, _, _ in known}
     options = [
-        Option(hardware, price, latency, source, basis)
+        Option(hardware, price, latency, source, _basis(prices, hardware, basis))
         for hardware, price, latency, source in known
     ]
     for instance_type, spec in sorted(catalog.instances.items()):
-        if spec.price_per_hour is not None and instance_type not in seen:
+        if instance_type in seen:
+            continue
+        if prices is not None:
+            if instance_type in prices:
+                price = prices[instance_type]
+                options.append(
+                    Option(instance_type, price.usd_per_hour, None, "missing", price.source)
+                )
+        elif spec.price_per_hour is not None:
             options.append(Option(instance_type, spec.price_per_hour, None, "missing", basis))
     return sorted(
         options,

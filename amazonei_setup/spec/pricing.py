@@ -7,6 +7,7 @@ in front of it. Both return a `Price`, never a bare float."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from amazonei_setup.spec.catalog import Catalog
@@ -40,3 +41,36 @@ def offline_price(
         return None
     region, as_of = catalog.prices_region, catalog.prices_as_of
     return Price(usd, region, as_of, f"{region} list price of {as_of}, offline", offline=True)
+
+
+# The Price List Query API's filters for the one on-demand price a user pays (Linux, shared
+# tenancy, no pre-installed software, capacity that is used: not reservations' placeholders).
+def price_list_filters(region: str, instance_type: str) -> list[dict[str, str]]:
+    fixed = {
+        "instanceType": instance_type,
+        "regionCode": region,
+        "operatingSystem": "Linux",
+        "tenancy": "Shared",
+        "preInstalledSw": "NA",
+        "capacitystatus": "Used",
+    }
+    return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in fixed.items()]
+
+
+def on_demand_usd(price_list: list[str]) -> float | None:
+    """The hourly USD price in `terms.OnDemand` of GetProducts' PriceList (JSON strings); None
+    when no product has one (a type not sold in the region)."""
+    for raw in price_list:
+        product = json.loads(raw) if isinstance(raw, str) else raw
+        for term in (product.get("terms") or {}).get("OnDemand", {}).values():
+            for dimension in (term.get("priceDimensions") or {}).values():
+                usd = (dimension.get("pricePerUnit") or {}).get("USD")
+                hourly = str(dimension.get("unit", "Hrs")).startswith("Hr")
+                if usd is not None and hourly and float(usd) > 0:
+                    return float(usd)
+    return None
+
+
+def listed_price(usd: float, region: str, as_of: str) -> Price:
+    """A figure of the region's price list, read on `as_of`."""
+    return Price(usd, region, as_of, f"{region} price list, {as_of}", offline=False)

@@ -45,6 +45,12 @@ def unknown_region_hint(value: str) -> str | None:
     return did_you_mean(value, regions) or "See `aws ec2 describe-regions`."
 
 
+# Any type AWS sells (checked against DescribeInstanceTypes at discovery): family, then a size.
+INSTANCE_TYPE_SHAPE = re.compile(
+    r"[a-z][a-z0-9-]*\.(nano|micro|small|medium|large|metal(-\d+xl)?|\d*xlarge)"
+)
+
+
 def did_you_mean(value: object, choices: list[str] | tuple[str, ...]) -> str | None:
     """'Did you mean X?' for a near miss, or None."""
     if not isinstance(value, str):
@@ -163,10 +169,12 @@ class Profile(_Strict):
     @classmethod
     def _instance_type(cls, value: str) -> str:
         known = sorted(load_catalog().instances)
-        if value not in known:
+        if value not in known and not INSTANCE_TYPE_SHAPE.fullmatch(value):
             hint = did_you_mean(value, known) or ""
             raise ValueError(
-                f"'{value}' is not in the catalog; supported: {', '.join(known)}. {hint}".strip()
+                f"'{value}' is not in the catalog nor shaped like an EC2 instance type "
+                f"(family.size, e.g. g6.xlarge); the catalog knows {', '.join(known)}. "
+                f"{hint}".strip()
             )
         return value
 

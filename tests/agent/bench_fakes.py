@@ -127,6 +127,21 @@ class jit:
         return contextlib.nullcontext()
 
 
+class _C:
+    """TorchNeuron registers PyTorch's PrivateUse1 device as `neuron` (PyTorch 2.10 and later)."""
+
+    @staticmethod
+    def _get_privateuse1_backend_name():
+        native = tuple(int(p) for p in __version__.split(".")[:2]) >= (2, 10)
+        return "neuron" if native else "privateuseone"
+
+
+class accelerator:
+    @staticmethod
+    def device_count():
+        return int(os.environ.get("STUB_NEURON_DEVICES", "2"))
+
+
 def compile(model, backend=None):
     model.compiled_for = backend
     return model
@@ -189,9 +204,67 @@ _ort.get_available_providers = lambda: [
 ]
 '''
 
+JAX_STUB = '''
+"""jax with jax-neuronx, for tests: NumPy underneath; devices() lists NeuronDevices
+(STUB_JAX_NEURON=0: CPU only), jit() and device_put() do nothing."""
+import os
+import numpy as np
+
+__version__ = "0.10.0"
+
+
+class Device:
+    def __init__(self, platform, index):
+        self.platform, self.id = platform, index
+
+    def __repr__(self):
+        name = "NeuronDevice" if self.platform == "neuron" else "CpuDevice"
+        return "%s(id=%d)" % (name, self.id)
+
+
+def devices(backend=None):
+    if backend == "cpu" or os.environ.get("STUB_JAX_NEURON") == "0":
+        return [Device("cpu", 0)]
+    return [Device("neuron", 0), Device("neuron", 1)]
+
+
+def device_put(value, device):
+    return value
+
+
+def jit(function):
+    return function
+
+
+class lax:
+    class Precision:
+        HIGHEST = "highest"
+
+    @staticmethod
+    def conv_general_dilated(x, w, strides, padding, lhs, rhs, dims, precision=None):
+        assert dims == ("NCHW", "OIHW", "NCHW") and precision == "highest"
+        side, out = x.shape[2], 0.0
+        padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        for i in range(3):
+            for j in range(3):
+                window = padded[:, :, i : i + side, j : j + side]
+                out = out + np.einsum("oc,bcij->boij", w[:, :, i, j], window)
+        return out
+
+
+class numpy:
+    maximum = staticmethod(np.maximum)
+
+    @staticmethod
+    def dot(a, b, precision=None):
+        assert precision == "highest"
+        return np.dot(a, b)
+'''
+
 STUBS = {
     "torch": {"torch.py": TORCH_STUB, "torch_neuronx.py": TORCH_NEURONX_STUB},
     "ort-gpu": {"sitecustomize.py": ORT_SITECUSTOMIZE},
+    "jax": {"jax.py": JAX_STUB, "jax_neuronx.py": '__version__ = "0.10.0.1.0"\n'},
     "none": {},
 }
 

@@ -125,9 +125,14 @@ def test_pytorch_2_10_on_neuron_uses_the_neuron_device_and_torch_compile(
 
 
 def test_inf1_needs_torch_neuron(root, tmp_path):
-    environment(root, "opt/aws_neuron_venv_pytorch", "torch")
+    environment(root, "opt/aws_neuron_venv_pytorch", "torch")  # torch-neuronx's, not inf1's
     result = run(tmp_path, "inf1.xlarge")
-    assert result["outcome"] == "not installed" and "(torch_neuron)" in result["reason"]
+    assert result["outcome"] == "not installed" and result["attempts"] == []  # never run
+    found = "(found of no use: /opt/aws_neuron_venv_pytorch ("
+    assert (
+        found in result["reason"]
+        and "torch_neuronx, onnxruntime): no torch-neuron" in (result["reason"])
+    )
 
 
 def test_elastic_inference_runs_only_on_an_ei_enabled_pytorch(root, tmp_path, monkeypatch):

@@ -231,7 +231,7 @@ def test_a_hanging_environment_is_killed_at_the_time_limit(root, tmp_path, monke
     broken_environment(root, "opt/pytorch", "hang")
     result = run(tmp_path, expect="g5.xlarge", instance_type="g5.xlarge", time_limit_s=1.5)
     assert (result["status"], result["outcome"], result["kind"]) == ("failed", "hung", "nvidia")
-    assert "no answer within 1.5 s (the time limit): killed" in result["reason"]
+    assert "no answer to the probe within 1.5 s" in result["reason"]  # asked, never run
     assert result["duration_s"] < 10
 
 
@@ -271,10 +271,12 @@ def test_a_wrong_answer_on_the_accelerator_fails_the_candidate(root, tmp_path, m
 
 
 def test_a_stand_in_environment_makes_the_result_simulated(root, tmp_path):
-    environment(root, "opt/aws_neuronx_venv_pytorch_2_5", simulated=True)
-    # the sandbox's stand-ins run the model on this machine's CPU: the cpu backend, labelled
+    environment(root, "opt/aws_neuronx_venv_pytorch_2_5", "torch", simulated=True)
+    # the sandbox's stand-ins answer the probe as torch-neuronx and run the model on this
+    # machine's CPU: the cpu backend, labelled
     python = root / "opt/aws_neuronx_venv_pytorch_2_5/bin/python3"
-    python.write_text(python.read_text().replace('"$@"', '"$1" "$2" cpu'))
+    cpu = '[ "$3" = probe ] || set -- "$1" "$2" cpu\n'
+    python.write_text(python.read_text().replace("PYTHONPATH=", cpu + "PYTHONPATH=", 1))
     result = run(tmp_path, expect="inf2.xlarge", instance_type="inf2.xlarge", batch_sizes=[1])
     assert result["status"] == "ok" and result["simulated"] is True
     assert result["device"] == "cpu" and result["accelerator"] == "Inferentia2"

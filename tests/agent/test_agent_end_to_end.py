@@ -128,8 +128,10 @@ def test_the_bundle_is_one_self_contained_small_file(kind):
     # EC2 takes 16 KB of user data; the bootstrap and config around the agent need ~0.75 KB
     # (the whole user data: test_the_user_data_fits_ec2s_16_kb_with_room_to_spare). Reading
     # its own ARN from IMDS cost the agent ~130 bytes; the config lost instance_arn_prefix.
-    assert sizes["raw_bytes"] < 50_000
-    assert sizes["gzip_bytes"] < (15_700 if kind is None else 14_960)
+    # Probing each environment (worker.py's probe) and the TorchNeuron and JAX NeuronX backends
+    # cost ~1.3 KB raw; the kind-specific bundles shed the other kinds' accelerator probes.
+    assert sizes["raw_bytes"] < 52_000
+    assert sizes["gzip_bytes"] < (17_500 if kind is None else 14_960)  # None: every kind
     assert gzip.decompress(gzip.compress(source.encode())).decode() == source
 
 

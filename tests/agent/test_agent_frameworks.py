@@ -136,7 +136,13 @@ def test_inf1_looks_only_at_torch_neuron_environments(hardware, tools, capsys):
     tools.framework("neuron")  # a torch-neuronx venv cannot drive Inferentia 1
     code, report = agent(capsys, "--expect", "inf1.xlarge")
     assert code == 1 and report["status"] == "degraded"
-    assert [a for a in report["smoke_test"]["attempts"] if a.get("environment")] == []
+    [attempt] = [a for a in report["smoke_test"]["attempts"] if a.get("environment")]
+    assert attempt == {
+        "environment": "/opt/aws_neuronx_venv_pytorch_2_5",
+        "framework": "torch, torch_neuronx",
+        "outcome": "skipped",  # probed, never run
+        "reason": "no torch-neuron",
+    }
 
 
 def test_under_the_real_root_the_agents_own_python_comes_last(tmp_path, monkeypatch):
@@ -145,8 +151,11 @@ def test_under_the_real_root_the_agents_own_python_comes_last(tmp_path, monkeypa
     from amazonei_setup.agent.frameworks import candidates
 
     monkeypatch.delenv("AMAZONEI_AGENT_ROOT", raising=False)
-    own = [c for c in candidates("neuron", "inf1.xlarge") if c["python"] == sys.executable]
-    assert [c["backend"] for c in own] == ["neuron"]  # torch-neuron only on inf1
+    from amazonei_setup.agent.environments import pythons
+
+    assert pythons("/")[-1] == (sys.prefix, sys.executable)  # probed like the others
+    own = [c for c in candidates("cpu") if c["python"] == sys.executable]
+    assert [c["backend"] for c in own] == ["cpu"]  # onnxruntime is installed here
     moved = candidates("nvidia", "g4dn.xlarge", root=str(tmp_path))
     assert moved == []  # a moved root is the whole machine: nothing of this one is looked at
 
@@ -169,8 +178,8 @@ PY36 = _python("3.6")
 def test_the_worker_runs_in_a_python_3_6_ei_environment(
     how, hardware, tools, agent_process, monkeypatch
 ):
-    """The EI conda environments are Python 3.6: the worker must run there and say what is
-    missing (here: torch), not die on syntax."""
+    """The EI conda environments are Python 3.6: the worker's probe must run there and say
+    what is missing (here: every framework), not die on syntax."""
     hardware("eia")
     env = tools.root / "home/ec2-user/anaconda3/envs/amazonei_pytorch_p36/bin"
     env.mkdir(parents=True)
@@ -179,4 +188,4 @@ def test_the_worker_runs_in_a_python_3_6_ei_environment(
     assert run.code == 1 and run.report["status"] == "degraded", run.stderr
     [attempt] = [a for a in run.report["smoke_test"]["attempts"] if a.get("environment")]
     assert attempt["environment"] == "/home/ec2-user/anaconda3/envs/amazonei_pytorch_p36"
-    assert (attempt["outcome"], attempt["reason"]) == ("unusable", "not installed (torch)")
+    assert (attempt["outcome"], attempt["reason"]) == ("skipped", "no torch, mxnet or tensorflow")

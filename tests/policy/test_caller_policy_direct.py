@@ -28,9 +28,12 @@ def test_policy_names_every_action_and_scopes_the_dangerous_ones(run_cli):
     actions = [a for s in statements for a in s["Action"]]
     assert all("*" not in action for action in actions)
     assert all(s["Effect"] == "Allow" for s in statements)
-    [pass_role] = [s for s in statements if "iam:PassRole" in s["Action"]]
-    assert pass_role["Resource"] == "arn:aws:iam::*:role/amazonei-setup/*"
-    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    # our roles, to EC2 (RunInstances) or to no service (AddRoleToInstanceProfile)
+    to_ec2, to_profiles = [s for s in statements if "iam:PassRole" in s["Action"]]
+    for pass_role in (to_ec2, to_profiles):
+        assert pass_role["Resource"] == "arn:aws:iam::*:role/amazonei-setup/*"
+    assert to_ec2["Condition"] == {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}}
+    assert to_profiles["Condition"] == {"Null": {"iam:PassedToService": "true"}}
     for statement in statements:
         if any(a.startswith("iam:") and a not in ("iam:ListRoles", "iam:ListInstanceProfiles",
                "iam:SimulatePrincipalPolicy") for a in statement["Action"]):  # fmt: skip

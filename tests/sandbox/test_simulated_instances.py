@@ -244,7 +244,8 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
     assert set(status) == set(STATUS_FIELDS)
     assert status["state"] == "exited" and status["ran"] is True, status
     assert status["exit_code"] == 0 and status["reason"] is None
-    assert status["tools"] == ["python3", "neuron-ls", "opt/aws_neuron_venv_pytorch/bin/python"]
+    inf1 = "opt/aws_neuron_venv_pytorch_1_13_inf1/bin/python"  # the 2.26 DLAMI's venvs, all
+    assert status["tools"][:2] == ["python3", "neuron-ls"] and inf1 in status["tools"]
     assert status["pid"] is None and status["imds_endpoint"] is None
     report = _report(ssm, instance_id)
     assert report["status"] == "passed", report["reason"]
@@ -254,7 +255,7 @@ def test_signed_inf1_launch_publishes_a_passing_simulated_neuron_report(
         "torch-neuron",
         True,
     )
-    assert smoke["environment"] == "/opt/aws_neuron_venv_pytorch" and smoke["on_accelerator"]
+    assert smoke["environment"] == "/" + inf1[: -len("/bin/python")] and smoke["on_accelerator"]
     accelerator = report["accelerator"]
     assert accelerator["kind"] == "neuron" and accelerator["ok"] is True
     assert accelerator["simulated"] is True

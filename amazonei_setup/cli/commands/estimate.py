@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amazonei_setup.cli.context import Context
+from amazonei_setup.cli.context import Context, clients_for, default_region
 from amazonei_setup.errors import EXIT_OK, InputError
 
 
@@ -116,6 +116,35 @@ def _model_ranking(ctx: Context) -> int:
     return EXIT_OK
 
 
+def _region_prices(ctx: Context, catalog: Any, region: str, instance_type: str) -> dict:
+    """The region's on-demand prices (Price List Query API, cached; offline list prices where
+    it cannot be asked) for the type and the catalog's others, each with its source."""
+    from amazonei_setup.aws.price_list import PRICE_LIST_REGION, region_prices
+
+    names = sorted({instance_type, *catalog.instances})
+    with ctx.terminal.status(f"reading the {region} price list …"):
+        return region_prices(clients_for(ctx, PRICE_LIST_REGION), ctx.home, catalog, region, names)
+
+
+def _spot(ctx: Context, region: str | None, instance_type: str, latency_ms: float) -> dict:
+    """The current spot price beside on-demand (DescribeSpotPriceHistory), where AWS has one."""
+    from amazonei_setup.aws.price_list import spot_price
+    from amazonei_setup.spec.costs import cost_per_100k
+
+    if region is None:
+        raise InputError("--spot needs a region", "pass --region R (spot prices are per zone)")
+    found = spot_price(clients_for(ctx, region), instance_type)
+    if found is None:
+        return {"price_per_hour_usd": None, "source": f"no spot price listed in {region}"}
+    usd, zone = found
+    return {
+        "price_per_hour_usd": usd,
+        "zone": zone,
+        "source": f"{region} spot price history, now",
+        "cost_per_100k_usd": round(cost_per_100k(usd, latency_ms), 4),
+    }
+
+
 def cmd_estimate(ctx: Context) -> int:
     from amazonei_setup.spec.catalog import load_catalog
     from amazonei_setup.spec.costs import cost_per_100k, price_basis, rank_options
@@ -128,6 +157,11 @@ def cmd_estimate(ctx: Context) -> int:
     catalog = load_catalog()
     instance_type, accelerator, latency_ms, source, measured = _hardware(args)
     accelerator = accelerator if accelerator not in (None, "none") else None
+    region = args.region or (default_region(ctx) if args.spot else None)
+    if region is not None and catalog.instance(instance_type) is None:
+        from amazonei_setup.aws.instance_types import catalog_for
+
+        catalog = catalog_for(clients_for(ctx, region), ctx.home, catalog, [instance_type])
     if catalog.instance(instance_type) is None:
         raise InputError(
             f"'{instance_type}' is not in the catalog",
@@ -142,13 +176,18 @@ def cmd_estimate(ctx: Context) -> int:
         raise InputError(
             f"--latency-ms must be a positive, finite number of milliseconds, not {latency_ms}"
         )
-    price = catalog.price_per_hour(instance_type, accelerator)
+    regional = _region_prices(ctx, catalog, region, instance_type) if region else None
+    listed = (regional or {}).get(instance_type) if not accelerator else None
+    price = listed.usd_per_hour if listed else catalog.price_per_hour(instance_type, accelerator)
     if price is None:
-        raise InputError(f"the catalog has no price for {instance_type}")
+        raise InputError(
+            f"no price for {instance_type}: the catalog has none",
+            "pass --region R to read it from the region's price list",
+        )
     canonical = catalog.canonical_accelerator(accelerator) if accelerator else None
     hardware = instance_type + (f" + {canonical}" if canonical else "")
     cost = cost_per_100k(price, latency_ms)
-    basis = price_basis(catalog)
+    basis = listed.source if listed else price_basis(catalog)
     document: dict[str, Any] = {
         "instance_type": instance_type,
         "accelerator": canonical,
@@ -156,13 +195,17 @@ def cmd_estimate(ctx: Context) -> int:
         "latency_source": source,
         "price_per_hour_usd": price,
         "price_basis": basis,
-        "prices_region": catalog.prices_region,
+        "prices_region": listed.region if listed else catalog.prices_region,
         "cost_per_100k_usd": round(cost, 4),
-        "prices_as_of": catalog.prices_as_of,
+        "prices_as_of": listed.as_of if listed else catalog.prices_as_of,
     }
+    if listed is not None:
+        document["price_source"] = listed.source
+    if args.spot:
+        document["spot"] = _spot(ctx, region, instance_type, latency_ms)
     region = measured.region if measured else None
     note = None
-    if region and region != catalog.prices_region:
+    if region and region != document["prices_region"]:
         note = f"prices are {basis}s; {region}'s may differ by a few percent"
         document["note"] = note
     ranking = None
@@ -170,15 +213,24 @@ def cmd_estimate(ctx: Context) -> int:
         known = [(hardware, price, latency_ms, source)]
         if args.model:
             known += [row for row in _measured_for_model(ctx) if row[0] != hardware]
-        ranking = rank_options(catalog, known)
+        ranking = rank_options(catalog, known, regional)
         document["ranking"] = [option.to_dict() for option in ranking]
     if ctx.terminal.json:
         ctx.terminal.emit_json(document)
         return EXIT_OK
+    when = "" if listed else f", as of {catalog.prices_as_of}"
     ctx.terminal.result(
-        f"{hardware}: ${price:.4f}/hour ({basis}, as of {catalog.prices_as_of}) at "
+        f"{hardware}: ${price:.4f}/hour ({basis}{when}) at "
         f"{latency_ms:g} ms per inference ({source}) → ${cost:.2f} per 100k inferences"
     )
+    spot = document.get("spot")
+    if spot:
+        ctx.terminal.result(
+            f"spot: ${spot['price_per_hour_usd']:.4f}/hour in {spot['zone']} "
+            f"({spot['source']}) → ${spot['cost_per_100k_usd']:.2f} per 100k inferences"
+            if spot.get("price_per_hour_usd") is not None
+            else f"spot: {spot['source']}"
+        )
     if note:
         ctx.terminal.result(note)
     if ranking:

@@ -1,0 +1,136 @@
+"""What AWS says each instance type carries (`ec2:DescribeInstanceTypes`), cached per region in
+the state home with the date it was read.
+
+The answer changes only when AWS adds hardware, so a cached entry serves for `MAX_AGE_DAYS`;
+a type not in the cache is asked for alone (one cheap call). The whole list (about 1,400
+types; `estimate --rank` and the wizard offer from it) is read once per region and age. The
+mapping to an `InstanceSpec` is pure (spec/hardware.py); this module only asks and caches.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.aws.clients import AwsClients, aws_errors
+from amazonei_setup.errors import AwsFailure, InputError
+from amazonei_setup.spec.catalog import Catalog, InstanceSpec
+from amazonei_setup.spec.hardware import spec_from_aws
+from amazonei_setup.spec.profile import did_you_mean
+from amazonei_setup.state.paths import write_private_json
+
+MAX_AGE_DAYS = 7
+# The fields spec/hardware.py reads; the rest of each entry is not kept.
+KEPT = (
+    "InstanceType",
+    "VCpuInfo",
+    "MemoryInfo",
+    "ProcessorInfo",
+    "GpuInfo",
+    "NeuronInfo",
+    "InferenceAcceleratorInfo",
+    "CurrentGeneration",
+)
+
+
+def today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
+
+
+def cache_path(home: Path, region: str) -> Path:
+    return home / "cache" / "instance-types" / f"{region}.json"
+
+
+def _read_cache(home: Path, region: str, on: str) -> dict[str, Any]:
+    """The cached document when it is young enough, else an empty one for `on`."""
+    empty: dict[str, Any] = {"region": region, "read_at": on, "complete": False, "types": {}}
+    try:
+        document = json.loads(cache_path(home, region).read_text())
+        age = date.fromisoformat(on) - date.fromisoformat(str(document["read_at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return empty
+    if age.days > MAX_AGE_DAYS or not isinstance(document.get("types"), dict):
+        return empty
+    return document
+
+
+def _kept(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: entry[key] for key in KEPT if key in entry}
+
+
+def _ask(clients: AwsClients, names: list[str]) -> list[dict[str, Any]]:
+    """DescribeInstanceTypes for `names`; an unknown name is InputError (exit 2)."""
+    region = clients.target.region
+    try:
+        with aws_errors(f"describing instance types {', '.join(names)}"):
+            return list(clients.ec2.describe_instance_types(InstanceTypes=names)["InstanceTypes"])
+    except AwsFailure as failure:
+        if failure.code != "InvalidInstanceType":
+            raise
+    raise InputError(
+        f"{', '.join(repr(n) for n in names)}: not an instance type AWS offers in {region} "
+        "(DescribeInstanceTypes does not know it)",
+        "check the spelling (e.g. g6.xlarge, c7i.xlarge), or `aws ec2 describe-instance-types "
+        f"--region {region}` lists them",
+    ) from None
+
+
+def describe(
+    clients: AwsClients, home: Path, names: list[str], on: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """AWS's entries for `names`, from the cache or asked for (and cached)."""
+    region, on = clients.target.region, on or today()
+    document = _read_cache(home, region, on)
+    missing = sorted({n for n in names if n not in document["types"]})
+    if missing:
+        for entry in _ask(clients, missing):
+            document["types"][entry["InstanceType"]] = _kept(entry)
+        write_private_json(cache_path(home, region), document)
+    return {n: document["types"][n] for n in names if n in document["types"]}
+
+
+def describe_all(clients: AwsClients, home: Path, on: str | None = None) -> dict[str, Any]:
+    """Every type of the region (paginated once, then cached), with the date it was read."""
+    region, on = clients.target.region, on or today()
+    document = _read_cache(home, region, on)
+    if not document.get("complete"):
+        with aws_errors(f"listing the instance types of {region}"):
+            pages = clients.ec2.get_paginator("describe_instance_types").paginate()
+            entries = [entry for page in pages for entry in page["InstanceTypes"]]
+        document = {
+            "region": region,
+            "read_at": on,
+            "complete": True,
+            "types": {e["InstanceType"]: _kept(e) for e in entries},
+        }
+        write_private_json(cache_path(home, region), document)
+    return document
+
+
+def specs_of(catalog: Catalog, entries: dict[str, dict[str, Any]]) -> dict[str, InstanceSpec]:
+    """AWS's entries as InstanceSpecs, the YAML keeping its labels and offline figures."""
+    return {
+        name: spec_from_aws(entry, catalog.family_labels, catalog.instances.get(name))
+        for name, entry in entries.items()
+    }
+
+
+def catalog_for(
+    clients: AwsClients, home: Path, catalog: Catalog, names: list[str], on: str | None = None
+) -> Catalog:
+    """The catalog with AWS's own figures for `names` (their vCPUs, memory, architecture and
+    accelerators as AWS answers today)."""
+    try:
+        entries = describe(clients, home, names, on)
+    except InputError:
+        if not all(name in catalog.instances for name in names):
+            raise
+        # AWS describes only the types its region sells: discovery says where this one is.
+        return catalog
+    return catalog.with_instances(specs_of(catalog, entries))
+
+
+def unknown_hint(catalog: Catalog, name: str) -> str | None:
+    return did_you_mean(name, sorted(catalog.instances))

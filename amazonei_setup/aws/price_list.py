@@ -1,0 +1,111 @@
+"""Prices from AWS's Price List Query API (`pricing:GetProducts`) for the region asked, cached
+in the state home with the date they were read; the catalog's dated list prices stay the
+offline answer when the API cannot be asked (no permission, no network). Every answer is a
+`spec.pricing.Price`, which says where it came from.
+
+The API's endpoints live in us-east-1 and ap-south-1 only (docs/DESIGN.md, "Prices"): the
+caller passes clients made for `PRICE_LIST_REGION`, whatever region is priced.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from amazonei_setup.aws.clients import AwsClients, aws_errors
+from amazonei_setup.aws.instance_types import today
+from amazonei_setup.errors import SetupError
+from amazonei_setup.spec.catalog import Catalog
+from amazonei_setup.spec.pricing import (
+    Price,
+    listed_price,
+    offline_price,
+    on_demand_usd,
+    price_list_filters,
+)
+from amazonei_setup.state.paths import write_private_json
+
+PRICE_LIST_REGION = "us-east-1"
+MAX_AGE_DAYS = 7
+
+
+def cache_path(home: Path, region: str) -> Path:
+    return home / "cache" / "prices" / f"{region}.json"
+
+
+def _cache(home: Path, region: str, on: str) -> dict[str, Any]:
+    try:
+        document = json.loads(cache_path(home, region).read_text())
+        age = date.fromisoformat(on) - date.fromisoformat(str(document["read_at"]))
+        if age.days <= MAX_AGE_DAYS and isinstance(document.get("prices"), dict):
+            return document
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return {"region": region, "read_at": on, "prices": {}}
+
+
+def _ask(pricing: AwsClients, region: str, instance_type: str) -> float | None:
+    with aws_errors(f"reading the {region} price of {instance_type} (pricing:GetProducts)"):
+        answer = pricing.client("pricing").get_products(
+            ServiceCode="AmazonEC2",
+            Filters=price_list_filters(region, instance_type),
+            FormatVersion="aws_v1",
+            MaxResults=10,
+        )
+    return on_demand_usd(list(answer.get("PriceList") or []))
+
+
+def region_prices(
+    pricing: AwsClients,
+    home: Path,
+    catalog: Catalog,
+    region: str,
+    instance_types: list[str],
+    on: str | None = None,
+) -> dict[str, Price]:
+    """Each type's on-demand price in `region`: the price list's (cached), else the catalog's
+    offline list price; a type neither knows is left out. One failed call (say AccessDenied)
+    sends every type still unpriced to the offline answer: the rest would fail the same way."""
+    on = on or today()
+    document = _cache(home, region, on)
+    found: dict[str, Price] = {}
+    reachable, changed = True, False
+    for instance_type in instance_types:
+        cached = document["prices"].get(instance_type)
+        if cached is None and reachable and instance_type not in document["prices"]:
+            try:
+                cached = _ask(pricing, region, instance_type)
+            except SetupError:
+                reachable = False
+            else:
+                document["prices"][instance_type] = cached
+                changed = True
+        if cached is not None:
+            found[instance_type] = listed_price(float(cached), region, str(document["read_at"]))
+            continue
+        offline = offline_price(catalog, instance_type)
+        if offline is not None:
+            found[instance_type] = offline
+    if changed:
+        write_private_json(cache_path(home, region), document)
+    return found
+
+
+def spot_price(clients: AwsClients, instance_type: str) -> tuple[float, str] | None:
+    """The lowest current Linux spot price of the type in the region's zones, and its zone
+    (`ec2:DescribeSpotPriceHistory`, newest entry per zone); None when AWS lists none."""
+    with aws_errors(f"reading the spot price of {instance_type}"):
+        history = clients.ec2.describe_spot_price_history(
+            InstanceTypes=[instance_type], ProductDescriptions=["Linux/UNIX"], MaxResults=100
+        )["SpotPriceHistory"]
+    newest: dict[str, tuple[Any, float]] = {}
+    for entry in history:
+        zone, stamp = entry.get("AvailabilityZone", ""), entry.get("Timestamp")
+        if zone not in newest or str(stamp) > str(newest[zone][0]):
+            newest[zone] = (stamp, float(entry["SpotPrice"]))
+    if not newest:
+        return None
+    zone, (_, usd) = min(newest.items(), key=lambda item: item[1][1])
+    return usd, zone

@@ -1,0 +1,127 @@
+"""`estimate --region R` prices from R's price list (pricing:GetProducts, answered by the
+sandbox's recorded snapshot), and every figure says where it came from (issue 21)."""
+
+from __future__ import annotations
+
+import json
+
+from support import on_event
+
+from amazonei_sandbox.price_list import answer_request, snapshot
+from amazonei_setup.aws.price_list import cache_path
+
+
+def _priced(hooks) -> None:
+    on_event(hooks, "before-send.pricing.GetProducts", answer_request)
+
+
+def test_rank_in_eu_west_1_shows_eu_west_1_prices_with_their_source(aws, run_cli, hooks, recorder):
+    _priced(hooks)
+    result = run_cli(
+        "estimate",
+        "--rank",
+        "--region",
+        "eu-west-1",
+        "--instance-type",
+        "inf2.xlarge",
+        "--latency-ms",
+        "10",
+        "--output",
+        "json",
+    )
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    recorded = snapshot()["recorded"]
+    source = f"eu-west-1 price list, {recorded}"
+    assert document["price_source"] == document["price_basis"] == source
+    assert document["prices_region"] == "eu-west-1"
+    assert document["price_per_hour_usd"] == snapshot()["regions"]["eu-west-1"]["inf2.xlarge"]
+    bases = {row["hardware"]: row["price_basis"] for row in document["ranking"]}
+    assert bases["g5.xlarge"] == source and bases["inf2.xlarge"] == source
+    asked = [c for c in recorder.calls if c.operation == "GetProducts"]
+    filters = [{f["Field"]: f["Value"] for f in c.params["Filters"]} for c in asked]
+    assert filters and all(f["regionCode"] == "eu-west-1" for f in filters)
+    assert {
+        "operatingSystem": "Linux",
+        "tenancy": "Shared",
+        "preInstalledSw": "NA",
+        "capacitystatus": "Used",
+    }.items() <= filters[0].items()
+    assert json.loads(cache_path(run_cli.home, "eu-west-1").read_text())["read_at"]
+    text = run_cli(
+        "estimate",
+        "--rank",
+        "--region",
+        "eu-west-1",
+        "--instance-type",
+        "inf2.xlarge",
+        "--latency-ms",
+        "10",
+    )
+    assert text.code == 0 and source in text.out
+
+
+def test_without_the_price_list_the_offline_price_says_so(aws, run_cli, hooks):
+    def denied(**_):
+        from botocore.exceptions import ClientError
+
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "GetProducts"
+        )
+
+    on_event(hooks, "before-call.pricing.GetProducts", denied)
+    result = run_cli(
+        "estimate",
+        "--region",
+        "eu-west-1",
+        "--instance-type",
+        "m5.large",
+        "--latency-ms",
+        "10",
+        "--output",
+        "json",
+    )
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["price_basis"].endswith(", offline") and "us-east-1" in document["price_basis"]
+
+
+def test_a_type_only_aws_knows_is_priced_from_the_region(aws, run_cli, hooks):
+    _priced(hooks)
+    result = run_cli(
+        "estimate",
+        "--region",
+        "us-east-1",
+        "--instance-type",
+        "g6.xlarge",
+        "--latency-ms",
+        "10",
+        "--output",
+        "json",
+    )
+    # The snapshot has no g6 figure: no price, said plainly (exit 2), not a traceback.
+    assert result.code == 2 and "g6.xlarge" in result.err and "Traceback" not in result.err
+
+
+def test_spot_is_shown_beside_on_demand_with_its_zone(aws, run_cli, hooks):
+    _priced(hooks)
+    result = run_cli(
+        "estimate",
+        "--spot",
+        "--region",
+        "us-west-2",
+        "--instance-type",
+        "m5.large",
+        "--latency-ms",
+        "10",
+        "--output",
+        "json",
+    )
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    spot = document["spot"]
+    assert (
+        spot["zone"].startswith("us-west-2")
+        and spot["source"] == "us-west-2 spot price history, now"
+    )
+    assert document["price_source"].startswith("us-west-2 price list")
