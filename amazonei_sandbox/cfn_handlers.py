@@ -2,7 +2,7 @@
 
 Without a service role, CloudFormation creates, reads (drift detection) and deletes a stack's
 resources by calling their services as the caller (forward access sessions), so the caller's
-policy must allow those calls too (policy/stacks.py, STACK_HANDLERS). moto builds a stack's
+policy must allow those calls too (policy/stacks.py, stack_handlers). moto builds a stack's
 resources in its own backends and calls nothing, so the mode stands in for the handlers: for
 each resource of the stack, the API requests its handler makes, built from the resource as it
 stands (its id, path, tags; an instance's launch template data merged under its own

@@ -3,7 +3,7 @@
 
 CloudFormation without a service role creates a stack's resources with the caller's own
 credentials, so the cloudformation policy grants, beside the stack actions, what each resource
-type's handler calls (`STACK_HANDLERS`), confined as the direct engine confines it (our tag, our
+type's handler calls (`stack_handlers`), confined as the direct engine confines it (our tag, our
 IAM path, our names); no iam:PassRole for a CloudFormation role is needed, none is used.
 A service-managed stack set is deployed into the member accounts by the StackSets service-linked
 roles, so the stackset policy holds only the StackSets and Organizations calls the tool makes.
@@ -21,74 +21,22 @@ from typing import Any
 from amazonei_setup.aws.arns import partition_of
 from amazonei_setup.policy.caller import EC2_OWNED, EC2_READ, caller_policy
 from amazonei_setup.resources.naming import PREFIX, TAG_MANAGED
+from amazonei_setup.resources.registry import kinds
 
 ENGINES = ("direct", "cloudformation", "stackset")
 
-# What each resource type's CloudFormation handler calls with the caller's credentials to
-# create, update, read (drift detection) and delete it: the handler permissions of the resource
-# provider schemas (https://github.com/aws-cloudformation, `handlers.*.permissions`), narrowed
-# to the properties our templates set.
-STACK_HANDLERS: dict[str, tuple[str, ...]] = {
-    "AWS::IAM::Role": (
-        "iam:CreateRole",
-        "iam:DeleteRole",
-        "iam:DeleteRolePolicy",
-        "iam:GetRole",
-        "iam:GetRolePolicy",
-        "iam:ListAttachedRolePolicies",
-        "iam:ListRolePolicies",
-        "iam:PutRolePolicy",
-        "iam:TagRole",
-        "iam:UntagRole",
-    ),
-    "AWS::IAM::InstanceProfile": (
-        "iam:AddRoleToInstanceProfile",
-        "iam:CreateInstanceProfile",
-        "iam:DeleteInstanceProfile",
-        "iam:GetInstanceProfile",
-        "iam:PassRole",
-        "iam:RemoveRoleFromInstanceProfile",
-    ),
-    "AWS::EC2::SecurityGroup": (
-        "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:CreateSecurityGroup",
-        "ec2:CreateTags",
-        "ec2:DeleteSecurityGroup",
-        "ec2:DescribeSecurityGroups",
-        "ec2:RevokeSecurityGroupIngress",
-    ),
-    "AWS::EC2::VPCEndpoint": (
-        "ec2:CreateTags",
-        "ec2:CreateVpcEndpoint",
-        "ec2:DeleteVpcEndpoints",
-        "ec2:DescribeVpcEndpoints",
-    ),
-    # the private key goes to SSM as /ec2/keypair/<key pair id>, where the tool fetches it
-    "AWS::EC2::KeyPair": (
-        "ec2:CreateKeyPair",
-        "ec2:CreateTags",
-        "ec2:DeleteKeyPair",
-        "ec2:DescribeKeyPairs",
-        "ssm:DeleteParameter",
-        "ssm:PutParameter",
-    ),
-    "AWS::EC2::LaunchTemplate": (
-        "ec2:CreateLaunchTemplate",
-        "ec2:CreateLaunchTemplateVersion",
-        "ec2:CreateTags",
-        "ec2:DeleteLaunchTemplate",
-        "ec2:DescribeLaunchTemplateVersions",
-        "ec2:DescribeLaunchTemplates",
-        "ec2:ModifyLaunchTemplate",
-    ),
-    "AWS::EC2::Instance": (
-        "ec2:CreateTags",
-        "ec2:DescribeInstances",
-        "iam:PassRole",
-        "ec2:RunInstances",
-        "ec2:TerminateInstances",
-    ),
-}
+
+def stack_handlers() -> dict[str, tuple[str, ...]]:
+    """What each resource type's CloudFormation handler calls with the caller's credentials to
+    create, update, read (drift detection) and delete it, from the kinds that make those types
+    (`ResourceKind.stack_handlers`): the handler permissions of the resource provider schemas
+    (https://github.com/aws-cloudformation, `handlers.*.permissions`)."""
+    handlers: dict[str, tuple[str, ...]] = {}
+    for kind in kinds():
+        for type_name, actions in kind.stack_handlers.items():
+            handlers[type_name] = tuple(sorted({*handlers.get(type_name, ()), *actions}))
+    return handlers
+
 
 # The writes on what a stack made, allowed on ours only (the managed tag).
 STACK_OWNED = sorted(
@@ -107,6 +55,8 @@ NO_RESOURCE_TYPES = {
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeLaunchTemplates",
     "cloudformation:DescribeStackDriftDetectionStatus",
+    "ssm:ListAssociations",  # the instance's read handler
+    *(a for v in stack_handlers().values() for a in v if a.startswith("ec2:Describe")),
     "organizations:DescribeOrganization",
     "organizations:ListAccounts",
     "organizations:ListAccountsForParent",
@@ -166,7 +116,7 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
     ours = {"StringEquals": {f"aws:ResourceTag/{TAG_MANAGED}": "true"}}
     made = [*direct["CreateTaggedResources"]["Resource"], *launch_template]
     key_parameters = f"{arn}:ssm:*:*:parameter/ec2/keypair/*"
-    return {
+    policy = {
         "Version": "2012-10-17",
         "Statement": [
             # on `*` (the reference lists no resource type for any but the EC2 reads): the
@@ -262,6 +212,45 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
             },
         ],
     }
+    return _with_other_handlers(policy, direct)
+
+
+def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]:
+    """Every handler action (`stack_handlers`) the statements above do not name yet, put where
+    the direct policy confines its like: EC2 reads on `*`, EC2 writes on ours (the managed
+    tag), IAM on our roles (our path), SSM association reads on our instances; S3's on our
+    buckets; a kind of any other service (none built in) named one by one on `*`."""
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    granted = {a for s in policy["Statement"] for a in s["Action"]}
+    wanted = {a for actions in stack_handlers().values() for a in actions}
+    other: list[str] = []
+    for action in sorted(wanted - granted):
+        service, name = action.split(":", 1)
+        sid = {
+            "ec2": "Discover" if name.startswith("Describe") else "ChangeOnlyOurs",
+            "iam": "OurRolesOnly",
+            "ssm": "Discover" if action in NO_RESOURCE_TYPES else "AssociationsOfOurs",
+            "s3": "OurBucketsInStacks",
+        }.get(service)
+        if sid is None:
+            other.append(action)
+            continue
+        if sid not in statements:
+            statements[sid] = _new_statement(sid, direct)
+            policy["Statement"].append(statements[sid])
+        statements[sid]["Action"] = sorted({*statements[sid]["Action"], action})
+    if other:
+        policy["Statement"].append(
+            {"Sid": "OtherStackHandlers", "Effect": "Allow", "Action": other, "Resource": "*"}
+        )
+    return policy
+
+
+def _new_statement(sid: str, direct: dict[str, Any]) -> dict[str, Any]:
+    if sid == "OurBucketsInStacks":
+        return {**direct["OurBuckets"], "Sid": sid, "Action": []}
+    instances = direct["SessionManagerToOurs"]  # our instances, by their managed tag
+    return {**instances, "Sid": sid, "Action": []}
 
 
 def stackset_policy(region: str | None = None) -> dict[str, Any]:

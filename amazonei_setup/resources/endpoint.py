@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from amazonei_setup.aws.clients import AwsClients, aws_errors, unless_absent
 from amazonei_setup.errors import AwsFailure
+from amazonei_setup.resources import endpoint_stack
 from amazonei_setup.resources.kind import (
     Action,
     ApplyRun,
@@ -42,6 +43,7 @@ from amazonei_setup.resources.naming import (
     tag_list,
     tag_specifications,
 )
+from amazonei_setup.resources.stack_form import StackInput, StackPart
 
 if TYPE_CHECKING:
     from amazonei_setup.state.ledger import Ledger
@@ -247,6 +249,11 @@ class EndpointKind(ResourceKind):
     count_key = "endpoints"
     after = ("security-group", "vpc-attribute")
     own = False
+    stack_handlers = endpoint_stack.HANDLERS
+    stack_records = endpoint_stack.RECORDS
+
+    def stack_part(self, given: StackInput, seat: int | None) -> StackPart:
+        return endpoint_stack.part(given, seat)
 
     def needs_vpc(self) -> bool:
         return True

@@ -14,6 +14,7 @@ from amazonei_setup.aws.clients import AwsClients, aws_errors, unless_absent
 from amazonei_setup.aws.quotas import explain_vcpu_limit
 from amazonei_setup.aws.waiting import poll
 from amazonei_setup.errors import AwsFailure
+from amazonei_setup.resources import instance_stack
 from amazonei_setup.resources.kind import (
     Action,
     ApplyRun,
@@ -44,6 +45,7 @@ from amazonei_setup.resources.naming import (
     tag_filters,
     tag_specifications,
 )
+from amazonei_setup.resources.stack_form import StackInput, StackPart
 from amazonei_setup.spec.catalog import load_catalog
 
 if TYPE_CHECKING:
@@ -260,6 +262,11 @@ class InstanceKind(ResourceKind):
     title = "instance"
     count_key = "instances"
     after = ("iam-instance-profile", "security-group", "vpc-endpoint", "key-pair")
+    stack_handlers = instance_stack.HANDLERS
+    stack_records = instance_stack.RECORDS
+
+    def stack_part(self, given: StackInput, seat: int | None) -> StackPart:
+        return instance_stack.part(given, seat)
 
     def discover(self, look: DiscoverInput) -> Collect:
         found = look.pool.submit(find, look.clients, look.profile.name)

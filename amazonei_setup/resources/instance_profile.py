@@ -30,6 +30,15 @@ from amazonei_setup.resources.naming import (
     tag_dict,
     tag_list,
 )
+from amazonei_setup.resources.stack_form import (
+    INSTANCE_PROFILE,
+    REGION,
+    ROLE,
+    StackInput,
+    StackPart,
+    sub,
+)
+from amazonei_setup.resources.stack_handlers import handlers_of
 
 if TYPE_CHECKING:
     from amazonei_setup.state.ledger import Ledger
@@ -192,6 +201,21 @@ class InstanceProfileKind(ResourceKind):
         for action in step.actions:
             delete(run.clients, action.name, roles.get(action.name))
         return list(step.actions)
+
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::IAM::InstanceProfile")
+    stack_records: ClassVar[dict[str, str]] = {INSTANCE_PROFILE: "instance_profile"}
+
+    def stack_part(self, given: StackInput, seat: int | None) -> StackPart:
+        if seat is not None:
+            return StackPart()
+        properties = {
+            "InstanceProfileName": sub(role_name(given.profile.name, REGION)),
+            "Path": IAM_PATH,
+            "Roles": [{"Ref": ROLE}],
+        }
+        return StackPart(
+            {INSTANCE_PROFILE: {"Type": "AWS::IAM::InstanceProfile", "Properties": properties}}
+        )
 
 
 KIND = InstanceProfileKind()

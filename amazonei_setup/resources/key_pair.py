@@ -27,11 +27,15 @@ from amazonei_setup.resources.kind import (
 from amazonei_setup.resources.naming import (
     TAG_DEPLOYMENT,
     TAG_MANAGED,
+    key_pair_name,
     key_pair_names_pattern,
     tag_dict,
     tag_filters,
+    tag_list,
     tag_specifications,
 )
+from amazonei_setup.resources.stack_form import StackInput, StackPart, key_logical_id
+from amazonei_setup.resources.stack_handlers import handlers_of
 from amazonei_setup.state.paths import write_private
 
 if TYPE_CHECKING:
@@ -153,6 +157,22 @@ class KeyPairKind(ResourceKind):
     title = "key pair"
     count_key = "key_pairs"
     teardown_ignores = ("ec2-instance",)  # deleting a key pair does not wait for instances
+    # the private key goes to SSM as /ec2/keypair/<key pair id>, where the tool fetches it
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::EC2::KeyPair")
+    stack_records: ClassVar[dict[str, str]] = {"KeyPairSeat": "key_pair"}
+
+    def stack_part(self, given: StackInput, seat: int | None) -> StackPart:
+        """A created ed25519 key per seat (its outputs are the instance's: instance_stack)."""
+        if seat is None or not given.create_keys:
+            return StackPart()
+        properties = {
+            "KeyName": key_pair_name(given.profile.name, seat),
+            "KeyType": "ed25519",
+            "KeyFormat": "pem",
+            "Tags": tag_list(given.tags),
+        }
+        key = {"Type": "AWS::EC2::KeyPair", "Properties": properties}
+        return StackPart({key_logical_id(seat): key})
 
     def discover(self, look: DiscoverInput) -> Collect:
         created = [k for k in look.keys.values() if k.path is not None]

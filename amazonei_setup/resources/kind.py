@@ -6,6 +6,9 @@ the diff against what exists (`plan`), create / update / replace (`apply`), how 
 it by tags (`inventory`, `region_inventory`), what teardown does with it and how (`teardown`,
 `remove`), the tags it carries (`tags_of`, `retag`), its launch dependencies (in `plan`, and
 `after` for the reversed teardown graph), and how it is counted and shown (`count_key`).
+For the stack engines it owns its CloudFormation form (`stack_part`), what CloudFormation's
+handlers call for it with the caller's credentials (`stack_handlers`) and how a stack's
+resources read back as the direct engine's record (`stack_records`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from amazonei_setup.aws.clients import AwsClients
+from amazonei_setup.resources.stack_form import StackInput, StackPart
 
 if TYPE_CHECKING:
     from amazonei_setup.aws.discovered import Discovery
@@ -212,6 +216,11 @@ class ResourceKind:
     appears_on_its_own: ClassVar[bool] = False  # made by the instances, not by a launch
     is_seat: ClassVar[bool] = False  # one per seat: what a workshop's progress bar counts
     gate: ClassVar[bool] = False  # made before every other kind, removed after all of them
+    # Stack engines: what each CloudFormation type it makes has its handler call (create,
+    # read, update, delete) with the caller's credentials, and the record key of each of its
+    # logical ids (`<Prefix>Seat` for per-seat ones, recorded as `<key>:<seat>`).
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = {}
+    stack_records: ClassVar[dict[str, str]] = {}
 
     # -- discovery and plan ---------------------------------------------------------------
     def discover(self, look: DiscoverInput) -> Collect | None:
@@ -268,6 +277,12 @@ class ResourceKind:
     def remove(self, run: TeardownRun, step: TeardownStep) -> list[TeardownAction]:
         """Carry out the step; returns the actions done (a step may discover more)."""
         return list(step.actions)
+
+    # -- stack engines --------------------------------------------------------------------
+    def stack_part(self, given: StackInput, seat: int | None) -> StackPart:
+        """Its CloudFormation resources and outputs: the shared ones (`seat` None), or one
+        seat's; nothing when a stack makes none of it."""
+        return StackPart()
 
 
 def grouped(items: list[tuple[str, Any]]) -> dict[str, list[Any]]:

@@ -59,6 +59,7 @@ _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")  # S3 refus
 DELETE_BATCH = 1000  # DeleteObjects' limit
 _NOT_YET = ("NoSuchBucket",)  # just created: a moment before every endpoint knows it
 _SETTLE_DELAYS_S = (1, 2, 4, 8)
+BUCKET, BUCKET_POLICY = "ModelBucket", "ModelBucketTlsOnly"  # logical ids in a stack
 _EMPTY_PASSES = 3  # a late writer (an agent shutting down) can refill it once or twice
 
 
@@ -338,6 +339,11 @@ class ModelBucketKind(ResourceKind):
             "s3:PutObject",
         ),
     }
+
+    # The benchmark makes it, directly, never a launch's stack (so the stack policy grants
+    # none of its handlers): its stack form is model_bucket_stack.stack_resources, and a
+    # stack that holds one reads back as this kind.
+    stack_records: ClassVar[dict[str, str]] = {BUCKET: "bucket", BUCKET_POLICY: "bucket_policy"}
 
     def inventory(
         self, clients: AwsClients, pool: ThreadPoolExecutor, name: str, region: str

@@ -32,12 +32,26 @@ from amazonei_setup.resources.naming import (
     tag_list,
 )
 from amazonei_setup.resources.report_scope import report_statements
+from amazonei_setup.resources.stack_form import (
+    ACCOUNT,
+    REGION,
+    ROLE,
+    StackInput,
+    StackPart,
+    sub,
+)
+from amazonei_setup.resources.stack_handlers import handlers_of
 
 if TYPE_CHECKING:
     from amazonei_setup.spec.profile import BenchmarkAccess
     from amazonei_setup.state.ledger import Ledger
 
 POLICY_NAME = "amazonei-setup-deployment"
+SSM_ON_ANY = (  # why the SessionManager statement's Resource is "*" (checkov: CKV_AWS_111)
+    "the Session Manager agent's actions (ssm:UpdateInstanceInformation, "
+    "ssmmessages:Create/OpenControlChannel, Create/OpenDataChannel) take no resource-level "
+    "permissions; AWS's own AmazonSSMManagedInstanceCore grants them on *"
+)
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -289,6 +303,46 @@ class RoleKind(ResourceKind):
         for action in step.actions:
             delete(run.clients, action.name)
         return list(step.actions)
+
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::IAM::Role")
+    stack_records: ClassVar[dict[str, str]] = {ROLE: "role"}
+
+    def stack_part(self, given: StackInput, seat: int | None) -> StackPart:
+        """The direct engine's role: same trust, same scoped inline policy, ARNs made neutral."""
+        if seat is not None:
+            return StackPart()
+        profile = given.profile
+        policy = instance_policy(
+            profile.name,
+            profile.region,
+            ACCOUNT,
+            eia=profile.has_eia,
+            ssm_access=profile.access.mode == "ssm",
+        )
+        own_arn = f"arn:{partition_of(profile.region)}:"
+        for statement in policy["Statement"]:
+            resource = statement["Resource"]
+            if resource != "*":
+                neutral = resource.replace(own_arn, "arn:${AWS::Partition}:", 1)
+                statement["Resource"] = sub(neutral.replace(f":{profile.region}:", f":{REGION}:"))
+        role: dict[str, Any] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "RoleName": sub(role_name(profile.name, REGION)),
+                "Path": IAM_PATH,
+                "AssumeRolePolicyDocument": TRUST_POLICY,
+                "Policies": [{"PolicyName": POLICY_NAME, "PolicyDocument": policy}],
+                "Tags": tag_list(given.tags),
+            },
+        }
+        metadata: dict[str, Any] = {}
+        if profile.has_eia:  # cfn-lint's IAM data dropped the retired service; AWS needs it
+            metadata["cfn-lint"] = {"config": {"ignore_checks": ["W3037"]}}
+        if profile.access.mode == "ssm":
+            metadata["checkov"] = {"skip": [{"id": "CKV_AWS_111", "comment": SSM_ON_ANY}]}
+        if metadata:
+            role["Metadata"] = metadata
+        return StackPart({ROLE: role})
 
 
 KIND = RoleKind()

@@ -32,8 +32,16 @@ from amazonei_setup.resources.naming import (
     instance_sg_name,
     tag_dict,
     tag_filters,
+    tag_list,
     tag_specifications,
 )
+from amazonei_setup.resources.stack_form import (
+    ENDPOINT_SG,
+    INSTANCE_SG,
+    StackInput,
+    StackPart,
+)
+from amazonei_setup.resources.stack_handlers import handlers_of
 
 if TYPE_CHECKING:
     from amazonei_setup.state.ledger import Ledger
@@ -338,6 +346,59 @@ class SecurityGroupKind(ResourceKind):
         for action in step.actions:
             delete_when_released(run.clients, action.id, run.sleep, run.note)
         return list(step.actions)
+
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = handlers_of("AWS::EC2::SecurityGroup")
+    # the endpoint's group is listed with its endpoint (resources/endpoint_stack.py)
+    stack_records: ClassVar[dict[str, str]] = {
+        INSTANCE_SG: "instance_sg",
+        ENDPOINT_SG: "endpoint_sg",
+    }
+
+    def stack_part(self, given: StackInput, seat: int | None) -> StackPart:
+        if seat is not None:
+            return StackPart()
+        name = given.profile.name
+        group = stack_group(
+            instance_sg_name(name),
+            f"amazonei-setup {name}: the instances" + (" (SSH)" if given.ssh else ""),
+            [stack_ingress(ssh_rule("SshCidr"), "SSH from the one source allowed (SshCidr)")]
+            if given.ssh
+            else [],
+            given.tags,
+        )
+        return StackPart({INSTANCE_SG: group})
+
+
+def stack_ingress(rule: Rule, description: str) -> dict[str, Any]:
+    """A Rule of the direct engine as a CloudFormation ingress; its source names a Parameter
+    (a CIDR) or a security group's logical id. Every rule says why it is there (scanners such
+    as checkov's CKV_AWS_23 want that, and so does whoever reads the group later)."""
+    entry: dict[str, Any] = {
+        "IpProtocol": rule.protocol,
+        "FromPort": rule.from_port,
+        "ToPort": rule.to_port,
+        "Description": description,
+    }
+    if rule.source.endswith("SecurityGroup"):
+        entry["SourceSecurityGroupId"] = {"Ref": rule.source}
+        return entry
+    no_value = {"Ref": "AWS::NoValue"}
+    entry["CidrIp"] = {"Fn::If": ["SshFromIpv6", no_value, {"Ref": rule.source}]}
+    entry["CidrIpv6"] = {"Fn::If": ["SshFromIpv6", {"Ref": rule.source}, no_value]}
+    return entry
+
+
+def stack_group(name: str, description: str, ingress: list[Any], tags: dict[str, Any]) -> Any:
+    """An AWS::EC2::SecurityGroup in the deployment's VPC (the VpcId parameter)."""
+    properties: dict[str, Any] = {
+        "GroupName": name,
+        "GroupDescription": description,
+        "VpcId": {"Ref": "VpcId"},
+        "Tags": tag_list(tags),
+    }
+    if ingress:
+        properties["SecurityGroupIngress"] = ingress
+    return {"Type": "AWS::EC2::SecurityGroup", "Properties": properties}
 
 
 KIND = SecurityGroupKind()

@@ -101,6 +101,31 @@ def test_neuron_ami_is_the_image_that_still_carries_pytorch(aws, run_cli):
     assert "no default for the ImageId parameter" in result.err
 
 
+INF2 = Path(__file__).parents[2] / "templates" / "profiles" / "inf2.yaml"  # us-east-1, ubuntu
+UBUNTU_2404 = "/aws/service/neuron/dlami/multi-framework/ubuntu-24.04/latest/image_id"
+UBUNTU_2204 = "/aws/service/neuron/dlami/multi-framework/ubuntu-22.04/latest/image_id"
+
+
+def test_the_ami_default_is_a_parameter_that_exists_in_the_region(aws, run_cli):
+    """The rule's first parameter is missing in the region: the default is the next one that
+    exists; with none left, the image id the look-up found (a stack cannot fall back)."""
+    from moto.ssm.models import ssm_backends
+
+    aws("us-east-1")
+    ssm = ssm_backends["123456789012"]["us-east-1"]
+    ssm.delete_parameter(UBUNTU_2404)
+    image = json.loads(run_cli("export", "--profile-file", str(INF2)).out)["Parameters"]["ImageId"]
+    assert (image["Type"], image["Default"]) == (
+        "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+        UBUNTU_2204,
+    )
+    ssm.delete_parameter(UBUNTU_2204)
+    result = run_cli("export", "--profile-file", str(INF2))
+    assert result.code == 0, result.err
+    image = json.loads(result.out)["Parameters"]["ImageId"]
+    assert image["Type"] == "AWS::EC2::Image::Id" and image["Default"].startswith("ami-")
+
+
 @pytest.mark.parametrize(
     ("cidr", "allowed"),
     [

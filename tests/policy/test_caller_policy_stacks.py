@@ -16,7 +16,7 @@ from test_caller_policy_direct import ACCOUNT, IamState, _resources
 from amazonei_sandbox.iam_reference import action_facts
 from amazonei_sandbox.policy_eval import allowed
 from amazonei_setup.aws.clients import iam_action
-from amazonei_setup.policy.stacks import STACK_HANDLERS
+from amazonei_setup.policy.stacks import stack_handlers
 from amazonei_setup.state.ledger import Ledger
 
 INF2 = str(Path(__file__).resolve().parents[2] / "templates" / "profiles" / "inf2.yaml")
@@ -153,6 +153,7 @@ def _handler_context(kind: str) -> dict[str, str]:
         f"aws:ResourceTag/{MANAGED}": "true",
         "iam:PassedToService": "ec2.amazonaws.com",
         "ec2:CreateAction": CREATED_BY.get(kind, ""),
+        f"ssm:resourceTag/{MANAGED}": "true",
     }
 
 
@@ -174,6 +175,10 @@ def _handler_arns(kind: str, action: str, properties: dict, region: str) -> list
         return ["*"]
     if action == "iam:PassRole":
         return [role]
+    if action == "ssm:ListAssociations":  # the instance's read handler: no resource type
+        return ["*"]
+    if action == "ssm:DescribeAssociation":  # the instance's read handler, on the instance
+        return [f"{ec2}:instance/i-0123456789abcdef0"]
     if action.startswith("ssm:"):  # the key pair's private key
         return [f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/ec2/keypair/key-0123456789abcdef0"]
     inside = [f"{ec2}:vpc/vpc-0123456789abcdef0", f"{ec2}:subnet/subnet-0123456789abcdef0"]
@@ -204,11 +209,12 @@ def test_what_cloudformation_does_with_the_callers_credentials_is_allowed(aws, r
     template = json.loads(change_set.params["TemplateBody"])
     document = policy(run_cli, "cloudformation")
     kinds = {r["Type"] for r in template["Resources"].values()}
-    assert kinds <= set(STACK_HANDLERS), kinds - set(STACK_HANDLERS)
+    handlers = stack_handlers()
+    assert kinds <= set(handlers), kinds - set(handlers)
     assert {"AWS::EC2::LaunchTemplate", "AWS::EC2::KeyPair", "AWS::IAM::Role"} <= kinds
     denied = []
     for resource in template["Resources"].values():
-        for action in STACK_HANDLERS[resource["Type"]]:
+        for action in handlers[resource["Type"]]:
             for arn in _handler_arns(resource["Type"], action, resource["Properties"], "us-west-2"):
                 if not allowed([document], action, arn, _handler_context(resource["Type"])):
                     denied.append(f"{resource['Type']}: {action} on {arn}")

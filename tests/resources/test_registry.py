@@ -1,6 +1,7 @@
 """The registry is the one place a kind of resource lives: a new kind (an S3 bucket for models,
 depending on the role) registered here alone is planned, applied, recorded, inventoried, shown
-and torn down by the unchanged engine."""
+and torn down by the unchanged direct engine, and exported, stacked, granted and torn down by
+the unchanged CloudFormation and StackSets engines."""
 
 from __future__ import annotations
 
@@ -29,8 +30,13 @@ from amazonei_setup.resources.kind import (
     TeardownStep,
 )
 from amazonei_setup.resources.naming import TAG_DEPLOYMENT, tag_dict, tag_list
+from amazonei_setup.resources.stack_form import ROLE, StackInput, StackPart
+from amazonei_setup.state.ledger import Ledger
 
-EIA = str(Path(__file__).resolve().parents[2] / "templates" / "profiles" / "eia-workshop.yaml")
+PROFILES = Path(__file__).resolve().parents[2] / "templates" / "profiles"
+EIA = str(PROFILES / "eia-workshop.yaml")
+INF2 = str(PROFILES / "inf2.yaml")  # us-east-1
+BUCKET = "ModelsBucket"
 
 
 def bucket_name(deployment: str) -> str:
@@ -61,6 +67,27 @@ class ModelBucketKind(ResourceKind):
             "s3:PutBucketTagging",
         )
     }
+
+    stack_handlers: ClassVar[dict[str, tuple[str, ...]]] = {
+        "AWS::S3::Bucket": (
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:GetBucketTagging",
+            "s3:PutBucketTagging",
+        )
+    }
+    stack_records: ClassVar[dict[str, str]] = {BUCKET: "models"}
+
+    def stack_part(self, given: StackInput, seat: int | None) -> StackPart:
+        if seat is not None:
+            return StackPart()
+        bucket = {
+            "Type": "AWS::S3::Bucket",
+            "DependsOn": [ROLE],
+            "Properties": {"Tags": tag_list(given.tags)},  # a name CloudFormation picks
+        }
+        output = {"Description": "the models' bucket", "Value": {"Ref": BUCKET}}
+        return StackPart({BUCKET: bucket}, {"ModelsBucketName": output})
 
     def discover(self, look: DiscoverInput) -> Collect:
         found = look.pool.submit(bucket_tags, look.clients, bucket_name(look.profile.name))
@@ -110,8 +137,13 @@ def with_bucket_kind(monkeypatch):
     monkeypatch.setattr(registry, "REGISTRY", [*registry.REGISTRY, ModelBucketKind()])
 
 
-def buckets() -> list[str]:
-    return [b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]]
+def buckets(account: str | None = None) -> list[str]:
+    """The buckets of the test's account, or of a member account (moto's own backend)."""
+    if account is None:
+        return [b["Name"] for b in boto3.client("s3", region_name=REGION).list_buckets()["Buckets"]]
+    from moto.s3.models import s3_backends
+
+    return list(s3_backends[account]["aws"].buckets)
 
 
 def test_a_registered_kind_is_planned_applied_inventoried_shown_and_torn_down(
@@ -162,3 +194,53 @@ def test_a_registered_kind_brings_its_iam_actions_into_the_printed_policy(run_cl
     after = json.loads(run_cli("iam-policy").out)
     statement = next(s for s in after["Statement"] if s["Sid"] == "OtherKinds")
     assert statement["Action"] == sorted(ModelBucketKind.caller_actions["other"])
+
+
+def test_a_registered_kind_is_exported_stacked_granted_and_torn_down(
+    aws, run_cli, tmp_path, with_bucket_kind
+):
+    for fmt in ("cloudformation", "stackset"):
+        out = tmp_path / f"{fmt}.json"
+        exported = run_cli("export", "--format", fmt, "--profile-file", EIA, "-o", str(out))
+        assert exported.code == 0, exported.err
+        template = json.loads(out.read_text())
+        assert template["Resources"][BUCKET]["Type"] == "AWS::S3::Bucket", fmt
+        assert template["Outputs"]["ModelsBucketName"] == {
+            "Description": "the models' bucket",
+            "Value": {"Ref": BUCKET},
+        }
+    policy = json.loads(run_cli("iam-policy", "--engine", "cloudformation").out)
+    on_buckets = {  # granted on our buckets only, never on `*`
+        action
+        for s in policy["Statement"]
+        if "arn:aws:s3:::amazonei-setup-*" in str(s["Resource"])
+        for action in s["Action"]
+    }
+    assert set(ModelBucketKind.stack_handlers["AWS::S3::Bucket"]) <= on_buckets
+    assert "OurBucketsInStacks" in {s["Sid"] for s in policy["Statement"]}
+
+    args = ("launch", "--profile-file", EIA, "--engine", "cloudformation", "--yes", "--no-wait")
+    launched = run_cli("--output", "json", *args)
+    assert launched.code == 0, launched.err
+    [made] = buckets()
+    assert json.loads(launched.out)["outputs"]["ModelsBucketName"] == made
+    recorded = Ledger(run_cli.home).load(REGION, "eia-workshop").resources["models"]
+    assert (recorded.kind, recorded.id) == ("s3-bucket", made)  # read back as the kind's own
+
+    dry = run_cli("teardown", "eia-workshop", "--dry-run")
+    assert BUCKET in dry.out + dry.err and "AWS::S3::Bucket" in dry.out + dry.err
+    gone = run_cli("teardown", "eia-workshop", "--yes")
+    assert gone.code == 0, gone.err
+    assert buckets() == []
+
+
+def test_a_registered_kind_is_deployed_by_a_stack_set_and_torn_down(org, run_cli, with_bucket_kind):
+    args = ("launch", "--profile-file", INF2, "--engine", "stackset", "--ou", org["ou"])
+    launched = run_cli(*args, "--regions", "us-east-1", "--yes")
+    assert launched.code == 0, launched.err
+    for account in org["accounts"]:
+        assert len(buckets(account=account)) == 1, account
+    gone = run_cli("teardown", "inf2-demo", "--yes")
+    assert gone.code == 0, gone.err
+    for account in org["accounts"]:
+        assert buckets(account=account) == [], account

@@ -1,8 +1,9 @@
 """`export`: the deployment as a CloudFormation template, for AWS's own engine to run.
 
 The template goes to stdout, or with `-o FILE` to a file (0644, written atomically; YAML when
-the name ends in .yaml/.yml, JSON otherwise). Nothing in AWS changes: at most the AMI is looked
-up, when no public SSM parameter names it (the ImageId parameter's default). With --sandbox the
+the name ends in .yaml/.yml, JSON otherwise). Nothing in AWS changes: the AMI is looked up (read
+only) so the ImageId parameter defaults to a public SSM parameter that exists in the region, or
+to the image id when none does. With --sandbox the
 user data is signed with the sandbox's key, so a stack made from the export runs its agent there.
 """
 
@@ -59,19 +60,26 @@ def cmd_export(ctx: Context) -> int:
 
 
 def _looked_up_ami(ctx: Context, profile: Any) -> tuple[Any, str | None]:
-    """The image for the ImageId default when no public parameter names it; without AWS access
-    the template still exports, its ImageId without a default."""
+    """The image the ImageId parameter defaults to, looked up in the profile's region: through
+    the first of the rule's public SSM parameters that exists there (the default is then that
+    parameter), else by name (the default is the image id). Without AWS access the template
+    still exports: the rule's first parameter unchecked, or no default."""
     from amazonei_setup.aws.amis import resolve_ami
     from amazonei_setup.spec.catalog import load_catalog
 
     catalog = load_catalog()
     rule = catalog.ami_rule(profile.instance_type, profile.accelerator, profile.os)
-    if profile.ami != "auto" or rule.ssm_parameters:
+    if profile.ami != "auto":
         return None, None
     try:
         return resolve_ami(clients_for(ctx, profile.region), catalog, profile), None
     except (SetupError, Exception) as exc:  # no credentials, no access: the export still stands
         reason = exc.lines()[0] if isinstance(exc, SetupError) else str(exc)
+        if rule.ssm_parameters:
+            return None, (
+                f"could not check that {rule.ssm_parameters[0]} (the ImageId default) exists "
+                f"in {profile.region} ({reason}); check it before creating the stack"
+            )
         return None, (
             f"no default for the ImageId parameter ({reason}); "
             f"pass ImageId when creating the stack, or set ami: ami-... in the profile"

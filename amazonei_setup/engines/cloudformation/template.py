@@ -7,92 +7,43 @@ it). What a template cannot do, and the direct engine does: turn on the VPC's DN
 the Elastic Inference endpoint (the default VPC has them), pick a subnet per seat across zones
 (every seat goes in `SubnetId`), fail over to another zone on capacity errors.
 
-User data: exported templates carry it unsigned (on AWS the instance runs it; the signature only
-tells the local sandbox to run it). `launch --engine cloudformation` against the sandbox signs
+Each kind gives its own resources and outputs (`ResourceKind.stack_part`, resources/
+stack_form.py); this module adds what belongs to the whole template: parameters, conditions,
+the description.
+
+User data: exported templates carry it unsigned (on AWS the instance runs it; the signature
+only tells the local sandbox to run it). `launch --engine cloudformation` against the sandbox signs
 it with the home's key, as direct launches do.
 """
 
 from __future__ import annotations
 
-import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from amazonei_setup.aws.amis import DEFAULT_ROOT_VOLUME_GIB, ResolvedAmi
-from amazonei_setup.aws.arns import partition_of
-from amazonei_setup.resources.launching import launch_request
-from amazonei_setup.resources.naming import (
-    IAM_PATH,
-    PREFIX,
-    TAG_ACCELERATOR,
-    TAG_REGION,
-    TAG_SEAT,
-    deployment_tags,
-    endpoint_sg_name,
-    instance_sg_name,
-    key_pair_name,
-    report_parameter_prefix,
-    role_name,
-    tag_list,
-)
-from amazonei_setup.resources.role import POLICY_NAME, TRUST_POLICY, instance_policy
-from amazonei_setup.resources.security_group import Rule, https_from_group, ssh_rule
+from amazonei_setup.aws.amis import ResolvedAmi
+from amazonei_setup.resources import registry
+from amazonei_setup.resources.instance_stack import key_fetch_command as key_fetch_command
+from amazonei_setup.resources.naming import TAG_REGION, deployment_tags
+from amazonei_setup.resources.stack_form import StackInput
 from amazonei_setup.seats.userdata import render_user_data
 from amazonei_setup.spec.catalog import Catalog, load_catalog
 from amazonei_setup.spec.profile import Profile
 from amazonei_setup.spec.profile_checks import WIDEST_PREFIX
 
-ROLE = "InstanceRole"
-INSTANCE_PROFILE = "InstanceProfile"
-INSTANCE_SG = "InstanceSecurityGroup"
-ENDPOINT_SG = "EndpointSecurityGroup"
-ENDPOINT = "ElasticInferenceEndpoint"
-LAUNCH_TEMPLATE = "LaunchTemplate"
-ROOT_DEVICE_BY_OS = {"amazon-linux": "/dev/xvda", "ubuntu": "/dev/sda1"}
-ACCOUNT = "${AWS::AccountId}"
-REGION = "${AWS::Region}"
-KEY_PARAMETER_PATH = "/ec2/keypair/"  # where CloudFormation keeps an AWS::EC2::KeyPair's key
-
-
-def instance_logical_id(seat: int) -> str:
-    return f"InstanceSeat{seat}"
-
-
-def key_logical_id(seat: int) -> str:
-    return f"KeyPairSeat{seat}"
-
-
-# The direct engine's record key and kind of each logical id (seats: `<prefix>:<seat>`), so a
-# stack's record reads like a direct launch's.
-DIRECT_SHAPE = {
-    ROLE: ("role", "iam-role"),
-    INSTANCE_PROFILE: ("instance_profile", "iam-instance-profile"),
-    INSTANCE_SG: ("instance_sg", "security-group"),
-    ENDPOINT_SG: ("endpoint_sg", "security-group"),
-    ENDPOINT: ("endpoint", "vpc-endpoint"),
-    LAUNCH_TEMPLATE: ("launch_template", "launch-template"),
-    "KeyPairSeat": ("key_pair", "key-pair"),
-    "InstanceSeat": ("instance", "ec2-instance"),
-}
-
 
 def direct_shape(logical_id: str) -> tuple[str, str, int | None]:
-    """(record key, kind, seat) of a logical id, as the direct engine records that resource."""
+    """(record key, kind, seat) of a logical id, as the direct engine records that resource:
+    the kind that makes it says (`ResourceKind.stack_records`; seats: `<key>:<seat>`)."""
     prefix, _, seat = logical_id.partition("Seat")
-    if seat.isdigit():
-        key, kind = DIRECT_SHAPE[prefix + "Seat"]
-        return f"{key}:{seat}", kind, int(seat)
-    key, kind = DIRECT_SHAPE.get(logical_id, (logical_id, logical_id))
-    return key, kind, None
-
-
-def key_fetch_command(key_pair_id: str, key_file: str) -> str:
-    """How to fetch a template-made key pair's private key (CloudFormation keeps it in SSM)."""
-    return (
-        f"aws ssm get-parameter --name {KEY_PARAMETER_PATH}{key_pair_id} --with-decryption "
-        f"--query Parameter.Value --output text > {key_file} && chmod 600 {key_file}"
-    )
+    for kind in registry.kinds():
+        if seat.isdigit() and prefix + "Seat" in kind.stack_records:
+            return f"{kind.stack_records[prefix + 'Seat']}:{seat}", kind.kind, int(seat)
+        if logical_id in kind.stack_records:
+            return kind.stack_records[logical_id], kind.kind, None
+    return logical_id, logical_id, None
 
 
 @dataclass(frozen=True)
@@ -119,60 +70,21 @@ def build_template(
     from IMDS, so the template's instances publish their reports wherever they run."""
     catalog = catalog or load_catalog()
     defaults = defaults or Defaults()
-    ssh = profile.access.mode == "ssh"
-    create_keys = ssh and profile.access.key_pair == "create"
     tags = deployment_tags(profile.name, profile.region, profile.tags, defaults.expires_at)
     tags[TAG_REGION] = {"Ref": "AWS::Region"}  # type: ignore[assignment]
-    parameters = _parameters(profile, catalog, ami, defaults)
-    resources: dict[str, Any] = {
-        ROLE: _role(profile, tags),
-        INSTANCE_PROFILE: {
-            "Type": "AWS::IAM::InstanceProfile",
-            "Properties": {
-                "InstanceProfileName": _sub(role_name(profile.name, REGION)),
-                "Path": IAM_PATH,
-                "Roles": [{"Ref": ROLE}],
-            },
-        },
-        INSTANCE_SG: _group(
-            instance_sg_name(profile.name),
-            f"amazonei-setup {profile.name}: the instances" + (" (SSH)" if ssh else ""),
-            [_ingress(ssh_rule("SshCidr"))] if ssh else [],
-            tags,
-        ),
-        LAUNCH_TEMPLATE: _launch_template(profile, ami, signing_key, tags),
-    }
-    if profile.has_eia:
-        resources[ENDPOINT_SG] = _group(
-            endpoint_sg_name(profile.name),
-            f"amazonei-setup {profile.name}: Elastic Inference endpoint (HTTPS from instances)",
-            [_ingress(https_from_group(INSTANCE_SG))],
-            tags,
-        )
-        resources[ENDPOINT] = _endpoint(catalog, tags)
+    given = StackInput(profile, catalog, ami, render_user_data(profile, signing_key), tags)
+    resources: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
-    for seat in range(1, profile.seats + 1):
-        key_name: Any = None
-        if create_keys:
-            key_name = key_pair_name(profile.name, seat)
-            resources[key_logical_id(seat)] = {
-                "Type": "AWS::EC2::KeyPair",
-                "Properties": {
-                    "KeyName": key_name,
-                    "KeyType": "ed25519",
-                    "KeyFormat": "pem",
-                    "Tags": tag_list(tags),
-                },
-            }
-            key_name = {"Ref": key_logical_id(seat)}
-        elif ssh:
-            key_name = {"Ref": "KeyName"}
-        resources[instance_logical_id(seat)] = _instance(profile, seat, key_name, tags)
-        outputs.update(_seat_outputs(profile, catalog, seat, create_keys))
+    for seat in (None, *range(1, profile.seats + 1)):  # shared ones first, then seat by seat
+        for kind in registry.kinds():
+            part = kind.stack_part(given, seat)
+            resources.update(part.resources)
+            outputs.update(part.outputs)
+    ssh = profile.access.mode == "ssh"
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": _description(profile),
-        "Parameters": parameters,
+        "Parameters": _parameters(profile, catalog, ami, defaults),
         **({"Conditions": _ssh_conditions()} if ssh else {}),
         "Resources": resources,
         "Outputs": outputs,
@@ -191,11 +103,6 @@ def _description(profile: Profile) -> str:
     return text
 
 
-def _sub(text: str) -> Any:
-    """A string with ${...} variables as Fn::Sub, and a plain string as itself."""
-    return {"Fn::Sub": text} if "${" in text else text
-
-
 def _parameters(
     profile: Profile, catalog: Catalog, ami: ResolvedAmi | None, defaults: Defaults
 ) -> dict[str, Any]:
@@ -207,10 +114,11 @@ def _parameters(
         },
     }
     rule = catalog.ami_rule(profile.instance_type, profile.accelerator, profile.os)
-    if profile.ami == "auto" and rule.ssm_parameters:
+    parameter = _ami_parameter(profile, rule.ssm_parameters, ami)
+    if parameter is not None:
         parameters["ImageId"] = {
             "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-            "Default": rule.ssm_parameters[0],
+            "Default": parameter,
             "Description": "the Deep Learning AMI, through AWS's public SSM parameter",
         }
     else:
@@ -247,6 +155,18 @@ def _parameters(
     return parameters
 
 
+def _ami_parameter(profile: Profile, names: Sequence[str], ami: ResolvedAmi | None) -> str | None:
+    """The public SSM parameter the ImageId defaults to: the one the look-up found (it exists
+    in the region and names a fitting image); none when the look-up found the image another
+    way (the looked-up id is the default then). Without a look-up, the rule's first."""
+    if profile.ami != "auto" or not names:
+        return None
+    if ami is None:
+        return names[0]
+    source = ami.source.removeprefix("ssm:")
+    return source if source in names else None
+
+
 def ssh_cidr_pattern(allow_world: bool) -> str:
     """The tool's width guard (profile_checks.too_wide) as a regular expression: never /0, and
     unless the profile allows it, no wider than WIDEST_PREFIX."""
@@ -264,179 +184,3 @@ def _ssh_conditions() -> dict[str, Any]:
     cidr = {"Ref": "SshCidr"}
     without_colons = {"Fn::Join": ["", {"Fn::Split": [":", cidr]}]}
     return {"SshFromIpv6": {"Fn::Not": [{"Fn::Equals": [without_colons, cidr]}]}}
-
-
-def _ingress(rule: Rule) -> dict[str, Any]:
-    """A Rule of the direct engine as a CloudFormation ingress; its source names a Parameter
-    (a CIDR) or a security group's logical id."""
-    entry: dict[str, Any] = {
-        "IpProtocol": rule.protocol,
-        "FromPort": rule.from_port,
-        "ToPort": rule.to_port,
-    }
-    if rule.source.endswith("SecurityGroup"):
-        entry["SourceSecurityGroupId"] = {"Ref": rule.source}
-        return entry
-    no_value = {"Ref": "AWS::NoValue"}
-    entry["CidrIp"] = {"Fn::If": ["SshFromIpv6", no_value, {"Ref": rule.source}]}
-    entry["CidrIpv6"] = {"Fn::If": ["SshFromIpv6", {"Ref": rule.source}, no_value]}
-    return entry
-
-
-def _group(name: str, description: str, ingress: list[Any], tags: dict[str, Any]) -> Any:
-    properties: dict[str, Any] = {
-        "GroupName": name,
-        "GroupDescription": description,
-        "VpcId": {"Ref": "VpcId"},
-        "Tags": tag_list(tags),
-    }
-    if ingress:
-        properties["SecurityGroupIngress"] = ingress
-    return {"Type": "AWS::EC2::SecurityGroup", "Properties": properties}
-
-
-def _role(profile: Profile, tags: dict[str, Any]) -> dict[str, Any]:
-    """The direct engine's role: same trust, same scoped inline policy, ARNs made neutral."""
-    policy = instance_policy(
-        profile.name,
-        profile.region,
-        ACCOUNT,
-        eia=profile.has_eia,
-        ssm_access=profile.access.mode == "ssm",
-    )
-    own_arn = f"arn:{partition_of(profile.region)}:"
-    for statement in policy["Statement"]:
-        resource = statement["Resource"]
-        if resource != "*":
-            neutral = resource.replace(own_arn, "arn:${AWS::Partition}:", 1)
-            statement["Resource"] = _sub(neutral.replace(f":{profile.region}:", f":{REGION}:"))
-    role: dict[str, Any] = {
-        "Type": "AWS::IAM::Role",
-        "Properties": {
-            "RoleName": _sub(role_name(profile.name, REGION)),
-            "Path": IAM_PATH,
-            "AssumeRolePolicyDocument": TRUST_POLICY,
-            "Policies": [{"PolicyName": POLICY_NAME, "PolicyDocument": policy}],
-            "Tags": tag_list(tags),
-        },
-    }
-    if profile.has_eia:  # cfn-lint's IAM data dropped the retired service; AWS still needs it
-        role["Metadata"] = {"cfn-lint": {"config": {"ignore_checks": ["W3037"]}}}
-    return role
-
-
-def _endpoint(catalog: Catalog, tags: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "Type": "AWS::EC2::VPCEndpoint",
-        "Properties": {
-            "VpcEndpointType": "Interface",
-            "ServiceName": _sub(catalog.ei_endpoint_service_template.format(region=REGION)),
-            "VpcId": {"Ref": "VpcId"},
-            "SubnetIds": [{"Ref": "SubnetId"}],
-            "SecurityGroupIds": [{"Ref": ENDPOINT_SG}],
-            "PrivateDnsEnabled": True,
-            "Tags": tag_list(tags),
-        },
-    }
-
-
-def _launch_template(
-    profile: Profile,
-    ami: ResolvedAmi | None,
-    signing_key: bytes | None,
-    tags: dict[str, Any],
-) -> dict[str, Any]:
-    """The direct engine's RunInstances request (launching.launch_request: IMDSv2 required,
-    encrypted gp3 root) as launch template data. The accelerator is not here: since EI's
-    retirement the LaunchTemplate resource schema no longer lists ElasticInferenceAccelerators,
-    while AWS::EC2::Instance still does."""
-    user_data = render_user_data(profile, signing_key)
-    data = launch_request(
-        image_id="ImageId",
-        instance_type=profile.instance_type,
-        root_device_name=ami.root_device_name if ami else ROOT_DEVICE_BY_OS[profile.os],
-        root_volume_gib=ami.root_volume_gib if ami else DEFAULT_ROOT_VOLUME_GIB,
-        group_ids=[INSTANCE_SG],
-        instance_profile_name=INSTANCE_PROFILE,
-        key_name=None,
-        accelerator=profile.accelerator,
-        user_data=None,
-        tags=_instance_tags(profile, tags),
-    )
-    for key in ("MinCount", "MaxCount", "ElasticInferenceAccelerators"):
-        data.pop(key, None)  # the accelerator goes on the instance (see _instance)
-    data["ImageId"] = {"Ref": "ImageId"}
-    data["SecurityGroupIds"] = [{"Ref": INSTANCE_SG}]
-    data["IamInstanceProfile"] = {"Arn": {"Fn::GetAtt": [INSTANCE_PROFILE, "Arn"]}}
-    data["UserData"] = base64.b64encode(user_data).decode("ascii")
-    return {
-        "Type": "AWS::EC2::LaunchTemplate",
-        "Properties": {
-            "LaunchTemplateName": f"{PREFIX}-{profile.name}",
-            "LaunchTemplateData": data,
-            "TagSpecifications": [{"ResourceType": "launch-template", "Tags": tag_list(tags)}],
-        },
-    }
-
-
-def _instance_tags(profile: Profile, tags: dict[str, Any], seat: int | None = None) -> Any:
-    own = {**tags, TAG_ACCELERATOR: profile.accelerator or "none"}
-    if seat is not None:
-        own |= {TAG_SEAT: str(seat), "Name": f"{profile.name}-{seat}"}
-    return own
-
-
-def _instance(profile: Profile, seat: int, key_name: Any, tags: dict[str, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = {
-        "LaunchTemplate": {
-            "LaunchTemplateId": {"Ref": LAUNCH_TEMPLATE},
-            "Version": {"Fn::GetAtt": [LAUNCH_TEMPLATE, "LatestVersionNumber"]},
-        },
-        "SubnetId": {"Ref": "SubnetId"},
-        "Tags": tag_list(_instance_tags(profile, tags, seat)),
-    }
-    if key_name is not None:
-        properties["KeyName"] = key_name
-    if profile.accelerator:
-        properties["ElasticInferenceAccelerators"] = [{"Type": profile.accelerator, "Count": 1}]
-    resource: dict[str, Any] = {"Type": "AWS::EC2::Instance", "Properties": properties}
-    if profile.has_eia:  # the accelerator is reached through the endpoint from the first boot
-        resource["DependsOn"] = [ENDPOINT]
-    return resource
-
-
-def _seat_outputs(
-    profile: Profile, catalog: Catalog, seat: int, create_keys: bool
-) -> dict[str, Any]:
-    instance = instance_logical_id(seat)
-    key_file = f"{key_pair_name(profile.name, seat)}.pem"
-    outputs: dict[str, Any] = {
-        f"Seat{seat}InstanceId": {
-            "Description": f"seat {seat}: the instance",
-            "Value": {"Ref": instance},
-        },
-        f"Seat{seat}ReportParameter": {
-            "Description": f"seat {seat}: the SSM parameter of the agent's report",
-            "Value": {"Fn::Sub": f"{report_parameter_prefix(profile.name)}${{{instance}}}/report"},
-        },
-    }
-    if profile.access.mode == "ssm":
-        connect = f"aws ssm start-session --region {REGION} --target ${{{instance}}}"
-    else:
-        user = catalog.ssh_user(profile.os)
-        connect = f"ssh -i {key_file} {user}@${{{instance}.PublicDnsName}}"
-    outputs[f"Seat{seat}Connect"] = {
-        "Description": f"seat {seat}: how to connect",
-        "Value": {"Fn::Sub": connect},
-    }
-    if create_keys:
-        key = key_logical_id(seat)
-        outputs[f"Seat{seat}KeyPairId"] = {
-            "Description": f"seat {seat}: the key pair (its private key is in SSM)",
-            "Value": {"Fn::GetAtt": [key, "KeyPairId"]},
-        }
-        outputs[f"Seat{seat}PrivateKeyCommand"] = {
-            "Description": f"seat {seat}: fetch the private key",
-            "Value": {"Fn::Sub": key_fetch_command(f"${{{key}.KeyPairId}}", key_file)},
-        }
-    return outputs
