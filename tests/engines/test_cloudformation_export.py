@@ -103,24 +103,29 @@ def test_neuron_ami_is_the_image_that_still_carries_pytorch(aws, run_cli):
 
 INF2 = Path(__file__).parents[2] / "templates" / "profiles" / "inf2.yaml"  # us-east-1, ubuntu
 UBUNTU_2404 = "/aws/service/neuron/dlami/multi-framework/ubuntu-24.04/latest/image_id"
-UBUNTU_2204 = "/aws/service/neuron/dlami/multi-framework/ubuntu-22.04/latest/image_id"
+PYTORCH_213 = (
+    "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-2.13-ubuntu-24.04/latest/ami-id"
+)
+PYTORCH_212 = PYTORCH_213.replace("pytorch-2.13", "pytorch-2.12")
 
 
 def test_the_ami_default_is_a_parameter_that_exists_in_the_region(aws, run_cli):
     """The rule's first parameter is missing in the region: the default is the next one that
-    exists; with none left, the image id the look-up found (a stack cannot fall back)."""
+    exists; with none left, the image id the look-up found (a stack cannot fall back). The GPU
+    rule has two parameters (the Neuron rule has none any more: see docs/DESIGN.md)."""
     from moto.ssm.models import ssm_backends
 
     aws("us-east-1")
     ssm = ssm_backends["123456789012"]["us-east-1"]
-    ssm.delete_parameter(UBUNTU_2404)
-    image = json.loads(run_cli("export", "--profile-file", str(INF2)).out)["Parameters"]["ImageId"]
+    gpu = ("--profile-file", str(INF2), "--instance-type", "g5.xlarge")
+    ssm.delete_parameter(PYTORCH_213)
+    image = json.loads(run_cli("export", *gpu).out)["Parameters"]["ImageId"]
     assert (image["Type"], image["Default"]) == (
         "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-        UBUNTU_2204,
+        PYTORCH_212,
     )
-    ssm.delete_parameter(UBUNTU_2204)
-    result = run_cli("export", "--profile-file", str(INF2))
+    ssm.delete_parameter(PYTORCH_212)
+    result = run_cli("export", *gpu)
     assert result.code == 0, result.err
     image = json.loads(result.out)["Parameters"]["ImageId"]
     assert image["Type"] == "AWS::EC2::Image::Id" and image["Default"].startswith("ami-")
