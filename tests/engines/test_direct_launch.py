@@ -140,18 +140,21 @@ def test_inf1_launch_with_ssm_only_opens_nothing_and_needs_no_key(aws, run_cli, 
     assert recorder.of("CreateKeyPair") == [] and recorder.of("CreateVpcEndpoint") == []
 
 
-def test_neuron_dlami_comes_from_the_ssm_public_parameter(aws, run_cli, recorder):
+def test_neuron_dlami_is_the_newest_that_still_carries_pytorch(aws, run_cli, recorder):
+    """Not the `multi-framework/.../latest` parameter: from SDK 2.32.0 that image carries no
+    PyTorch environment, so inf2 launches the newest image of SDK <= 2.31.0."""
     launch_json(
         run_cli,
         "--name", "inf2", "--region", "us-west-2", "--instance-type", "inf2.xlarge",
         "--os", "ubuntu", "--access", "ssm",
     )  # fmt: skip
-    parameter = "/aws/service/neuron/dlami/multi-framework/ubuntu-24.04/latest/image_id"
     read = [c.params["Name"] for c in recorder.of("GetParameter")]
-    assert [name for name in read if name.startswith("/aws/")] == [parameter]
-    value = boto3.client("ssm", region_name="us-west-2").get_parameter(Name=parameter)
+    assert [name for name in read if name.startswith("/aws/service/neuron/")] == []
     [run] = recorder.of("RunInstances")
-    assert run.params["ImageId"] == value["Parameter"]["Value"]
+    ec2 = boto3.client("ec2", region_name="us-west-2")
+    [image] = ec2.describe_images(ImageIds=[run.params["ImageId"]])["Images"]
+    assert image["Name"].startswith("Deep Learning AMI Neuron (Ubuntu 24.04)")
+    assert "Neuron SDK 2.31.0" in image["Description"]
 
 
 def test_capacity_failure_moves_to_the_next_az(aws, run_cli, recorder):

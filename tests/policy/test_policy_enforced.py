@@ -145,7 +145,8 @@ def _dns_hostnames_off(region: str) -> None:
 
 # Each engine's runs, between them asking for every statement of its policy: a workshop with an
 # accelerator over SSM (its endpoint turning on the VPC's private DNS), re-run with another
-# expiry and tags, a second deployment joining its endpoint, and an AMI from a public parameter.
+# expiry and tags, a second deployment joining its endpoint, and an AMI from a public parameter
+# (a GPU: the Neuron rule reads none since SDK 2.32 dropped PyTorch from its latest image).
 DIRECT_LAUNCHES = [
     ["--profile-file", EIA, "--access", "ssm", "--ttl", "8h"],
     ["--profile-file", EIA, "--access", "ssm", "--ttl", "4h", "--tag", "workshop=again"],
@@ -154,13 +155,13 @@ DIRECT_LAUNCHES = [
         "--profile-file",
         "templates/profiles/inf1-ssm.yaml",
         "--instance-type",
-        "inf2.xlarge",
+        "g5.xlarge",
         "--no-wait",
     ],
 ]
 STACK_LAUNCHES = [
     ["--profile-file", EIA, "--engine", "cloudformation", "--no-wait"],
-    ["--profile-file", "templates/profiles/inf1-ssm.yaml", "--instance-type", "inf2.xlarge",
+    ["--profile-file", "templates/profiles/inf1-ssm.yaml", "--instance-type", "g5.xlarge",
      "--engine", "cloudformation", "--no-wait"],
 ]  # fmt: skip
 DEPLOYMENTS = {"direct": ["eia-workshop", "second", "inf1-demo"],
