@@ -15,20 +15,17 @@ def _priced(hooks) -> None:
     on_event(hooks, "before-send.pricing.GetProducts", answer_request)
 
 
+def _estimate_json(run_cli, region: str, instance_type: str, *flags: str):
+    """`estimate` of `instance_type` at a given 10 ms latency in `region`, as JSON."""
+    return run_cli(
+        "estimate", *flags, "--region", region, "--instance-type", instance_type,
+        "--latency-ms", "10", "--output", "json",
+    )  # fmt: skip
+
+
 def test_rank_in_eu_west_1_shows_eu_west_1_prices_with_their_source(aws, run_cli, hooks, recorder):
     _priced(hooks)
-    result = run_cli(
-        "estimate",
-        "--rank",
-        "--region",
-        "eu-west-1",
-        "--instance-type",
-        "inf2.xlarge",
-        "--latency-ms",
-        "10",
-        "--output",
-        "json",
-    )
+    result = _estimate_json(run_cli, "eu-west-1", "inf2.xlarge", "--rank")
     assert result.code == 0, result.err
     document = json.loads(result.out)
     recorded = snapshot()["recorded"]
@@ -70,17 +67,7 @@ def test_without_the_price_list_the_offline_price_says_so(aws, run_cli, hooks):
         )
 
     on_event(hooks, "before-call.pricing.GetProducts", denied)
-    result = run_cli(
-        "estimate",
-        "--region",
-        "eu-west-1",
-        "--instance-type",
-        "m5.large",
-        "--latency-ms",
-        "10",
-        "--output",
-        "json",
-    )
+    result = _estimate_json(run_cli, "eu-west-1", "m5.large")
     assert result.code == 0, result.err
     document = json.loads(result.out)
     assert document["price_basis"].endswith(", offline") and "us-east-1" in document["price_basis"]
@@ -88,35 +75,14 @@ def test_without_the_price_list_the_offline_price_says_so(aws, run_cli, hooks):
 
 def test_a_type_only_aws_knows_is_priced_from_the_region(aws, run_cli, hooks):
     _priced(hooks)
-    result = run_cli(
-        "estimate",
-        "--region",
-        "us-east-1",
-        "--instance-type",
-        "g6.xlarge",
-        "--latency-ms",
-        "10",
-        "--output",
-        "json",
-    )
+    result = _estimate_json(run_cli, "us-east-1", "g6.xlarge")
     # The snapshot has no g6 figure: no price, said plainly (exit 2), not a traceback.
     assert result.code == 2 and "g6.xlarge" in result.err and "Traceback" not in result.err
 
 
 def test_spot_is_shown_beside_on_demand_with_its_zone(aws, run_cli, hooks):
     _priced(hooks)
-    result = run_cli(
-        "estimate",
-        "--spot",
-        "--region",
-        "us-west-2",
-        "--instance-type",
-        "m5.large",
-        "--latency-ms",
-        "10",
-        "--output",
-        "json",
-    )
+    result = _estimate_json(run_cli, "us-west-2", "m5.large", "--spot")
     assert result.code == 0, result.err
     document = json.loads(result.out)
     spot = document["spot"]
