@@ -9,6 +9,7 @@ for in-process tests, through a botocore `before-send` hook (`answer_request`).
 from __future__ import annotations
 
 import json
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ def snapshot() -> dict[str, Any]:
 
 
 def _product(region: str, instance_type: str, usd: float, recorded: str) -> dict[str, Any]:
-    sku = "SANDBOX" + format(abs(hash((region, instance_type))) % 10**10, "010d")
+    # A stable SKU per (region, type): str hash() is salted per process, crc32 is not.
+    sku = "SANDBOX" + format(zlib.crc32(f"{region}/{instance_type}".encode()), "010d")
     term = f"{sku}.JRTCKXETXF"
     return {
         "product": {
