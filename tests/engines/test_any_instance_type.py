@@ -26,6 +26,14 @@ def _plan(run_cli, *argv: str):
     )
 
 
+def _launch(run_cli, name: str, instance_type: str):
+    """A Session-Manager launch of `instance_type` in us-east-1 that does not wait for the agent."""
+    return run_cli(
+        "launch", "--output", "json", "--yes", "--no-wait", "--region", "us-east-1",
+        "--name", name, "--access", "ssm", "--instance-type", instance_type,
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "instance_type, kind, accelerator",
     [("g6.xlarge", "nvidia", "L4"), ("c7i.xlarge", "cpu", None), ("p5.48xlarge", "nvidia", "H100")],
@@ -58,21 +66,7 @@ def test_c7g_gets_an_arm64_image(aws, run_cli):
 
 def test_c7g_launches(aws, run_cli):
     aws("us-east-1")
-    result = run_cli(
-        "launch",
-        "--output",
-        "json",
-        "--yes",
-        "--no-wait",
-        "--region",
-        "us-east-1",
-        "--name",
-        "arm",
-        "--access",
-        "ssm",
-        "--instance-type",
-        "c7g.xlarge",
-    )
+    result = _launch(run_cli, "arm", "c7g.xlarge")
     assert result.code == 0, result.err
     import boto3
 
@@ -85,21 +79,7 @@ def test_c7g_launches(aws, run_cli):
 
 def test_g6_launches(aws, run_cli):
     aws("us-east-1")
-    result = run_cli(
-        "launch",
-        "--output",
-        "json",
-        "--yes",
-        "--no-wait",
-        "--region",
-        "us-east-1",
-        "--name",
-        "l4",
-        "--access",
-        "ssm",
-        "--instance-type",
-        "g6.xlarge",
-    )
+    result = _launch(run_cli, "l4", "g6.xlarge")
     assert result.code == 0, result.err
 
 
