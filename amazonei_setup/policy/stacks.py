@@ -56,7 +56,13 @@ NO_RESOURCE_TYPES = {
     "ec2:DescribeLaunchTemplates",
     "cloudformation:DescribeStackDriftDetectionStatus",
     "ssm:ListAssociations",  # the instance's read handler
-    *(a for v in stack_handlers().values() for a in v if a.startswith("ec2:Describe")),
+    # the handlers' EC2 describes, all but DescribeInstanceAttribute (on the instance)
+    *(
+        a
+        for v in stack_handlers().values()
+        for a in v
+        if a.startswith("ec2:Describe") and a != "ec2:DescribeInstanceAttribute"
+    ),
     "organizations:DescribeOrganization",
     "organizations:ListAccounts",
     "organizations:ListAccountsForParent",
@@ -167,7 +173,9 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
                 },
             },
             extended("CreateTaggedResources", ["ec2:CreateLaunchTemplate"], launch_template),
-            extended("LaunchIntoTheAccount", [], launch_template),  # RunInstances from it
+            # RunInstances from the launch template; the endpoint handler's ModifyVpcEndpoint
+            # names the subnets and groups it adds too (the endpoint itself: ChangeOnlyOurs)
+            extended("LaunchIntoTheAccount", ["ec2:ModifyVpcEndpoint"], launch_template),
             direct["AttachElasticInference"],
             {
                 "Sid": "TagOnCreate",  # the tags in each create request, on what it makes
@@ -179,7 +187,7 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
                 },
             },
             {
-                "Sid": "ChangeOnlyOurs",  # updates and deletes of the stack's resources
+                "Sid": "ChangeOnlyOurs",  # the handlers' updates, deletes, reads of one resource
                 "Effect": "Allow",
                 "Action": STACK_OWNED,
                 "Resource": made,
@@ -217,26 +225,28 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
 
 def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]:
     """Every handler action (`stack_handlers`) the statements above do not name yet, put where
-    the direct policy confines its like: EC2 reads on `*`, EC2 writes on ours (the managed
-    tag), IAM on our roles (our path), SSM association reads on our instances; S3's on our
-    buckets; a kind of any other service (none built in) named one by one on `*`."""
+    the direct policy confines its like: EC2 reads without a resource type on `*`, EC2's other
+    actions on ours (the managed tag: writes, and reads of one resource such as
+    DescribeInstanceAttribute), IAM on our roles (our path), SSM lists on `*` and association
+    reads on associations; S3's on our buckets; a kind of any other service (none built in)
+    named one by one on `*`."""
     statements = {s["Sid"]: s for s in policy["Statement"]}
     granted = {a for s in policy["Statement"] for a in s["Action"]}
     wanted = {a for actions in stack_handlers().values() for a in actions}
     other: list[str] = []
     for action in sorted(wanted - granted):
-        service, name = action.split(":", 1)
+        service = action.split(":", 1)[0]
         sid = {
-            "ec2": "Discover" if name.startswith("Describe") else "ChangeOnlyOurs",
+            "ec2": "Discover" if action in NO_RESOURCE_TYPES else "ChangeOnlyOurs",
             "iam": "OurRolesOnly",
-            "ssm": "Discover" if action in NO_RESOURCE_TYPES else "AssociationsOfOurs",
+            "ssm": "Discover" if action in NO_RESOURCE_TYPES else "InstanceAssociations",
             "s3": "OurBucketsInStacks",
         }.get(service)
         if sid is None:
             other.append(action)
             continue
         if sid not in statements:
-            statements[sid] = _new_statement(sid, direct)
+            statements[sid] = _new_statement(sid, direct, f"arn:{_partition(policy)}")
             policy["Statement"].append(statements[sid])
         statements[sid]["Action"] = sorted({*statements[sid]["Action"], action})
     if other:
@@ -246,11 +256,23 @@ def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict
     return policy
 
 
-def _new_statement(sid: str, direct: dict[str, Any]) -> dict[str, Any]:
+def _partition(policy: dict[str, Any]) -> str:
+    """The partition the policy's ARNs are in (its first ARN's)."""
+    for statement in policy["Statement"]:
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            if resource.startswith("arn:"):
+                return str(resource.split(":")[1])
+    return "aws"
+
+
+def _new_statement(sid: str, direct: dict[str, Any], arn: str) -> dict[str, Any]:
     if sid == "OurBucketsInStacks":
         return {**direct["OurBuckets"], "Sid": sid, "Action": []}
-    instances = direct["SessionManagerToOurs"]  # our instances, by their managed tag
-    return {**instances, "Sid": sid, "Action": []}
+    # The instance's read handler describes each State Manager association on the instance
+    # (ListAssociations finds them): the reference authorizes DescribeAssociation on the
+    # association only, and those that target every instance (Quick Setup's) are not ours
+    return {"Sid": sid, "Effect": "Allow", "Action": [], "Resource": f"{arn}:ssm:*:*:association/*"}
 
 
 def stackset_policy(region: str | None = None) -> dict[str, Any]:
