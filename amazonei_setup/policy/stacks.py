@@ -45,6 +45,7 @@ STACK_OWNED = sorted(
         "ec2:CreateLaunchTemplateVersion",
         "ec2:DeleteLaunchTemplate",
         "ec2:ModifyLaunchTemplate",
+        "ec2:ModifyVpcEndpoint",  # the endpoint (its subnets and groups: LaunchIntoTheAccount)
     }
 )
 
