@@ -7,6 +7,8 @@ type's handler calls (`stack_handlers`), confined as the direct engine confines 
 IAM path, our names); no iam:PassRole for a CloudFormation role is needed, none is used.
 A service-managed stack set is deployed into the member accounts by the StackSets service-linked
 roles, so the stackset policy holds only the StackSets and Organizations calls the tool makes.
+The cloudformation policy is more than one IAM managed policy holds: `policy/managed.py` gives
+it as two, split along these statements.
 
 How AWS authorizes each action (which resource types it takes, which need `*`) follows the
 Service Authorization Reference:
@@ -221,10 +223,12 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
             },
         ],
     }
-    return _with_other_handlers(policy, direct)
+    return _with_other_handlers(policy, direct, arn)
 
 
-def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]:
+def _with_other_handlers(
+    policy: dict[str, Any], direct: dict[str, Any], arn: str
+) -> dict[str, Any]:
     """Every handler action (`stack_handlers`) the statements above do not name yet, put where
     the direct policy confines its like: EC2 reads without a resource type on `*`, EC2's other
     actions on ours (the managed tag: writes, and reads of one resource such as
@@ -247,7 +251,7 @@ def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict
             other.append(action)
             continue
         if sid not in statements:
-            statements[sid] = _new_statement(sid, direct, f"arn:{_partition(policy)}")
+            statements[sid] = _new_statement(sid, direct, arn)
             policy["Statement"].append(statements[sid])
         statements[sid]["Action"] = sorted({*statements[sid]["Action"], action})
     if other:
@@ -255,16 +259,6 @@ def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict
             {"Sid": "OtherStackHandlers", "Effect": "Allow", "Action": other, "Resource": "*"}
         )
     return policy
-
-
-def _partition(policy: dict[str, Any]) -> str:
-    """The partition the policy's ARNs are in (its first ARN's)."""
-    for statement in policy["Statement"]:
-        resources = statement["Resource"]
-        for resource in resources if isinstance(resources, list) else [resources]:
-            if resource.startswith("arn:"):
-                return str(resource.split(":")[1])
-    return "aws"
 
 
 def _new_statement(sid: str, direct: dict[str, Any], arn: str) -> dict[str, Any]:
