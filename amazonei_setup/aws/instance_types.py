@@ -17,11 +17,12 @@ from typing import Any
 from amazonei_setup.aws.clients import AwsClients, aws_errors
 from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.spec.catalog import Catalog, InstanceSpec
-from amazonei_setup.spec.hardware import spec_from_aws
+from amazonei_setup.spec.hardware import accelerated, spec_from_aws
 from amazonei_setup.spec.profile import did_you_mean
 from amazonei_setup.state.paths import write_private_json
 
 MAX_AGE_DAYS = 7
+FILTER_VALUES = 100  # instance types per DescribeInstanceTypeOfferings filter (one page each)
 # The fields spec/hardware.py reads; the rest of each entry is not kept.
 KEPT = (
     "InstanceType",
@@ -134,3 +135,31 @@ def catalog_for(
 
 def unknown_hint(catalog: Catalog, name: str) -> str | None:
     return did_you_mean(name, sorted(catalog.instances))
+
+
+def offerings(clients: AwsClients, instance_types: list[str]) -> dict[str, list[str]]:
+    """The AZs that offer each type (`ec2:DescribeInstanceTypeOfferings`), many types per
+    paginated call instead of one call per type; a type no AZ offers has []."""
+    found: dict[str, set[str]] = {t: set() for t in instance_types}
+    names = sorted(found)
+    with aws_errors("checking which AZs offer the instance types"):
+        for start in range(0, len(names), FILTER_VALUES):
+            chunk = names[start : start + FILTER_VALUES]
+            pages = clients.ec2.get_paginator("describe_instance_type_offerings").paginate(
+                LocationType="availability-zone",
+                Filters=[{"Name": "instance-type", "Values": chunk}],
+            )
+            for page in pages:
+                for offer in page["InstanceTypeOfferings"]:
+                    found.setdefault(offer["InstanceType"], set()).add(offer["Location"])
+    return {t: sorted(zones) for t, zones in found.items()}
+
+
+def accelerated_specs(
+    clients: AwsClients, home: Path, catalog: Catalog, on: str | None = None
+) -> dict[str, InstanceSpec]:
+    """Every type of the region that carries its own accelerator (Neuron devices, NVIDIA
+    GPUs), as AWS describes it (the whole list, cached): what the wizard and `estimate --rank`
+    offer beside the catalog's CPU hosts. Whether a zone offers it is `offerings`."""
+    specs = specs_of(catalog, describe_all(clients, home, on)["types"])
+    return {name: spec for name, spec in specs.items() if accelerated(spec)}
