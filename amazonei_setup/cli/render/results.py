@@ -64,7 +64,11 @@ def plan_table(plan: Any, complete: Callable[[str], str] = str) -> Group:
         Text(
             f"Cost: {money(cost.price_per_hour_usd)}/hour per seat × {cost.seats} = "
             f"{money(cost.total_per_hour_usd)}/hour, {money(cost.total_per_day_usd, 2)}/day "
-            f"(on-demand list prices as of {cost.prices_as_of})"
+            + (
+                f"(on-demand, {cost.price_source})"
+                if cost.price_source
+                else f"(on-demand list prices as of {cost.prices_as_of})"
+            )
         ),
         Text(f"{len(plan.changes)} change(s); {len(plan.resources) - len(plan.changes)} reused."),
     ]
