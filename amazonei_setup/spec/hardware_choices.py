@@ -81,8 +81,10 @@ def price_cell(price: Price | None, plain: str | None) -> str:
 
 def price_note(prices: list[Price | None]) -> tuple[str, str | None]:
     """The menu's note on where its prices came from, and the source shown plain when there
-    are several (the others get a '*'); None when there is one source or none."""
-    sources = list(dict.fromkeys(p.source for p in prices if p is not None))
+    are several (the price list's; the offline figures get a '*'); None when there is one
+    source or none."""
+    known = sorted((p for p in prices if p is not None), key=lambda p: p.offline)  # stable
+    sources = list(dict.fromkeys(p.source for p in known))  # the price list's first
     missing = any(p is None for p in prices)
     if not sources:
         return "On-demand $/hour: no price known (?).", None
