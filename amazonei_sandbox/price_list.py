@@ -3,8 +3,8 @@ recorded, dated snapshot (price_snapshot.json) in AWS's own shape: `PriceList` i
 JSON strings, each a product with `product.attributes` and `terms.OnDemand` (AWS Price List
 Query API, "GetProducts"). Only TERM_MATCH filters exist; a product matches when every one
 does. Pages hold `MaxResults` products (AWS: at most 100, the default) and `NextToken` asks
-for the next one. Served by the server (server.py sends every request signed for `pricing` here) and,
-for in-process tests, through a botocore `before-send` hook (`answer_request`).
+for the next one. Served by the server (server.py sends every request signed for `pricing`
+here) and, for in-process tests, through a botocore `before-send` hook (`answer_request`).
 """
 
 from __future__ import annotations
@@ -95,7 +95,10 @@ def get_products(request: dict[str, Any]) -> dict[str, Any]:
     ]
     size = min(int(request.get("MaxResults") or PAGE_MAX), PAGE_MAX)
     start = int(request.get("NextToken") or 0)
-    answer: dict[str, Any] = {"FormatVersion": "aws_v1", "PriceList": matching[start : start + size]}
+    answer: dict[str, Any] = {
+        "FormatVersion": "aws_v1",
+        "PriceList": matching[start : start + size],
+    }
     if start + size < len(matching):
         answer["NextToken"] = str(start + size)
     return answer

@@ -63,11 +63,15 @@ def _ask(pricing: AwsClients, region: str, instance_type: str) -> float | None:
 def _ask_family(pricing: AwsClients, region: str, family: str) -> dict[str, float]:
     """Every type of one Price List `instanceFamily` in `region`: one paginated call."""
     with aws_errors(f"reading the {region} price list of {family}s (pricing:GetProducts)"):
-        pages = pricing.client("pricing").get_paginator("get_products").paginate(
-            ServiceCode="AmazonEC2",
-            Filters=price_list_filters(region, instance_family=family),
-            FormatVersion="aws_v1",
-            PaginationConfig={"PageSize": 100},
+        pages = (
+            pricing.client("pricing")
+            .get_paginator("get_products")
+            .paginate(
+                ServiceCode="AmazonEC2",
+                Filters=price_list_filters(region, instance_family=family),
+                FormatVersion="aws_v1",
+                PaginationConfig={"PageSize": 100},
+            )
         )
         return products_usd([raw for page in pages for raw in page.get("PriceList") or []])
 

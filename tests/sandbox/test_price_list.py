@@ -62,7 +62,9 @@ def test_get_products_pages_and_filters_by_the_price_lists_instance_family() -> 
     while True:
         status, answer = _call(_pricing_request(request))
         assert status.startswith("200") and len(answer["PriceList"]) <= 2
-        names += [json.loads(p)["product"]["attributes"]["instanceType"] for p in answer["PriceList"]]
+        names += [
+            json.loads(p)["product"]["attributes"]["instanceType"] for p in answer["PriceList"]
+        ]
         if "NextToken" not in answer:
             break
         request["NextToken"] = answer["NextToken"]

@@ -48,9 +48,9 @@ def test_a_menu_is_the_catalogs_types_and_awss_of_its_kind_by_family_then_size()
     catalog = load_catalog()
     offered = offered_accelerated(catalog, AWS, OFFERS)
     nvidia = [s.instance_type for s in choices(catalog, "nvidia", ("g4dn", "g5", "p3"), offered)]
-    assert nvidia == [
-        "g4dn.xlarge", "g5.xlarge", "g5g.xlarge", "g6.xlarge", "g6.2xlarge", "p3.2xlarge",
-    ]  # fmt: skip  (bare metal left out; the catalog's p3 kept, disabled where not offered)
+    # Bare metal left out; the catalog's p3 kept (the menu disables it where not offered).
+    expected = ["g4dn.xlarge", "g5.xlarge", "g5g.xlarge", "g6.xlarge", "g6.2xlarge", "p3.2xlarge"]
+    assert nvidia == expected
     neuron = [s.instance_type for s in choices(catalog, "neuron", ("inf2",), offered)]
     assert neuron[-1] == "trn1.2xlarge" and neuron[0] == "inf2.xlarge"
     cpu = [s.instance_type for s in choices(catalog, "cpu", ("m5", "c5"), offered)]
@@ -69,10 +69,9 @@ def test_the_price_note_says_each_source_and_marks_the_second():
     listed = listed_price(0.805, "us-west-2", "2026-12-07")
     offline = offline_price(catalog, "m5.large")
     note, plain = price_note([listed, offline, None])
-    assert note == (
-        "On-demand $/hour: us-west-2 price list, 2026-12-07; "
-        f"* {offline.source}; ? no price known."  # type: ignore[union-attr]
-    )
+    assert offline is not None
+    expected = f"On-demand $/hour: us-west-2 price list, 2026-12-07; * {offline.source}; ?"
+    assert note == expected + " no price known."
     assert price_cell(listed, plain) == "0.805" and price_cell(offline, plain) == "0.096*"
     assert price_cell(None, plain) == "?"
-    assert price_note([offline]) == (f"On-demand $/hour: {offline.source}.", None)  # type: ignore[union-attr]
+    assert price_note([offline]) == (f"On-demand $/hour: {offline.source}.", None)

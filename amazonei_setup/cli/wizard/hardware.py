@@ -132,7 +132,7 @@ def _show_size(state: State) -> Menu:
     elif fam.key != "eia":
         note += " Bare metal and any other type: --instance-type."
     options = []
-    for spec, price in zip(specs, prices):
+    for spec, price in zip(specs, prices, strict=True):
         azs = offers.get(spec.instance_type) or []
         cells = (
             spec.instance_type,

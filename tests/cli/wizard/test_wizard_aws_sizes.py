@@ -33,7 +33,8 @@ def test_the_nvidia_menu_adds_awss_types_with_the_regions_price_and_its_source(t
     menu = hardware.SIZE.show(st)
     assert isinstance(menu, Menu) and menu.default == "g4dn.xlarge"
     rows = {o.value: o for o in menu.options}
-    assert [o.value for o in menu.options] == ["g4dn.xlarge", "g5.xlarge", "g6.xlarge", "p2.xlarge", "p3.2xlarge"]  # fmt: skip
+    sizes = ["g4dn.xlarge", "g5.xlarge", "g6.xlarge", "p2.xlarge", "p3.2xlarge"]
+    assert [o.value for o in menu.options] == sizes
     assert rows["g6.xlarge"].cells[1:5] == ("4", "16 GiB", "1× L4 22 GiB", "0.805")
     assert rows["g4dn.xlarge"].cells[4] == "0.526*"  # the catalog's offline figure, marked
     assert menu.note.startswith("On-demand $/hour: us-west-2 price list, 2026-12-07; * us-east-1")
