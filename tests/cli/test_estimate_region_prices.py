@@ -139,3 +139,18 @@ def test_spot_is_shown_beside_on_demand_with_its_zone(aws, run_cli, hooks):
         and spot["source"] == "us-west-2 spot price history, now"
     )
     assert document["price_source"].startswith("us-west-2 price list")
+
+
+def test_rank_where_aws_will_not_describe_its_hardware_ranks_the_catalog(aws, run_cli, hooks):
+    _priced(hooks)
+
+    def denied(**_):
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}, "X")
+
+    on_event(hooks, "before-call.ec2.DescribeInstanceTypes", denied)
+    result = _estimate_json(run_cli, "us-west-2", "m5.large", "--rank")
+    assert result.code == 0, result.err
+    rows = {row["hardware"] for row in json.loads(result.out)["ranking"]}
+    assert {"g5.xlarge", "inf2.xlarge", "c5.large"} <= rows and "g6e.xlarge" not in rows

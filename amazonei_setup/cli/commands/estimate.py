@@ -129,17 +129,21 @@ def _region_prices(
         return region_prices(pricing, ctx.home, catalog, region, names, accelerated=together)
 
 
-def _offered_accelerated(ctx: Context, catalog: Any, region: str) -> dict:
+def _offered_accelerated(ctx: Context, catalog: Any, region: str) -> dict | None:
     """The accelerated types AWS offers in the region (DescribeInstanceTypes, cached, and
     DescribeInstanceTypeOfferings) that a Deep Learning AMI serves: what --rank lists beside
-    the catalog's CPU hosts."""
+    the catalog's CPU hosts. None when AWS cannot be asked (the catalog's types are ranked)."""
     from amazonei_setup.aws.instance_types import accelerated_specs, offerings
+    from amazonei_setup.errors import SetupError
     from amazonei_setup.spec.hardware_choices import offered_accelerated
 
     clients = clients_for(ctx, region)
-    with ctx.terminal.status(f"reading the hardware of {region} …"):
-        specs = accelerated_specs(clients, ctx.home, catalog)
-        offers = offerings(clients, sorted(specs))
+    try:
+        with ctx.terminal.status(f"reading the hardware of {region} …"):
+            specs = accelerated_specs(clients, ctx.home, catalog)
+            offers = offerings(clients, sorted(specs))
+    except SetupError:
+        return None
     return offered_accelerated(catalog, specs, offers)
 
 
@@ -201,8 +205,11 @@ def cmd_estimate(ctx: Context) -> int:
         from amazonei_setup.spec.hardware_choices import rank_types
 
         offered = _offered_accelerated(ctx, catalog, region) if ranks else {}
-        ranked = rank_types(catalog, offered) if ranks else None
-        catalog = catalog.with_instances(offered)
+        if offered is None:  # AWS's hardware is unknown: the catalog's types, as before
+            ranked = sorted(catalog.instances)
+        elif ranks:
+            ranked = rank_types(catalog, offered)
+            catalog = catalog.with_instances(offered)
         names = sorted({instance_type, *(ranked or [])})
         together = [n for n in names if accelerated(catalog.instances[n])]
         regional = _region_prices(ctx, catalog, region, names, together)
