@@ -324,8 +324,11 @@ def ranking_chart(options: list[Any], limit: int | None = None) -> Group:
     shown += [o for o in options if o.measured and o not in shown]
     costs = [o.cost_per_100k_usd for o in shown if o.cost_per_100k_usd is not None]
     most = max(costs, default=0) or 1
-    basis = next((o.price_basis for o in shown if o.price_basis), "")
-    title = "Cost per 100k inferences" + (f" ({basis}s)" if basis else "")
+    # "us-east-1 list price" → "list prices"; a dated source ("eu-west-1 price list, 2026-12-07")
+    # as it is; several sources, each once (the JSON says which row has which).
+    bases = dict.fromkeys(o.price_basis for o in shown if o.price_basis)
+    said = "; ".join(b + "s" if b.endswith("price") else b for b in bases)
+    title = "Cost per 100k inferences" + (f" ({said})" if said else "")
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
     table.add_column("hardware", no_wrap=True)
     table.add_column("$/hour", justify="right", no_wrap=True)
