@@ -83,6 +83,7 @@ def share_botocore_models() -> None:
 
 
 _CLIENT_CLASSES_LOCK = threading.Lock()
+_SERVICE_MODELS: dict[tuple[int, str, str | None], Any] = {}
 _CLIENT_CLASSES: dict[tuple[str, str, tuple[Any, ...]], type] = {}
 
 
@@ -117,6 +118,18 @@ def _share_client_classes() -> None:
 
     shared.shared = True  # type: ignore[attr-defined]
     botocore.client.ClientCreator._create_client_class = shared  # type: ignore[method-assign]
+    load = botocore.client.ClientCreator._load_service_model
+
+    def shared_model(self: Any, service_name: str, api_version: str | None = None) -> Any:
+        """One ServiceModel per service and loader: it caches its operation models, which
+        every client otherwise builds again (endpoint discovery alone walks all of EC2's)."""
+        key = (id(self._loader), service_name, api_version)
+        with _CLIENT_CLASSES_LOCK:
+            if key not in _SERVICE_MODELS:
+                _SERVICE_MODELS[key] = load(self, service_name, api_version)
+            return _SERVICE_MODELS[key]
+
+    botocore.client.ClientCreator._load_service_model = shared_model  # type: ignore[method-assign]
 
 
 @dataclass
