@@ -49,6 +49,7 @@ from amazonei_sandbox import (
     ec2_strict,
     instance_type_facts,
     s3_strict,
+    spot_history,
     ssm_strict,
     stackset_strict,
 )
@@ -95,6 +96,7 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
         ec2_strict.install()
         instance_type_facts.install()  # moto's hardware data, mended to AWS's
+        spot_history.install()  # spot prices from a dated snapshot, not moto's 2006 figure
         ssm_strict.install()
         s3_strict.install()
         cfn_models.install()
