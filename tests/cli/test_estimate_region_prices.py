@@ -9,6 +9,7 @@ from support import on_event
 
 from amazonei_sandbox.price_list import answer_request, snapshot
 from amazonei_sandbox.spot_history import snapshot as spot_snapshot
+from amazonei_setup.aws.instance_types import today
 from amazonei_setup.aws.price_list import cache_path
 
 
@@ -29,8 +30,9 @@ def test_rank_in_eu_west_1_shows_eu_west_1_prices_with_their_source(aws, run_cli
     result = _estimate_json(run_cli, "eu-west-1", "inf2.xlarge", "--rank")
     assert result.code == 0, result.err
     document = json.loads(result.out)
-    recorded = snapshot()["recorded"]
-    source = f"eu-west-1 price list, {recorded}"
+    # The price list's date is the day it was read (cached with it), not the snapshot's: the
+    # snapshot was recorded on 2026-12-07, so comparing with it would pass on that day only.
+    source = f"eu-west-1 price list, {today()}"
     assert document["price_source"] == document["price_basis"] == source
     assert document["prices_region"] == "eu-west-1"
     assert document["price_per_hour_usd"] == snapshot()["regions"]["eu-west-1"]["inf2.xlarge"]
