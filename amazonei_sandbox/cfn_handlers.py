@@ -9,8 +9,10 @@ stands (its id, path, tags; an instance's launch template data merged under its 
 properties, as EC2 merges them before authorizing), and decided like the caller's own.
 
 These are the main calls of each handler (the create, delete and read operations themselves,
-tagging on create, PassRole), not every permission the resource provider schemas list; the
-schemas' full lists are policy/stacks.py's business.
+tagging on create, PassRole; the instance's whole read: its attribute, credit, interface and
+association reads), not every permission the resource provider schemas list; the schemas' full
+lists are policy/stacks.py's business. moto 5 has no State Manager associations, so a test that
+wants the instance's DescribeAssociation decided stands in for them (`Lookup.associations`).
 """
 
 from __future__ import annotations
@@ -274,6 +276,24 @@ def _instance_create(lookup: Lookup, instance_id: str, stack: Stack) -> Calls:
     yield "ec2", "RunInstances", request
 
 
+def _instance_read(lookup: Lookup, instance_id: str, stack: Stack) -> Calls:
+    """The read handler (drift detection): the instance, an attribute, its credit
+    specification and network interfaces, and each State Manager association on it."""
+    yield "ec2", "DescribeInstances", {"InstanceIds": [instance_id]}
+    yield (
+        "ec2",
+        "DescribeInstanceAttribute",
+        {"InstanceId": instance_id, "Attribute": "disableApiTermination"},
+    )
+    yield "ec2", "DescribeInstanceCreditSpecifications", {"InstanceIds": [instance_id]}
+    attached = [{"Name": "attachment.instance-id", "Values": [instance_id]}]
+    yield "ec2", "DescribeNetworkInterfaces", {"Filters": attached}
+    filters = [{"key": "InstanceId", "value": instance_id}]
+    yield "ssm", "ListAssociations", {"AssociationFilterList": filters}
+    for association in lookup.associations(instance_id):
+        yield "ssm", "DescribeAssociation", {"AssociationId": association}
+
+
 def _one(service: str, operation: str, key: str, plural: bool = False) -> Handler:
     def calls(lookup: Lookup, physical: str, stack: Stack) -> Calls:
         yield service, operation, {key: [physical] if plural else physical}
@@ -310,7 +330,7 @@ _HANDLERS: dict[str, dict[str, Handler]] = {
     },
     "AWS::EC2::Instance": {
         "create": _instance_create,
-        "read": _one("ec2", "DescribeInstances", "InstanceIds", plural=True),
+        "read": _instance_read,
         "delete": _one("ec2", "TerminateInstances", "InstanceIds", plural=True),
     },
 }

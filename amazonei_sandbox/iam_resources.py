@@ -151,6 +151,17 @@ class Lookup:
             return None
         return {t["Key"]: t["Value"] for t in found.get("TagList", [])}
 
+    def associations(self, instance_id: str) -> list[str]:
+        """The ids of the State Manager associations that apply to an instance (moto 5 has no
+        associations: none, unless a test stands in for State Manager)."""
+        try:
+            found = self.client("ssm").list_associations(
+                AssociationFilterList=[{"key": "InstanceId", "value": instance_id}]
+            )
+        except Exception:
+            return []
+        return [str(a["AssociationId"]) for a in found.get("Associations", [])]
+
     def stack(self, name_or_arn: str) -> tuple[str, str] | None:
         """(name, id) of a live stack, None when there is none."""
         if name_or_arn.startswith("arn:"):
@@ -290,6 +301,8 @@ def _ssm(request: Request, lookup: Lookup) -> list[Named]:
         named.append(Named("document", (str(params.get("DocumentName", SESSION_DOCUMENT)),)))
     if "SessionId" in params:
         named.append(Named("session", (str(params["SessionId"]),)))
+    if "AssociationId" in params:
+        named.append(Named("association", (str(params["AssociationId"]),)))
     return named
 
 

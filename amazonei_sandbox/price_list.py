@@ -2,8 +2,9 @@
 recorded, dated snapshot (price_snapshot.json) in AWS's own shape: `PriceList` is a list of
 JSON strings, each a product with `product.attributes` and `terms.OnDemand` (AWS Price List
 Query API, "GetProducts"). Only TERM_MATCH filters exist; a product matches when every one
-does. Served by the server (server.py sends every request signed for `pricing` here) and,
-for in-process tests, through a botocore `before-send` hook (`answer_request`).
+does. Pages hold `MaxResults` products (AWS: at most 100, the default) and `NextToken` asks
+for the next one. Served by the server (server.py sends every request signed for `pricing`
+here) and, for in-process tests, through a botocore `before-send` hook (`answer_request`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ def snapshot() -> dict[str, Any]:
     return json.loads(SNAPSHOT.read_text())
 
 
-def _product(region: str, instance_type: str, usd: float, recorded: str) -> dict[str, Any]:
+PAGE_MAX = 100
+
+
+def _product(
+    region: str, instance_type: str, usd: float, recorded: str, family: str
+) -> dict[str, Any]:
     # A stable SKU per (region, type): str hash() is salted per process, crc32 is not.
     sku = "SANDBOX" + format(zlib.crc32(f"{region}/{instance_type}".encode()), "010d")
     term = f"{sku}.JRTCKXETXF"
@@ -33,6 +39,7 @@ def _product(region: str, instance_type: str, usd: float, recorded: str) -> dict
             "sku": sku,
             "attributes": {
                 "instanceType": instance_type,
+                "instanceFamily": family,
                 "regionCode": region,
                 "operatingSystem": "Linux",
                 "tenancy": "Shared",
@@ -69,8 +76,15 @@ def get_products(request: dict[str, Any]) -> dict[str, Any]:
         return {"FormatVersion": "aws_v1", "PriceList": []}
     wanted = {f.get("Field"): f.get("Value") for f in request.get("Filters") or []}
     data = snapshot()
+    families = data.get("instance_families") or {}
     products = [
-        _product(region, instance_type, float(usd), data["recorded"])
+        _product(
+            region,
+            instance_type,
+            float(usd),
+            data["recorded"],
+            families.get(instance_type.split(".")[0], "General purpose"),
+        )
         for region, prices in data["regions"].items()
         for instance_type, usd in prices.items()
     ]
@@ -79,7 +93,15 @@ def get_products(request: dict[str, Any]) -> dict[str, Any]:
         for p in products
         if all(p["product"]["attributes"].get(k) == v for k, v in wanted.items())
     ]
-    return {"FormatVersion": "aws_v1", "PriceList": matching}
+    size = min(int(request.get("MaxResults") or PAGE_MAX), PAGE_MAX)
+    start = int(request.get("NextToken") or 0)
+    answer: dict[str, Any] = {
+        "FormatVersion": "aws_v1",
+        "PriceList": matching[start : start + size],
+    }
+    if start + size < len(matching):
+        answer["NextToken"] = str(start + size)
+    return answer
 
 
 def answer(target: str, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -94,7 +116,10 @@ def answer(target: str, body: bytes) -> tuple[int, dict[str, Any]]:
         request = json.loads(body or b"{}")
     except ValueError:
         return 400, {"__type": "InvalidParameterException", "Message": "the body is not JSON"}
-    return 200, get_products(request)
+    try:
+        return 200, get_products(request)
+    except (TypeError, ValueError):
+        return 400, {"__type": "InvalidNextTokenException", "Message": "the token is not valid"}
 
 
 def answer_request(request: Any, **_: Any) -> Any:

@@ -14,7 +14,6 @@ make_hermetic(os.environ)
 hermetic.AT_START = dict(os.environ)  # what the session began with (tests/test_hermetic.py)
 os.environ["COLUMNS"] = "160"  # tables wide enough that a cell's text stays on one line
 
-import functools  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
@@ -27,23 +26,11 @@ from support import (  # noqa: E402
 )
 
 from amazonei_sandbox.seed import seed_region  # noqa: E402
-from amazonei_setup.agent import bundle  # noqa: E402
 from amazonei_setup.cli.main import Hooks, main  # noqa: E402
 
 CALLER_IP = "198.51.100.7"
 share_botocore_models()
 reset_moto_without_rebuilding()
-
-
-_bundle_once = functools.cache(bundle.build_single_file)
-
-
-@pytest.fixture(autouse=True)
-def _agent_bundle_built_once(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    """Every launch inlines the agent, built from its source by an AST walk (~0.4 s): outside
-    the agent's own tests (tests/agent/, which build it for real), build it once per process."""
-    if request.node.path.parent.name != "agent":
-        monkeypatch.setattr(bundle, "build_single_file", _bundle_once)
 
 
 @pytest.fixture

@@ -79,6 +79,44 @@ def share_botocore_models() -> None:
     boto3's default session on every start. They are read-only data, so every session in this
     process may share one loader."""
     botocore.session.create_loader = _shared_loader  # type: ignore[attr-defined]
+    _share_client_classes()
+
+
+_CLIENT_CLASSES_LOCK = threading.Lock()
+_CLIENT_CLASSES: dict[tuple[str, str, tuple[Any, ...]], type] = {}
+
+
+def _share_client_classes() -> None:
+    """Build each service's client class once per test process, not once per client.
+
+    botocore builds a class with a method per operation for every client it makes (EC2 has
+    ~700: about 30 ms each time). With one shared loader the service models are the same data
+    in every session, so the class is too, as long as the handlers that may change it
+    (`creating-client-class`, which boto3 uses to add S3's transfer methods) are the same:
+    they are part of the key."""
+    import botocore.client
+    import botocore.hooks
+
+    build = botocore.client.ClientCreator._create_client_class
+    if getattr(build, "shared", False):  # already installed (support is imported twice)
+        return
+
+    def shared(self: Any, service_name: str, service_model: Any) -> type:
+        emitter = getattr(self._event_emitter, "_emitter", None)
+        if not isinstance(emitter, botocore.hooks.HierarchicalEmitter):
+            return build(self, service_name, service_model)
+        event = f"creating-client-class.{service_model.service_id.hyphenize()}"
+        handlers = tuple(
+            getattr(h, "__qualname__", repr(h)) for h in emitter._handlers.prefix_search(event)
+        )
+        key = (service_name, service_model.api_version, handlers)
+        with _CLIENT_CLASSES_LOCK:
+            if key not in _CLIENT_CLASSES:
+                _CLIENT_CLASSES[key] = build(self, service_name, service_model)
+            return _CLIENT_CLASSES[key]
+
+    shared.shared = True  # type: ignore[attr-defined]
+    botocore.client.ClientCreator._create_client_class = shared  # type: ignore[method-assign]
 
 
 @dataclass

@@ -263,3 +263,67 @@ def test_no_module_is_over_450_lines() -> None:
         if (count := len(path.read_text(encoding="utf-8").splitlines())) > 450
     }
     assert long == {}
+
+
+ENGINE_CLASSES = {"DirectEngine", "StackEngine", "StackSetEngine"}
+# Where each engine does its work (its AWS calls, its steps): the CLI takes its types from
+# them, never a function — it reaches the work through the engine that `pick` made.
+ENGINE_WORKINGS = tuple(
+    f"{PACKAGE}.engines.{name}"
+    for name in (
+        "direct.apply",
+        "direct.teardown",
+        "cloudformation.launch",
+        "cloudformation.stack",
+        "stackset.launch",
+        "stackset.operations",
+    )
+)
+
+
+def engine_bypasses(root: Path = ROOT, package: str = PACKAGE) -> list[str]:
+    """An engine made anywhere but `engines/pick.py`, and a CLI import of an engine's working
+    function (a name that is not a type's), read from the source."""
+    found = []
+    for name, (path, _) in _modules(root, package).items():
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and name != f"{package}.engines.pick":
+                called = node.func
+                label = called.id if isinstance(called, ast.Name) else None
+                if isinstance(called, ast.Attribute):
+                    label = called.attr
+                if label in ENGINE_CLASSES:
+                    found.append(f"{name} makes a {label} (only engines.pick does)")
+            if (
+                isinstance(node, ast.ImportFrom)
+                and _within(name, (f"{package}.cli",))
+                and _within(node.module or "", ENGINE_WORKINGS)
+            ):
+                for alias in node.names:
+                    if not alias.name[:1].isupper():
+                        found.append(f"{name} imports {node.module}.{alias.name}")
+    return sorted(found)
+
+
+def test_the_commands_reach_an_engine_only_through_pick() -> None:
+    """docs/DESIGN.md, "The engine protocol": the engine is picked once; a command gathers,
+    calls the engine it was given, and renders."""
+    assert engine_bypasses() == []
+
+
+def test_the_pick_rule_catches_a_bypass(tmp_path: Path) -> None:
+    pkg = tmp_path / PACKAGE
+    for folder in ("cli", "engines", "engines/direct"):
+        (pkg / folder).mkdir(parents=True)
+        (pkg / folder / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "engines" / "pick.py").write_text("def pick():\n    return DirectEngine()\n")
+    (pkg / "cli" / "teardown.py").write_text(
+        f"from {PACKAGE}.engines.direct.teardown import TeardownPlan, execute_teardown\n"
+        "def go(engines):\n    return engines.StackEngine(), TeardownPlan\n"
+    )
+    assert engine_bypasses(pkg, PACKAGE) == [
+        f"{PACKAGE}.cli.teardown imports {PACKAGE}.engines.direct.teardown.execute_teardown",
+        f"{PACKAGE}.cli.teardown makes a StackEngine (only engines.pick does)",
+    ]

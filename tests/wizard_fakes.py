@@ -16,8 +16,9 @@ from amazonei_setup.cli.wizard.lookups import Vpc
 from amazonei_setup.cli.wizard.prompts import Asker, Quit
 from amazonei_setup.cli.wizard.questions import State
 from amazonei_setup.cli.wizard.sheet import Sheet
-from amazonei_setup.spec.catalog import load_catalog
+from amazonei_setup.spec.catalog import InstanceSpec, load_catalog
 from amazonei_setup.spec.inputs import ProfileInputs
+from amazonei_setup.spec.pricing import Price, offline_price
 from amazonei_setup.spec.profile_file import ProfileSource
 
 REGION = "us-west-2"
@@ -46,6 +47,8 @@ class FakeAws:
     names_recorded: set[str] = field(default_factory=set)
     ip: str | None = "198.51.100.7"
     calls: list[str] = field(default_factory=list)
+    aws_types: dict[str, InstanceSpec] = field(default_factory=dict)
+    listed: dict[str, Price] = field(default_factory=dict)
 
     def identity(self, region: str) -> tuple[str, str]:
         self.calls.append("identity")
@@ -59,7 +62,20 @@ class FakeAws:
 
     def offers(self, region: str) -> dict[str, list[str]]:
         catalog = load_catalog()
-        return {t: ([] if t.startswith("p") else list(AZS)) for t in catalog.instances}
+        offers = {t: ([] if t.startswith("p") else list(AZS)) for t in catalog.instances}
+        return {**offers, **{t: list(AZS) for t in self.aws_types}}
+
+    def accelerated(self, region: str) -> dict[str, InstanceSpec]:
+        """AWS's accelerated types offered here beyond the catalog's (`aws_types`)."""
+        return dict(self.aws_types)
+
+    def prices(self, region: str, instance_types: list[str]) -> dict[str, Price]:
+        """The catalog's offline list prices, or `listed` (a price-list answer) where given."""
+        self.calls.append("prices")
+        catalog = load_catalog()
+        found = {t: offline_price(catalog, t) for t in instance_types}
+        found.update({t: p for t, p in self.listed.items() if t in instance_types})
+        return {t: p for t, p in found.items() if p is not None}
 
     def offered(self, region: str, instance_type: str) -> list[str]:
         return self.offers(region).get(instance_type, list(AZS))

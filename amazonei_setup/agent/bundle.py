@@ -256,11 +256,37 @@ def _banner(what: str) -> str:
     )
 
 
+def _sources_fingerprint() -> tuple[tuple[str, int, int], ...]:
+    """Name, size and mtime of every agent module: a bundle is rebuilt only when one changed."""
+    return tuple(
+        (path.name, stat.st_size, stat.st_mtime_ns)
+        for path in sorted(AGENT_DIR.glob("*.py"))
+        for stat in (path.stat(),)
+    )
+
+
+_built: dict[tuple[object, ...], str] = {}
+
+
+def _memoized(key: tuple[object, ...], build: Callable[[], str]) -> str:
+    """One build per process for unchanged sources: flattening and minifying take about a
+    second, and a process that launches several times (the wizard, the benchmark, the test
+    suite) would otherwise repeat it each time."""
+    key = (*key, str(AGENT_DIR), _sources_fingerprint())
+    if key not in _built:
+        _built[key] = build()
+    return _built[key]
+
+
 def build_single_file(kind: str | None = None) -> str:
     """The agent's source as one file: `python3 agent.py --json ...` behaves exactly like
     `python3 -m amazonei_setup.agent --json ...`. With `kind` (eia, neuron, nvidia, none) it
     carries only the framework code that accelerator needs, to fit the user data; its local
     variables get short names (minify.py)."""
+    return _memoized(("agent", kind), lambda: _build_single_file(kind))
+
+
+def _build_single_file(kind: str | None) -> str:
     strings = {WORKER_NAME: lambda: worker_source(kind)}
     header, body = _flatten(MODULES, strings, kind)
     module = shorten_locals(ast.Module(body=body, type_ignores=[]))
@@ -274,6 +300,10 @@ def build_benchmark_file() -> str:
     amazonei_setup.agent.benchmark ...`. The tool uploads it to the deployment's bucket; the
     shipped agent fetches it, checks its SHA-256 and runs it (launch.py). Not size-bound: its
     names stay as written, so a traceback on an instance reads like the package."""
+    return _memoized(("benchmark",), _build_benchmark_file)
+
+
+def _build_benchmark_file() -> str:
     strings = {BENCH_WORKER_NAME: bench_worker_source, WORKER_NAME: worker_source}
     header, body = _flatten(BENCH_MODULES, strings, None)
     code = long_strings(

@@ -2,8 +2,9 @@
 the state home with the date it was read.
 
 The answer changes only when AWS adds hardware, so a cached entry serves for `MAX_AGE_DAYS`;
-a type not in the cache is asked for alone (one cheap call). The whole list (about 1,400
-types; `estimate --rank` and the wizard offer from it) is read once per region and age. The
+a type not in the cache is asked for alone (one cheap call). The accelerated types (what
+`estimate --rank` and the wizard offer) are read with one filtered, paginated call per region
+and age; the whole list (about 1,400 types) only where asked for (`describe_all`). The
 mapping to an `InstanceSpec` is pure (spec/hardware.py); this module only asks and caches.
 """
 
@@ -17,11 +18,12 @@ from typing import Any
 from amazonei_setup.aws.clients import AwsClients, aws_errors
 from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.spec.catalog import Catalog, InstanceSpec
-from amazonei_setup.spec.hardware import spec_from_aws
+from amazonei_setup.spec.hardware import accelerated, spec_from_aws
 from amazonei_setup.spec.profile import did_you_mean
 from amazonei_setup.state.paths import write_private_json
 
 MAX_AGE_DAYS = 7
+FILTER_VALUES = 100  # instance types per DescribeInstanceTypeOfferings filter (one page each)
 # The fields spec/hardware.py reads; the rest of each entry is not kept.
 KEPT = (
     "InstanceType",
@@ -134,3 +136,54 @@ def catalog_for(
 
 def unknown_hint(catalog: Catalog, name: str) -> str | None:
     return did_you_mean(name, sorted(catalog.instances))
+
+
+def offerings(clients: AwsClients, instance_types: list[str]) -> dict[str, list[str]]:
+    """The AZs that offer each type (`ec2:DescribeInstanceTypeOfferings`), many types per
+    paginated call instead of one call per type; a type no AZ offers has []."""
+    found: dict[str, set[str]] = {t: set() for t in instance_types}
+    names = sorted(found)
+    with aws_errors("checking which AZs offer the instance types"):
+        for start in range(0, len(names), FILTER_VALUES):
+            chunk = names[start : start + FILTER_VALUES]
+            pages = clients.ec2.get_paginator("describe_instance_type_offerings").paginate(
+                LocationType="availability-zone",
+                Filters=[{"Name": "instance-type", "Values": chunk}],
+            )
+            for page in pages:
+                for offer in page["InstanceTypeOfferings"]:
+                    found.setdefault(offer["InstanceType"], set()).add(offer["Location"])
+    return {t: sorted(zones) for t, zones in found.items()}
+
+
+# The families AWS names its accelerated hardware in: G and P (NVIDIA GPUs), Inf and Trn (AWS
+# Neuron). Only narrows the read (the `instance-type` filter takes wildcards: "c5*", EC2 API
+# Reference, DescribeInstanceTypes); what a type carries is still read from its entry.
+ACCELERATED_NAMES = ("g*", "p*", "inf*", "trn*")
+
+
+def describe_accelerated(clients: AwsClients, home: Path, on: str | None = None) -> dict[str, Any]:
+    """The entries of ACCELERATED_NAMES (one paginated, filtered call, then cached with the
+    region's other entries), or of the whole list when that was read already."""
+    region, on = clients.target.region, on or today()
+    document = _read_cache(home, region, on)
+    if not (document.get("complete") or document.get("accelerated")):
+        with aws_errors(f"listing the accelerated instance types of {region}"):
+            pages = clients.ec2.get_paginator("describe_instance_types").paginate(
+                Filters=[{"Name": "instance-type", "Values": list(ACCELERATED_NAMES)}]
+            )
+            entries = [entry for page in pages for entry in page["InstanceTypes"]]
+        document["types"].update({e["InstanceType"]: _kept(e) for e in entries})
+        document["accelerated"] = True
+        write_private_json(cache_path(home, region), document)
+    return document
+
+
+def accelerated_specs(
+    clients: AwsClients, home: Path, catalog: Catalog, on: str | None = None
+) -> dict[str, InstanceSpec]:
+    """Every type of the region that carries its own accelerator (Neuron devices, NVIDIA
+    GPUs), as AWS describes it (cached): what the wizard and `estimate --rank` offer beside
+    the catalog's CPU hosts. Whether a zone offers it is `offerings`."""
+    specs = specs_of(catalog, describe_accelerated(clients, home, on)["types"])
+    return {name: spec for name, spec in specs.items() if accelerated(spec)}

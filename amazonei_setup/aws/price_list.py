@@ -10,6 +10,7 @@ caller passes clients made for `PRICE_LIST_REGION`, whatever region is priced.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -20,11 +21,13 @@ from amazonei_setup.aws.instance_types import today
 from amazonei_setup.errors import SetupError
 from amazonei_setup.spec.catalog import Catalog
 from amazonei_setup.spec.pricing import (
+    ACCELERATED_PRICE_FAMILIES,
     Price,
     listed_price,
     offline_price,
     on_demand_usd,
     price_list_filters,
+    products_usd,
 )
 from amazonei_setup.state.paths import write_private_json
 
@@ -58,6 +61,32 @@ def _ask(pricing: AwsClients, region: str, instance_type: str) -> float | None:
     return on_demand_usd(list(answer.get("PriceList") or []))
 
 
+def _ask_family(pricing: AwsClients, region: str, family: str) -> dict[str, float]:
+    """Every type of one Price List `instanceFamily` in `region`: one paginated call."""
+    with aws_errors(f"reading the {region} price list of {family}s (pricing:GetProducts)"):
+        pages = (
+            pricing.client("pricing")
+            .get_paginator("get_products")
+            .paginate(
+                ServiceCode="AmazonEC2",
+                Filters=price_list_filters(region, instance_family=family),
+                FormatVersion="aws_v1",
+                PaginationConfig={"PageSize": 100},
+            )
+        )
+        return products_usd([raw for page in pages for raw in page.get("PriceList") or []])
+
+
+def _read_families(pricing: AwsClients, region: str, document: dict[str, Any]) -> None:
+    """The accelerated families read whole into `document` (once per cache): a type they do
+    not list has no price-list figure in the region (None, so it is not asked alone)."""
+    if document.get("families_read"):
+        return
+    for family in ACCELERATED_PRICE_FAMILIES:
+        document["prices"].update(_ask_family(pricing, region, family))
+    document["families_read"] = list(ACCELERATED_PRICE_FAMILIES)
+
+
 def region_prices(
     pricing: AwsClients,
     home: Path,
@@ -65,14 +94,28 @@ def region_prices(
     region: str,
     instance_types: list[str],
     on: str | None = None,
+    accelerated: Collection[str] = (),
 ) -> dict[str, Price]:
     """Each type's on-demand price in `region`: the price list's (cached), else the catalog's
-    offline list price; a type neither knows is left out. One failed call (say AccessDenied)
-    sends every type still unpriced to the offline answer: the rest would fail the same way."""
+    offline list price; a type neither knows is left out. The `accelerated` ones (types that
+    carry a GPU or a Neuron device) come from reading their Price List families whole, the
+    others one call each. One failed call (say AccessDenied) sends every type still unpriced
+    to the offline answer: the rest would fail the same way."""
     on = on or today()
     document = _cache(home, region, on)
     found: dict[str, Price] = {}
     reachable, changed = True, False
+    wanted = [t for t in accelerated if t not in document["prices"]]
+    if wanted and not document.get("families_read"):
+        try:
+            _read_families(pricing, region, document)
+        except SetupError:
+            reachable = False
+        else:
+            changed = True
+    if document.get("families_read"):
+        for instance_type in wanted:
+            document["prices"].setdefault(instance_type, None)
     for instance_type in instance_types:
         cached = document["prices"].get(instance_type)
         if cached is None and reachable and instance_type not in document["prices"]:

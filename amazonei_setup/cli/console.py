@@ -13,8 +13,11 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+# A document `--output json` prints, or a part of one: JSON, so its values are of any JSON type.
+JsonDocument = dict[str, Any]
 RESULT_WIDTH_OFF_TTY = 200  # piped or redirected: wide enough that no id or command folds
 
 
@@ -346,3 +349,19 @@ class StackConsoleReporter:
 
     def target_state(self, account: str, region: str, state: str) -> None:
         self.terminal.say(f"  {account} {region}: {state}", soft_wrap=True)
+
+
+@dataclass
+class ConsoleReporters:
+    """Every engine's progress on this terminal (`engines.pick.pick` takes it), each typed as
+    the terminal's own so a command can close what it opened: apply's progress bar,
+    teardown's spinner."""
+
+    apply: RichReporter
+    teardown: TeardownConsoleReporter
+    stack: StackConsoleReporter
+
+    @classmethod
+    def on(cls, terminal: Terminal) -> ConsoleReporters:
+        apply, teardown = RichReporter(terminal), TeardownConsoleReporter(terminal)
+        return cls(apply, teardown, StackConsoleReporter(terminal))

@@ -4,7 +4,7 @@ profile's way in), for everything after from the record (`record.engine`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Union, overload
 
 from amazonei_setup.engines.cloudformation.engine import StackEngine
 from amazonei_setup.engines.direct.apply import Reporter, SilentReporter
@@ -18,6 +18,7 @@ from amazonei_setup.engines.protocol import (
     StackReporter,
 )
 from amazonei_setup.engines.stackset.engine import StackSetEngine, is_stackset
+from amazonei_setup.engines.stackset.targets import Targets
 from amazonei_setup.errors import InputError
 from amazonei_setup.state.record import DeploymentRecord
 
@@ -42,6 +43,18 @@ def engine_of(record: DeploymentRecord) -> EngineName:
     return "direct"
 
 
+class ReportsTo(Protocol):
+    """Where each engine's progress goes: `Reporters`, or the terminal's own set
+    (`cli.console.ConsoleReporters`, typed as its own so the command can close them)."""
+
+    @property
+    def apply(self) -> Reporter: ...
+    @property
+    def teardown(self) -> TeardownReporter: ...
+    @property
+    def stack(self) -> StackReporter: ...
+
+
 @dataclass
 class Reporters:
     """Where each engine's progress goes (nowhere by default)."""
@@ -51,18 +64,63 @@ class Reporters:
     stack: StackReporter = field(default_factory=SilentStackReporter)
 
 
-def pick(name: EngineName, env: Environment, reporters: Reporters | None = None) -> AnyEngine:
-    """The engine of that name, reporting to `reporters`."""
+@overload
+def pick(
+    name: Literal["direct"],
+    env: Environment,
+    reporters: ReportsTo | None = ...,
+    *,
+    targets: None = ...,
+    endpoint_url: str | None = ...,
+) -> DirectEngine: ...
+@overload
+def pick(
+    name: Literal["cloudformation"],
+    env: Environment,
+    reporters: ReportsTo | None = ...,
+    *,
+    targets: None = ...,
+    endpoint_url: str | None = ...,
+) -> StackEngine: ...
+@overload
+def pick(
+    name: Literal["stackset"],
+    env: Environment,
+    reporters: ReportsTo | None = ...,
+    *,
+    targets: Targets | None = ...,
+    endpoint_url: str | None = ...,
+) -> StackSetEngine: ...
+@overload
+def pick(
+    name: EngineName,
+    env: Environment,
+    reporters: ReportsTo | None = ...,
+    *,
+    targets: Targets | None = ...,
+    endpoint_url: str | None = ...,
+) -> AnyEngine: ...
+def pick(
+    name: EngineName,
+    env: Environment,
+    reporters: ReportsTo | None = None,
+    *,
+    targets: Targets | None = None,
+    endpoint_url: str | None = None,
+) -> AnyEngine:
+    """The engine of that name, reporting to `reporters`; the one place an engine is made.
+    A stack set launch also takes its `targets` (--accounts/--ou x --regions) and the
+    `endpoint_url` it records; every other call leaves them out."""
     to = reporters or Reporters()
     if name == "cloudformation":
         return StackEngine(env, reporter=to.stack)
     if name == "stackset":
-        return StackSetEngine(env, reporter=to.stack)
+        return StackSetEngine(env, targets=targets, endpoint_url=endpoint_url, reporter=to.stack)
     return DirectEngine(env, reporter=to.apply, teardown_reporter=to.teardown)
 
 
 def for_record(
-    record: DeploymentRecord, env: Environment, reporters: Reporters | None = None
+    record: DeploymentRecord, env: Environment, reporters: ReportsTo | None = None
 ) -> AnyEngine:
     """The engine that made a recorded deployment."""
     return pick(engine_of(record), env, reporters)

@@ -16,6 +16,7 @@ from amazonei_setup.resources.kind import Action, PlanInput, PlannedResource
 from amazonei_setup.resources.registry import kind_of, kinds
 from amazonei_setup.spec.catalog import Catalog
 from amazonei_setup.spec.hardware import hardware_summary
+from amazonei_setup.spec.pricing import Price
 from amazonei_setup.spec.profile import Profile
 from amazonei_setup.spec.profile_checks import reach, too_wide
 
@@ -27,6 +28,9 @@ class Cost:
     price_per_hour_usd: float | None
     seats: int
     prices_as_of: str
+    # Where a price not in the catalog came from ("us-east-1 price list, 2026-12-07"); None for
+    # the catalog's dated list price.
+    price_source: str | None = None
 
     @property
     def total_per_hour_usd(self) -> float | None:
@@ -46,6 +50,7 @@ class Cost:
             "total_per_hour_usd": self.total_per_hour_usd,
             "total_per_day_usd": self.total_per_day_usd,
             "prices_as_of": self.prices_as_of,
+            **({"price_source": self.price_source} if self.price_source else {}),
         }
 
 
@@ -133,7 +138,9 @@ def step_calls(resource: PlannedResource) -> int:
     return kind_of(resource.kind).step_calls(resource)
 
 
-def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan:
+def build_plan(
+    profile: Profile, discovery: Discovery, catalog: Catalog, price: Price | None = None
+) -> Plan:
     given = PlanInput(profile, discovery, catalog, [])
     for kind in kinds():
         given.planned += kind.plan(given)
@@ -170,11 +177,11 @@ def build_plan(profile: Profile, discovery: Discovery, catalog: Catalog) -> Plan
             f"{len(surplus)} instance(s) beyond seat {profile.seats} are left running; "
             "`teardown` removes them"
         )
-    cost = Cost(
-        price_per_hour_usd=catalog.price_per_hour(profile.instance_type, profile.accelerator),
-        seats=profile.seats,
-        prices_as_of=catalog.prices_as_of,
-    )
+    listed = catalog.price_per_hour(profile.instance_type, profile.accelerator)
+    if listed is None and price is not None:  # a type the catalog does not price
+        cost = Cost(price.usd_per_hour, profile.seats, price.as_of, price.source)
+    else:
+        cost = Cost(listed, profile.seats, catalog.prices_as_of)
     spec = catalog.instance(profile.instance_type)
     carries = {} if spec is None else hardware_summary(spec)
     return Plan(

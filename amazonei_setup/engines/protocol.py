@@ -61,6 +61,7 @@ class StackState:
 
     status: str  # DELETED when the stack is gone
     drift: list[dict[str, str]] | None = None
+    name: str = ""  # the stack's name (amazonei-setup-<deployment>)
 
 
 @dataclass

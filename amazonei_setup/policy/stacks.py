@@ -7,6 +7,8 @@ type's handler calls (`stack_handlers`), confined as the direct engine confines 
 IAM path, our names); no iam:PassRole for a CloudFormation role is needed, none is used.
 A service-managed stack set is deployed into the member accounts by the StackSets service-linked
 roles, so the stackset policy holds only the StackSets and Organizations calls the tool makes.
+The cloudformation policy is more than one IAM managed policy holds: `policy/managed.py` gives
+it as two, split along these statements.
 
 How AWS authorizes each action (which resource types it takes, which need `*`) follows the
 Service Authorization Reference:
@@ -45,6 +47,7 @@ STACK_OWNED = sorted(
         "ec2:CreateLaunchTemplateVersion",
         "ec2:DeleteLaunchTemplate",
         "ec2:ModifyLaunchTemplate",
+        "ec2:ModifyVpcEndpoint",  # the endpoint (its subnets and groups: LaunchIntoTheAccount)
     }
 )
 
@@ -56,7 +59,13 @@ NO_RESOURCE_TYPES = {
     "ec2:DescribeLaunchTemplates",
     "cloudformation:DescribeStackDriftDetectionStatus",
     "ssm:ListAssociations",  # the instance's read handler
-    *(a for v in stack_handlers().values() for a in v if a.startswith("ec2:Describe")),
+    # the handlers' EC2 describes, all but DescribeInstanceAttribute (on the instance)
+    *(
+        a
+        for v in stack_handlers().values()
+        for a in v
+        if a.startswith("ec2:Describe") and a != "ec2:DescribeInstanceAttribute"
+    ),
     "organizations:DescribeOrganization",
     "organizations:ListAccounts",
     "organizations:ListAccountsForParent",
@@ -167,7 +176,9 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
                 },
             },
             extended("CreateTaggedResources", ["ec2:CreateLaunchTemplate"], launch_template),
-            extended("LaunchIntoTheAccount", [], launch_template),  # RunInstances from it
+            # RunInstances from the launch template; the endpoint handler's ModifyVpcEndpoint
+            # names the subnets and groups it adds too (the endpoint itself: ChangeOnlyOurs)
+            extended("LaunchIntoTheAccount", ["ec2:ModifyVpcEndpoint"], launch_template),
             direct["AttachElasticInference"],
             {
                 "Sid": "TagOnCreate",  # the tags in each create request, on what it makes
@@ -179,7 +190,7 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
                 },
             },
             {
-                "Sid": "ChangeOnlyOurs",  # updates and deletes of the stack's resources
+                "Sid": "ChangeOnlyOurs",  # the handlers' updates, deletes, reads of one resource
                 "Effect": "Allow",
                 "Action": STACK_OWNED,
                 "Resource": made,
@@ -212,31 +223,35 @@ def stack_policy(region: str | None = None) -> dict[str, Any]:
             },
         ],
     }
-    return _with_other_handlers(policy, direct)
+    return _with_other_handlers(policy, direct, arn)
 
 
-def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict[str, Any]:
+def _with_other_handlers(
+    policy: dict[str, Any], direct: dict[str, Any], arn: str
+) -> dict[str, Any]:
     """Every handler action (`stack_handlers`) the statements above do not name yet, put where
-    the direct policy confines its like: EC2 reads on `*`, EC2 writes on ours (the managed
-    tag), IAM on our roles (our path), SSM association reads on our instances; S3's on our
-    buckets; a kind of any other service (none built in) named one by one on `*`."""
+    the direct policy confines its like: EC2 reads without a resource type on `*`, EC2's other
+    actions on ours (the managed tag: writes, and reads of one resource such as
+    DescribeInstanceAttribute), IAM on our roles (our path), SSM lists on `*` and association
+    reads on associations; S3's on our buckets; a kind of any other service (none built in)
+    named one by one on `*`."""
     statements = {s["Sid"]: s for s in policy["Statement"]}
     granted = {a for s in policy["Statement"] for a in s["Action"]}
     wanted = {a for actions in stack_handlers().values() for a in actions}
     other: list[str] = []
     for action in sorted(wanted - granted):
-        service, name = action.split(":", 1)
+        service = action.split(":", 1)[0]
         sid = {
-            "ec2": "Discover" if name.startswith("Describe") else "ChangeOnlyOurs",
+            "ec2": "Discover" if action in NO_RESOURCE_TYPES else "ChangeOnlyOurs",
             "iam": "OurRolesOnly",
-            "ssm": "Discover" if action in NO_RESOURCE_TYPES else "AssociationsOfOurs",
+            "ssm": "Discover" if action in NO_RESOURCE_TYPES else "InstanceAssociations",
             "s3": "OurBucketsInStacks",
         }.get(service)
         if sid is None:
             other.append(action)
             continue
         if sid not in statements:
-            statements[sid] = _new_statement(sid, direct)
+            statements[sid] = _new_statement(sid, direct, arn)
             policy["Statement"].append(statements[sid])
         statements[sid]["Action"] = sorted({*statements[sid]["Action"], action})
     if other:
@@ -246,11 +261,13 @@ def _with_other_handlers(policy: dict[str, Any], direct: dict[str, Any]) -> dict
     return policy
 
 
-def _new_statement(sid: str, direct: dict[str, Any]) -> dict[str, Any]:
+def _new_statement(sid: str, direct: dict[str, Any], arn: str) -> dict[str, Any]:
     if sid == "OurBucketsInStacks":
         return {**direct["OurBuckets"], "Sid": sid, "Action": []}
-    instances = direct["SessionManagerToOurs"]  # our instances, by their managed tag
-    return {**instances, "Sid": sid, "Action": []}
+    # The instance's read handler describes each State Manager association on the instance
+    # (ListAssociations finds them): the reference authorizes DescribeAssociation on the
+    # association only, and those that target every instance (Quick Setup's) are not ours
+    return {"Sid": sid, "Effect": "Allow", "Action": [], "Resource": f"{arn}:ssm:*:*:association/*"}
 
 
 def stackset_policy(region: str | None = None) -> dict[str, Any]:

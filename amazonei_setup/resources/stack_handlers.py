@@ -1,7 +1,7 @@
 """What CloudFormation's resource handlers call with the caller's credentials, per resource
 type: the `handlers.create/read/update/delete.permissions` of AWS's resource provider schemas
-(docs/DESIGN.md, "CloudFormation handler permissions"), kept in stack_handlers.json, and what
-the stack policy grants of them today (GRANTED: see there why not all yet).
+(docs/DESIGN.md, "CloudFormation handler permissions"), kept in stack_handlers.json; the stack
+policy grants all of them (split in two managed policies to fit IAM's size limit).
 
 The file is made from the schemas cfn-lint ships (`derive`, run by the test that keeps it
 current: tests/resources/test_stack_handlers.py), not at run time, so the tool needs no
@@ -64,80 +64,9 @@ def _data() -> dict[str, list[str]]:
     return loaded
 
 
-# What the stack policy grants today: the schemas' lists less NOT_SET do not fit beside the
-# rest of the cloudformation policy under IAM's 6,144-character managed-policy limit (6,809
-# with them; main's policy is at 6,117), so until that policy is split in two, the kinds
-# grant these hand-kept lists, and tests/resources/test_stack_handlers.py shows the gap
-# against the derived data (stack_handlers.json) as an expected failure.
-GRANTED: dict[str, tuple[str, ...]] = {
-    "AWS::IAM::Role": (
-        "iam:CreateRole",
-        "iam:DeleteRole",
-        "iam:DeleteRolePolicy",
-        "iam:GetRole",
-        "iam:GetRolePolicy",
-        "iam:ListAttachedRolePolicies",
-        "iam:ListRolePolicies",
-        "iam:PutRolePolicy",
-        "iam:TagRole",
-        "iam:UntagRole",
-    ),
-    "AWS::IAM::InstanceProfile": (
-        "iam:AddRoleToInstanceProfile",
-        "iam:CreateInstanceProfile",
-        "iam:DeleteInstanceProfile",
-        "iam:GetInstanceProfile",
-        "iam:PassRole",
-        "iam:RemoveRoleFromInstanceProfile",
-    ),
-    "AWS::EC2::SecurityGroup": (
-        "ec2:AuthorizeSecurityGroupIngress",
-        "ec2:CreateSecurityGroup",
-        "ec2:CreateTags",
-        "ec2:DeleteSecurityGroup",
-        "ec2:DescribeSecurityGroups",
-        "ec2:RevokeSecurityGroupIngress",
-    ),
-    "AWS::EC2::VPCEndpoint": (
-        "ec2:CreateTags",
-        "ec2:CreateVpcEndpoint",
-        "ec2:DeleteVpcEndpoints",
-        "ec2:DescribeVpcEndpoints",
-    ),
-    "AWS::EC2::KeyPair": (
-        "ec2:CreateKeyPair",
-        "ec2:CreateTags",
-        "ec2:DeleteKeyPair",
-        "ec2:DescribeKeyPairs",
-        "ssm:DeleteParameter",
-        "ssm:PutParameter",
-    ),
-    "AWS::EC2::LaunchTemplate": (
-        "ec2:CreateLaunchTemplate",
-        "ec2:CreateLaunchTemplateVersion",
-        "ec2:CreateTags",
-        "ec2:DeleteLaunchTemplate",
-        "ec2:DescribeLaunchTemplateVersions",
-        "ec2:DescribeLaunchTemplates",
-        "ec2:ModifyLaunchTemplate",
-    ),
-    "AWS::EC2::Instance": (
-        "ec2:CreateTags",
-        "ec2:DescribeInstances",
-        "iam:PassRole",
-        "ec2:RunInstances",
-        "ec2:TerminateInstances",
-    ),
-}
-
-
 def handlers_of(*types: str) -> dict[str, tuple[str, ...]]:
-    """The handler actions the stack policy grants for each CloudFormation type (GRANTED)."""
-    return {name: GRANTED[name] for name in types}
-
-
-def derived_of(*types: str) -> dict[str, tuple[str, ...]]:
-    """The schemas' handler actions of each type, less NOT_SET (stack_handlers.json)."""
+    """The handler actions of each CloudFormation type, as the stack policy grants them: the
+    schemas' lists less NOT_SET (stack_handlers.json)."""
     return {name: tuple(_data()[name]) for name in types}
 
 

@@ -12,6 +12,9 @@ from amazonei_setup.aws.waiting import poll
 from amazonei_setup.resources.naming import report_parameter_prefix
 from amazonei_setup.resources.report_scope import reporter_is, tags_of
 
+Report = dict[str, Any]  # one agent's report, as it published it (agent/README.md: its schema)
+Reports = dict[str, Report | None]  # by instance id; None while one has not reported
+
 
 def report_parameter(deployment: str, instance_id: str) -> str:
     return f"{report_parameter_prefix(deployment)}{instance_id}/report"
@@ -57,13 +60,13 @@ def wait_for_reports(
     timeout_s: float,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    on_poll: Callable[[dict[str, dict[str, Any] | None]], None] = lambda reports: None,
-) -> dict[str, dict[str, Any] | None]:
+    on_poll: Callable[[Reports], None] = lambda reports: None,
+) -> Reports:
     """Poll with bounded backoff until every instance reported or the time is up.
 
     Returns what arrived; missing reports are None (the caller decides what that means).
     """
-    reports: dict[str, dict[str, Any] | None] = dict.fromkeys(instance_ids)
+    reports: Reports = dict.fromkeys(instance_ids)
 
     def all_arrived() -> bool | None:
         for instance_id in instance_ids:

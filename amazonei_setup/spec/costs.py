@@ -66,18 +66,22 @@ def rank_options(
     catalog: Catalog,
     known: list[tuple[str, float, float, str]],
     prices: dict[str, Price] | None = None,
+    instance_types: list[str] | None = None,
 ) -> list[Option]:
     """The known (hardware, price, latency, source) rows, costed and cheapest first, then every
-    other catalog instance type with its price and a missing latency (no cost). With `prices`
-    (a region's, each with its source), those are the figures and their basis."""
+    other catalog instance type (or each of `instance_types`: a region's choices, see
+    spec/hardware_choices.rank_types) with its price and a missing latency (no cost). With
+    `prices` (a region's, each with its source), those are the figures and their basis."""
     basis = price_basis(catalog)
     seen = {hardware for hardware, _, _, _ in known}
     options = [
         Option(hardware, price, latency, source, _basis(prices, hardware, basis))
         for hardware, price, latency, source in known
     ]
-    for instance_type, spec in sorted(catalog.instances.items()):
-        if instance_type in seen:
+    names = sorted(catalog.instances) if instance_types is None else sorted(instance_types)
+    for instance_type in names:
+        spec = catalog.instances.get(instance_type)
+        if instance_type in seen or spec is None:
             continue
         if prices is not None:
             if instance_type in prices:

@@ -45,9 +45,13 @@ def offline_price(
 
 # The Price List Query API's filters for the one on-demand price a user pays (Linux, shared
 # tenancy, no pre-installed software, capacity that is used: not reservations' placeholders).
-def price_list_filters(region: str, instance_type: str) -> list[dict[str, str]]:
+def price_list_filters(
+    region: str, instance_type: str | None = None, instance_family: str | None = None
+) -> list[dict[str, str]]:
+    """One type's filters, or (no type) every product of one Price List `instanceFamily`."""
     fixed = {
-        "instanceType": instance_type,
+        **({"instanceType": instance_type} if instance_type else {}),
+        **({"instanceFamily": instance_family} if instance_family else {}),
         "regionCode": region,
         "operatingSystem": "Linux",
         "tenancy": "Shared",
@@ -55,6 +59,23 @@ def price_list_filters(region: str, instance_type: str) -> list[dict[str, str]]:
         "capacitystatus": "Used",
     }
     return [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in fixed.items()]
+
+
+# The Price List's `instanceFamily` of the types that carry an accelerator (GPUs; Inferentia
+# and Trainium): read whole, one paginated GetProducts each, instead of one call per type.
+ACCELERATED_PRICE_FAMILIES = ("GPU instance", "Machine Learning ASIC Instances")
+
+
+def products_usd(price_list: list[str]) -> dict[str, float]:
+    """Each product's instance type and hourly on-demand USD (the first priced one per type)."""
+    found: dict[str, float] = {}
+    for raw in price_list:
+        product = json.loads(raw) if isinstance(raw, str) else raw
+        name = ((product.get("product") or {}).get("attributes") or {}).get("instanceType")
+        usd = on_demand_usd([product])
+        if name and usd is not None and name not in found:
+            found[str(name)] = usd
+    return found
 
 
 def on_demand_usd(price_list: list[str]) -> float | None:

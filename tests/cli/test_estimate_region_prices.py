@@ -79,8 +79,56 @@ def test_without_the_price_list_the_offline_price_says_so(aws, run_cli, hooks):
 def test_a_type_only_aws_knows_is_priced_from_the_region(aws, run_cli, hooks):
     _priced(hooks)
     result = _estimate_json(run_cli, "us-east-1", "g6.xlarge")
-    # The snapshot has no g6 figure: no price, said plainly (exit 2), not a traceback.
-    assert result.code == 2 and "g6.xlarge" in result.err and "Traceback" not in result.err
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["price_per_hour_usd"] == snapshot()["regions"]["us-east-1"]["g6.xlarge"]
+    assert document["price_source"] == f"us-east-1 price list, {today()}"
+    # A type the price list has no figure for (nor the catalog): said plainly, exit 2.
+    result = _estimate_json(run_cli, "us-east-1", "g6.4xlarge")
+    assert result.code == 2 and "g6.4xlarge" in result.err and "Traceback" not in result.err
+
+
+def test_rank_in_a_region_lists_the_accelerated_types_aws_offers_there(
+    aws, run_cli, hooks, recorder
+):
+    _priced(hooks)
+    result = _estimate_json(run_cli, "us-east-1", "m5.large", "--rank")
+    assert result.code == 0, result.err
+    rows = {row["hardware"]: row for row in json.loads(result.out)["ranking"]}
+    listed = f"us-east-1 price list, {today()}"
+    # AWS's own hardware (DescribeInstanceTypes), priced from the region's price list ...
+    assert rows["g6.xlarge"]["price_basis"] == rows["g6e.xlarge"]["price_basis"] == listed
+    assert rows["g6e.xlarge"]["price_per_hour_usd"] == 1.861
+    # ... beside the catalog's CPU hosts; Neuron types too (another Price List family).
+    assert rows["c5.large"]["price_basis"] == rows["trn1.2xlarge"]["price_basis"] == listed
+    assert "g6.4xlarge" not in rows  # neither the price list nor the catalog has a figure
+    assert "p2.xlarge" not in rows  # no DLAMI drives a K80 (refused family)
+    assert not [name for name in rows if name.startswith("trn2")]  # not offered in us-east-1
+    assert not [name for name in rows if name.endswith(".metal")]
+    # The accelerated types' prices: one paginated read per Price List family, not one a type.
+    asked = [c.params for c in recorder.calls if c.operation == "GetProducts"]
+    families = [f["Value"] for c in asked for f in c["Filters"] if f["Field"] == "instanceFamily"]
+    assert sorted(families) == ["GPU instance", "Machine Learning ASIC Instances"]
+    assert len(asked) <= 2 + 8  # the catalog's 8 CPU hosts are asked one by one
+
+
+def test_rank_without_a_region_is_the_catalog_offline(run_cli, recorder):
+    result = run_cli(
+        "estimate", "--rank", "--instance-type", "m5.large", "--latency-ms", "10",
+        "--output", "json",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)["ranking"]
+    assert not recorder.calls  # asks AWS nothing
+    assert {row["hardware"] for row in rows} == {"m5.large", *_catalog_priced()}
+    assert all(row["price_basis"] == "us-east-1 list price" for row in rows)
+
+
+def _catalog_priced() -> set[str]:
+    from amazonei_setup.spec.catalog import load_catalog
+
+    catalog = load_catalog()
+    return {name for name, spec in catalog.instances.items() if spec.price_per_hour is not None}
 
 
 def test_spot_is_shown_beside_on_demand_with_its_zone_source_and_date(
@@ -121,3 +169,18 @@ def test_in_the_sandbox_the_spot_source_says_it_is_the_sandbox_snapshot(
     source = json.loads(result.out)["spot"]["source"]
     assert source.startswith("us-west-2 spot price history, 2026-12-06")
     assert source.endswith("the sandbox's snapshot (derived figures)")
+
+
+def test_rank_where_aws_will_not_describe_its_hardware_ranks_the_catalog(aws, run_cli, hooks):
+    _priced(hooks)
+
+    def denied(**_):
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}, "X")
+
+    on_event(hooks, "before-call.ec2.DescribeInstanceTypes", denied)
+    result = _estimate_json(run_cli, "us-west-2", "m5.large", "--rank")
+    assert result.code == 0, result.err
+    rows = {row["hardware"] for row in json.loads(result.out)["ranking"]}
+    assert {"g5.xlarge", "inf2.xlarge", "c5.large"} <= rows and "g6e.xlarge" not in rows

@@ -11,7 +11,9 @@ import pytest
 from support import leftovers, nothing_left
 
 from amazonei_setup.aws.clients import AwsClients, AwsTarget
-from amazonei_setup.engines.pick import engine_name, engine_of, pick
+from amazonei_setup.engines.cloudformation.engine import StackEngine
+from amazonei_setup.engines.direct.engine import DirectEngine
+from amazonei_setup.engines.pick import Reporters, engine_name, engine_of, pick
 from amazonei_setup.engines.protocol import Environment
 from amazonei_setup.engines.stackset.engine import StackSetEngine
 from amazonei_setup.engines.stackset.targets import parse_targets
@@ -124,7 +126,7 @@ def test_the_stackset_engine_through_the_protocol(org, hooks, tmp_path):
     home = tmp_path / "home"
     heard = Heard()
     targets = parse_targets(",".join(org["accounts"]), None, "us-east-1", known_regions())
-    engine = StackSetEngine(_env(home, hooks), targets=targets, reporter=heard)
+    engine = pick("stackset", _env(home, hooks), Reporters(stack=heard), targets=targets)
     profile = _profile("inf2.yaml")
     engine.check(profile)
     outcome, record = _launch(engine, profile, home)
@@ -142,3 +144,18 @@ def test_picking_by_flag_and_by_record(tmp_path):
     assert engine_name(None) == "direct" and engine_name("stackset") == "stackset"
     with pytest.raises(InputError, match="no such engine"):
         engine_name("terraform")
+
+
+def test_pick_makes_each_engine_with_the_reporters_given(hooks, tmp_path):
+    """`pick` is the one place an engine is made (tests/test_architecture.py holds the CLI
+    to it): each name gives its engine, reporting where it was told."""
+    heard, env = Heard(), _env(tmp_path / "home", hooks)
+    to = Reporters(stack=heard)
+    targets = parse_targets("111111111111", None, "us-east-1", known_regions())
+    direct, stack = pick("direct", env, to), pick("cloudformation", env, to)
+    stackset = pick("stackset", env, to, targets=targets, endpoint_url="http://127.0.0.1:1")
+    assert isinstance(direct, DirectEngine) and direct.teardown_reporter is to.teardown
+    assert isinstance(stack, StackEngine) and stack.reporter is heard
+    assert isinstance(stackset, StackSetEngine) and stackset.reporter is heard
+    assert (stackset.targets, stackset.endpoint_url) == (targets, "http://127.0.0.1:1")
+    assert [e.name for e in (direct, stack, stackset)] == ["direct", "cloudformation", "stackset"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from printed_policy import printed_documents, printed_policy
 from support import sample_report
 from test_caller_policy_direct import ACCOUNT, IamState, _resources
 
@@ -26,9 +27,10 @@ STACK_ID = "0a1b2c3d-4e5f-6789-abcd-ef0123456789"  # the id part of a stack (set
 
 
 def policy(run_cli, engine: str, *flags: str) -> dict:
+    """Every statement the caller holds once it attaches all the printed policies."""
     result = run_cli("iam-policy", "--engine", engine, *flags)
     assert result.code == 0, result.err
-    return json.loads(result.out)
+    return printed_policy(result.out)
 
 
 def _cfn(region: str, resource: str) -> str:
@@ -171,14 +173,16 @@ def _handler_arns(kind: str, action: str, properties: dict, region: str) -> list
         "AWS::EC2::LaunchTemplate": f"{ec2}:launch-template/lt-0123456789abcdef0",
         "AWS::EC2::Instance": f"{ec2}:instance/i-0123456789abcdef0",
     }[kind]
+    if action == "ec2:DescribeInstanceAttribute":  # the reference: on the instance
+        return [own]
     if action.startswith("ec2:Describe"):
         return ["*"]
     if action == "iam:PassRole":
         return [role]
     if action == "ssm:ListAssociations":  # the instance's read handler: no resource type
         return ["*"]
-    if action == "ssm:DescribeAssociation":  # the instance's read handler, on the instance
-        return [f"{ec2}:instance/i-0123456789abcdef0"]
+    if action == "ssm:DescribeAssociation":  # the instance's read handler: each association
+        return [f"arn:aws:ssm:{region}:{ACCOUNT}:association/0123abcd-4567-89ef-0123-456789abcdef"]
     if action.startswith("ssm:"):  # the key pair's private key
         return [f"arn:aws:ssm:{region}:{ACCOUNT}:parameter/ec2/keypair/key-0123456789abcdef0"]
     inside = [f"{ec2}:vpc/vpc-0123456789abcdef0", f"{ec2}:subnet/subnet-0123456789abcdef0"]
@@ -295,8 +299,33 @@ def test_star_only_where_aws_supports_no_resource_and_under_the_size_limit(run_c
             for action in statement["Action"]:  # no resource type, or a read on any
                 facts = action_facts(*action.split(":"))
                 assert not facts.resources or facts.access_level in ("Read", "List"), action
-    # IAM's managed-policy limit counts characters without whitespace
-    assert len("".join(json.dumps(document).split())) <= 6144
+    # IAM's managed-policy limit counts characters without whitespace: each printed policy
+    # fits one, in every partition
+    for region in ("us-west-2", "cn-north-1", "us-gov-west-1"):
+        result = run_cli("iam-policy", "--engine", engine, "--region", region)
+        for part in printed_documents(result.out):
+            assert len("".join(json.dumps(part).split())) <= 6144, (region, part)
+
+
+def test_the_cloudformation_policy_is_two_named_managed_policies_to_attach_both(run_cli):
+    """Its handlers' grants do not fit beside the stack grants in one managed policy: it is
+    printed as a list, split along statements, and stderr says every part must be attached."""
+    result = run_cli("iam-policy", "--engine", "cloudformation")
+    printed = json.loads(result.out)
+    assert [p["PolicyName"] for p in printed] == [
+        "amazonei-setup-cloudformation-stacks",
+        "amazonei-setup-cloudformation-stack-resources",
+    ]
+    stacks, resources = ({s["Sid"] for s in p["PolicyDocument"]["Statement"]} for p in printed)
+    assert {"OurStacks", "Discover", "AgentReports"} <= stacks
+    assert {"CreateTaggedResources", "ChangeOnlyOurs", "OurRolesOnly"} <= resources
+    whole = len("".join(json.dumps(policy(run_cli, "cloudformation")).split()))
+    assert whole > 6144  # why it is split at all
+    flat = " ".join(result.err.split())
+    assert "2 managed policies" in flat and "attach ALL of them" in flat
+    assert "amazonei-setup-cloudformation-stack-resources" in flat
+    as_json = run_cli("--output", "json", "iam-policy", "--engine", "cloudformation")
+    assert json.loads(as_json.out) == printed and as_json.err == ""
 
 
 @pytest.mark.parametrize("engine", ["cloudformation", "stackset"])

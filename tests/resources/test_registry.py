@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from printed_policy import printed_policy
 from support import REGION
 
 from amazonei_setup.aws.clients import AwsClients
@@ -209,7 +210,7 @@ def test_a_registered_kind_is_exported_stacked_granted_and_torn_down(
             "Description": "the models' bucket",
             "Value": {"Ref": BUCKET},
         }
-    policy = json.loads(run_cli("iam-policy", "--engine", "cloudformation").out)
+    policy = printed_policy(run_cli("iam-policy", "--engine", "cloudformation").out)
     on_buckets = {  # granted on our buckets only, never on `*`
         action
         for s in policy["Statement"]

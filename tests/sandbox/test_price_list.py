@@ -53,3 +53,20 @@ def test_the_snapshot_is_dated_and_says_where_its_figures_came_from() -> None:
     data = snapshot()
     assert data["recorded"] and "NOT read from AWS" not in data["provenance"]
     assert "not read from AWS" in data["provenance"]
+
+
+def test_get_products_pages_and_filters_by_the_price_lists_instance_family() -> None:
+    filters = price_list_filters("us-east-1", instance_family="GPU instance")
+    request: dict[str, Any] = {"ServiceCode": "AmazonEC2", "Filters": filters, "MaxResults": 2}
+    names: list[str] = []
+    while True:
+        status, answer = _call(_pricing_request(request))
+        assert status.startswith("200") and len(answer["PriceList"]) <= 2
+        names += [
+            json.loads(p)["product"]["attributes"]["instanceType"] for p in answer["PriceList"]
+        ]
+        if "NextToken" not in answer:
+            break
+        request["NextToken"] = answer["NextToken"]
+    gpus = {n for n in snapshot()["regions"]["us-east-1"] if n.startswith(("g", "p"))}
+    assert sorted(names) == sorted(gpus)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
+from amazonei_setup.cli.console import BenchmarkConsoleReporter
 from amazonei_setup.cli.context import (
     Context,
     clients_for,
@@ -18,24 +18,31 @@ from amazonei_setup.cli.context import (
     sandbox_run,
     wall_clock,
 )
-from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError
+from amazonei_setup.cli.render.benchmark import plan_table, results_table, summary_lines
+from amazonei_setup.engines.benchmark.candidate import Environment, Stopped
+from amazonei_setup.engines.benchmark.past import remember
+from amazonei_setup.engines.benchmark.plan import BenchmarkPlan, plan_benchmark
+from amazonei_setup.engines.benchmark.report import write_report
+from amazonei_setup.engines.benchmark.results import Candidate, rank, to_json_document
+from amazonei_setup.engines.benchmark.run import BenchmarkOutcome, run_benchmark
+from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, SetupError
+from amazonei_setup.seats.userdata import sandbox_signing_key
+from amazonei_setup.spec.benchmark import (
+    BenchmarkRequest,
+    check_duration,
+    check_fits,
+    check_name,
+    check_positive,
+    check_region,
+    default_name,
+    parse_batch_sizes,
+    parse_candidates,
+)
+from amazonei_setup.spec.catalog import Catalog, load_catalog
+from amazonei_setup.spec.model_file import inspect_model, parse_input_shapes
 
 
-def _request(ctx: Context) -> Any:
-    from amazonei_setup.spec.benchmark import (
-        BenchmarkRequest,
-        check_duration,
-        check_fits,
-        check_name,
-        check_positive,
-        check_region,
-        default_name,
-        parse_batch_sizes,
-        parse_candidates,
-    )
-    from amazonei_setup.spec.catalog import load_catalog
-    from amazonei_setup.spec.model_file import inspect_model, parse_input_shapes
-
+def _request(ctx: Context) -> BenchmarkRequest:
     args = ctx.args
     catalog = load_catalog()
     region = check_region(_region(ctx))
@@ -69,16 +76,11 @@ def _region(ctx: Context) -> str:
 
 
 def cmd_benchmark(ctx: Context) -> int:
-    from amazonei_setup.engines.benchmark.plan import plan_benchmark
-    from amazonei_setup.spec.catalog import load_catalog
-
     request = _request(ctx)
     catalog = load_catalog()
     clients = clients_for(ctx, request.region)
     with ctx.terminal.status(f"checking the candidates in {request.region} …"):
         plan = plan_benchmark(clients, catalog, request)
-    from amazonei_setup.cli.render.benchmark import plan_table
-
     shown = plan_table([row.to_dict() for row in plan.candidates])
     if ctx.args.dry_run:
         if ctx.terminal.json:
@@ -101,13 +103,7 @@ def cmd_benchmark(ctx: Context) -> int:
     return _run(ctx, plan, catalog)
 
 
-def _run(ctx: Context, plan: Any, catalog: Any) -> int:
-    from amazonei_setup.cli.console import BenchmarkConsoleReporter
-    from amazonei_setup.engines.benchmark.candidate import Environment, Stopped
-    from amazonei_setup.engines.benchmark.run import run_benchmark
-    from amazonei_setup.errors import SetupError
-    from amazonei_setup.seats.userdata import sandbox_signing_key
-
+def _run(ctx: Context, plan: BenchmarkPlan, catalog: Catalog) -> int:
     request = plan.request
     sandbox = sandbox_run(ctx)
     env = Environment(
@@ -137,12 +133,7 @@ def _run(ctx: Context, plan: Any, catalog: Any) -> int:
     return _show(ctx, outcome, sandbox, remove)
 
 
-def _show(ctx: Context, outcome: Any, sandbox: bool, remove: str) -> int:
-    from amazonei_setup.cli.render.benchmark import results_table, summary_lines
-    from amazonei_setup.engines.benchmark.past import remember
-    from amazonei_setup.engines.benchmark.report import write_report
-    from amazonei_setup.engines.benchmark.results import Candidate, rank, to_json_document
-
+def _show(ctx: Context, outcome: BenchmarkOutcome, sandbox: bool, remove: str) -> int:
     request = outcome.plan.request
     found = []
     for done in outcome.outcomes:
@@ -181,8 +172,7 @@ def _show(ctx: Context, outcome: Any, sandbox: bool, remove: str) -> int:
     return EXIT_OK if measured else 1
 
 
-def _report_folder(ctx: Context, request: Any) -> Path:
+def _report_folder(ctx: Context, request: BenchmarkRequest) -> Path:
     """The benchmark's folder in the state home: benchmarks/<region>/<name>/<UTC time>."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     return ctx.home / "benchmarks" / request.region / request.name / stamp
-

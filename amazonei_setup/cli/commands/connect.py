@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from amazonei_sandbox import control
 from amazonei_setup.cli.context import (
     Context,
     followup,
@@ -22,6 +23,7 @@ from amazonei_setup.cli.context import (
 )
 from amazonei_setup.errors import EXIT_OK, InputError, SetupError
 from amazonei_setup.seats.shell_access import INSTALL_HINTS, SeatCommand, seat_command, seats_of
+from amazonei_setup.state.record import DeploymentRecord
 
 
 def cmd_connect(ctx: Context) -> int:
@@ -100,8 +102,6 @@ def _command(ctx: Context) -> SeatCommand:
     if sandbox is not None:  # the sandbox's, with or without --sandbox: simulated
         endpoint = record.endpoint_url
     elif args.sandbox:
-        from amazonei_sandbox import control
-
         info = control.status(ctx.home)
         endpoint = info.endpoint if info is not None and info.running else record.endpoint_url
     command = seat_command(record, args.seat, args.aws_profile, endpoint)
@@ -110,9 +110,9 @@ def _command(ctx: Context) -> SeatCommand:
     return command
 
 
-def _connect_command(ctx: Context, record: object, seat: int) -> str:
+def _connect_command(ctx: Context, record: DeploymentRecord, seat: int) -> str:
     """`connect NAME --seat N`, pasteable, with --region when the name is in several."""
-    region = getattr(record, "region", None) if ctx.args.region else None
+    region = record.region if ctx.args.region else None
     return followup(ctx, "connect", ctx.args.name, "--seat", str(seat), region=region)
 
 

@@ -116,14 +116,35 @@ def _model_ranking(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _region_prices(ctx: Context, catalog: Any, region: str, instance_type: str) -> dict:
+def _region_prices(
+    ctx: Context, catalog: Any, region: str, names: list[str], together: list[str]
+) -> dict:
     """The region's on-demand prices (Price List Query API, cached; offline list prices where
-    it cannot be asked) for the type and the catalog's others, each with its source."""
+    it cannot be asked) for `names`, each with its source; `together` (the accelerated ones)
+    are read with their Price List families in one paginated call each."""
     from amazonei_setup.aws.price_list import PRICE_LIST_REGION, region_prices
 
-    names = sorted({instance_type, *catalog.instances})
+    pricing = clients_for(ctx, PRICE_LIST_REGION)
     with ctx.terminal.status(f"reading the {region} price list …"):
-        return region_prices(clients_for(ctx, PRICE_LIST_REGION), ctx.home, catalog, region, names)
+        return region_prices(pricing, ctx.home, catalog, region, names, accelerated=together)
+
+
+def _offered_accelerated(ctx: Context, catalog: Any, region: str) -> dict | None:
+    """The accelerated types AWS offers in the region (DescribeInstanceTypes, cached, and
+    DescribeInstanceTypeOfferings) that a Deep Learning AMI serves: what --rank lists beside
+    the catalog's CPU hosts. None when AWS cannot be asked (the catalog's types are ranked)."""
+    from amazonei_setup.aws.instance_types import accelerated_specs, offerings
+    from amazonei_setup.errors import SetupError
+    from amazonei_setup.spec.hardware_choices import offered_accelerated
+
+    clients = clients_for(ctx, region)
+    try:
+        with ctx.terminal.status(f"reading the hardware of {region} …"):
+            specs = accelerated_specs(clients, ctx.home, catalog)
+            offers = offerings(clients, sorted(specs))
+    except SetupError:
+        return None
+    return offered_accelerated(catalog, specs, offers)
 
 
 def _spot(ctx: Context, region: str | None, instance_type: str, latency_ms: float) -> dict:
@@ -179,7 +200,22 @@ def cmd_estimate(ctx: Context) -> int:
         raise InputError(
             f"--latency-ms must be a positive, finite number of milliseconds, not {latency_ms}"
         )
-    regional = _region_prices(ctx, catalog, region, instance_type) if region else None
+    ranks = bool(args.report or args.rank)
+    ranked: list[str] | None = None
+    regional = None
+    if region:
+        from amazonei_setup.spec.hardware import accelerated
+        from amazonei_setup.spec.hardware_choices import rank_types
+
+        offered = _offered_accelerated(ctx, catalog, region) if ranks else {}
+        if offered is None:  # AWS's hardware is unknown: the catalog's types, as before
+            ranked = sorted(catalog.instances)
+        elif ranks:
+            ranked = rank_types(catalog, offered)
+            catalog = catalog.with_instances(offered)
+        names = sorted({instance_type, *(ranked or [])})
+        together = [n for n in names if accelerated(catalog.instances[n])]
+        regional = _region_prices(ctx, catalog, region, names, together)
     listed = (regional or {}).get(instance_type) if not accelerator else None
     price = listed.usd_per_hour if listed else catalog.price_per_hour(instance_type, accelerator)
     if price is None:
@@ -212,11 +248,11 @@ def cmd_estimate(ctx: Context) -> int:
         note = f"prices are {basis}s; {region}'s may differ by a few percent"
         document["note"] = note
     ranking = None
-    if args.report or args.rank:
+    if ranks:
         known = [(hardware, price, latency_ms, source)]
         if args.model:
             known += [row for row in _measured_for_model(ctx) if row[0] != hardware]
-        ranking = rank_options(catalog, known, regional)
+        ranking = rank_options(catalog, known, regional, ranked)
         document["ranking"] = [option.to_dict() for option in ranking]
     if ctx.terminal.json:
         ctx.terminal.emit_json(document)

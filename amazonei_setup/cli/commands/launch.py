@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+import yaml
 from rich.console import RenderableType
 from rich.text import Text
 
+from amazonei_setup.aws.clients import AwsClients
+from amazonei_setup.cli.commands.sandbox import sandbox_command
+from amazonei_setup.cli.commands.stack_engine import launch_stack
+from amazonei_setup.cli.commands.stackset import check_flags, launch_stackset
 from amazonei_setup.cli.commands.verify import (
     REPORT_WAIT_S,
     outcome_of,
@@ -15,7 +19,7 @@ from amazonei_setup.cli.commands.verify import (
     wait_and_show,
     write_handout_note,
 )
-from amazonei_setup.cli.console import RichReporter
+from amazonei_setup.cli.console import ConsoleReporters, RichReporter
 from amazonei_setup.cli.context import (
     Context,
     clients_for,
@@ -31,19 +35,33 @@ from amazonei_setup.cli.context import (
     wizard_applies,
     wizard_context,
 )
+from amazonei_setup.cli.render.results import (
+    command_lines,
+    outcome_panel,
+    plan_table,
+    provenance_table,
+)
+from amazonei_setup.cli.wizard import Quit, WizardResult, run_wizard
+from amazonei_setup.cli.wizard.keys import import_public_key
+from amazonei_setup.cli.wizard.prompts import Back
+from amazonei_setup.engines.direct.apply import Outcome
 from amazonei_setup.engines.direct.engine import DirectEngine
-from amazonei_setup.engines.pick import engine_name
+from amazonei_setup.engines.pick import engine_name, pick
+from amazonei_setup.engines.plan import Plan
 from amazonei_setup.engines.protocol import EngineName
 from amazonei_setup.errors import EXIT_INTERRUPTED, EXIT_OK, InputError, SetupError
+from amazonei_setup.resources.naming import deployment_tags
+from amazonei_setup.seats.handout import check_handout_target
+from amazonei_setup.seats.reports import Reports
+from amazonei_setup.spec.profile import Profile
 from amazonei_setup.state.ledger import Edit, Ledger
+from amazonei_setup.state.paths import write_private
 
 
 def cmd_plan(ctx: Context) -> int:
-    from amazonei_setup.cli.render.results import plan_table
-
     profile = profile_from_args(ctx)
     record = Ledger(ctx.home).load(profile.region, profile.name)
-    plan = DirectEngine(environment(ctx)).plan(profile, record)
+    plan = pick("direct", environment(ctx)).plan(profile, record)
     if ctx.terminal.json:
         ctx.terminal.emit_json(plan.to_dict())
     else:
@@ -53,8 +71,6 @@ def cmd_plan(ctx: Context) -> int:
 
 def cmd_launch(ctx: Context) -> int:
     """Profile (flags, file, or the wizard) → plan → review → apply → the agents' reports."""
-    from amazonei_setup.cli.commands.stackset import check_flags, launch_stackset
-
     check_flags(ctx)
     engine = engine_name(ctx.args.engine)  # picked once: the rest follows it
     if engine == "stackset":
@@ -64,15 +80,12 @@ def cmd_launch(ctx: Context) -> int:
         return gathered
     profile, wizard, save_to = gathered
     if ctx.args.handout:
-        from amazonei_setup.seats.handout import check_handout_target
-
         check_handout_target(Path(ctx.args.handout))
-    from amazonei_setup.cli.wizard.prompts import Back, Quit
-
     while True:
         try:
             return _locked_launch(ctx, engine, profile, wizard, save_to)
         except Back:  # `<` at the review: nothing was created; the last question again
+            assert wizard is not None and wizard.back is not None  # only its questions go back
             try:
                 wizard = wizard.back()
             except Quit:
@@ -81,7 +94,11 @@ def cmd_launch(ctx: Context) -> int:
 
 
 def _locked_launch(
-    ctx: Context, engine: EngineName, profile: Any, wizard: Any, save_to: Path | None
+    ctx: Context,
+    engine: EngineName,
+    profile: Profile,
+    wizard: WizardResult | None,
+    save_to: Path | None,
 ) -> int:
     """The launch under the deployment's lock (a dry run takes none: it changes nothing;
     its plan is the direct engine's for a stack too: what the template will hold)."""
@@ -94,7 +111,7 @@ def _locked_launch(
         return _launch(ctx, profile, wizard, save_to, edit)
 
 
-def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
+def _gather_profile(ctx: Context) -> tuple[Profile, WizardResult | None, Path | None] | int:
     """The profile from flags and file, or from the wizard when choices are missing on a
     terminal; an exit code when the person quit the wizard."""
     args = ctx.args
@@ -106,8 +123,6 @@ def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
             save_profile(profile, save_to, force=bool(args.force))
             saved_note(ctx, save_to, None)
         return profile, None, save_to
-    from amazonei_setup.cli.wizard import Quit, run_wizard
-
     if save_to is not None:
         check_save_target(save_to, force=bool(args.force))  # before the questions, not after
     try:
@@ -117,12 +132,10 @@ def _gather_profile(ctx: Context) -> tuple[Any, Any, Path | None] | int:
     return wizard.profile, wizard, save_to
 
 
-def _show_plan(ctx: Context, plan: Any, wizard: Any) -> None:
+def _show_plan(ctx: Context, plan: Plan, wizard: WizardResult | None) -> None:
     """With --dry-run the plan is the answer (stdout); before creating, it is what the
     question "Create these resources?" is about (stderr, with the prompt), and so is the
     wizard's review, a dry run's too: it is part of the conversation."""
-    from amazonei_setup.cli.render.results import plan_table, provenance_table
-
     shown: list[RenderableType] = [plan_table(plan, lambda text: pasteable(ctx, text))]
     if wizard is not None:
         shown.append(provenance_table(wizard.rows(plan)))
@@ -134,7 +147,7 @@ def _show_plan(ctx: Context, plan: Any, wizard: Any) -> None:
             ctx.terminal.shown_for(renderable, asking=asking)
 
 
-def _replacements_allowed(ctx: Context, plan: Any, wizard: Any) -> bool:
+def _replacements_allowed(ctx: Context, plan: Plan, wizard: WizardResult | None) -> bool:
     """A running instance that cannot take a change in place is replaced only when the person
     says so: --replace, or the wizard's question naming it. Off a terminal without the flag,
     exit 2 and nothing changes (the record keeps describing what runs)."""
@@ -144,8 +157,6 @@ def _replacements_allowed(ctx: Context, plan: Any, wizard: Any) -> bool:
     what = "; ".join(f"{r.name} ({r.id}): {r.why}" for r in replaced)
     question = f"Replace {len(replaced)} running instance(s)? {what}. Their disks are deleted"
     if wizard is not None:
-        from amazonei_setup.cli.wizard import Quit
-
         try:
             if wizard.confirm(question + ". Replace them?"):
                 return True
@@ -159,22 +170,22 @@ def _replacements_allowed(ctx: Context, plan: Any, wizard: Any) -> bool:
     )
 
 
-def _launch_stack(ctx: Context, profile: Any, wizard: Any, save_to: Path | None, edit: Edit) -> int:
+def _launch_stack(
+    ctx: Context, profile: Profile, wizard: WizardResult | None, save_to: Path | None, edit: Edit
+) -> int:
     """The CloudFormation engine, with the same --save-profile and --handout as a direct one."""
-    from amazonei_setup.cli.commands.stack_engine import launch_stack, stack_engine
-
-    engine = stack_engine(ctx)
+    engine = pick("cloudformation", environment(ctx), ConsoleReporters.on(ctx.terminal))
     engine.check(profile)  # before the profile is saved: a ttl is refused
     if wizard is not None and save_to is not None:
         save_profile(profile, save_to, force=True)  # checked before the questions
     try:
-        return launch_stack(ctx, profile, edit, engine)
+        return launch_stack(ctx, engine, profile, edit)
     finally:
         if ctx.args.handout and edit.record is not None and edit.record.instances:
             write_handout_note(ctx, Path(ctx.args.handout), edit.record)
 
 
-def _approved(ctx: Context, wizard: Any) -> bool | None:
+def _approved(ctx: Context, wizard: WizardResult | None) -> bool | None:
     """True to go ahead, False for no; None when the person quit the wizard."""
     if wizard is None:
         return confirm(
@@ -183,8 +194,6 @@ def _approved(ctx: Context, wizard: Any) -> bool | None:
             "launch creates resources that bill by the hour",
             "pass --yes to confirm when not on a terminal (or --dry-run to only look)",
         )
-    from amazonei_setup.cli.wizard import Quit
-
     try:
         return bool(wizard.confirm("Create these resources?"))
     except Quit:
@@ -192,12 +201,17 @@ def _approved(ctx: Context, wizard: Any) -> bool | None:
 
 
 def _launch(
-    ctx: Context, profile: Any, wizard: Any, save_to: Path | None, edit: Edit | None
+    ctx: Context,
+    profile: Profile,
+    wizard: WizardResult | None,
+    save_to: Path | None,
+    edit: Edit | None,
 ) -> int:
     """Everything after the profile; `edit` holds the record (and the lock) unless dry-run."""
     args = ctx.args
     record = edit.record if edit else Ledger(ctx.home).load(profile.region, profile.name)
-    engine = DirectEngine(environment(ctx))
+    progress = ConsoleReporters.on(ctx.terminal)
+    engine = pick("direct", environment(ctx), progress)
     clients = clients_for(ctx, profile.region)
     plan = engine.plan(wizard.plan_profile() if wizard else profile, record)
     if wizard is not None:
@@ -232,7 +246,7 @@ def _launch(
             import_key(ctx, clients, wizard)
             plan = engine.plan(profile, record)  # the key pair exists now
     assert edit is not None  # only a dry run has none, and it returned above
-    outcome = _apply(ctx, engine, clients, plan, profile, edit)
+    outcome = _apply(ctx, engine, progress.apply, clients, plan, profile, edit)
     if isinstance(outcome, int):
         return outcome
     try:
@@ -243,13 +257,16 @@ def _launch(
 
 
 def _apply(
-    ctx: Context, engine: DirectEngine, clients: Any, plan: Any, profile: Any, edit: Edit
-) -> Any:
-    """Apply with progress; on failure or Ctrl-C, say how to resume and how to remove."""
-    from amazonei_setup.cli.render.results import command_lines, outcome_panel
-
-    reporter = RichReporter(ctx.terminal)
-    engine.reporter = reporter
+    ctx: Context,
+    engine: DirectEngine,
+    reporter: RichReporter,
+    clients: AwsClients,
+    plan: Plan,
+    profile: Profile,
+    edit: Edit,
+) -> Outcome | int:
+    """Apply with progress (the engine's reporter, closed here); on failure or Ctrl-C, say
+    how to resume and how to remove."""
     remove = teardown_hint(ctx, profile)
     try:
         outcome = engine.apply(plan, edit)
@@ -294,10 +311,16 @@ def _created_something(edit: Edit) -> bool:
 
 
 def _await_agents(
-    ctx: Context, clients: Any, plan: Any, profile: Any, outcome: Any, wizard: Any, edit: Edit
+    ctx: Context,
+    clients: AwsClients,
+    plan: Plan,
+    profile: Profile,
+    outcome: Outcome,
+    wizard: WizardResult | None,
+    edit: Edit,
 ) -> int:
     """Wait for (and show) the agents' reports, then print the JSON document if asked."""
-    reports: dict[str, Any] = {}
+    reports: Reports = {}
     code = EXIT_OK
     if profile.agent.enabled and not ctx.args.no_wait and edit.record is not None:
         ids = [instance["id"] for instance in outcome.instances]
@@ -344,7 +367,7 @@ def quit_wizard(ctx: Context) -> int:
     return EXIT_INTERRUPTED
 
 
-def saved_note(ctx: Context, path: Path, wizard: Any) -> None:
+def saved_note(ctx: Context, path: Path, wizard: WizardResult | None) -> None:
     replay = followup(ctx, "launch", "--profile-file", str(path), "--yes")
     ctx.terminal.result(f"Saved your answers to {path}; replay with: {replay}", soft_wrap=True)
     if ctx.args.dry_run and wizard is not None and wizard.pending_import is not None:
@@ -356,13 +379,9 @@ def saved_note(ctx: Context, path: Path, wizard: Any) -> None:
         )
 
 
-def import_key(ctx: Context, clients: Any, wizard: Any) -> None:
-    from rich.text import Text
-
-    from amazonei_setup.cli.wizard.keys import import_public_key
-    from amazonei_setup.resources.naming import deployment_tags
-
+def import_key(ctx: Context, clients: AwsClients, wizard: WizardResult) -> None:
     profile, pending = wizard.profile, wizard.pending_import
+    assert pending is not None  # asked only when one is pending
     tags = deployment_tags(profile.name, profile.region, profile.tags)
     key_id = import_public_key(clients, pending.name, pending.key, tags)
     text = Text("  ✓ ", style="green")
@@ -380,11 +399,7 @@ def check_save_target(path: Path, force: bool) -> None:
         raise InputError(f"{path} exists", "pass --force to overwrite it, or choose another file")
 
 
-def save_profile(profile: Any, path: Path, force: bool) -> None:
-    import yaml
-
-    from amazonei_setup.state.paths import write_private
-
+def save_profile(profile: Profile, path: Path, force: bool) -> None:
     check_save_target(path, force)
     write_private(path, yaml.safe_dump(profile.to_document(), sort_keys=False))
 
@@ -392,10 +407,8 @@ def save_profile(profile: Any, path: Path, force: bool) -> None:
 SIMULATED_CONNECT = "(simulated: the sandbox runs no real instance to connect to)"
 
 
-def sandbox_note(ctx: Context, clients: Any) -> None:
+def sandbox_note(ctx: Context, clients: AwsClients) -> None:
     """Say that a local server keeps running, where, and how to stop it."""
-    from amazonei_setup.cli.commands.sandbox import sandbox_command
-
     ctx.terminal.say(
         f"A local sandbox server (simulated AWS, nothing billed) is running at "
         f"{clients.target.endpoint_url} and stays up after this command; stop it with: "

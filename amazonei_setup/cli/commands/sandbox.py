@@ -11,19 +11,21 @@ import argparse
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 
+from amazonei_sandbox import control
+from amazonei_sandbox.credentials import sandbox_credentials
 from amazonei_setup.cli.context import Context, confirm, default_region, followup
+from amazonei_setup.cli.followup import command_line
 from amazonei_setup.errors import EXIT_OK, InputError
+from amazonei_setup.state.ledger import Ledger
+from amazonei_setup.state.record import DeploymentRecord
 
 DEFAULT_REGION = "us-west-2"  # the sandbox seeds any region on first use; this one by default
 
 
 def cmd_sandbox(ctx: Context) -> int:
-    from amazonei_sandbox import control
-
     action = ctx.args.action
     throttle = getattr(ctx.args, "throttle", None)
     if throttle is not None and action != "start":
@@ -73,8 +75,6 @@ def cmd_sandbox(ctx: Context) -> int:
 
 def _access(ctx: Context) -> dict[str, str]:
     """What a client needs besides the endpoint: this home's keys and a region."""
-    from amazonei_sandbox.credentials import sandbox_credentials
-
     credentials = sandbox_credentials(ctx.home)
     return {
         "access_key_id": credentials.access_key_id,
@@ -89,8 +89,6 @@ def _region(ctx: Context) -> str:
 
 def _env(ctx: Context) -> int:
     """The shell exports that point the AWS CLI and boto3 at this home's running sandbox."""
-    from amazonei_sandbox import control
-
     info = control.status(ctx.home)
     if info is None or not info.running:
         raise InputError(
@@ -119,8 +117,6 @@ def _env(ctx: Context) -> int:
 
 
 def _stop(ctx: Context) -> int:
-    from amazonei_sandbox import control
-
     live = sandbox_deployments(ctx.home)
     if live and not _stop_agreed(ctx, live):
         ctx.terminal.say("sandbox left running")
@@ -134,7 +130,7 @@ def _stop(ctx: Context) -> int:
     return EXIT_OK
 
 
-def _stop_agreed(ctx: Context, live: list[Any]) -> bool:
+def _stop_agreed(ctx: Context, live: list[DeploymentRecord]) -> bool:
     """Warn, naming them; ask on a terminal; off one, only --force or --yes goes on (exit 2)."""
     names = ", ".join(_names(live))
     why = (
@@ -153,11 +149,8 @@ def _stop_agreed(ctx: Context, live: list[Any]) -> bool:
     )
 
 
-def sandbox_deployments(home: Path) -> list[Any]:
+def sandbox_deployments(home: Path) -> list[DeploymentRecord]:
     """The records of this home whose deployment lives in its running sandbox."""
-    from amazonei_sandbox import control
-    from amazonei_setup.state.ledger import Ledger
-
     info = control.status(home)
     if info is None or not info.running:
         return []
@@ -167,12 +160,10 @@ def sandbox_deployments(home: Path) -> list[Any]:
 def sandbox_command(ctx: Context, action: str) -> str:
     """`amazonei-setup sandbox ACTION` as it works pasted (program as invoked, --home when
     this is not the default home)."""
-    from amazonei_setup.cli.followup import command_line
-
     return command_line(_without_sandbox(ctx.args), ctx.home, "sandbox", action)
 
 
-def _teardowns(ctx: Context, records: list[Any]) -> str:
+def _teardowns(ctx: Context, records: list[DeploymentRecord]) -> str:
     """`amazonei-setup --sandbox teardown NAME --region R` for each deployment in the sandbox."""
     return "; ".join(
         followup(ctx, "teardown", r.name, region=r.region, sandbox=True) for r in records
@@ -184,15 +175,15 @@ def _without_sandbox(args: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(args), "sandbox": False})
 
 
-def _names(records: list[Any]) -> list[str]:
+def _names(records: list[DeploymentRecord]) -> list[str]:
     return [f"{r.name} ({r.region})" for r in records]
 
 
-def _count(records: list[Any]) -> str:
+def _count(records: list[DeploymentRecord]) -> str:
     return "1 deployment" if len(records) == 1 else f"{len(records)} deployments"
 
 
-def _throttle_line(setting: str, counts: dict[str, Any] | None) -> str:
+def _throttle_line(setting: str, counts: dict[str, int] | None) -> str:
     line = f"throttling API calls at {setting} (BURST:RATE)"
     if counts:
         line += f": {counts.get('throttled', 0)} of {counts.get('requests', 0)} calls refused"

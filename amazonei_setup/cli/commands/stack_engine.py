@@ -1,10 +1,9 @@
-"""`launch --engine cloudformation`, and `teardown`/`status` of such a deployment, on the
-terminal: the engine (engines/cloudformation/) plans a change set, this shows it and asks,
-the engine executes it (its events shown) and mirrors the stack into the record."""
+"""`launch --engine cloudformation`, and `teardown` of such a deployment, on the terminal:
+the engine (engines/cloudformation/, picked by the command) plans a change set, this shows
+it and asks, the engine executes it (its events shown) and mirrors the stack into the
+record."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from amazonei_setup.cli.commands.verify import (
     REPORT_WAIT_S,
@@ -12,28 +11,20 @@ from amazonei_setup.cli.commands.verify import (
     record_agents,
     wait_and_show,
 )
-from amazonei_setup.cli.console import StackConsoleReporter
-from amazonei_setup.cli.context import Context, approved, environment
+from amazonei_setup.cli.context import Context, approved
 from amazonei_setup.cli.render.stacks import (
     change_table,
     stack_teardown_table,
 )
-from amazonei_setup.engines.cloudformation.engine import StackEngine
+from amazonei_setup.engines.cloudformation.engine import StackEngine, StackTeardown
 from amazonei_setup.errors import EXIT_OK
+from amazonei_setup.seats.reports import Reports
 from amazonei_setup.spec.profile import Profile
 from amazonei_setup.state.ledger import Edit
-from amazonei_setup.state.record import DeploymentRecord
 
 
-def stack_engine(ctx: Context) -> StackEngine:
-    return StackEngine(environment(ctx), reporter=StackConsoleReporter(ctx.terminal))
-
-
-def launch_stack(
-    ctx: Context, profile: Profile, edit: Edit, engine: StackEngine | None = None
-) -> int:
+def launch_stack(ctx: Context, engine: StackEngine, profile: Profile, edit: Edit) -> int:
     """Plan (the change set, shown) → confirm → apply (events) → the agents' reports."""
-    engine = engine or stack_engine(ctx)
     plan = engine.plan(profile, edit.record)
     # what the question is about (stderr, with the prompt)
     ctx.terminal.shown_for(change_table(plan), asking=not ctx.args.yes)
@@ -53,7 +44,7 @@ def launch_stack(
         f"Stack {plan.name} is {result.status}. `amazonei-setup verify {profile.name}` reads the "
         f"agents' reports; `amazonei-setup teardown {profile.name}` deletes the stack."
     )
-    reports: dict[str, Any] = {}
+    reports: Reports = {}
     try:
         if profile.agent.enabled and not ctx.args.no_wait:
             ids = [seat.id for seat in record.instances]
@@ -79,11 +70,9 @@ def launch_stack(
             )
 
 
-def teardown_stack(ctx: Context, record: DeploymentRecord) -> int:
-    """--dry-run lists the stack and its resources; else, once confirmed, the engine deletes
-    it, then its key files and the record."""
-    engine = stack_engine(ctx)
-    plan = engine.plan_teardown(record.name, record.region, record)
+def teardown_stack(ctx: Context, engine: StackEngine, plan: StackTeardown) -> int:
+    """The engine's teardown plan shown: --dry-run lists the stack and its resources; else,
+    once confirmed, the engine deletes it, then its key files and the record."""
     table = stack_teardown_table(plan)
     if ctx.args.dry_run:  # the answer; else what the question is about
         ctx.terminal.result(table)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from amazonei_setup.cli.console import StackConsoleReporter
+from amazonei_setup.cli.console import ConsoleReporters
 from amazonei_setup.cli.context import Context, approved, environment, profile_from_args
 from amazonei_setup.cli.render.stacks import stackset_plan
-from amazonei_setup.engines.stackset.engine import StackSetEngine
-from amazonei_setup.engines.stackset.targets import Targets, parse_targets
+from amazonei_setup.engines.pick import pick
+from amazonei_setup.engines.stackset.handout import write_stackset_handout
+from amazonei_setup.engines.stackset.targets import parse_targets
 from amazonei_setup.errors import EXIT_AWS, EXIT_OK, InputError
+from amazonei_setup.seats.handout import check_handout_target
 from amazonei_setup.spec.profile import known_regions
 from amazonei_setup.state.ledger import Ledger
 
@@ -29,24 +31,19 @@ def check_flags(ctx: Context) -> None:
         )
 
 
-def stackset_engine(ctx: Context, targets: Targets | None = None) -> StackSetEngine:
-    """The engine (a launch's with the targets of --accounts/--ou and --regions)."""
-    return StackSetEngine(
-        environment(ctx),
-        targets=targets,
-        endpoint_url=ctx.args.endpoint_url,
-        reporter=StackConsoleReporter(ctx.terminal),
-    )
-
-
 def launch_stackset(ctx: Context) -> int:
+    """Targets and profile gathered → the engine's plan shown → confirm → apply → render."""
     args = ctx.args
     if args.handout:
-        from amazonei_setup.seats.handout import check_handout_target
-
         check_handout_target(Path(args.handout))
     targets = parse_targets(args.accounts, args.ou, args.regions_csv, known_regions())
-    engine = stackset_engine(ctx, targets)
+    engine = pick(
+        "stackset",
+        environment(ctx),
+        ConsoleReporters.on(ctx.terminal),
+        targets=targets,
+        endpoint_url=ctx.args.endpoint_url,
+    )
     profile = profile_from_args(ctx)
     engine.check(profile)
     plan = engine.plan(profile, Ledger(ctx.home).load(profile.region, profile.name))
@@ -69,8 +66,6 @@ def launch_stackset(ctx: Context) -> int:
         outcome = engine.apply(plan, edit)
     record, rows = outcome.record, outcome.rows
     if args.handout:
-        from amazonei_setup.engines.stackset.handout import write_stackset_handout
-
         paths = write_stackset_handout(Path(args.handout), record)
         ctx.terminal.result(f"handout: {paths[0]} and {paths[1]}", soft_wrap=True)
     if ctx.terminal.json:

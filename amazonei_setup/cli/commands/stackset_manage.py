@@ -5,31 +5,20 @@ shown, asked for and summarised."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from amazonei_setup.cli.commands.stackset import stackset_engine
+from rich.console import RenderableType
+
+from amazonei_setup.cli.console import JsonDocument
 from amazonei_setup.cli.context import Context, approved
 from amazonei_setup.cli.render.stacks import stackset_status_table
-from amazonei_setup.engines.stackset.engine import (
-    StackSetTeardown,
-    is_stackset,
-    status_document,
-)
+from amazonei_setup.engines.stackset.engine import StackSetEngine, StackSetTeardown
 from amazonei_setup.errors import EXIT_AWS, EXIT_OK
-from amazonei_setup.state.record import DeploymentRecord
 
-__all__ = ["is_stackset", "show_status", "status_documents", "teardown"]
-
-
-def status_documents(ctx: Context, records: list[DeploymentRecord]) -> list[dict[str, Any]]:
-    engine = stackset_engine(ctx)
-    return [
-        status_document(record, engine.status(record).stack_instances or []) for record in records
-    ]
+__all__ = ["show_status", "teardown"]
 
 
 def show_status(
-    ctx: Context, documents: list[dict[str, Any]], show: Callable[..., None] | None = None
+    ctx: Context, documents: list[JsonDocument], show: Callable[..., None] | None = None
 ) -> None:
     """A table per stack set: the answer of `status` (stdout) unless `show` says otherwise."""
     for document in documents:
@@ -37,28 +26,17 @@ def show_status(
 
 
 def teardown(
-    ctx: Context, records: list[DeploymentRecord], emit: bool = True
-) -> tuple[int, dict[str, Any]]:
-    """Show, (dry-run | confirm), delete instances, wait, delete the set, drop the record.
-    The exit code, and the JSON part (emitted here when `emit`, else joined to the caller's
-    document: `--output json` prints one document)."""
-    code, part = _teardown(ctx, records)
-    if emit and ctx.terminal.json:
-        ctx.terminal.emit_json(part)
-    return code, part
-
-
-def _teardown(ctx: Context, records: list[DeploymentRecord]) -> tuple[int, dict[str, Any]]:
-    engine = stackset_engine(ctx)
-    plans: list[StackSetTeardown] = [
-        engine.plan_teardown(record.name, record.region, record) for record in records
-    ]
+    ctx: Context, engine: StackSetEngine, plans: list[StackSetTeardown]
+) -> tuple[int, JsonDocument]:
+    """The engine's teardown plans shown, (dry-run | confirm), then the engine deletes each
+    set's instances, waits, deletes the set, drops the record. The exit code, and the JSON
+    part (the caller emits it or joins it to its own: `--output json` prints one document)."""
     documents = [plan.document for plan in plans]
     if ctx.terminal.json and ctx.args.dry_run:
         return EXIT_OK, {"dry_run": True, "stack_sets": documents}
     if not ctx.terminal.json:
 
-        def show(*renderables: Any) -> None:  # with --dry-run the answer; else the question's
+        def show(*renderables: RenderableType) -> None:  # dry-run: the answer; else the question's
             ctx.terminal.plan(*renderables, dry_run=ctx.args.dry_run, asking=not ctx.args.yes)
 
         show_status(ctx, documents, show)
@@ -71,7 +49,7 @@ def _teardown(ctx: Context, records: list[DeploymentRecord]) -> tuple[int, dict[
         ctx.terminal.say("Dry run: nothing was changed.")
         return EXIT_OK, {"dry_run": True, "stack_sets": documents}
     count = sum(len(d["stack_instances"]) for d in documents)
-    question = f"Delete {count} stack instance(s) and {len(records)} stack set(s)?"
+    question = f"Delete {count} stack instance(s) and {len(plans)} stack set(s)?"
     if not approved(ctx, lambda: None, question, "teardown deletes resources in other accounts"):
         ctx.terminal.say("Nothing was changed.")
         return EXIT_OK, {"dry_run": False, "stack_sets": []}

@@ -3,19 +3,31 @@ report from SSM, show it with the cost per 100k inferences, and say pass or fail
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any
 
+from amazonei_setup.aws.clients import AwsClients
 from amazonei_setup.cli.context import (
     Context,
     clients_for_record,
+    environment,
     followup,
     recorded,
     sandbox_of,
 )
-from amazonei_setup.cli.render.results import plural
+from amazonei_setup.cli.render.results import (
+    plural,
+    ranking_chart,
+    report_failures,
+    reports_table,
+)
+from amazonei_setup.engines.pick import for_record
 from amazonei_setup.errors import EXIT_OK, AgentCheckFailed, AwsFailure, InputError
+from amazonei_setup.seats.handout import check_handout_target, write_handout
+from amazonei_setup.seats.reports import Report, Reports, priced_latency_ms, wait_for_reports
 from amazonei_setup.seats.untrusted import plain
+from amazonei_setup.spec.catalog import load_catalog
+from amazonei_setup.spec.costs import rank_options
 from amazonei_setup.state.ledger import Ledger
 from amazonei_setup.state.record import DeploymentRecord
 
@@ -24,21 +36,19 @@ REPORT_WAIT_S = 900  # a DLAMI boots, installs nothing, runs the agent: minutes,
 
 def wait_and_show(
     ctx: Context,
-    clients: Any,
+    clients: AwsClients,
     record: DeploymentRecord,
     instance_ids: list[str],
     *,
     wait_s: float,
-) -> dict[str, Any]:
+) -> Reports:
     """Reports for the instances (waiting up to wait_s), shown; the caller records them."""
-    from amazonei_setup.seats.reports import wait_for_reports
-
     name = record.name
     spinning = not ctx.terminal.json and wait_s > 0
     status = ctx.terminal.status("waiting for the agents' reports …") if spinning else None
     shown = status.__enter__() if status is not None else None
 
-    def progress(reports: dict[str, Any]) -> None:
+    def progress(reports: Reports) -> None:
         if shown is not None:
             arrived = sum(report is not None for report in reports.values())
             shown.update(f"waiting for the agents' reports: {arrived}/{len(reports)} arrived")
@@ -49,8 +59,8 @@ def wait_and_show(
             name,
             instance_ids,
             timeout_s=wait_s,
-            sleep=ctx.hooks.sleep or _sleep,
-            clock=ctx.hooks.clock or _clock,
+            sleep=ctx.hooks.sleep or time.sleep,
+            clock=ctx.hooks.clock or time.monotonic,
             on_poll=progress,
         )
     finally:
@@ -61,7 +71,7 @@ def wait_and_show(
     return reports
 
 
-def record_agents(record: DeploymentRecord, reports: dict[str, Any]) -> None:
+def record_agents(record: DeploymentRecord, reports: Reports) -> None:
     """Each seat's agent verdict into the record (the caller saves it)."""
     for entry in record.instances:
         report = reports.get(entry.id)
@@ -70,8 +80,6 @@ def record_agents(record: DeploymentRecord, reports: dict[str, Any]) -> None:
 
 def write_handout_note(ctx: Context, target: Path, record: DeploymentRecord) -> None:
     """Write the handout from the record (agent results included) and say where it is."""
-    from amazonei_setup.seats.handout import write_handout
-
     sandbox = sandbox_of(ctx, record) is not None
     verify = followup(ctx, "verify", record.name, region=record.region, sandbox=sandbox)
     markdown, table = write_handout(target, record, verify)
@@ -81,12 +89,7 @@ def write_handout_note(ctx: Context, target: Path, record: DeploymentRecord) -> 
     )
 
 
-def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> None:
-    from amazonei_setup.cli.render.results import ranking_chart, report_failures, reports_table
-    from amazonei_setup.seats.reports import priced_latency_ms
-    from amazonei_setup.spec.catalog import load_catalog
-    from amazonei_setup.spec.costs import rank_options
-
+def _show(ctx: Context, record: DeploymentRecord, reports: Reports) -> None:
     catalog = load_catalog()
     profile = record.profile
     accelerator = profile.get("accelerator")
@@ -104,19 +107,21 @@ def _show(ctx: Context, record: DeploymentRecord, reports: dict[str, Any]) -> No
         ctx.terminal.result(ranking_chart(options, limit=8))
 
 
-def outcome_of(reports: dict[str, Any], name: str, region: str | None = None) -> int:
+def outcome_of(reports: Reports, name: str, region: str | None = None) -> int:
     """0 when every agent passed; raises for failed or degraded (exit 3) or missing (exit 1)
     reports. Degraded: the accelerator is there but no framework could run the model on it.
     The `amazonei-setup verify` named in the hint is completed for pasting by the CLI."""
     verify = f"amazonei-setup verify {name}" + (f" --region {region}" if region else "")
-    failed = [i for i, r in reports.items() if r is not None and r.get("status") != "passed"]
+    failed: dict[str, Report] = {
+        i: r for i, r in reports.items() if r is not None and r.get("status") != "passed"
+    }
     missing = [i for i, r in reports.items() if r is None]
     if failed:
         reasons = "; ".join(
-            plain(f"{i}: {reports[i].get('reason') or 'no reason given'}") for i in failed
+            plain(f"{i}: {r.get('reason') or 'no reason given'}") for i, r in failed.items()
         )
-        degraded = all(reports[i].get("status") == "degraded" for i in failed)
-        remedies = sorted({str(reports[i]["remedy"]) for i in failed if reports[i].get("remedy")})
+        degraded = all(r.get("status") == "degraded" for r in failed.values())
+        remedies = sorted({str(r["remedy"]) for r in failed.values() if r.get("remedy")})
         what = (
             "the accelerator is there but the model did not run on it"
             if degraded
@@ -137,14 +142,11 @@ def outcome_of(reports: dict[str, Any], name: str, region: str | None = None) ->
 
 
 def cmd_verify(ctx: Context) -> int:
-    from amazonei_setup.cli.context import environment
-    from amazonei_setup.engines.pick import for_record
-
+    """The record gathered → its engine (picked from it) names the instances → their agents'
+    reports read, shown and recorded → pass or fail."""
     name = ctx.args.name
     record = recorded(ctx, name)[0]
     if ctx.args.handout:
-        from amazonei_setup.seats.handout import check_handout_target
-
         check_handout_target(Path(ctx.args.handout))
     clients = clients_for_record(ctx, record)
     targets = for_record(record, environment(ctx)).verify_targets(record)
@@ -163,15 +165,3 @@ def cmd_verify(ctx: Context) -> int:
     if ctx.terminal.json:
         ctx.terminal.emit_json({"deployment": name, "region": record.region, "reports": reports})
     return outcome_of(reports, name, record.region)
-
-
-def _sleep(seconds: float) -> None:
-    import time
-
-    time.sleep(seconds)
-
-
-def _clock() -> float:
-    import time
-
-    return time.monotonic()

@@ -64,7 +64,11 @@ def plan_table(plan: Any, complete: Callable[[str], str] = str) -> Group:
         Text(
             f"Cost: {money(cost.price_per_hour_usd)}/hour per seat × {cost.seats} = "
             f"{money(cost.total_per_hour_usd)}/hour, {money(cost.total_per_day_usd, 2)}/day "
-            f"(on-demand list prices as of {cost.prices_as_of})"
+            + (
+                f"(on-demand, {cost.price_source})"
+                if cost.price_source
+                else f"(on-demand list prices as of {cost.prices_as_of})"
+            )
         ),
         Text(f"{len(plan.changes)} change(s); {len(plan.resources) - len(plan.changes)} reused."),
     ]
@@ -320,8 +324,11 @@ def ranking_chart(options: list[Any], limit: int | None = None) -> Group:
     shown += [o for o in options if o.measured and o not in shown]
     costs = [o.cost_per_100k_usd for o in shown if o.cost_per_100k_usd is not None]
     most = max(costs, default=0) or 1
-    basis = next((o.price_basis for o in shown if o.price_basis), "")
-    title = "Cost per 100k inferences" + (f" ({basis}s)" if basis else "")
+    # "us-east-1 list price" → "list prices"; a dated source ("eu-west-1 price list, 2026-12-07")
+    # as it is; several sources, each once (the JSON says which row has which).
+    bases = dict.fromkeys(o.price_basis for o in shown if o.price_basis)
+    said = "; ".join(b + "s" if b.endswith("price") else b for b in bases)
+    title = "Cost per 100k inferences" + (f" ({said})" if said else "")
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
     table.add_column("hardware", no_wrap=True)
     table.add_column("$/hour", justify="right", no_wrap=True)

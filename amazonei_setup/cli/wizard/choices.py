@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from amazonei_setup.spec.catalog import Kind
+
 
 @dataclass(frozen=True)
 class Family:
@@ -14,6 +16,9 @@ class Family:
     instance_families: tuple[str, ...]  # empty: the catalog's Elastic Inference hosts
     default_size: str
     default_name: str  # deployment name prefix; "" = the instance family (inf1, g4dn, ...)
+    # What AWS's own list adds to the menu: the region's types of this kind (spec/hardware_choices;
+    # "cpu": nothing, the catalog's hosts only).
+    kind: Kind = "cpu"
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -27,19 +32,21 @@ FAMILIES: tuple[Family, ...] = (
     ),
     Family(
         "inferentia",
-        "Inferentia",
-        "inf1 / inf2 (NeuronCores)",
+        "Inferentia / Trainium",
+        "inf1, inf2, trn1, trn2 … (NeuronCores), as the region offers",
         ("inf1", "inf2"),
         "inf2.xlarge",
         "",
+        "neuron",
     ),
     Family(
         "nvidia",
         "NVIDIA GPU",
-        "g4dn (T4), g5 (A10G), p2, p3",
+        "g4dn, g5, g6, g6e, p4d, p5 … as the region offers",
         ("g4dn", "g5", "p2", "p3"),
         "g4dn.xlarge",
         "",
+        "nvidia",
     ),
     Family("cpu", "CPU only", "m5 / c5, no accelerator", ("m5", "c5"), "m5.large", "cpu"),
 )

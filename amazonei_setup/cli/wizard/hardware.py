@@ -19,12 +19,23 @@ from amazonei_setup.cli.wizard.questions import (
 )
 from amazonei_setup.cli.wizard.sheet import Sheet
 from amazonei_setup.errors import InputError
-from amazonei_setup.spec.catalog import Catalog
+from amazonei_setup.spec.catalog import Catalog, InstanceSpec
+from amazonei_setup.spec.hardware_choices import choices, price_cell, price_note
 
 
-def family_types(catalog: Catalog, fam: Family) -> list[str]:
+def family_specs(
+    catalog: Catalog, fam: Family, aws: dict[str, InstanceSpec] | None = None
+) -> list[InstanceSpec]:
+    """The types of a family's menu: the catalog's, and for Neuron and NVIDIA the accelerated
+    types AWS offers in the region (`aws`: Reads.accelerated), by family then size."""
     families = fam.instance_families or catalog.ei_host_families
-    return [t for t, spec in catalog.instances.items() if spec.family in families]
+    return choices(catalog, fam.kind, families, aws or {})
+
+
+def family_types(
+    catalog: Catalog, fam: Family, aws: dict[str, InstanceSpec] | None = None
+) -> list[str]:
+    return [spec.instance_type for spec in family_specs(catalog, fam, aws)]
 
 
 # -- region -----------------------------------------------------------------------------------
@@ -68,11 +79,12 @@ def _show_family(state: State) -> Menu | Settled:
         return Settled(then=_is_eia)  # --accelerator eia2.large: the hardware is EI
     ei = state.aws.ei_azs(region)
     offers = state.aws.offers(region)
+    aws = state.aws.accelerated(region)
     options = []
     for fam in FAMILIES:
         if fam.key == "eia" and (ei is None or sheet.fixed(("accelerator",))):
             continue
-        offered = [t for t in family_types(catalog, fam) if offers.get(t)]
+        offered = [t for t in family_types(catalog, fam, aws) if offers.get(t)]
         detail = fam.detail
         if fam.key == "eia":
             detail = f"retired by AWS; still in {len(ei or [])} AZs here"
@@ -104,42 +116,50 @@ def _accelerator_cell(spec: Any, fam: Family) -> str:
     if spec.kind == "neuron":
         return f"{spec.neuron_cores} NeuronCores"
     if spec.kind == "nvidia":
-        return f"{spec.gpus}× {spec.gpu_model} {spec.gpu_memory_gib:g} GiB"
+        return f"{spec.gpus}× {spec.gpu_model} {spec.gpu_memory_gib:.0f} GiB"
     return "+ EI accelerator" if fam.key == "eia" else "none"
 
 
 def _show_size(state: State) -> Menu:
     fam = state.sheet.family or family(DEFAULT_FAMILY)
-    catalog = state.catalog
     offers = state.aws.offers(state.region)
+    specs = family_specs(state.catalog, fam, state.aws.accelerated(state.region))
+    found = state.aws.prices(state.region, [spec.instance_type for spec in specs])
+    prices = [found.get(spec.instance_type) for spec in specs]
+    note, plain = price_note(prices)
+    if fam.key == "cpu":
+        note += " Any other type AWS sells: --instance-type (e.g. c7i.xlarge, c7g.xlarge)."
+    elif fam.key != "eia":
+        note += " Bare metal and any other type: --instance-type."
     options = []
-    for instance_type in family_types(catalog, fam):
-        spec = catalog.instances[instance_type]
-        azs = offers.get(instance_type) or []
-        price = f"{spec.price_per_hour:.3f}" if spec.price_per_hour is not None else "?"
+    for spec, price in zip(specs, prices, strict=True):
+        azs = offers.get(spec.instance_type) or []
         cells = (
-            instance_type,
+            spec.instance_type,
             f"{spec.vcpus}",
             f"{spec.memory_gib:g} GiB",
             _accelerator_cell(spec, fam),
-            price,
+            price_cell(price, plain),
             f"{len(azs)} AZs" if azs else "",
         )
         options.append(
-            Option(instance_type, cells, None if azs else f"not offered in {state.region}")
+            Option(spec.instance_type, cells, None if azs else f"not offered in {state.region}")
         )
     enabled = [o.value for o in options if not o.disabled]
     return Menu(
         f"Size ({fam.label})",
         tuple(options),
         fam.default_size if fam.default_size in enabled else enabled[0],
-        f"On-demand list prices, {catalog.prices_region}, as of {catalog.prices_as_of}.",
+        note,
         ("type", "vCPU", "memory", "accelerator", "$/hour", "offered"),
     )
 
 
 def _record_size(state: State, answer: Answer) -> tuple[Line, ...]:
     state.sheet.take(("instance_type",), answer)
+    learned = state.aws.accelerated(state.region).get(str(answer.value))
+    if learned is not None:  # the questions after this one (OS, name) know what it carries
+        state.catalog = state.catalog.with_instances({learned.instance_type: learned})
     return ()
 
 

@@ -3,7 +3,8 @@ status line while a slow one runs. engines/discover.py and resources/ do the rea
 they have a helper; this module adds what they lack (every VPC, the AZ offerings of many types
 at once).
 
-Only Describe calls: a person who quits has caused no change in AWS.
+Only Describe, List and Get calls (pricing:GetProducts for the size menus' prices): a person
+who quits has caused no change in AWS.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from amazonei_setup.aws.clients import AwsClients, aws_errors
+from amazonei_setup.aws.instance_types import offerings
 from amazonei_setup.aws.subnets import Subnet
 from amazonei_setup.cli.wizard.context import WizardContext
 from amazonei_setup.errors import SetupError
-from amazonei_setup.spec.catalog import Catalog
+from amazonei_setup.spec.catalog import Catalog, InstanceSpec
+from amazonei_setup.spec.pricing import Price
 
 T = TypeVar("T")
 
@@ -46,21 +49,6 @@ def list_vpcs(clients: AwsClients) -> list[Vpc]:
     return sorted(vpcs, key=lambda v: (not v.is_default, v.name or "~", v.id))
 
 
-def offerings(clients: AwsClients, instance_types: list[str]) -> dict[str, list[str]]:
-    """The AZs that offer each type: discover.offered_azs for many types in one paginated
-    call (one request instead of one per type)."""
-    found: dict[str, set[str]] = {t: set() for t in instance_types}
-    with aws_errors("checking which AZs offer the catalog's instance types"):
-        pages = clients.ec2.get_paginator("describe_instance_type_offerings").paginate(
-            LocationType="availability-zone",
-            Filters=[{"Name": "instance-type", "Values": list(instance_types)}],
-        )
-        for page in pages:
-            for offer in page["InstanceTypeOfferings"]:
-                found.setdefault(offer["InstanceType"], set()).add(offer["Location"])
-    return {t: sorted(zones) for t, zones in found.items()}
-
-
 def key_pairs(clients: AwsClients) -> list[dict[str, Any]]:
     from amazonei_setup.resources import key_pair as key_pair_res
 
@@ -74,6 +62,8 @@ class Reads(Protocol):
     def endpoint(self, region: str) -> str | None: ...
     def ei_azs(self, region: str) -> list[str] | None: ...
     def offers(self, region: str) -> dict[str, list[str]]: ...
+    def accelerated(self, region: str) -> dict[str, InstanceSpec]: ...
+    def prices(self, region: str, instance_types: list[str]) -> dict[str, Price]: ...
     def offered(self, region: str, instance_type: str) -> list[str]: ...
     def vpcs(self, region: str) -> list[Vpc]: ...
     def vpc_id(self, region: str, wanted: str) -> str: ...
@@ -125,13 +115,50 @@ class Lookups:
             ("ei", region), lambda: ei_service_azs(self.clients(region), self.catalog, region)
         )
 
+    def _described(self, region: str) -> dict[str, InstanceSpec]:
+        """AWS's accelerated types of the region (DescribeInstanceTypes, cached in the state
+        home); none when AWS cannot be asked (the menus keep the catalog's)."""
+        from amazonei_setup.aws.instance_types import accelerated_specs
+
+        def read() -> dict[str, InstanceSpec]:
+            try:
+                return accelerated_specs(self.clients(region), self.ctx.home, self.catalog)
+            except SetupError:
+                return {}
+
+        return self._once(("described", region), read, f"reading the hardware of {region} …")
+
     def offers(self, region: str) -> dict[str, list[str]]:
-        """The AZs offering each of the catalog's instance types."""
-        types = sorted(self.catalog.instances)
+        """The AZs offering each of the catalog's instance types and AWS's accelerated ones."""
+        types = sorted({*self.catalog.instances, *self._described(region)})
         status = f"looking at what {region} offers …"
         return self._once(
             ("offers", region), lambda: offerings(self.clients(region), types), status
         )
+
+    def accelerated(self, region: str) -> dict[str, InstanceSpec]:
+        """AWS's accelerated types that a zone of the region offers and a DLAMI serves."""
+        from amazonei_setup.spec.hardware_choices import offered_accelerated
+
+        return offered_accelerated(self.catalog, self._described(region), self.offers(region))
+
+    def prices(self, region: str, instance_types: list[str]) -> dict[str, Price]:
+        """The region's on-demand prices with their source (the price list, cached; offline
+        list prices where it cannot be asked): the accelerated types in one read."""
+        from amazonei_setup.aws.price_list import PRICE_LIST_REGION, region_prices
+
+        described = self._described(region)
+        names = sorted(instance_types)
+        together = [n for n in names if n in described]
+
+        def read() -> dict[str, Price]:
+            pricing = self.clients(PRICE_LIST_REGION)
+            return region_prices(
+                pricing, self.ctx.home, self.catalog, region, names, accelerated=together
+            )
+
+        status = f"reading the {region} price list …"
+        return self._once(("prices", region, *names), read, status)
 
     def offered(self, region: str, instance_type: str) -> list[str]:
         """The AZs offering one type (from `offers` when it was looked up already)."""

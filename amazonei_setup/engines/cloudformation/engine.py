@@ -83,9 +83,9 @@ class StackEngine:
         clients = self.env.record_clients(record)
         live = cfn.find_stack(clients, stack.id)
         if not live:
-            return StackState(status="DELETED")
+            return StackState(status="DELETED", name=stack.name)
         drift = cfn.drifted(clients, stack.id, sleep=self.env.sleep, clock=self.env.clock)
-        return StackState(status=str(live["StackStatus"]), drift=drift)
+        return StackState(status=str(live["StackStatus"]), drift=drift, name=stack.name)
 
     def verify_targets(self, record: DeploymentRecord) -> list[str]:
         return [i.id for i in instance_res.find(self.env.record_clients(record), record.name)]

@@ -28,7 +28,9 @@ from amazonei_setup.engines.expiry import plan_expiry
 from amazonei_setup.engines.plan import Plan, build_plan
 from amazonei_setup.engines.protocol import EngineName, EngineStatus, Environment
 from amazonei_setup.resources import instance as instance_res
-from amazonei_setup.spec.catalog import load_catalog
+from amazonei_setup.spec.catalog import Catalog, load_catalog
+from amazonei_setup.spec.hardware import accelerated
+from amazonei_setup.spec.pricing import Price
 from amazonei_setup.spec.profile import Profile
 from amazonei_setup.spec.profile_checks import check_hardware
 from amazonei_setup.state.ledger import Edit, Ledger
@@ -44,9 +46,28 @@ def plan_launch(env: Environment, profile: Profile, record: DeploymentRecord | N
         catalog = catalog_for(clients, env.home, load_catalog(), [profile.instance_type])
         check_hardware(profile, catalog)
         discovery = discover(clients, catalog, profile, env.home, env.ip_lookup, record=record)
-    plan = build_plan(profile, discovery, catalog)
+        price = unlisted_price(env, catalog, profile)
+    plan = build_plan(profile, discovery, catalog, price)
     plan_expiry(plan, record, env.now())
     return plan
+
+
+def unlisted_price(env: Environment, catalog: Catalog, profile: Profile) -> Price | None:
+    """The region's price-list price (with its source) of a type the catalog does not price;
+    None for one it does (the plan shows the catalog's dated list price) or where neither the
+    price list nor the catalog has a figure."""
+    from amazonei_setup.aws.price_list import PRICE_LIST_REGION, region_prices
+
+    name = profile.instance_type
+    spec = catalog.instance(name)
+    if catalog.price_per_hour(name, profile.accelerator) is not None or spec is None:
+        return None
+    if profile.accelerator:  # EI on a host the catalog does not price: no sum to make
+        return None
+    together = [name] if accelerated(spec) else []
+    pricing = env.clients(PRICE_LIST_REGION)
+    found = region_prices(pricing, env.home, catalog, profile.region, [name], accelerated=together)
+    return found.get(name)
 
 
 def clients_of(env: Environment, region: str, record: DeploymentRecord | None) -> AwsClients:
