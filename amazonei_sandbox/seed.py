@@ -49,6 +49,7 @@ from amazonei_sandbox import (
     ec2_strict,
     instance_type_facts,
     s3_strict,
+    spot_history,
     ssm_strict,
     stackset_strict,
 )
@@ -66,6 +67,9 @@ _NEWER_RELEASE = datetime(2025, 11, 4, 18, 30)
 _RELEASE_GAP = timedelta(days=147)
 _STAMP_IN_NAME = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 _SEED_LOCK = threading.Lock()
+# (region, public parameter) not published there, in any account: AWS publishes a newer
+# framework's parameter later in some regions. Empty unless a test withholds one.
+WITHHELD: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -91,10 +95,14 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
         for rule in ami_rules(catalog):
             images = _seed_rule_images(ec2, region, rule)
             for name in rule.ssm_parameters:
+                if (region, name) in WITHHELD:
+                    ssm._parameters.pop(name, None)
+                    continue
                 _put_public_parameter(ssm, account_id, name, _parameter_image(name, images))
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
         ec2_strict.install()
         instance_type_facts.install()  # moto's hardware data, mended to AWS's
+        spot_history.install()  # spot prices from a dated snapshot, not moto's 2006 figure
         ssm_strict.install()
         s3_strict.install()
         cfn_models.install()
@@ -240,6 +248,15 @@ def _owner(rule: AmiRule) -> tuple[str, str | None]:
 
 
 # --- SSM public parameters -------------------------------------------------------------------
+
+
+def withhold_parameter(region: str, name: str) -> None:
+    """Make `name` absent from `region` in every account, now and whenever it is seeded
+    again (a stack set's member account is seeded when it is first reached)."""
+    WITHHELD.add((region, name))
+    for account_id in list(ssm_backends):
+        if region in ssm_backends[account_id]:
+            ssm_backends[account_id][region]._parameters.pop(name, None)
 
 
 def _put_public_parameter(ssm: Any, account_id: str, name: str, image: Ami) -> None:

@@ -55,17 +55,8 @@ def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> Reso
             f"use {' or '.join(refusal.alternatives)}, or name an AMI with ami: ami-...",
         )
     for parameter in rule.ssm_parameters:
-        with aws_errors(f"reading SSM public parameter {parameter}"):
-            found = unless_absent(
-                partial(clients.ssm.get_parameter, Name=parameter),
-                "ParameterNotFound",
-                "AccessDeniedException",
-            )
-        if found is None:
-            continue
-        # By id: found even when deprecated.
-        image = _describe_image(clients, found["Parameter"]["Value"])
-        if image is not None and _fits(rule, image):
+        image = _parameter_image(clients, rule, parameter)
+        if image is not None:
             return _resolved(image, f"ssm:{parameter}", rule.ssh_user)
     images = [image for image in _search(clients, rule) if _fits(rule, image)]
     if not images:
@@ -79,6 +70,28 @@ def resolve_ami(clients: AwsClients, catalog: Catalog, profile: Profile) -> Reso
         )
     newest = max(images, key=lambda image: image.get("CreationDate", ""))
     return _resolved(newest, "describe_images (newest)", rule.ssh_user)
+
+
+def fitting_parameters(clients: AwsClients, catalog: Catalog, profile: Profile) -> list[str]:
+    """The rule's public SSM parameters that exist in the clients' region and name a fitting
+    image there, in the rule's order (public parameters differ by region: a newer framework's
+    is published later in some). One that cannot be read counts as absent."""
+    rule = catalog.ami_rule(profile.instance_type, profile.accelerator, profile.os)
+    return [p for p in rule.ssm_parameters if _parameter_image(clients, rule, p) is not None]
+
+
+def _parameter_image(clients: AwsClients, rule: AmiRule, parameter: str) -> dict[str, Any] | None:
+    """The fitting image the public parameter names, or None (absent, unreadable, unfit)."""
+    with aws_errors(f"reading SSM public parameter {parameter}"):
+        found = unless_absent(
+            partial(clients.ssm.get_parameter, Name=parameter),
+            "ParameterNotFound",
+            "AccessDeniedException",
+        )
+    if found is None:
+        return None
+    image = _describe_image(clients, found["Parameter"]["Value"])  # by id: even deprecated
+    return image if image is not None and _fits(rule, image) else None
 
 
 def deprecation_note(ami: ResolvedAmi, now: datetime | None = None) -> str | None:

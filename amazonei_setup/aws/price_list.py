@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -136,19 +137,47 @@ def region_prices(
     return found
 
 
-def spot_price(clients: AwsClients, instance_type: str) -> tuple[float, str] | None:
-    """The lowest current Linux spot price of the type in the region's zones, and its zone
-    (`ec2:DescribeSpotPriceHistory`, newest entry per zone); None when AWS lists none."""
+@dataclass(frozen=True)
+class SpotPrice:
+    """The lowest current spot price of a type in a region: its zone and when it took effect."""
+
+    usd_per_hour: float
+    zone: str
+    since: str  # ISO timestamp of the price change now in effect
+
+    def source(self, region: str) -> str:
+        return f"{region} spot price history, {self.since[:10]}"
+
+
+def spot_price(
+    clients: AwsClients, instance_type: str, now: datetime | None = None
+) -> SpotPrice | None:
+    """The lowest current Linux spot price of the type in the region's zones
+    (`ec2:DescribeSpotPriceHistory` with StartTime now: AWS then answers, per zone, the last
+    change before the start, "the effective price as of the start time"; without a StartTime
+    it would page through up to 90 days of changes). None when AWS lists none."""
+    start = now or datetime.now(timezone.utc)
     with aws_errors(f"reading the spot price of {instance_type}"):
-        history = clients.ec2.describe_spot_price_history(
-            InstanceTypes=[instance_type], ProductDescriptions=["Linux/UNIX"], MaxResults=100
-        )["SpotPriceHistory"]
-    newest: dict[str, tuple[Any, float]] = {}
+        pages = clients.ec2.get_paginator("describe_spot_price_history").paginate(
+            InstanceTypes=[instance_type],
+            ProductDescriptions=["Linux/UNIX"],
+            StartTime=start,
+            EndTime=start,
+        )
+        history = [entry for page in pages for entry in page.get("SpotPriceHistory") or []]
+    newest: dict[str, tuple[str, float]] = {}
     for entry in history:
-        zone, stamp = entry.get("AvailabilityZone", ""), entry.get("Timestamp")
-        if zone not in newest or str(stamp) > str(newest[zone][0]):
+        zone, stamp = entry.get("AvailabilityZone", ""), _iso(entry.get("Timestamp"))
+        if zone not in newest or stamp > newest[zone][0]:
             newest[zone] = (stamp, float(entry["SpotPrice"]))
     if not newest:
         return None
-    zone, (_, usd) = min(newest.items(), key=lambda item: item[1][1])
-    return usd, zone
+    zone, (since, usd) = min(newest.items(), key=lambda item: item[1][1])
+    return SpotPrice(usd, zone, since)
+
+
+def _iso(stamp: Any) -> str:
+    if isinstance(stamp, datetime):
+        aware = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+        return aware.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return str(stamp or "")

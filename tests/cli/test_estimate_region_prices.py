@@ -8,6 +8,8 @@ import json
 from support import on_event
 
 from amazonei_sandbox.price_list import answer_request, snapshot
+from amazonei_sandbox.spot_history import snapshot as spot_snapshot
+from amazonei_setup.aws.instance_types import today
 from amazonei_setup.aws.price_list import cache_path
 
 
@@ -28,8 +30,9 @@ def test_rank_in_eu_west_1_shows_eu_west_1_prices_with_their_source(aws, run_cli
     result = _estimate_json(run_cli, "eu-west-1", "inf2.xlarge", "--rank")
     assert result.code == 0, result.err
     document = json.loads(result.out)
-    recorded = snapshot()["recorded"]
-    source = f"eu-west-1 price list, {recorded}"
+    # The price list's date is the day it was read (cached with it), not the snapshot's: the
+    # snapshot was recorded on 2026-12-07, so comparing with it would pass on that day only.
+    source = f"eu-west-1 price list, {today()}"
     assert document["price_source"] == document["price_basis"] == source
     assert document["prices_region"] == "eu-west-1"
     assert document["price_per_hour_usd"] == snapshot()["regions"]["eu-west-1"]["inf2.xlarge"]
@@ -79,7 +82,7 @@ def test_a_type_only_aws_knows_is_priced_from_the_region(aws, run_cli, hooks):
     assert result.code == 0, result.err
     document = json.loads(result.out)
     assert document["price_per_hour_usd"] == snapshot()["regions"]["us-east-1"]["g6.xlarge"]
-    assert document["price_source"] == f"us-east-1 price list, {snapshot()['recorded']}"
+    assert document["price_source"] == f"us-east-1 price list, {today()}"
     # A type the price list has no figure for (nor the catalog): said plainly, exit 2.
     result = _estimate_json(run_cli, "us-east-1", "g6.4xlarge")
     assert result.code == 2 and "g6.4xlarge" in result.err and "Traceback" not in result.err
@@ -92,7 +95,7 @@ def test_rank_in_a_region_lists_the_accelerated_types_aws_offers_there(
     result = _estimate_json(run_cli, "us-east-1", "m5.large", "--rank")
     assert result.code == 0, result.err
     rows = {row["hardware"]: row for row in json.loads(result.out)["ranking"]}
-    listed = f"us-east-1 price list, {snapshot()['recorded']}"
+    listed = f"us-east-1 price list, {today()}"
     # AWS's own hardware (DescribeInstanceTypes), priced from the region's price list ...
     assert rows["g6.xlarge"]["price_basis"] == rows["g6e.xlarge"]["price_basis"] == listed
     assert rows["g6e.xlarge"]["price_per_hour_usd"] == 1.861
@@ -128,17 +131,44 @@ def _catalog_priced() -> set[str]:
     return {name for name, spec in catalog.instances.items() if spec.price_per_hour is not None}
 
 
-def test_spot_is_shown_beside_on_demand_with_its_zone(aws, run_cli, hooks):
+def test_spot_is_shown_beside_on_demand_with_its_zone_source_and_date(
+    aws, run_cli, hooks, recorder
+):
     _priced(hooks)
     result = _estimate_json(run_cli, "us-west-2", "m5.large", "--spot")
     assert result.code == 0, result.err
     document = json.loads(result.out)
     spot = document["spot"]
-    assert (
-        spot["zone"].startswith("us-west-2")
-        and spot["source"] == "us-west-2 spot price history, now"
-    )
+    # The sandbox's snapshot (spot_snapshot.json): the price in effect is its newest change, and
+    # the cheapest zone of m5.large is the one whose derived fraction is lowest (b).
+    zones = spot_snapshot()["history"]["us-west-2"]["m5.large"]
+    since, price = zones["us-west-2b"][-1]
+    assert spot["zone"] == "us-west-2b" and spot["price_per_hour_usd"] == float(price)
+    assert spot["source"] == f"us-west-2 spot price history, {since[:10]}"
+    assert spot["price_since"].startswith(since[:19])
     assert document["price_source"].startswith("us-west-2 price list")
+    asked = [c for c in recorder.calls if c.operation == "DescribeSpotPriceHistory"]
+    assert asked and all("StartTime" in c.params for c in asked)  # the price in effect now
+    text = run_cli("estimate", "--spot", "--region", "us-west-2", "--instance-type", "m5.large",
+                   "--latency-ms", "10")  # fmt: skip
+    assert text.code == 0 and f"us-west-2 spot price history, {since[:10]}" in text.out
+
+
+def test_in_the_sandbox_the_spot_source_says_it_is_the_sandbox_snapshot(
+    aws, run_cli, hooks, monkeypatch
+):
+    from types import SimpleNamespace
+
+    from amazonei_sandbox import control
+
+    # The sandbox's answer as in-process moto gives it (the same patched moto): no server.
+    monkeypatch.setattr(control, "start", lambda home: SimpleNamespace(endpoint=None))
+    _priced(hooks)
+    result = _estimate_json(run_cli, "us-west-2", "m5.large", "--spot", "--sandbox")
+    assert result.code == 0, result.err
+    source = json.loads(result.out)["spot"]["source"]
+    assert source.startswith("us-west-2 spot price history, 2026-12-06")
+    assert source.endswith("the sandbox's snapshot (derived figures)")
 
 
 def test_rank_where_aws_will_not_describe_its_hardware_ranks_the_catalog(aws, run_cli, hooks):

@@ -83,13 +83,17 @@ def test_g6_launches(aws, run_cli):
     assert result.code == 0, result.err
 
 
-def test_an_arm64_gpu_on_amazon_linux_is_refused_with_what_to_pick(aws, run_cli, recorder):
+def test_an_arm64_gpu_on_amazon_linux_gets_the_arm64_al2023_pytorch_dlami(aws, run_cli, recorder):
+    """AWS publishes the ARM64 PyTorch DLAMI for Amazon Linux 2023 too (since 2026-10)."""
     aws("us-east-1")
     result = _plan(run_cli, "--instance-type", "g5g.xlarge", "--os", "amazon-linux")
-    assert result.code == 2, result.err
-    assert "g5g.xlarge" in result.err and "arm64" in result.err
-    assert "os: ubuntu" in result.err and "g5.xlarge" in result.err
-    assert "Traceback" not in result.err
+    assert result.code == 0, result.err
+    ami = json.loads(result.out)["ami"]
+    assert ami["source"] == (
+        "ssm:/aws/service/deeplearning/ami/arm64/"
+        "oss-nvidia-driver-gpu-pytorch-2.11-amazon-linux-2023/latest/ami-id"
+    )
+    assert "ARM64" in ami["name"] and "(Amazon Linux 2023)" in ami["name"]
     assert recorder.operations(mutating_only=True) == []
 
 

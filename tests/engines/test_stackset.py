@@ -314,3 +314,87 @@ def test_teardown_by_tag_removes_a_stack_set_deployment(org, run_cli):
     assert _cfn().list_stack_sets()["Summaries"][0]["Status"] == "DELETED"
     assert set(_left(account, "us-east-1", "inf2-demo").values()) == {0}
     assert not list((run_cli.home / "deployments").rglob("*.json"))
+
+
+GPU = (
+    "/aws/service/deeplearning/ami/x86_64/oss-nvidia-driver-gpu-pytorch-{}-ubuntu-24.04/latest"
+    "/ami-id"
+)
+
+
+def _gpu_profile(tmp_path: Path) -> str:
+    path = tmp_path / "g5.yaml"
+    path.write_text(
+        "name: g5-set\nregion: us-east-1\ninstance_type: g5.xlarge\nos: ubuntu\n"
+        "access: {mode: ssm}\n"
+    )
+    return str(path)
+
+
+@pytest.fixture
+def unpublish():
+    """As if AWS had not published these GPU parameters in a region (yet), in every account."""
+    from amazonei_sandbox import seed
+
+    def withhold(region: str, *versions: str) -> None:
+        for version in versions:
+            seed.withhold_parameter(region, GPU.format(version))
+
+    yield withhold
+    seed.WITHHELD.clear()
+
+
+def _gpu_set(run_cli, profile: str, account: str, *flags: str):
+    return run_cli(
+        "--output", "json", "launch", "--profile-file", profile, "--engine", "stackset",
+        "--accounts", account, "--regions", "us-east-1,us-west-2", *flags,
+    )  # fmt: skip
+
+
+def test_the_image_default_is_a_parameter_every_target_region_has(
+    org, run_cli, tmp_path, unpublish
+):
+    """The rule's first parameter (PyTorch 2.13) is missing in us-west-2: the body defaults to
+    the second, which both regions have, instead of failing us-west-2's stack instances."""
+    account = org["accounts"][0]
+    unpublish("us-west-2", "2.13")
+    profile = _gpu_profile(tmp_path)
+    result = _gpu_set(run_cli, profile, account, "--dry-run")
+    assert result.code == 0, result.err
+    plan = json.loads(result.out)
+    assert plan["image_parameter"]["ssm_parameter"] == GPU.format("2.12")
+    assert plan["image_parameter"]["missing"]["us-west-2"] == [GPU.format("2.13")]
+    assert plan["parameter_overrides"] == {}
+    text = run_cli("launch", "--profile-file", profile, "--engine", "stackset", "--accounts",
+                   account, "--regions", "us-east-1,us-west-2", "--dry-run")  # fmt: skip
+    assert "us-west-2 lacks " + GPU.format("2.13") in " ".join(text.out.split())
+    launched = _gpu_set(run_cli, profile, account, "--yes")
+    assert launched.code == 0, launched.err
+    rows = json.loads(launched.out)["stack_instances"]
+    assert {r["detailed_status"] for r in rows} == {"SUCCEEDED"} and len(rows) == 2
+
+
+def test_without_a_parameter_in_every_region_each_region_gets_its_image(
+    org, run_cli, tmp_path, unpublish
+):
+    """Neither GPU parameter in us-west-2: ImageId becomes a plain id, given per region (the
+    image the direct engine would launch there), and the set deploys in both regions."""
+    account = org["accounts"][0]
+    unpublish("us-west-2", "2.13", "2.12")
+    profile = _gpu_profile(tmp_path)
+    plan = json.loads(_gpu_set(run_cli, profile, account, "--dry-run").out)
+    assert plan["image_parameter"]["ssm_parameter"] is None
+    images = {r: o[0]["ParameterValue"] for r, o in plan["parameter_overrides"].items()}
+    assert set(images) == {"us-east-1", "us-west-2"}
+    assert all(i.startswith("ami-") for i in images.values())
+    launched = _gpu_set(run_cli, profile, account, "--yes")
+    assert launched.code == 0, launched.err
+    rows = json.loads(launched.out)["stack_instances"]
+    assert {(r["region"], r["detailed_status"]) for r in rows} == {
+        ("us-east-1", "SUCCEEDED"),
+        ("us-west-2", "SUCCEEDED"),
+    }
+    body = _cfn().describe_stack_set(StackSetName="amazonei-setup-g5-set")["StackSet"]
+    assert json.loads(body["TemplateBody"])["Parameters"]["ImageId"]["Type"] == (
+        "AWS::EC2::Image::Id"
+    )

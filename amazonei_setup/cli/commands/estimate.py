@@ -157,12 +157,15 @@ def _spot(ctx: Context, region: str | None, instance_type: str, latency_ms: floa
     found = spot_price(clients_for(ctx, region), instance_type)
     if found is None:
         return {"price_per_hour_usd": None, "source": f"no spot price listed in {region}"}
-    usd, zone = found
+    source = found.source(region)
+    if ctx.args.sandbox:  # the sandbox's figures are a dated snapshot, never AWS's live ones
+        source += ", the sandbox's snapshot (derived figures)"
     return {
-        "price_per_hour_usd": usd,
-        "zone": zone,
-        "source": f"{region} spot price history, now",
-        "cost_per_100k_usd": round(cost_per_100k(usd, latency_ms), 4),
+        "price_per_hour_usd": found.usd_per_hour,
+        "zone": found.zone,
+        "source": source,
+        "price_since": found.since,
+        "cost_per_100k_usd": round(cost_per_100k(found.usd_per_hour, latency_ms), 4),
     }
 
 

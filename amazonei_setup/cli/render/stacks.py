@@ -96,4 +96,5 @@ def stackset_plan(plan: StackSetPlan) -> list[Table | str]:
         + (f", ${total:.3f}/hour" if total is not None else ", price unknown")
         + (" ; accounts joining the OU later get it too" if plan.auto_deployment else "")
     )
-    return [table, each, summary]
+    note = plan.image.note() if plan.image else None
+    return [table, each, summary, *([f"AMI: {note}"] if note else [])]

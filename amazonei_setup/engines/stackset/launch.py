@@ -12,6 +12,7 @@ from amazonei_setup.aws.clients import AwsClients, aws_errors
 from amazonei_setup.engines.cloudformation.template import Defaults, build_template
 from amazonei_setup.engines.protocol import Environment, StackReporter
 from amazonei_setup.engines.stackset import operations as ops
+from amazonei_setup.engines.stackset.images import apply_choice, choose_image
 from amazonei_setup.engines.stackset.plan import StackSetPlan
 from amazonei_setup.engines.stackset.targets import Targets, resolve
 from amazonei_setup.engines.stackset.template import stackset_template
@@ -96,6 +97,8 @@ def plan_stackset(env: Environment, profile: Profile, targets: Targets) -> Stack
         price_per_hour_usd=catalog.price_per_hour(profile.instance_type, profile.accelerator),
         tags=tags,
     )
+    plan.image = choose_image(env, profile, catalog, list(targets.regions))
+    apply_choice(plan.template, plan.image)
     plan.overrides = _image_overrides(env, plan, profile, catalog)
     plan.profile_document = profile.to_document()
     return plan

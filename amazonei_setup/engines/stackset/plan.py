@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from amazonei_setup.engines.stackset.images import ImageChoice
 from amazonei_setup.engines.stackset.operations import PREFERENCES, stack_set_name
 from amazonei_setup.engines.stackset.targets import Resolved, Targets
 
@@ -24,6 +25,7 @@ class StackSetPlan:
     # region → ParameterOverrides (ImageId where no public SSM parameter names the AMI)
     overrides: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     profile_document: dict[str, Any] = field(default_factory=dict)  # what the record keeps
+    image: ImageChoice | None = None  # the ImageId default every target region has
 
     @property
     def name(self) -> str:
@@ -74,6 +76,7 @@ class StackSetPlan:
             "targets": [{"account": a, "region": r} for a, r in self.pairs],
             "resources_per_target": self.resources(),
             "parameter_overrides": self.overrides,
+            "image_parameter": self.image.to_dict() if self.image else None,
             "hardware": self.hardware,
             "seats_per_target": self.seats,
             "instances_total": self.instances_total,
