@@ -53,8 +53,27 @@ def choices(
     }
     if kind == "cpu":  # the catalog's hosts, in the catalog's order
         return list(found.values())
-    found.update({n: s for n, s in aws.items() if s.kind == kind and not bare_metal(n)})
+    found.update(smallest_per_accelerator_count({n: s for n, s in aws.items() if s.kind == kind}))
     return sorted(found.values(), key=size_key)
+
+
+def accelerator_count(spec: InstanceSpec) -> int:
+    return spec.neuron_devices if spec.kind == "neuron" else spec.gpus
+
+
+def smallest_per_accelerator_count(aws: dict[str, InstanceSpec]) -> dict[str, InstanceSpec]:
+    """Of AWS's types, the smallest host (fewest vCPUs, then memory) of each family and
+    accelerator count, bare metal left out: a model runs on the accelerators, so g6.2xlarge's
+    one L4 is g6.xlarge's at a higher price (moto's us-west-2: 60 NVIDIA sizes, 33 kept).
+    Any other size can still be named with --instance-type."""
+    kept: dict[tuple[str, int], InstanceSpec] = {}
+    for name, spec in aws.items():
+        if bare_metal(name):
+            continue
+        group = (spec.family, accelerator_count(spec))
+        if group not in kept or size_key(spec) < size_key(kept[group]):
+            kept[group] = spec
+    return {spec.instance_type: spec for spec in kept.values()}
 
 
 def bare_metal(instance_type: str) -> bool:
@@ -65,9 +84,10 @@ def bare_metal(instance_type: str) -> bool:
 
 def rank_types(catalog: Catalog, aws: dict[str, InstanceSpec]) -> list[str]:
     """What `estimate --rank --region R` ranks: the catalog's CPU hosts and the accelerated
-    types R offers (offered_accelerated)."""
+    types R offers (offered_accelerated), the cheapest host of each accelerator count (the
+    ranking asks what is cheapest; a bigger host of the same accelerators never is)."""
     cpu = [n for n, s in catalog.instances.items() if s.kind == "cpu" and s.source == "catalog"]
-    return sorted({*cpu, *aws})
+    return sorted({*cpu, *smallest_per_accelerator_count(aws)})
 
 
 def price_cell(price: Price | None, plain: str | None) -> str:

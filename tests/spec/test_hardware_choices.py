@@ -10,14 +10,17 @@ from amazonei_setup.spec.hardware_choices import (
     price_cell,
     price_note,
     rank_types,
+    smallest_per_accelerator_count,
 )
 from amazonei_setup.spec.pricing import listed_price, offline_price
 
 
-def _gpu(name: str, vcpus: int, arch: str = "x86_64", kind: str = "nvidia") -> InstanceSpec:
+def _gpu(
+    name: str, vcpus: int, arch: str = "x86_64", kind: str = "nvidia", gpus: int = 1
+) -> InstanceSpec:
     return InstanceSpec(
         name, name.split(".")[0], kind, "", vcpus, vcpus * 4.0, None,  # type: ignore[arg-type]
-        gpus=1 if kind == "nvidia" else 0, gpu_model="L4", gpu_memory_gib=22.35,
+        gpus=gpus if kind == "nvidia" else 0, gpu_model="L4", gpu_memory_gib=22.35,
         architecture=arch, source="aws",
     )  # fmt: skip
 
@@ -48,13 +51,25 @@ def test_a_menu_is_the_catalogs_types_and_awss_of_its_kind_by_family_then_size()
     catalog = load_catalog()
     offered = offered_accelerated(catalog, AWS, OFFERS)
     nvidia = [s.instance_type for s in choices(catalog, "nvidia", ("g4dn", "g5", "p3"), offered)]
-    # Bare metal left out; the catalog's p3 kept (the menu disables it where not offered).
-    expected = ["g4dn.xlarge", "g5.xlarge", "g5g.xlarge", "g6.xlarge", "g6.2xlarge", "p3.2xlarge"]
+    # Bare metal left out, and g6.2xlarge (g6.xlarge's one L4 on a bigger host); the catalog's
+    # p3 kept (the menu disables it where not offered).
+    expected = ["g4dn.xlarge", "g5.xlarge", "g5g.xlarge", "g6.xlarge", "p3.2xlarge"]
     assert nvidia == expected
     neuron = [s.instance_type for s in choices(catalog, "neuron", ("inf2",), offered)]
     assert neuron[-1] == "trn1.2xlarge" and neuron[0] == "inf2.xlarge"
     cpu = [s.instance_type for s in choices(catalog, "cpu", ("m5", "c5"), offered)]
     assert cpu[:2] == ["m5.large", "m5.xlarge"] and len(cpu) == 8  # the catalog's, its order
+
+
+def test_one_size_per_family_and_accelerator_count_the_smallest_host():
+    sizes = [
+        _gpu("g6.4xlarge", 16), _gpu("g6.xlarge", 4), _gpu("g6.2xlarge", 8),
+        _gpu("g6.12xlarge", 48, gpus=4), _gpu("g6.24xlarge", 96, gpus=4),
+        _gpu("g6.48xlarge", 192, gpus=8), _gpu("g6.metal", 192, gpus=8),
+        _gpu("g6e.xlarge", 4),
+    ]  # fmt: skip
+    kept = smallest_per_accelerator_count({s.instance_type: s for s in sizes})
+    assert sorted(kept) == ["g6.12xlarge", "g6.48xlarge", "g6.xlarge", "g6e.xlarge"]
 
 
 def test_rank_types_are_the_catalogs_cpu_hosts_and_the_offered_accelerated_ones():

@@ -130,7 +130,10 @@ def _show_size(state: State) -> Menu:
     if fam.key == "cpu":
         note += " Any other type AWS sells: --instance-type (e.g. c7i.xlarge, c7g.xlarge)."
     elif fam.key != "eia":
-        note += " Bare metal and any other type: --instance-type."
+        note += (
+            " One size per family and accelerator count (the smallest host);"
+            " any other size: --instance-type."
+        )
     options = []
     for spec, price in zip(specs, prices, strict=True):
         azs = offers.get(spec.instance_type) or []
