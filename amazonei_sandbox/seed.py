@@ -52,6 +52,7 @@ from amazonei_sandbox import (
     spot_history,
     ssm_strict,
     stackset_strict,
+    subnet_ips,
 )
 from amazonei_sandbox.deprecation import install as install_deprecation
 from amazonei_sandbox.dlami_releases import LINES, description, iso
@@ -101,6 +102,7 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
                 _put_public_parameter(ssm, account_id, name, _parameter_image(name, images))
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
         ec2_strict.install()
+        subnet_ips.install()  # parallel launches into one subnet, each its own IP
         instance_type_facts.install()  # moto's hardware data, mended to AWS's
         spot_history.install()  # spot prices from a dated snapshot, not moto's 2006 figure
         ssm_strict.install()

@@ -21,6 +21,7 @@ from moto import mock_aws  # noqa: E402
 from support import (  # noqa: E402
     AwsRecorder,
     FakeClock,
+    memoize_moto_pure_work,
     reset_moto_without_rebuilding,
     share_botocore_models,
 )
@@ -31,6 +32,7 @@ from amazonei_setup.cli.main import Hooks, main  # noqa: E402
 CALLER_IP = "198.51.100.7"
 share_botocore_models()
 reset_moto_without_rebuilding()
+memoize_moto_pure_work()
 
 
 @pytest.fixture

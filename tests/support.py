@@ -4,6 +4,7 @@ with fault injection, a fake clock, and an independent count of what a deploymen
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -69,6 +70,26 @@ def reset_moto_without_rebuilding() -> None:
     from moto.core.base_backend import AccountSpecificBackend
 
     AccountSpecificBackend.reset = _drop_account  # type: ignore[method-assign]
+
+
+def memoize_moto_pure_work() -> None:
+    """Compute once per test process what moto recomputes per request or per account.
+
+    Every KMS key moto makes gets a fresh RSA-2048 private key (~60 ms), even a symmetric one,
+    and each region's first encrypted volume makes one (the tool encrypts every root volume);
+    no test signs with it, so one key per key spec is shared. moto also lists its response
+    class's methods on every request; classes do not change, so the list is cached."""
+    import moto.core.responses
+    import moto.kms.models
+
+    if not hasattr(moto.kms.models.generate_private_key, "cache_info"):
+        moto.kms.models.generate_private_key = functools.cache(  # type: ignore[assignment]
+            moto.kms.models.generate_private_key
+        )
+    if not hasattr(moto.core.responses.method_names_from_class, "cache_info"):
+        moto.core.responses.method_names_from_class = functools.cache(  # type: ignore[assignment]
+            moto.core.responses.method_names_from_class
+        )
 
 
 def share_botocore_models() -> None:

@@ -79,11 +79,11 @@ NOTES = {
         "(launch, status, verify, teardown, sweep)."
     ],
     "cloudformation": [
-        "Attach this to the user or role that runs `amazonei-setup launch --engine "
+        "Attach them to the user or role that runs `amazonei-setup launch --engine "
         "cloudformation` (and status, verify, connect, teardown of its stacks).",
         "No service role is used: CloudFormation creates the stack's resources (role, instance "
         "profile, security groups, endpoint, key pairs, launch template, instances) with these "
-        "permissions, so they are in this policy; no iam:PassRole for CloudFormation is needed.",
+        "permissions, so they are in these policies; no iam:PassRole for CloudFormation is needed.",
     ],
     "stackset": [
         "Attach this to the user or role in the organization's management account (or a "

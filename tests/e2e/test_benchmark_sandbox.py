@@ -134,7 +134,10 @@ def test_kill_9_midway_then_teardown_removes_everything(home):
 
 
 def test_ctrl_c_during_the_measurement_removes_everything(home):
-    process = cli(home, "benchmark", *ONE, "--name", "ctrlc", "--yes")
+    # A measurement long enough that the interrupt surely lands in it (it ends the run): with
+    # ONE's second, a loaded machine saw it measured and removed before the signal came.
+    long = [*ONE[:-1], "120"]
+    process = cli(home, "benchmark", *long, "--name", "ctrlc", "--yes")
     record = home / "deployments" / "us-west-2" / "ctrlc.json"
 
     def measuring() -> bool:
