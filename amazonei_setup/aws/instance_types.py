@@ -10,8 +10,6 @@ mapping to an `InstanceSpec` is pure (spec/hardware.py); this module only asks a
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from amazonei_setup.errors import AwsFailure, InputError
 from amazonei_setup.spec.catalog import Catalog, InstanceSpec
 from amazonei_setup.spec.hardware import accelerated, spec_from_aws
 from amazonei_setup.spec.profile import did_you_mean
+from amazonei_setup.state.dated_cache import read_dated, today
 from amazonei_setup.state.paths import write_private_json
 
 MAX_AGE_DAYS = 7
@@ -37,25 +36,14 @@ KEPT = (
 )
 
 
-def today() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
-
-
 def cache_path(home: Path, region: str) -> Path:
     return home / "cache" / "instance-types" / f"{region}.json"
 
 
 def _read_cache(home: Path, region: str, on: str) -> dict[str, Any]:
     """The cached document when it is young enough, else an empty one for `on`."""
-    empty: dict[str, Any] = {"region": region, "read_at": on, "complete": False, "types": {}}
-    try:
-        document = json.loads(cache_path(home, region).read_text())
-        age = date.fromisoformat(on) - date.fromisoformat(str(document["read_at"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return empty
-    if age.days > MAX_AGE_DAYS or not isinstance(document.get("types"), dict):
-        return empty
-    return document
+    empty = {"region": region, "read_at": on, "complete": False, "types": {}}
+    return read_dated(cache_path(home, region), on, MAX_AGE_DAYS, "types", empty)
 
 
 def _kept(entry: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +131,8 @@ def offerings(clients: AwsClients, instance_types: list[str]) -> dict[str, list[
     paginated call instead of one call per type; a type no AZ offers has []."""
     found: dict[str, set[str]] = {t: set() for t in instance_types}
     names = sorted(found)
-    with aws_errors("checking which AZs offer the instance types"):
+    which = names[0] if len(names) == 1 else "the instance types"
+    with aws_errors(f"checking which AZs offer {which}"):
         for start in range(0, len(names), FILTER_VALUES):
             chunk = names[start : start + FILTER_VALUES]
             pages = clients.ec2.get_paginator("describe_instance_type_offerings").paginate(

@@ -9,15 +9,13 @@ caller passes clients made for `PRICE_LIST_REGION`, whatever region is priced.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from amazonei_setup.aws.clients import AwsClients, aws_errors
-from amazonei_setup.aws.instance_types import today
 from amazonei_setup.errors import SetupError
 from amazonei_setup.spec.catalog import Catalog
 from amazonei_setup.spec.pricing import (
@@ -29,6 +27,7 @@ from amazonei_setup.spec.pricing import (
     price_list_filters,
     products_usd,
 )
+from amazonei_setup.state.dated_cache import read_dated, today
 from amazonei_setup.state.paths import write_private_json
 
 PRICE_LIST_REGION = "us-east-1"
@@ -40,14 +39,8 @@ def cache_path(home: Path, region: str) -> Path:
 
 
 def _cache(home: Path, region: str, on: str) -> dict[str, Any]:
-    try:
-        document = json.loads(cache_path(home, region).read_text())
-        age = date.fromisoformat(on) - date.fromisoformat(str(document["read_at"]))
-        if age.days <= MAX_AGE_DAYS and isinstance(document.get("prices"), dict):
-            return document
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return {"region": region, "read_at": on, "prices": {}}
+    empty = {"region": region, "read_at": on, "prices": {}}
+    return read_dated(cache_path(home, region), on, MAX_AGE_DAYS, "prices", empty)
 
 
 def _ask(pricing: AwsClients, region: str, instance_type: str) -> float | None:

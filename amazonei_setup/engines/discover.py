@@ -15,6 +15,7 @@ from typing import Any
 from amazonei_setup.aws.amis import ResolvedAmi, resolve_ami
 from amazonei_setup.aws.clients import AwsClients, AwsTarget, aws_errors, is_error, unless_absent
 from amazonei_setup.aws.discovered import Discovery, Existing, SeatKey
+from amazonei_setup.aws.instance_types import offerings
 from amazonei_setup.aws.routes import SESSION_MANAGER_SERVICES, ssm_reachability
 from amazonei_setup.aws.subnets import Subnet, usable_subnets
 from amazonei_setup.errors import InputError
@@ -88,12 +89,7 @@ def ei_service_azs(clients: AwsClients, catalog: Catalog, region: str) -> list[s
 
 
 def offered_azs(clients: AwsClients, instance_type: str) -> list[str]:
-    with aws_errors(f"checking which AZs offer {instance_type}"):
-        pages = clients.ec2.get_paginator("describe_instance_type_offerings").paginate(
-            LocationType="availability-zone",
-            Filters=[{"Name": "instance-type", "Values": [instance_type]}],
-        )
-        return sorted({o["Location"] for page in pages for o in page["InstanceTypeOfferings"]})
+    return offerings(clients, [instance_type])[instance_type]
 
 
 def offered_in_region(clients: AwsClients, instance_types: list[str]) -> set[str]:
