@@ -15,14 +15,41 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.exceptions import ClientError
 from hermetic import hermetic_copy
 
-from amazonei_sandbox.process_caches import cache_moto_method_lists, share_botocore_loader
 from amazonei_setup.aws.clients import is_mutating
 from amazonei_setup.resources.naming import IAM_PATH, TAG_DEPLOYMENT
 
 REGION = "us-west-2"
+
+
+class _SearchPaths(list):
+    """A loader's search paths that stay unique: boto3 appends its own on every new session."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+    def extend(self, paths: Any) -> None:
+        for path in paths:
+            self.append(path)
+
+
+_LOADERS: dict[str | None, botocore.loaders.Loader] = {}
+_LOADERS_LOCK = threading.Lock()
+
+
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    with _LOADERS_LOCK:
+        if search_path_string not in _LOADERS:
+            paths = _SearchPaths()
+            if search_path_string:
+                paths.extend(os.path.expanduser(p) for p in search_path_string.split(os.pathsep))
+            _LOADERS[search_path_string] = botocore.loaders.Loader(extra_search_paths=paths)
+        return _LOADERS[search_path_string]
 
 
 def _drop_account(backends: Any) -> None:
@@ -60,7 +87,10 @@ def memoize_moto_pure_work() -> None:
         moto.kms.models.generate_private_key = functools.cache(  # type: ignore[assignment]
             moto.kms.models.generate_private_key
         )
-    cache_moto_method_lists()
+    if not hasattr(moto.core.responses.method_names_from_class, "cache_info"):
+        moto.core.responses.method_names_from_class = functools.cache(  # type: ignore[assignment]
+            moto.core.responses.method_names_from_class
+        )
 
 
 def collect_garbage_less_often() -> None:
@@ -89,7 +119,7 @@ def share_botocore_models() -> None:
     parses them again; the tool makes a session per command and region, and moto replaces
     boto3's default session on every start. They are read-only data, so every session in this
     process may share one loader."""
-    share_botocore_loader()
+    botocore.session.create_loader = _shared_loader  # type: ignore[attr-defined]
     _share_client_classes()
 
 
