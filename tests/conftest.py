@@ -21,8 +21,6 @@ from moto import mock_aws  # noqa: E402
 from support import (  # noqa: E402
     AwsRecorder,
     FakeClock,
-    collect_garbage_less_often,
-    freeze_what_is_loaded,
     memoize_moto_pure_work,
     reset_moto_without_rebuilding,
     share_botocore_models,
@@ -35,7 +33,6 @@ CALLER_IP = "198.51.100.7"
 share_botocore_models()
 reset_moto_without_rebuilding()
 memoize_moto_pure_work()
-collect_garbage_less_often()
 
 
 @pytest.fixture
@@ -97,10 +94,6 @@ def run_cli(hooks: Hooks, tmp_path, capsys):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked slow first (stable otherwise): xdist hands tests out in this order."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    freeze_what_is_loaded()
 
 
 @pytest.fixture

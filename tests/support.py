@@ -5,7 +5,6 @@ with fault injection, a fake clock, and an independent count of what a deploymen
 from __future__ import annotations
 
 import functools
-import gc
 import json
 import os
 import threading
@@ -91,25 +90,6 @@ def memoize_moto_pure_work() -> None:
         moto.core.responses.method_names_from_class = functools.cache(  # type: ignore[assignment]
             moto.core.responses.method_names_from_class
         )
-
-
-def collect_garbage_less_often() -> None:
-    """Let a test process allocate more between garbage collections.
-
-    A test process holds hundreds of thousands of long-lived objects (botocore's models,
-    moto's backends and responses), and at Python's default thresholds (700, 10, 10) every
-    collection of the older generations walks them again: in tests/engines' launch, teardown
-    and fault-matrix files, 7,045 collections (33 of them full) took 10.7 s of a 52 s run. At
-    (20000, 50, 1000) the same files collect 174 times, none full, for 2.4 s; cyclic garbage
-    is still freed, only later.
-    `freeze_what_is_loaded` then takes what collection loaded out of the walk altogether."""
-    gc.set_threshold(20_000, 50, 1_000)
-
-
-def freeze_what_is_loaded() -> None:
-    """Objects alive once the tests are collected (modules, models, fixtures' definitions)
-    live until the process ends: move them where the collector never looks."""
-    gc.freeze()
 
 
 def share_botocore_models() -> None:
@@ -473,7 +453,7 @@ class Trap:
         self._socket = socket.create_server(("127.0.0.1", 0))
         self._socket.settimeout(0.05)
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        self.requests: list[str] = []  # the first line each connection sent, for the failure
+        self.connections = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
@@ -483,17 +463,8 @@ class Trap:
                 connection, _ = self._socket.accept()
             except OSError:  # the timeout: look at the stop flag again
                 continue
-            connection.settimeout(0.2)
-            try:
-                first = connection.recv(512).split(b"\r\n", 1)[0].decode("latin-1")
-            except OSError:
-                first = ""
-            self.requests.append(first or "(connected, sent nothing)")
+            self.connections += 1
             connection.close()
-
-    @property
-    def connections(self) -> int:
-        return len(self.requests)
 
     def __enter__(self) -> Trap:
         self._thread.start()
