@@ -120,15 +120,19 @@ def accelerated(spec: InstanceSpec) -> bool:
     return spec.kind != "cpu"
 
 
+def accelerator_count(spec: InstanceSpec) -> int:
+    """Neuron devices or GPUs: what a model runs on (0 for a CPU host)."""
+    return spec.neuron_devices if spec.kind == "neuron" else spec.gpus
+
+
 def hardware_summary(spec: InstanceSpec) -> dict[str, object]:
     """What the plan says the type carries, and where the figures came from."""
     accelerator = spec.neuron_device_name if spec.kind == "neuron" else spec.gpu_model
-    count = spec.neuron_devices if spec.kind == "neuron" else spec.gpus
     memory = spec.neuron_memory_gib if spec.kind == "neuron" else spec.gpus * spec.gpu_memory_gib
     return {
         "kind": spec.kind,
         "accelerator_name": accelerator,
-        "accelerator_count": count,
+        "accelerator_count": accelerator_count(spec),
         "neuron_cores": spec.neuron_cores,
         "accelerator_memory_gib": round(memory, 2),
         "architecture": spec.architecture,

@@ -10,6 +10,7 @@ type with Neuron devices or NVIDIA GPUs that some zone offers and a Deep Learnin
 from __future__ import annotations
 
 from amazonei_setup.spec.catalog import Catalog, InstanceSpec, Kind
+from amazonei_setup.spec.hardware import accelerator_count
 from amazonei_setup.spec.pricing import Price
 
 
@@ -55,10 +56,6 @@ def choices(
         return list(found.values())
     found.update(smallest_per_accelerator_count({n: s for n, s in aws.items() if s.kind == kind}))
     return sorted(found.values(), key=size_key)
-
-
-def accelerator_count(spec: InstanceSpec) -> int:
-    return spec.neuron_devices if spec.kind == "neuron" else spec.gpus
 
 
 def smallest_per_accelerator_count(aws: dict[str, InstanceSpec]) -> dict[str, InstanceSpec]:
