@@ -23,6 +23,7 @@ makes, every one of which must be allowed (strict_caller.py decides them).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from amazonei_sandbox.iam_reference import ActionFacts, UnmappedRequest, action_facts, arn_of
@@ -69,8 +70,9 @@ class Check:
     context: Context = field(default_factory=dict)
 
 
+@functools.cache
 def iam_prefix(service: str) -> str:
-    """The IAM service prefix of a botocore service."""
+    """The IAM service prefix of a botocore service (bundled data: read once per process)."""
     import botocore.session
 
     model = botocore.session.get_session().get_service_model(service)

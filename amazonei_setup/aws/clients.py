@@ -5,6 +5,7 @@ boto3 is imported lazily so `amazonei-setup --help` stays fast and import-light.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -135,8 +136,10 @@ def is_error(exc: BaseException, *codes: str) -> bool:
 SERVICES_USED = ("ec2", "iam", "ssm", "sts", "service-quotas", "cloudformation", "organizations")
 
 
+@functools.cache
 def iam_action(operation: str) -> str:
-    """The IAM action behind an API operation, e.g. RunInstances -> ec2:RunInstances."""
+    """The IAM action behind an API operation, e.g. RunInstances -> ec2:RunInstances (from
+    botocore's bundled models, read once per process)."""
     import botocore.session
 
     from amazonei_setup.aws.s3_actions import s3_action

@@ -265,8 +265,11 @@ class Catalog:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    """The bundled catalog, with libyaml's parser where PyYAML has it (the catalog is the
+    tool's own data, so its error messages never reach a user; profiles keep the pure one)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=loader)
 
 
 @lru_cache(maxsize=1)

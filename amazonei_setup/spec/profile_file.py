@@ -68,6 +68,20 @@ def _walk(node: yaml.Node, prefix: tuple[str, ...], out: dict[tuple[str, ...], i
     return MAX_NODES - budget[0]
 
 
+def _load_walked(text: str, lines: dict[tuple[str, ...], int]) -> Any:
+    """The document, parsed once: its nodes are walked (each key's line noted, nesting and
+    aliases bounded) before they are made into Python values, which an alias bomb exhausts."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _walk(node, (), lines)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
 def _read_bounded(path: Path) -> bytes:
     """The file's bytes, when it is a regular file no larger than a profile can be."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -109,10 +123,7 @@ def read_profile_file(path: str | Path) -> ProfileSource:
         raise fail("is empty; a profile needs at least name, region and instance_type")
     lines: dict[tuple[str, ...], int] = {}
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        if node is not None:
-            _walk(node, (), lines)  # before loading: loading is what an alias bomb exhausts
-        document = yaml.safe_load(text)
+        document = _load_walked(text, lines)
     except _Refused as refused:
         raise fail(str(refused), refused.line) from None
     except RecursionError:

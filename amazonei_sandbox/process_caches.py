@@ -1,0 +1,60 @@
+"""What botocore and moto recompute again and again that one sandbox process can compute once.
+
+botocore parses its bundled JSON (the endpoint rules, each service's model: EC2's alone takes
+about 0.3 s) again for every new session, and moto makes sessions as it builds its backends
+(each asks boto3 for its service's regions) and while it answers. moto also lists its response
+classes' methods on every request. All of it is read-only, so the server, and each test process,
+keeps one copy. Measured in docs/DESIGN.md ("Sandbox start-up").
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from typing import Any
+
+import botocore.loaders
+import botocore.session
+
+
+class _SearchPaths(list[str]):
+    """A loader's search paths that stay unique: boto3 appends its own on every new session."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+    def extend(self, paths: Any) -> None:
+        for path in paths:
+            self.append(path)
+
+
+_LOADERS: dict[str | None, botocore.loaders.Loader] = {}
+_LOADERS_LOCK = threading.Lock()
+
+
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    with _LOADERS_LOCK:
+        if search_path_string not in _LOADERS:
+            paths = _SearchPaths()
+            if search_path_string:
+                paths.extend(os.path.expanduser(p) for p in search_path_string.split(os.pathsep))
+            _LOADERS[search_path_string] = botocore.loaders.Loader(extra_search_paths=paths)
+        return _LOADERS[search_path_string]
+
+
+def share_botocore_loader() -> None:
+    """Every botocore session of this process reads its data through one loader (one per
+    data search path), which caches what it has parsed."""
+    botocore.session.create_loader = _shared_loader
+
+
+def cache_moto_method_lists() -> None:
+    """moto looks up its response class's methods on every request; classes do not change."""
+    import moto.core.responses
+
+    if not hasattr(moto.core.responses.method_names_from_class, "cache_info"):
+        moto.core.responses.method_names_from_class = functools.cache(
+            moto.core.responses.method_names_from_class
+        )
