@@ -4,6 +4,7 @@ fault injection through botocore's before-call event, and a way to run the CLI i
 from __future__ import annotations
 
 import os
+import traceback
 
 import hermetic
 from hermetic import make_hermetic
@@ -21,6 +22,8 @@ from moto import mock_aws  # noqa: E402
 from support import (  # noqa: E402
     AwsRecorder,
     FakeClock,
+    collect_garbage_less_often,
+    freeze_what_is_loaded,
     memoize_moto_pure_work,
     reset_moto_without_rebuilding,
     share_botocore_models,
@@ -33,6 +36,7 @@ CALLER_IP = "198.51.100.7"
 share_botocore_models()
 reset_moto_without_rebuilding()
 memoize_moto_pure_work()
+collect_garbage_less_often()
 
 
 @pytest.fixture
@@ -83,9 +87,15 @@ def run_cli(hooks: Hooks, tmp_path, capsys):
 
     def run(*argv: str) -> Result:
         capsys.readouterr()
-        code = main(["--home", str(home), *argv], hooks)
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("AMAZONEI_SETUP_DEBUG", "1")  # a bug raises: its traceback is kept
+            try:
+                code, trace = main(["--home", str(home), *argv], hooks), ""
+            except Exception as exc:  # what the user sees (exit 1, one line) plus the traceback
+                code, trace = 1, f"internal error: {type(exc).__name__}: {exc}\n"
+                trace += traceback.format_exc()
         captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return Result(code, captured.out, captured.err + trace)
 
     run.home = home  # type: ignore[attr-defined]
     return run
@@ -94,6 +104,10 @@ def run_cli(hooks: Hooks, tmp_path, capsys):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests marked slow first (stable otherwise): xdist hands tests out in this order."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    freeze_what_is_loaded()
 
 
 @pytest.fixture
