@@ -48,6 +48,7 @@ from amazonei_sandbox import (
     cfn_network,
     ec2_strict,
     instance_type_facts,
+    request_transformers,
     s3_strict,
     spot_history,
     ssm_strict,
@@ -101,6 +102,7 @@ def seed_region(region: str, account_id: str = SANDBOX_ACCOUNT_ID) -> None:
                     continue
                 _put_public_parameter(ssm, account_id, name, _parameter_image(name, images))
         _shape_ei_endpoint_service(ec2, catalog, account_id, region)
+        request_transformers.install()  # a request's answer shaped by it alone
         ec2_strict.install()
         subnet_ips.install()  # parallel launches into one subnet, each its own IP
         instance_type_facts.install()  # moto's hardware data, mended to AWS's
