@@ -34,9 +34,19 @@ def home(tmp_path_factory):
     control.stop(home)
 
 
-def cli(home: Path, *argv: str, **popen: object) -> subprocess.Popen[str]:
+# A suite started in the background by a script (`cmd &` without job control) hands its
+# children SIGINT ignored, and Python then installs no KeyboardInterrupt handler: the Ctrl-C
+# test's child puts Ctrl-C's usual meaning back, as a terminal has it.
+CTRL_C_AS_A_TERMINAL_HAS_IT = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'amazonei-setup'; runpy.run_module('amazonei_setup', run_name='__main__')"
+)
+
+
+def cli(home: Path, *argv: str, ctrl_c: bool = False, **popen: object) -> subprocess.Popen[str]:
+    start = ["-c", CTRL_C_AS_A_TERMINAL_HAS_IT] if ctrl_c else ["-m", "amazonei_setup"]
     return subprocess.Popen(
-        [sys.executable, "-m", "amazonei_setup", "--home", str(home), "--sandbox", *argv],
+        [sys.executable, *start, "--home", str(home), "--sandbox", *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -137,7 +147,7 @@ def test_ctrl_c_during_the_measurement_removes_everything(home):
     # A measurement long enough that the interrupt surely lands in it (it ends the run): with
     # ONE's second, a loaded machine saw it measured and removed before the signal came.
     long = [*ONE[:-1], "120"]
-    process = cli(home, "benchmark", *long, "--name", "ctrlc", "--yes")
+    process = cli(home, "benchmark", *long, "--name", "ctrlc", "--yes", ctrl_c=True)
     record = home / "deployments" / "us-west-2" / "ctrlc.json"
 
     def measuring() -> bool:
