@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from amazonei_sandbox import fake_tools
+from amazonei_sandbox import fake_tools, process_tree
 from amazonei_sandbox.identities import (
     REGISTRY,
     IdentityRegistry,
@@ -67,7 +67,7 @@ STATES = ("queued", "running", "exited", "timed_out", "killed", "not_run")
 FINAL_STATES = ("exited", "timed_out", "killed", "not_run")
 DEFAULT_WORKERS = 4
 DEFAULT_TIMEOUT_S = 1800.0  # a benchmark job runs for minutes; the server stops kill all
-KILL_GRACE_S = 1.5  # SIGTERM, then SIGKILL to the script's whole process group
+KILL_GRACE_S = 1.5  # SIGTERM, then SIGKILL to everything the script started
 _WAIT_SLICE_S = 0.25  # how often a running script's worker looks for a stop request
 
 
@@ -89,6 +89,7 @@ class _Instance:
     retire_when_done: bool = False  # terminated or reset while its worker still ran
     gone: bool = False  # its folder was archived: nothing is written there any more
     write_lock: threading.Lock = field(default_factory=threading.Lock)
+    signalled: list[int] = field(default_factory=list)  # its processes when told to stop
 
     @property
     def root(self) -> Path:
@@ -111,10 +112,14 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
-    """Signal the script's process group (it leads its own session: bash, the agent, tools)."""
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> list[int]:
+    """Signal everything the script started, as terminating an instance ends it all: each of its
+    descendants, in whatever session (process_tree.py), and its process group. Returns the
+    descendants signalled."""
+    tree = process_tree.signal_tree(process.pid, signum) if process.poll() is None else []
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signum)
+    return tree
 
 
 class SimulatedInstances:
@@ -380,6 +385,7 @@ class SimulatedInstances:
             finally:
                 _signal_group(process, signal.SIGKILL)  # nothing it left behind outlives it
                 process.wait()
+                process_tree.kill_survivors(instance.signalled)  # even if bash went first
         instance.record(
             state=state,
             reason=reason,
@@ -419,12 +425,13 @@ class SimulatedInstances:
 
     @staticmethod
     def _end(process: subprocess.Popen[bytes]) -> None:
-        _signal_group(process, signal.SIGTERM)
+        tree = _signal_group(process, signal.SIGTERM)
         try:
             process.wait(timeout=KILL_GRACE_S)
         except subprocess.TimeoutExpired:
             _signal_group(process, signal.SIGKILL)
             process.wait()
+        process_tree.kill_survivors(tree)
 
     def _stop(self, instance: _Instance, reason: str, signum: int = signal.SIGTERM) -> None:
         with self._lock:
@@ -433,4 +440,4 @@ class SimulatedInstances:
             process = instance.process
         instance.stop_requested.set()
         if process is not None and process.poll() is None:
-            _signal_group(process, signum)
+            instance.signalled = _signal_group(process, signum)

@@ -30,7 +30,7 @@ from support import (  # noqa: E402
 )
 
 from amazonei_sandbox.seed import seed_region  # noqa: E402
-from amazonei_setup.cli.main import Hooks, main  # noqa: E402
+from amazonei_setup.cli.main import Hooks, internal_error_lines, main  # noqa: E402
 
 CALLER_IP = "198.51.100.7"
 share_botocore_models()
@@ -92,8 +92,8 @@ def run_cli(hooks: Hooks, tmp_path, capsys):
             try:
                 code, trace = main(["--home", str(home), *argv], hooks), ""
             except Exception as exc:  # what the user sees (exit 1, one line) plus the traceback
-                code, trace = 1, f"internal error: {type(exc).__name__}: {exc}\n"
-                trace += traceback.format_exc()
+                code = 1
+                trace = "\n".join(internal_error_lines(exc)) + "\n" + traceback.format_exc()
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err + trace)
 

@@ -407,13 +407,16 @@ def main(argv: Sequence[str] | None = None, hooks: Hooks | None = None) -> int:
     except Exception as exc:  # a bug: one line for the user, the traceback on request
         if os.environ.get("AMAZONEI_SETUP_DEBUG"):
             raise
-        terminal.fail(
-            [
-                f"internal error: {type(exc).__name__}: {exc}",
-                "this is a bug in amazonei-setup; AMAZONEI_SETUP_DEBUG=1 shows the traceback",
-            ]
-        )
+        terminal.fail(internal_error_lines(exc))
         return 1
+
+
+def internal_error_lines(exc: Exception) -> list[str]:
+    """What a user sees when the tool hits a bug: one line naming it, and how to see more."""
+    return [
+        f"internal error: {type(exc).__name__}: {exc}",
+        "this is a bug in amazonei-setup; AMAZONEI_SETUP_DEBUG=1 shows the traceback",
+    ]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -111,6 +111,22 @@ def test_three_kinds_measured_on_the_local_cpu_charted_and_gone(home, tmp_path):
     assert not any(left.values()), left
 
 
+def still_running_on(home: Path) -> list[str]:
+    """This machine's processes that run a simulated instance's work (in its folder, or
+    started from it): a terminated candidate's measurement must end with it."""
+    instances = str(home / "sandbox" / "instances")
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cwd = os.readlink(proc / "cwd")
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if cwd.startswith(instances) or instances in command:
+            found.append(f"{proc.name}: {command[:120]}")
+    return found
+
+
 def _record(home: Path) -> dict | None:
     found = [p for p in (home / "deployments").glob("us-west-2/kill*.json") if p.stem == "kill"]
     return json.loads(found[0].read_text()) if found else None
@@ -163,3 +179,5 @@ def test_ctrl_c_during_the_measurement_removes_everything(home):
     assert "interrupted; everything was removed" in " ".join(err.split())
     left = what_is_left(home, "ctrlc")
     assert not any(left.values()), left
+    if Path("/proc/self/cwd").exists():  # the measurement ended with its instance
+        assert poll(lambda: not still_running_on(home), timeout_s=10), still_running_on(home)

@@ -9,8 +9,10 @@ import gzip
 import io
 import json
 import os
+import shlex
 import signal
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -182,11 +184,23 @@ def _reports_naming(ssm: Any, instance_id: str) -> list[str]:
     return names
 
 
+# A child that leads its own session, as the agent's benchmark worker does: out of the script's
+# process group, and still on the instance.
+OWN_SESSION = (
+    f"{shlex.quote(sys.executable)} -c 'import os, sys, time; os.setsid(); "
+    'open(sys.argv[1], "w").write(str(os.getpid())); time.sleep(60)\' '
+    '"$AMAZONEI_SETUP_ROOT/own-session.pid"'
+)
+
+
 def _sleeper(key: bytes) -> str:
-    """A signed script that runs until killed, leaving its child's pid behind."""
+    """A signed script that runs until killed, leaving its children's pids behind: one in its
+    process group, one in a session of its own."""
     script = (
         "#!/bin/bash\n"
         'sleep 60 &\necho $! > "$AMAZONEI_SETUP_ROOT/child.pid"\n'
+        f"{OWN_SESSION} &\n"
+        'until [ -s "$AMAZONEI_SETUP_ROOT/own-session.pid" ]; do sleep 0.05; done\n'
         'echo started > "$AMAZONEI_SETUP_ROOT/started"\nwait\n'
     )
     return sign(script, key)
@@ -411,6 +425,7 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
     root = Path(running["root"])
     assert poll(lambda: (root / "started").exists(), WAIT_S)
     child = int((root / "child.pid").read_text())
+    own_session = int((root / "own-session.pid").read_text())
     imds = running["imds_endpoint"]
     assert _imds(imds, "/latest/meta-data/instance-id")[0] == 401  # no token: refused
     status_code, token = _imds(imds, "/latest/api/token", method="PUT")
@@ -420,7 +435,7 @@ def test_terminating_an_instance_kills_its_script_and_its_imds(
     ec2.terminate_instances(InstanceIds=[instance_id])
     status = _wait_status(home, instance_id)
     assert status["state"] == "killed" and "terminated" in status["reason"]
-    assert poll(lambda: not _alive(running["pid"]) and not _alive(child), 5)
+    assert poll(lambda: not any(map(_alive, (running["pid"], child, own_session))), 5)
     # Its folder goes with it; its status and output log stay, in the bounded logs folder.
     folder = home / "sandbox" / "instances" / instance_id
     assert poll(lambda: not folder.exists(), 10), list(folder.rglob("*"))
@@ -441,11 +456,12 @@ def test_stopping_the_sandbox_kills_running_instances(tmp_path: Path) -> None:
         running = _wait_status(tmp_path, instance_id, ("running", *FINAL_STATES))
         assert running["state"] == "running", running
         root = Path(running["root"])
-        assert poll(lambda: (root / "child.pid").exists(), WAIT_S)
+        assert poll(lambda: (root / "started").exists(), WAIT_S)
         child = int((root / "child.pid").read_text())
+        own_session = int((root / "own-session.pid").read_text())
     finally:
         assert control.stop(tmp_path) is True
-    assert not _alive(running["pid"]) and not _alive(child)
+    assert not any(map(_alive, (running["pid"], child, own_session)))
     status = _status(tmp_path, instance_id)
     assert status is not None and status["state"] == "killed"
     assert "sandbox stopped" in status["reason"]
