@@ -162,16 +162,6 @@ def clients_for(ctx: Context, region: str):
     return ctx.clients[region]
 
 
-def fresh_clients(ctx: Context, region: str):
-    """Clients with a session of their own, for another thread (a boto3 session is not
-    thread-safe), to the same target as `clients_for`'s."""
-    target = clients_for(ctx, region).target
-    factory = ctx.hooks.session_factory
-    if factory is None and ctx.args.sandbox:
-        factory = sandbox_sessions(ctx)
-    return _logged_clients(ctx, target, factory)
-
-
 def _new_clients(ctx: Context, region: str):
     target = target_for(ctx, region)
     factory = ctx.hooks.session_factory

@@ -14,7 +14,6 @@ from amazonei_setup.cli.context import (
     confirm,
     default_region,
     followup,
-    fresh_clients,
     sandbox_run,
     wall_clock,
 )
@@ -108,7 +107,7 @@ def _run(ctx: Context, plan: BenchmarkPlan, catalog: Catalog) -> int:
     sandbox = sandbox_run(ctx)
     env = Environment(
         home=ctx.home,
-        clients=lambda: fresh_clients(ctx, request.region),
+        clients=clients_for(ctx, request.region),
         catalog=catalog,
         clock=ctx.hooks.clock or time.monotonic,
         now=wall_clock(ctx),

@@ -45,11 +45,13 @@ class CandidateReporter(Protocol):
 
 @dataclass
 class Environment:
-    """What running candidates needs from outside: the state home, one client set per thread
-    (boto3 sessions are not shared across threads), clocks, the sandbox's signing key."""
+    """What running candidates needs from outside: the state home, the region's clients (one
+    set for every candidate's thread: AwsClients makes each client under a lock, and a
+    client is thread-safe; a set per call loaded botocore's models again each time), clocks,
+    the sandbox's signing key."""
 
     home: Path
-    clients: Callable[[], AwsClients]
+    clients: AwsClients
     catalog: Catalog
     clock: Callable[[], float]
     now: Callable[[], Any]
@@ -101,7 +103,7 @@ def candidate_profile(
 
 def launch(env: Environment, profile: Profile) -> list[str]:
     """The candidate's deployment, as `launch` makes one; its instance ids."""
-    clients = env.clients()
+    clients = env.clients
     ledger = Ledger(env.home)
     with ledger.edit(profile.region, profile.name, "a benchmark's launch") as edit:
         discovery = discover(
@@ -123,7 +125,7 @@ def wait_for_result(
 ) -> dict[str, Any]:
     """The candidate's result once its instance wrote it; SetupError when the instance
     stops, or when `limit_s` passes without one (a hang: the harness's own limit is less)."""
-    clients = env.clients()
+    clients = env.clients
     key = result_key(deployment)
     began = env.clock()
     delay = min(1.0, env.poll_s)
@@ -146,7 +148,7 @@ def remove(env: Environment, name: str, region: str) -> None:
     """Tear the candidate's deployment down (nothing left, record gone); SetupError when it
     cannot be (remove_reported says so, and `teardown` finishes it). Real sleeps: it runs
     after Ctrl-C too, when env.sleep would stop at once."""
-    clients, ledger = env.clients(), Ledger(env.home)
+    clients, ledger = env.clients, Ledger(env.home)
     plan = plan_teardown(clients, ledger, env.home, name, region)
     if plan.nothing_to_do and not plan.record_exists:
         return

@@ -59,7 +59,7 @@ def run_benchmark(
     request = plan.request
     ledger = Ledger(env.home)
     with ledger.edit(request.region, request.name, "a benchmark") as edit:
-        clients = env.clients()
+        clients = env.clients
         account_id = clients.sts.get_caller_identity()["Account"]
         bucket = model_bucket.bucket_name(account_id, request.region, request.name)
         _open_record(edit, plan, bucket, endpoint_url)
@@ -128,7 +128,7 @@ def _upload(
     """The bucket, the harness, the model (once; a resumed run keeps what is there) and each
     candidate's job. Returns the harness's SHA-256, which the user data pins."""
     request = plan.request
-    clients = env.clients()
+    clients = env.clients
     user_tags = {**request.tags, BENCHMARK_TAG: request.name}
     tags = deployment_tags(request.name, request.region, user_tags)
     reporter.stage(f"creating the bucket {bucket}")
@@ -225,6 +225,6 @@ def _remove_all(env: Environment, plan: BenchmarkPlan, edit: Edit, reporter: Rep
 
 
 def _remove_bucket(env: Environment, edit: Edit, bucket: str, reporter: Reporter) -> None:
-    count = model_bucket.empty_and_delete(env.clients(), bucket)
+    count = model_bucket.empty_and_delete(env.clients, bucket)
     reporter.stage(f"removed the bucket {bucket} ({count} object(s))")
     edit.remove()
