@@ -3,8 +3,10 @@
 botocore parses its bundled JSON (the endpoint rules, each service's model: EC2's alone takes
 about 0.3 s) again for every new session, and moto makes sessions as it builds its backends
 (each asks boto3 for its service's regions) and while it answers. moto also lists its response
-classes' methods on every request. All of it is read-only, so the server, and each test process,
-keeps one copy. Measured in docs/DESIGN.md ("Sandbox start-up").
+classes' methods on every request, and serializes its fixed instance-type data (a filtered
+DescribeInstanceTypes answer is a few hundred entries of XML) for every caller that asks. All of
+it is read-only, so the server, and each test process, keeps one copy. Measured in
+docs/DESIGN.md ("Sandbox start-up").
 """
 
 from __future__ import annotations
@@ -58,3 +60,40 @@ def cache_moto_method_lists() -> None:
         moto.core.responses.method_names_from_class = functools.cache(
             moto.core.responses.method_names_from_class
         )
+
+
+# EC2 answers made only of moto's fixed data: the instance types (mended once, before the first
+# request, by instance_type_facts.py) and the zones that offer them. Nothing changes either.
+_FIXED_EC2_ANSWERS = ("describe_instance_types", "describe_instance_type_offerings")
+_MAX_ANSWERS = 512  # distinct questions; the tool asks a handful per region
+_ANSWERS: dict[tuple[Any, ...], tuple[int, dict[str, Any], str]] = {}
+
+
+def cache_fixed_ec2_answers() -> None:
+    """Serialize each distinct DescribeInstanceTypes and DescribeInstanceTypeOfferings answer
+    once per region: every new state home asks again, and moto rebuilds the same XML each time.
+    An error (an unknown type) is never cached: it is raised again, as AWS would answer."""
+    from moto.ec2.responses.instances import InstanceResponse
+
+    for name in _FIXED_EC2_ANSWERS:
+        method = getattr(InstanceResponse, name)
+        if not getattr(method, "answers_once", False):
+            setattr(InstanceResponse, name, _answered_once(method))
+
+
+def _answered_once(method: Any) -> Any:
+    @functools.wraps(method)
+    def answer(self: Any) -> tuple[int, dict[str, Any], str]:
+        question = tuple(sorted((k, tuple(v)) for k, v in self.querystring.items()))
+        key = (method.__name__, self.current_account, self.region, question)
+        found = _ANSWERS.get(key)
+        if found is None:
+            status, headers, body = self.serialized(method(self))
+            found = (status, dict(headers), body)
+            if len(_ANSWERS) < _MAX_ANSWERS:
+                _ANSWERS[key] = found
+        status, headers, body = found
+        return status, dict(headers), body
+
+    answer.answers_once = True  # type: ignore[attr-defined]
+    return answer

@@ -27,7 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from amazonei_sandbox.control import HEALTH_PATH, SERVICE_ID, THROTTLE_PATH
 from amazonei_sandbox.form import credential_scope, credential_service, read_form
-from amazonei_sandbox.process_caches import cache_moto_method_lists, share_botocore_loader
+from amazonei_sandbox.process_caches import (
+    cache_fixed_ec2_answers,
+    cache_moto_method_lists,
+    share_botocore_loader,
+)
 from amazonei_setup.state.paths import write_private_json
 
 if TYPE_CHECKING:
@@ -253,6 +257,7 @@ def serve(
 
     app = SeedingMiddleware(moto_app())
     cache_moto_method_lists()
+    cache_fixed_ec2_answers()
     limits = Throttle(throttle) if throttle is not None else None
     throttled = ThrottleMiddleware(app, limits, THROTTLE_PATH)  # refused calls reach nothing else
     # Without a home nobody holds the credentials: only the health and throttle paths answer.

@@ -18,7 +18,11 @@ import boto3
 from botocore.exceptions import ClientError
 from hermetic import hermetic_copy
 
-from amazonei_sandbox.process_caches import cache_moto_method_lists, share_botocore_loader
+from amazonei_sandbox.process_caches import (
+    cache_fixed_ec2_answers,
+    cache_moto_method_lists,
+    share_botocore_loader,
+)
 from amazonei_setup.aws.clients import is_mutating
 from amazonei_setup.resources.naming import IAM_PATH, TAG_DEPLOYMENT
 
@@ -61,6 +65,7 @@ def memoize_moto_pure_work() -> None:
             moto.kms.models.generate_private_key
         )
     cache_moto_method_lists()
+    cache_fixed_ec2_answers()
 
 
 def collect_garbage_less_often() -> None:
