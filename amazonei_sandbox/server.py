@@ -30,6 +30,7 @@ from amazonei_sandbox.form import credential_scope, credential_service, read_for
 from amazonei_sandbox.process_caches import (
     cache_fixed_ec2_answers,
     cache_moto_method_lists,
+    share_botocore_event_work,
     share_botocore_loader,
 )
 from amazonei_setup.state.paths import write_private_json
@@ -333,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{error.message}; {error.hint}")
     gc.set_threshold(*GC_THRESHOLDS)
     share_botocore_loader()
+    share_botocore_event_work()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if throttle is not None:
         _log.info("throttling API calls at %s (BURST:RATE)", throttle)

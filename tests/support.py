@@ -21,6 +21,7 @@ from hermetic import hermetic_copy
 from amazonei_sandbox.process_caches import (
     cache_fixed_ec2_answers,
     cache_moto_method_lists,
+    share_botocore_event_work,
     share_botocore_loader,
 )
 from amazonei_setup.aws.clients import is_mutating
@@ -95,6 +96,7 @@ def share_botocore_models() -> None:
     boto3's default session on every start. They are read-only data, so every session in this
     process may share one loader."""
     share_botocore_loader()
+    share_botocore_event_work()
     _share_client_classes()
 
 

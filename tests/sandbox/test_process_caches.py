@@ -42,3 +42,50 @@ def test_an_unknown_type_is_refused_every_time(aws) -> None:
         with pytest.raises(ClientError) as refused:
             ec2.describe_instance_types(InstanceTypes=["inf9.huge"])
         assert refused.value.response["Error"]["Code"] == "InvalidInstanceType"
+
+
+class _Handler:
+    def method(self, event_name, **kwargs):
+        return event_name
+
+    def strict(self, event_name):
+        return event_name
+
+    def __call__(self, **kwargs):
+        return kwargs
+
+
+def _closure(**kwargs):
+    return kwargs
+
+
+def test_the_kwargs_check_answers_as_botocores_own() -> None:
+    """botocore refuses a handler without **kwargs; the fast check must say what inspect says."""
+    import functools
+    import inspect
+
+    handler = _Handler()
+    handlers = [
+        _closure,
+        lambda event_name: event_name,
+        lambda **kwargs: kwargs,
+        handler.method,
+        handler.strict,
+        handler,
+        functools.partial(_closure, a=1),
+        functools.partial(handler.strict),
+        print,
+    ]
+    for func in handlers:
+        assert process_caches._accepts_kwargs(func) == bool(inspect.getfullargspec(func)[2]), func
+
+
+def test_sessions_share_event_names_and_still_refuse_a_handler_without_kwargs(aws) -> None:
+    session = boto3.Session(region_name="us-west-2")
+    with pytest.raises(ValueError, match="kwargs"):
+        session.events.register("before-call.ec2.RunInstances", lambda params: None)
+    client = session.client("ec2")
+    seen = []
+    client.meta.events.register("before-call.ec2.DescribeRegions", lambda **kw: seen.append(1))
+    client.describe_regions()
+    assert seen == [1]  # through the shared name cache, the handler is still found
