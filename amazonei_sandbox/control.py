@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import amazonei_setup
+from amazonei_sandbox import process_tree
 from amazonei_sandbox.moto_version import require_tested_moto
 from amazonei_setup.errors import InputError, SetupError
 from amazonei_setup.state.paths import private_dir, write_private_json
@@ -408,6 +409,7 @@ def _kill_orphaned_instances(home: Path) -> int:
             continue
         if _working_directory(pid) != root.resolve():
             continue  # not its script any more: the pid was reused
+        process_tree.signal_tree(pid, signal.SIGKILL)  # and what left its session
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)  # it leads its own session: bash and its children
             killed += 1

@@ -89,7 +89,7 @@ class _Instance:
     retire_when_done: bool = False  # terminated or reset while its worker still ran
     gone: bool = False  # its folder was archived: nothing is written there any more
     write_lock: threading.Lock = field(default_factory=threading.Lock)
-    signalled: list[int] = field(default_factory=list)  # its processes when told to stop
+    signalled: list[int] = field(default_factory=list)  # its processes, as each stop found them
 
     @property
     def root(self) -> Path:
@@ -112,7 +112,7 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _signal_group(process: subprocess.Popen[bytes], signum: int) -> list[int]:
+def _signal_everything(process: subprocess.Popen[bytes], signum: int) -> list[int]:
     """Signal everything the script started, as terminating an instance ends it all: each of its
     descendants, in whatever session (process_tree.py), and its process group. Returns the
     descendants signalled."""
@@ -219,7 +219,7 @@ class SimulatedInstances:
                 reason = "the sandbox stopped before its user data ran"
                 instance.record(state="not_run", reason=reason, finished_at=_now())
             elif instance.process is not None:  # a worker too slow to reap its script
-                _signal_group(instance.process, signal.SIGKILL)
+                _signal_everything(instance.process, signal.SIGKILL)
             instance.retire(self.logs)
         archive_all(self.folder, self.logs)  # and those whose scripts had ended
 
@@ -383,9 +383,9 @@ class SimulatedInstances:
                 )
                 state, reason = self._wait(instance, process, started)
             finally:
-                _signal_group(process, signal.SIGKILL)  # nothing it left behind outlives it
+                _signal_everything(process, signal.SIGKILL)  # nothing it left behind outlives it
                 process.wait()
-                process_tree.kill_survivors(instance.signalled)  # even if bash went first
+                process_tree.kill_survivors(instance.signalled)  # what outlived its parent
         instance.record(
             state=state,
             reason=reason,
@@ -409,11 +409,11 @@ class SimulatedInstances:
         deadline = started + self.timeout_s
         while True:
             if instance.stop_requested.is_set():
-                self._end(process)
+                self._end(instance, process)
                 return "killed", f"{instance.stop_reason} while its user data ran"
             left = deadline - time.monotonic()
             if left <= 0:
-                self._end(process)
+                self._end(instance, process)
                 return "timed_out", f"the user data ran past {self.timeout_s:g}s and was killed"
             try:
                 code = process.wait(timeout=min(left, _WAIT_SLICE_S))
@@ -424,14 +424,13 @@ class SimulatedInstances:
             return "exited", None if code == 0 else f"the user data exited with code {code}"
 
     @staticmethod
-    def _end(process: subprocess.Popen[bytes]) -> None:
-        tree = _signal_group(process, signal.SIGTERM)
+    def _end(instance: _Instance, process: subprocess.Popen[bytes]) -> None:
+        instance.signalled.extend(_signal_everything(process, signal.SIGTERM))
         try:
             process.wait(timeout=KILL_GRACE_S)
         except subprocess.TimeoutExpired:
-            _signal_group(process, signal.SIGKILL)
+            _signal_everything(process, signal.SIGKILL)
             process.wait()
-        process_tree.kill_survivors(tree)
 
     def _stop(self, instance: _Instance, reason: str, signum: int = signal.SIGTERM) -> None:
         with self._lock:
@@ -440,4 +439,4 @@ class SimulatedInstances:
             process = instance.process
         instance.stop_requested.set()
         if process is not None and process.poll() is None:
-            instance.signalled = _signal_group(process, signum)
+            instance.signalled.extend(_signal_everything(process, signum))

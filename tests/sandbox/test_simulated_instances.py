@@ -474,9 +474,13 @@ def test_stop_kills_what_a_killed_server_left_running(tmp_path: Path) -> None:
     folder = tmp_path / "sandbox" / "instances" / "i-0123456789abcdef0"
     root = folder / "root"
     root.mkdir(parents=True)
-    orphan = subprocess.Popen(["sleep", "60"], cwd=root, start_new_session=True)
+    # Its script, and a child of it in a session of its own (as the agent's worker runs).
+    script = f"AMAZONEI_SETUP_ROOT={shlex.quote(str(root))}; {OWN_SESSION} & wait"
+    orphan = subprocess.Popen(["bash", "-c", script], cwd=root, start_new_session=True)
     stranger = subprocess.Popen(["sleep", "60"], cwd=tmp_path, start_new_session=True)
     try:
+        assert poll(lambda: (root / "own-session.pid").exists(), WAIT_S)
+        own_session = int(poll(lambda: (root / "own-session.pid").read_text(), WAIT_S))
         other = tmp_path / "sandbox" / "instances" / "i-0fedcba9876543210"
         other.mkdir(parents=True)
         for where, process in ((folder, orphan), (other, stranger)):
@@ -484,6 +488,7 @@ def test_stop_kills_what_a_killed_server_left_running(tmp_path: Path) -> None:
             (where / "status.json").write_text(json.dumps(status))
         assert control._kill_orphaned_instances(tmp_path) == 1
         assert orphan.wait(timeout=5) == -signal.SIGKILL
+        assert poll(lambda: not _alive(own_session), 5)
         assert stranger.poll() is None  # its cwd is not that instance's root: left alone
     finally:
         for process in (orphan, stranger):
