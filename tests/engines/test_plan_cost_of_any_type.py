@@ -8,6 +8,7 @@ import json
 from support import on_event
 
 from amazonei_sandbox.price_list import answer_request, snapshot
+from amazonei_setup.state.dated_cache import today
 
 
 def _plan(run_cli, instance_type: str, *flags: str):
@@ -20,7 +21,8 @@ def _plan(run_cli, instance_type: str, *flags: str):
 def test_a_type_only_aws_knows_costs_the_regions_price_with_its_source(aws, run_cli, hooks):
     aws("us-east-1")
     on_event(hooks, "before-send.pricing.GetProducts", answer_request)
-    source = f"us-east-1 price list, {snapshot()['recorded']}"
+    # Dated the day the price list was read (cached with it), not the snapshot's recording day.
+    source = f"us-east-1 price list, {today()}"
     result = _plan(run_cli, "g6.xlarge", "--output", "json")
     assert result.code == 0, result.err
     cost = json.loads(result.out)["cost"]
